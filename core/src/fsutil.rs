@@ -1,0 +1,87 @@
+//! Small filesystem helpers shared by the store, the engine and the CLI:
+//! atomic writes (temp file + rename) and unique temp names.
+//!
+//! Every file gg creates for a user or in its store goes through here, so a
+//! crash or a failure never leaves a truncated file at a real path.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other thread or process of this machine is using right now.
+pub fn unique_name(stem: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{stem}.{}.{n}.{nanos:x}.tmp", std::process::id())
+}
+
+/// A temp path beside `path`, so that renaming it over `path` is atomic.
+pub fn temp_beside(path: &Path) -> PathBuf {
+    let stem = path.file_name().map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(unique_name(&format!(".{stem}")))
+}
+
+/// Creates a fresh file at `path` (which must not exist).
+pub fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Writes `bytes` to `path` atomically: readers see the old file or the
+/// whole new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_beside(path);
+    let result = create_new(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Copies `from` to `to` atomically (temp beside `to`, then rename).
+pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<()> {
+    let tmp = temp_beside(to);
+    let result = fs::copy(from, &tmp).and_then(|_| fs::rename(&tmp, to));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Adds context to an I/O error: what was being done to which path.
+pub fn ctx(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
+    let msg = format!("{what} `{}`", path.display());
+    move |e| io::Error::new(e.kind(), format!("{msg}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.o");
+        fs::write(&p, b"old contents that are longer").unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("missing-dir").join("out.o");
+        assert!(write_atomic(&p, b"x").is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn unique_names_differ() {
+        assert_ne!(unique_name("a"), unique_name("a"));
+    }
+}

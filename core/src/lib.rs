@@ -1,0 +1,17 @@
+//! gg's core: the IR (names, thunks, placeholders), the content-addressed
+//! store with its reductions cache, the local engine and the scheduler that
+//! forces a graph of thunks.
+//!
+//! Nothing here knows about compilers or Ninja; those build thunks on top.
+
+pub mod fsck;
+pub mod fsutil;
+pub mod name;
+pub mod placeholder;
+pub mod relpath;
+pub mod store;
+pub mod thunk;
+
+pub use name::{Kind, Name, OutputRef};
+pub use store::{Reduction, Store, StoreError};
+pub use thunk::{Function, IrError, Object, Thunk, ThunkInput};

@@ -1,0 +1,264 @@
+//! Content names: `V…` for values, `T…` for thunks, `T…#output` for one
+//! output of a thunk.
+//!
+//! A name is a kind letter, the blake3 digest of the bytes in base64url
+//! without padding (always 43 characters), and the size in lowercase hex
+//! without leading zeros. Carrying the size lets a scheduler plan transfers
+//! and lets the store reject a truncated blob without hashing it.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::Path;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Length of a base64url-encoded 32-byte digest without padding.
+const DIGEST_CHARS: usize = 43;
+
+/// Whether a blob is plain data or the canonical encoding of a thunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Value,
+    Thunk,
+}
+
+impl Kind {
+    fn letter(self) -> char {
+        match self {
+            Kind::Value => 'V',
+            Kind::Thunk => 'T',
+        }
+    }
+}
+
+/// The content name of a blob: its kind, blake3 digest and size.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name {
+    kind: Kind,
+    digest: [u8; 32],
+    size: u64,
+}
+
+/// Why a string is not a name; the message quotes the string.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed name `{text}`: {why}")]
+pub struct NameError {
+    pub text: String,
+    pub why: &'static str,
+}
+
+impl Name {
+    pub fn new(kind: Kind, digest: [u8; 32], size: u64) -> Name {
+        Name { kind, digest, size }
+    }
+
+    /// Names `bytes` as a value.
+    pub fn of_value(bytes: &[u8]) -> Name {
+        Name::new(Kind::Value, *blake3::hash(bytes).as_bytes(), bytes.len() as u64)
+    }
+
+    /// Names `bytes` with the given kind (a thunk's canonical encoding is
+    /// hashed exactly like a value; only the letter differs).
+    pub fn of_bytes(kind: Kind, bytes: &[u8]) -> Name {
+        Name::new(kind, *blake3::hash(bytes).as_bytes(), bytes.len() as u64)
+    }
+
+    /// Hashes everything `reader` yields as a value.
+    pub fn of_reader(mut reader: impl Read) -> io::Result<Name> {
+        let mut hasher = blake3::Hasher::new();
+        // Large reads let blake3 use its widest SIMD path.
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(Name::new(Kind::Value, *hasher.finalize().as_bytes(), size))
+    }
+
+    /// Hashes a file's contents as a value.
+    pub fn of_file(path: &Path) -> io::Result<Name> {
+        Name::of_reader(std::fs::File::open(path)?)
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    pub fn is_thunk(&self) -> bool {
+        self.kind == Kind::Thunk
+    }
+
+    /// The same digest and size under another kind.
+    pub fn with_kind(&self, kind: Kind) -> Name {
+        Name { kind, ..*self }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:x}", self.kind.letter(), URL_SAFE_NO_PAD.encode(self.digest), self.size)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Name {
+    type Err = NameError;
+
+    fn from_str(text: &str) -> Result<Name, NameError> {
+        let err = |why| NameError { text: text.to_string(), why };
+        let kind = match text.as_bytes().first() {
+            Some(b'V') => Kind::Value,
+            Some(b'T') => Kind::Thunk,
+            _ => return Err(err("must start with V (value) or T (thunk)")),
+        };
+        let rest = &text[1..];
+        if rest.len() <= DIGEST_CHARS {
+            return Err(err("too short for a digest and a size"));
+        }
+        let (b64, hex) = rest.split_at(DIGEST_CHARS);
+        let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| err("digest is not base64url"))?;
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| err("digest is not 32 bytes"))?;
+        // Exactly one spelling per name, so that names compare as strings.
+        if URL_SAFE_NO_PAD.encode(digest) != b64 {
+            return Err(err("digest is not canonical base64url"));
+        }
+        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(err("size is not lowercase hex"));
+        }
+        if hex.len() > 1 && hex.starts_with('0') {
+            return Err(err("size has leading zeros"));
+        }
+        let size = u64::from_str_radix(hex, 16).map_err(|_| err("size does not fit 64 bits"))?;
+        Ok(Name { kind, digest, size })
+    }
+}
+
+/// A reference to one output of a thunk, `T…#output`; a bare `T…` means the
+/// thunk's first declared output.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutputRef {
+    pub thunk: Name,
+    /// `None` for the first declared output.
+    pub output: Option<String>,
+}
+
+impl OutputRef {
+    pub fn first(thunk: Name) -> OutputRef {
+        OutputRef { thunk, output: None }
+    }
+}
+
+impl fmt::Display for OutputRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.output {
+            Some(o) => write!(f, "{}#{}", self.thunk, o),
+            None => write!(f, "{}", self.thunk),
+        }
+    }
+}
+
+impl fmt::Debug for OutputRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for OutputRef {
+    type Err = NameError;
+
+    fn from_str(text: &str) -> Result<OutputRef, NameError> {
+        let (name, output) = match text.split_once('#') {
+            Some((n, o)) => (n, Some(o)),
+            None => (text, None),
+        };
+        let thunk: Name = name.parse().map_err(|e: NameError| NameError { text: text.into(), why: e.why })?;
+        if !thunk.is_thunk() {
+            return Err(NameError { text: text.into(), why: "an output reference must name a thunk (T…)" });
+        }
+        if output == Some("") {
+            return Err(NameError { text: text.into(), why: "empty output name after #" });
+        }
+        Ok(OutputRef { thunk, output: output.map(str::to_string) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_round_trips_through_its_text() {
+        let n = Name::of_value(b"hello world");
+        let text = n.to_string();
+        assert!(text.starts_with('V'));
+        assert!(text.ends_with('b'), "size 11 is hex b: {text}");
+        assert_eq!(text.parse::<Name>().unwrap(), n);
+    }
+
+    #[test]
+    fn the_empty_value_has_size_zero() {
+        let n = Name::of_value(b"");
+        assert!(n.to_string().ends_with('0'));
+        assert_eq!(n.to_string().len(), 1 + 43 + 1);
+    }
+
+    #[test]
+    fn reader_and_slice_hashing_agree() {
+        let data = vec![7u8; 3 << 20];
+        assert_eq!(Name::of_reader(&data[..]).unwrap(), Name::of_value(&data));
+    }
+
+    #[test]
+    fn malformed_names_are_rejected_with_the_text() {
+        let good = Name::of_value(b"x").to_string();
+        for bad in [
+            String::new(),
+            "X".to_string(),
+            good.replace('V', "Q"),
+            good[..40].to_string(),
+            format!("{good}Z"),
+            format!("{}01", &good[..44]),
+            format!("{}A", &good[..44]),
+            format!("{}!{}", &good[..5], &good[6..]),
+        ] {
+            let e = bad.parse::<Name>().unwrap_err();
+            assert_eq!(e.text, bad);
+            assert!(e.to_string().contains(&bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn output_refs_parse_with_and_without_an_output() {
+        let t = Name::of_value(b"t").with_kind(Kind::Thunk);
+        let r: OutputRef = format!("{t}#a.o").parse().unwrap();
+        assert_eq!(r.output.as_deref(), Some("a.o"));
+        assert_eq!(r.to_string(), format!("{t}#a.o"));
+        let bare: OutputRef = t.to_string().parse().unwrap();
+        assert_eq!(bare.output, None);
+        let v = Name::of_value(b"t");
+        assert!(format!("{v}#a").parse::<OutputRef>().is_err());
+        assert!(format!("{t}#").parse::<OutputRef>().is_err());
+    }
+}

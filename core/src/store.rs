@@ -1,0 +1,297 @@
+//! The content-addressed store: blobs by name, and reductions (which thunk
+//! produced which outputs), which are gg's cache.
+//!
+//! # On disk
+//!
+//! ```text
+//! <root>/blobs/<2 chars>/<V… or T…>   read-only blob files
+//! <root>/exec/<2 chars>/<V…>          +x copies of blobs used as executables
+//! <root>/reductions/<2 chars>/<T…>    JSON: {"outputs":[["a.o","V…"],…]}
+//! <root>/tmp/                         temp files, renamed into place
+//! <root>/sandboxes/                   one folder per running thunk
+//! <root>/corrupt/                     entries `gg fsck` moved aside
+//! ```
+//!
+//! The two characters are the first two of the digest. Every write goes to
+//! `tmp/` and is renamed into place, so readers see a whole blob or none,
+//! and any number of processes may write the same blob at once: the last
+//! rename wins with identical bytes. Names carry the size, so every read
+//! checks it and a truncated blob is caught without hashing; `gg fsck`
+//! re-hashes everything. Executables get their own copy because a hard link
+//! shares its mode with the blob, and values must not be executable.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{self, ctx};
+use crate::name::{Kind, Name};
+use crate::thunk::{IrError, Thunk};
+
+/// What went wrong reading the store; callers branch on missing vs corrupt.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("`{0}` is not in the store")]
+    Missing(Name),
+    #[error("store entry `{name}` is corrupt ({why}); run `gg fsck`")]
+    Corrupt { name: Name, why: String },
+    #[error("thunk `{name}` in the store does not decode: {source}")]
+    BadThunk { name: Name, source: IrError },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// The outputs a thunk produced, in the thunk's declared order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reduction {
+    pub outputs: Vec<(String, Name)>,
+}
+
+impl Reduction {
+    /// The value of `output` (`None` = the first declared output).
+    pub fn get(&self, output: Option<&str>) -> Option<Name> {
+        match output {
+            None => self.outputs.first().map(|(_, n)| *n),
+            Some(o) => self.outputs.iter().find(|(k, _)| k == o).map(|(_, n)| *n),
+        }
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A content-addressed store rooted at one folder.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "corrupt"];
+
+impl Store {
+    /// Opens (creating if needed) the store at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Store> {
+        let root = root.into();
+        for d in DIRS {
+            let p = root.join(d);
+            fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
+        }
+        Ok(Store { root })
+    }
+
+    /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
+    /// directory or one of its parents, else `$XDG_CACHE_HOME/gg` or
+    /// `~/.cache/gg`.
+    pub fn locate() -> PathBuf {
+        if let Some(dir) = std::env::var_os("GG_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        if let Ok(cwd) = std::env::current_dir() {
+            for dir in cwd.ancestors() {
+                let candidate = dir.join(".gg");
+                if candidate.is_dir() {
+                    return candidate;
+                }
+            }
+        }
+        if let Some(cache) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return PathBuf::from(cache).join("gg");
+        }
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        home.join(".cache").join("gg")
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn sharded(&self, dir: &str, name: &Name) -> PathBuf {
+        let text = name.to_string();
+        self.root.join(dir).join(&text[1..3]).join(text)
+    }
+
+    /// Path of a blob's file (which may not exist).
+    pub fn blob_path(&self, name: &Name) -> PathBuf {
+        self.sharded("blobs", name)
+    }
+
+    /// A fresh path in the store's temp folder (same filesystem as blobs).
+    pub fn temp_path(&self, stem: &str) -> PathBuf {
+        self.root.join("tmp").join(fsutil::unique_name(stem))
+    }
+
+    /// Checks a file at `path` exists with the size `name` promises.
+    fn check_size(name: &Name, path: &Path) -> Result<(), StoreError> {
+        match fs::metadata(path) {
+            Ok(m) if m.len() == name.size() => Ok(()),
+            Ok(m) => Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", m.len(), name.size()) }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing(*name)),
+            Err(e) => Err(ctx("cannot stat", path)(e).into()),
+        }
+    }
+
+    /// Whether a blob is present (with the right size).
+    pub fn has(&self, name: &Name) -> bool {
+        Self::check_size(name, &self.blob_path(name)).is_ok()
+    }
+
+    /// The path of a present blob, after checking its size.
+    pub fn blob(&self, name: &Name) -> Result<PathBuf, StoreError> {
+        let p = self.blob_path(name);
+        Self::check_size(name, &p)?;
+        Ok(p)
+    }
+
+    /// Reads a whole blob, checking its size.
+    pub fn get(&self, name: &Name) -> Result<Vec<u8>, StoreError> {
+        let p = self.blob_path(name);
+        match fs::read(&p) {
+            Ok(b) if b.len() as u64 == name.size() => Ok(b),
+            Ok(b) => Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", b.len(), name.size()) }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing(*name)),
+            Err(e) => Err(ctx("cannot read", &p)(e).into()),
+        }
+    }
+
+    /// Moves a finished temp file into place as blob `name`.
+    fn install(&self, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
+        let parent = dest.parent().expect("sharded paths have a parent");
+        fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
+        fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))
+    }
+
+    /// Stores `bytes` under the given kind and returns its name.
+    pub fn put_bytes(&self, kind: Kind, bytes: &[u8]) -> io::Result<Name> {
+        let name = Name::of_bytes(kind, bytes);
+        let dest = self.blob_path(&name);
+        if Self::check_size(&name, &dest).is_ok() {
+            return Ok(name);
+        }
+        let tmp = self.temp_path("put");
+        let result = fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| name)
+    }
+
+    /// Copies a file into the store as a value and returns its name. The
+    /// copy is hashed, not the original, so a file changing meanwhile can
+    /// never be stored under the wrong name.
+    pub fn put_file(&self, path: &Path) -> io::Result<Name> {
+        let tmp = self.temp_path("put");
+        let result = fs::copy(path, &tmp).map_err(ctx("cannot read", path)).and_then(|_| self.adopt(&tmp));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Hashes a file on the store's filesystem and moves it into the store
+    /// (used for thunk outputs: no copy). The file is gone afterwards.
+    pub fn adopt(&self, path: &Path) -> io::Result<Name> {
+        let bytes_head = {
+            use std::io::Read;
+            let mut head = [0u8; crate::thunk::MAGIC.len()];
+            let mut f = fs::File::open(path).map_err(ctx("cannot open", path))?;
+            let n = f.read(&mut head).map_err(ctx("cannot read", path))?;
+            head[..n].to_vec()
+        };
+        let mut name = Name::of_file(path).map_err(ctx("cannot hash", path))?;
+        if Thunk::looks_like_thunk(&bytes_head) && is_canonical_thunk(&fs::read(path)?) {
+            name = name.with_kind(Kind::Thunk);
+        }
+        let dest = self.blob_path(&name);
+        if Self::check_size(&name, &dest).is_ok() {
+            fs::remove_file(path).map_err(ctx("cannot remove", path))?;
+            return Ok(name);
+        }
+        self.install(path, &dest, 0o444)?;
+        Ok(name)
+    }
+
+    /// A path to an executable (+x) copy of blob `name`.
+    pub fn executable(&self, name: &Name) -> Result<PathBuf, StoreError> {
+        let dest = self.sharded("exec", name);
+        if Self::check_size(name, &dest).is_ok() {
+            return Ok(dest);
+        }
+        let src = self.blob(name)?;
+        let tmp = self.temp_path("exec");
+        let result = fs::copy(&src, &tmp).map_err(ctx("cannot copy", &src)).and_then(|_| self.install(&tmp, &dest, 0o555));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result?;
+        Ok(dest)
+    }
+
+    /// Stores a thunk's canonical encoding; returns its name.
+    pub fn put_thunk(&self, thunk: &Thunk) -> io::Result<Name> {
+        self.put_bytes(Kind::Thunk, &thunk.encode())
+    }
+
+    /// Loads and verifies a thunk (its encoding must hash to its name).
+    pub fn get_thunk(&self, name: &Name) -> Result<Thunk, StoreError> {
+        if !name.is_thunk() {
+            return Err(StoreError::Corrupt { name: *name, why: "a value, not a thunk".into() });
+        }
+        let bytes = self.get(name)?;
+        if Name::of_bytes(Kind::Thunk, &bytes) != *name {
+            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name".into() });
+        }
+        Thunk::decode(&bytes).map_err(|source| StoreError::BadThunk { name: *name, source })
+    }
+
+    /// The recorded reduction of a thunk, if any. An unreadable record is
+    /// treated as absent (it will be recomputed and rewritten).
+    pub fn reduction(&self, thunk: &Name) -> Option<Reduction> {
+        let bytes = fs::read(self.sharded("reductions", thunk)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Records a thunk's reduction (atomically).
+    pub fn set_reduction(&self, thunk: &Name, reduction: &Reduction) -> io::Result<()> {
+        let dest = self.sharded("reductions", thunk);
+        let bytes = serde_json::to_vec(reduction).expect("reductions serialise");
+        let tmp = self.temp_path("reduction");
+        let result = fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Moves a store file aside into `corrupt/`, keeping it for inspection.
+    pub fn quarantine(&self, path: &Path) -> io::Result<PathBuf> {
+        let stem = path.file_name().map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
+        let dest = self.root.join("corrupt").join(fsutil::unique_name(&stem));
+        fs::rename(path, &dest).map_err(ctx("cannot move aside", path))?;
+        Ok(dest)
+    }
+}
+
+/// Whether `bytes` are exactly a thunk's canonical encoding: only then is
+/// an output a thunk (a dynamic thunk) rather than a value.
+pub fn is_canonical_thunk(bytes: &[u8]) -> bool {
+    Thunk::looks_like_thunk(bytes) && Thunk::decode(bytes).is_ok_and(|t| t.encode() == bytes)
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,150 @@
+//! Unit tests for the store and `fsck`.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+use crate::fsck::fsck;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("gg")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_put_blob_reads_back_under_its_name() {
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"int main;").unwrap();
+    assert_eq!(n, Name::of_value(b"int main;"));
+    assert!(s.has(&n));
+    assert_eq!(s.get(&n).unwrap(), b"int main;");
+    assert!(matches!(s.get(&Name::of_value(b"other")), Err(StoreError::Missing(_))));
+}
+
+#[test]
+fn putting_a_file_names_its_contents() {
+    let (d, s) = store();
+    let f = d.path().join("a.c");
+    fs::write(&f, b"int a;").unwrap();
+    let n = s.put_file(&f).unwrap();
+    assert_eq!(n, Name::of_value(b"int a;"));
+    assert!(f.exists(), "put copies, it does not move");
+    let mode = fs::metadata(s.blob_path(&n)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o444);
+}
+
+#[test]
+fn a_truncated_blob_is_caught_on_read() {
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"0123456789").unwrap();
+    let p = s.blob_path(&n);
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(&p, b"01234").unwrap();
+    assert!(!s.has(&n));
+    let e = s.get(&n).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains(&n.to_string()));
+    assert!(matches!(s.blob(&n), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn fsck_moves_aside_an_altered_blob_and_keeps_good_ones() {
+    let (_d, s) = store();
+    let good = s.put_bytes(Kind::Value, b"good").unwrap();
+    let bad = s.put_bytes(Kind::Value, b"evil").unwrap();
+    let p = s.blob_path(&bad);
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(&p, b"EVIL").unwrap(); // same size: only re-hashing finds it
+    assert!(s.has(&bad), "a same-size change passes the cheap check");
+    let report = fsck(&s).unwrap();
+    assert_eq!(report.corrupt.len(), 1, "{report:?}");
+    assert_eq!(report.corrupt[0].0, p);
+    assert!(report.corrupt[0].2.exists());
+    assert!(!s.has(&bad));
+    assert!(s.has(&good));
+    assert!(fsck(&s).unwrap().corrupt.is_empty());
+}
+
+#[test]
+fn fsck_catches_a_broken_reduction_and_a_misnamed_file() {
+    let (_d, s) = store();
+    let t = Name::of_bytes(Kind::Thunk, b"t");
+    s.set_reduction(&t, &Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o"))] }).unwrap();
+    let rp = s.root().join("reductions").join(&t.to_string()[1..3]).join(t.to_string());
+    fs::set_permissions(&rp, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(&rp, b"{\"outputs\":[[").unwrap();
+    assert_eq!(s.reduction(&t), None, "an unreadable record is a miss");
+    fs::create_dir_all(s.root().join("blobs/zz")).unwrap();
+    fs::write(s.root().join("blobs/zz/not-a-name"), b"x").unwrap();
+    let report = fsck(&s).unwrap();
+    assert_eq!(report.corrupt.len(), 2, "{report:?}");
+}
+
+#[test]
+fn reductions_round_trip() {
+    let (_d, s) = store();
+    let t = Name::of_bytes(Kind::Thunk, b"t");
+    assert_eq!(s.reduction(&t), None);
+    let r = Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o")), ("a.d".into(), Name::of_value(b"d"))] };
+    s.set_reduction(&t, &r).unwrap();
+    let back = s.reduction(&t).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(back.get(None), Some(Name::of_value(b"o")));
+    assert_eq!(back.get(Some("a.d")), Some(Name::of_value(b"d")));
+    assert_eq!(back.get(Some("zz")), None);
+}
+
+#[test]
+fn executables_get_an_executable_copy_and_the_blob_stays_read_only() {
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"#!/bin/sh\n").unwrap();
+    let x = s.executable(&n).unwrap();
+    assert_eq!(fs::metadata(&x).unwrap().permissions().mode() & 0o777, 0o555);
+    assert_eq!(fs::metadata(s.blob_path(&n)).unwrap().permissions().mode() & 0o777, 0o444);
+    assert_eq!(s.executable(&n).unwrap(), x);
+}
+
+#[test]
+fn adopting_a_thunk_encoding_names_it_as_a_thunk() {
+    use crate::thunk::{Function, Object};
+    let (d, s) = store();
+    let f = Name::of_value(b"sh");
+    let thunk = Thunk::new(
+        Function { hash: f, args: vec!["sh".into()], envars: vec![] },
+        vec![],
+        vec![Object { path: "sh".into(), hash: f }],
+        vec![],
+        vec!["out".into()],
+        String::new(),
+        0,
+    )
+    .unwrap();
+    let p = d.path().join("gg/tmp/out");
+    fs::write(&p, thunk.encode()).unwrap();
+    assert_eq!(s.adopt(&p).unwrap(), thunk.name());
+    assert!(!p.exists());
+    let mut pretty = thunk.encode();
+    pretty.push(b'\n');
+    fs::write(&p, &pretty).unwrap();
+    assert_eq!(s.adopt(&p).unwrap().kind(), Kind::Value, "only the canonical encoding is a thunk");
+}
+
+#[test]
+fn many_threads_writing_the_same_and_different_blobs_leave_a_consistent_store() {
+    let (_d, s) = store();
+    std::thread::scope(|scope| {
+        for i in 0..16 {
+            let s = &s;
+            scope.spawn(move || {
+                for j in 0..50 {
+                    s.put_bytes(Kind::Value, format!("shared {j}").repeat(1000).as_bytes()).unwrap();
+                    s.put_bytes(Kind::Value, format!("own {i} {j}").as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    let report = fsck(&s).unwrap();
+    assert!(report.corrupt.is_empty());
+    assert_eq!(report.checked, 50 + 16 * 50);
+    assert_eq!(fs::read_dir(s.root().join("tmp")).unwrap().count(), 0, "no temp file left behind");
+}

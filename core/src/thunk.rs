@@ -1,0 +1,296 @@
+//! The thunk: one build step named by the content of everything it uses.
+//!
+//! # Encoding (IR version 1)
+//!
+//! A thunk is hashed over its canonical JSON encoding: keys sorted, no
+//! whitespace, objects sorted by path, envars sorted by name. The first key,
+//! `_gg`, is the IR version, so a blob can be recognised as a thunk by its
+//! first bytes (`{"_gg":`). Example (wrapped here for reading):
+//!
+//! ```text
+//! {"_gg":1,"cwd":"src",
+//!  "executables":["VKq…1f2a0=bin/cc"],
+//!  "function":{"args":["cc","-c","a.c","-o","a.o","-I@@GG_ROOT@@/inc"],
+//!              "envars":["PATH=/usr/bin"],"hash":"VKq…1f2a0"},
+//!  "outputs":["src/a.o"],
+//!  "thunks":["T9x…2c1#gen.h=inc/gen.h"],
+//!  "timeout":600,
+//!  "values":["V3n…d4=src/a.c"]}
+//! ```
+//!
+//! - `function.hash` names the program to run; it must be one of the
+//!   `executables`, and runs from the first path it is placed at.
+//!   `function.args` is the whole argv (argv\[0\] included); `envars` is the
+//!   whole environment, `NAME=value`.
+//! - `values` and `executables` are `NAME=path`; `thunks` are
+//!   `T…#output=path` (a bare `T…` is the first output). Paths are relative
+//!   to the sandbox root, normalised, with no `..`; no two objects share a
+//!   path and no object sits inside another.
+//! - `outputs` are paths relative to the sandbox root; the first is the
+//!   thunk's default output. Their order is kept, so it is part of the hash.
+//! - `cwd` is where the function starts, relative to the root (`""` = root).
+//! - `timeout` is in seconds; 0 means the engine's default.
+//! - [`ROOT_PLACEHOLDER`] in an arg or envar is replaced at run time by the
+//!   absolute sandbox root, so where a thunk runs never changes its name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::{Kind, Name, OutputRef};
+use crate::relpath;
+
+/// The IR version folded into every thunk's encoding, and hence its name;
+/// bump it whenever the meaning of a thunk changes.
+pub const IR_VERSION: u32 = 1;
+
+/// Stands for the absolute path of the sandbox root in args and envars.
+pub const ROOT_PLACEHOLDER: &str = "@@GG_ROOT@@";
+
+/// The bytes every canonical thunk encoding starts with.
+pub const MAGIC: &[u8] = b"{\"_gg\":";
+
+/// A blob placed at a path in the sandbox.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Object {
+    pub path: String,
+    pub hash: Name,
+}
+
+/// An output of another thunk placed at a path in the sandbox.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ThunkInput {
+    pub path: String,
+    pub output: OutputRef,
+}
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    pub hash: Name,
+    pub args: Vec<String>,
+    pub envars: Vec<String>,
+}
+
+/// A validated thunk in canonical order. Build one with [`Thunk::new`],
+/// which sorts and checks; fields are public for reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Thunk {
+    pub function: Function,
+    pub values: Vec<Object>,
+    pub executables: Vec<Object>,
+    pub thunks: Vec<ThunkInput>,
+    pub outputs: Vec<String>,
+    pub cwd: String,
+    pub timeout: u64,
+}
+
+/// Why a thunk is refused: the field, the offending value and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum IrError {
+    #[error("not a valid thunk encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported IR version {0} (this gg reads version {IR_VERSION})")]
+    Version(u32),
+    #[error("field `{field}`: {why}: `{value}`")]
+    Field { field: String, value: String, why: String },
+}
+
+fn field_err(field: impl Into<String>, value: impl fmt::Display, why: impl Into<String>) -> IrError {
+    IrError::Field { field: field.into(), value: value.to_string(), why: why.into() }
+}
+
+/// The wire shape: sorted field order, so serialising it is canonical.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    _gg: u32,
+    cwd: String,
+    executables: Vec<String>,
+    function: WireFunction,
+    outputs: Vec<String>,
+    thunks: Vec<String>,
+    timeout: u64,
+    values: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireFunction {
+    args: Vec<String>,
+    envars: Vec<String>,
+    hash: String,
+}
+
+impl Thunk {
+    /// Sorts objects and envars into canonical order and validates
+    /// everything; the error names the field and value at fault.
+    pub fn new(
+        function: Function,
+        mut values: Vec<Object>,
+        mut executables: Vec<Object>,
+        mut thunks: Vec<ThunkInput>,
+        outputs: Vec<String>,
+        cwd: String,
+        timeout: u64,
+    ) -> Result<Thunk, IrError> {
+        values.sort();
+        executables.sort();
+        thunks.sort();
+        let mut function = function;
+        function.envars.sort_by(|a, b| envar_name(a).cmp(envar_name(b)).then(a.cmp(b)));
+        let thunk = Thunk { function, values, executables, thunks, outputs, cwd, timeout };
+        thunk.validate()?;
+        Ok(thunk)
+    }
+
+    fn validate(&self) -> Result<(), IrError> {
+        let f = &self.function;
+        if f.args.is_empty() {
+            return Err(field_err("function.args", "[]", "needs at least argv[0]"));
+        }
+        let mut seen_env = BTreeSet::new();
+        for (i, e) in f.envars.iter().enumerate() {
+            let field = format!("function.envars[{i}]");
+            match e.split_once('=') {
+                Some((n, _)) if !n.is_empty() => {
+                    if !seen_env.insert(n) {
+                        return Err(field_err(field, e, "variable set twice"));
+                    }
+                }
+                _ => return Err(field_err(field, e, "expected NAME=value")),
+            }
+        }
+        if f.hash.kind() != Kind::Value {
+            return Err(field_err("function.hash", f.hash, "must name a value (V…)"));
+        }
+        if !self.executables.iter().any(|o| o.hash == f.hash) {
+            return Err(field_err("function.hash", f.hash, "is not among the executables"));
+        }
+        let mut paths: BTreeMap<&str, &'static str> = BTreeMap::new();
+        let objects = (self.values.iter().map(|o| ("values", o.path.as_str(), Some(o.hash))))
+            .chain(self.executables.iter().map(|o| ("executables", o.path.as_str(), Some(o.hash))))
+            .chain(self.thunks.iter().map(|t| ("thunks", t.path.as_str(), None)));
+        for (field, path, hash) in objects {
+            relpath::check(path).map_err(|why| field_err(field, path, why))?;
+            if field == "executables" && hash.is_some_and(|h| h.kind() != Kind::Value) {
+                return Err(field_err(field, path, "an executable must be a value (V…)"));
+            }
+            if let Some(other) = paths.insert(path, field) {
+                return Err(field_err(field, path, format!("two objects at one path (also in `{other}`)")));
+            }
+        }
+        // A path cannot be both a file and the folder of another file.
+        for path in paths.keys() {
+            for (i, _) in path.match_indices('/') {
+                if paths.contains_key(&path[..i]) {
+                    return Err(field_err("objects", path, format!("lies inside the file `{}`", &path[..i])));
+                }
+            }
+        }
+        if self.outputs.is_empty() {
+            return Err(field_err("outputs", "[]", "a thunk needs at least one output"));
+        }
+        let mut seen_out = BTreeSet::new();
+        for out in &self.outputs {
+            relpath::check(out).map_err(|why| field_err("outputs", out, why))?;
+            if !seen_out.insert(out.as_str()) {
+                return Err(field_err("outputs", out, "output named twice"));
+            }
+        }
+        relpath::check_dir(&self.cwd).map_err(|why| field_err("cwd", &self.cwd, why))?;
+        Ok(())
+    }
+
+    /// The canonical encoding: the bytes that are hashed and stored.
+    pub fn encode(&self) -> Vec<u8> {
+        let wire = Wire {
+            _gg: IR_VERSION,
+            cwd: self.cwd.clone(),
+            executables: self.executables.iter().map(|o| format!("{}={}", o.hash, o.path)).collect(),
+            function: WireFunction {
+                args: self.function.args.clone(),
+                envars: self.function.envars.clone(),
+                hash: self.function.hash.to_string(),
+            },
+            outputs: self.outputs.clone(),
+            thunks: self.thunks.iter().map(|t| format!("{}={}", t.output, t.path)).collect(),
+            timeout: self.timeout,
+            values: self.values.iter().map(|o| format!("{}={}", o.hash, o.path)).collect(),
+        };
+        serde_json::to_vec(&wire).expect("a thunk always serialises")
+    }
+
+    /// The thunk's name: `T` + the digest and size of its encoding.
+    pub fn name(&self) -> Name {
+        Name::of_bytes(Kind::Thunk, &self.encode())
+    }
+
+    /// Parses any JSON spelling of a thunk (canonical or not) and validates it.
+    pub fn decode(bytes: &[u8]) -> Result<Thunk, IrError> {
+        let wire: Wire = serde_json::from_slice(bytes)?;
+        if wire._gg != IR_VERSION {
+            return Err(IrError::Version(wire._gg));
+        }
+        let hash = parse_name("function.hash", &wire.function.hash)?;
+        let function = Function { hash, args: wire.function.args, envars: wire.function.envars };
+        let values = parse_objects("values", &wire.values)?;
+        let executables = parse_objects("executables", &wire.executables)?;
+        let mut thunks = Vec::with_capacity(wire.thunks.len());
+        for (i, t) in wire.thunks.iter().enumerate() {
+            let field = format!("thunks[{i}]");
+            let (r, path) = t.split_once('=').ok_or_else(|| field_err(&field, t, "expected T…#output=path"))?;
+            let output = r.parse::<OutputRef>().map_err(|e| field_err(&field, t, e.why))?;
+            thunks.push(ThunkInput { path: path.to_string(), output });
+        }
+        Thunk::new(function, values, executables, thunks, wire.outputs, wire.cwd, wire.timeout)
+    }
+
+    /// Whether `bytes` look like a thunk encoding (cheap prefix test).
+    pub fn looks_like_thunk(bytes: &[u8]) -> bool {
+        bytes.starts_with(MAGIC)
+    }
+
+    /// Index of `output` among the declared outputs (`None` = the first).
+    pub fn output_index(&self, output: Option<&str>) -> Option<usize> {
+        match output {
+            None => Some(0),
+            Some(o) => self.outputs.iter().position(|x| x == o),
+        }
+    }
+
+    /// Every path the thunk's objects occupy with the blob placed there;
+    /// thunk inputs are omitted (they are resolved by the scheduler first).
+    pub fn objects(&self) -> impl Iterator<Item = (&Object, bool)> {
+        self.values.iter().map(|o| (o, false)).chain(self.executables.iter().map(|o| (o, true)))
+    }
+
+    /// The path the function runs from: the first executable with its hash.
+    pub fn function_path(&self) -> &str {
+        let f = self.executables.iter().find(|o| o.hash == self.function.hash);
+        &f.expect("validated: the function is an executable").path
+    }
+}
+
+fn envar_name(e: &str) -> &str {
+    e.split_once('=').map_or(e, |(n, _)| n)
+}
+
+fn parse_name(field: &str, text: &str) -> Result<Name, IrError> {
+    text.parse::<Name>().map_err(|e| field_err(field, text, e.why))
+}
+
+fn parse_objects(field: &str, list: &[String]) -> Result<Vec<Object>, IrError> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        let (hash, path) = item.split_once('=').ok_or_else(|| field_err(&field, item, "expected NAME=path"))?;
+        out.push(Object { hash: parse_name(&field, hash)?, path: path.to_string() });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "thunk_tests.rs"]
+mod tests;
