@@ -4,11 +4,15 @@
 //!
 //! Nothing here knows about compilers or Ninja; those build thunks on top.
 
+pub mod engine;
 pub mod fsck;
 pub mod fsutil;
 pub mod name;
 pub mod placeholder;
+pub mod process;
 pub mod relpath;
+pub mod sandbox;
+pub mod scheduler;
 pub mod store;
 pub mod thunk;
 

@@ -4,15 +4,16 @@
 //! # On disk
 //!
 //! ```text
-//! <root>/blobs/<2 chars>/<V… or T…>   read-only blob files
-//! <root>/exec/<2 chars>/<V…>          +x copies of blobs used as executables
-//! <root>/reductions/<2 chars>/<T…>    JSON: {"outputs":[["a.o","V…"],…]}
+//! <root>/blobs/<c>/<V… or T…>   read-only blob files
+//! <root>/exec/<c>/<V…>          +x copies of blobs used as executables
+//! <root>/reductions/<c>/<T…>    JSON: {"outputs":[["a.o","V…"],…]}
 //! <root>/tmp/                         temp files, renamed into place
 //! <root>/sandboxes/                   one folder per running thunk
 //! <root>/corrupt/                     entries `gg fsck` moved aside
 //! ```
 //!
-//! The two characters are the first two of the digest. Every write goes to
+//! `<c>` is the first character of the digest: 64 folders, few enough to
+//! create cheaply, and ext4 indexes large folders well. Every write goes to
 //! `tmp/` and is renamed into place, so readers see a whole blob or none,
 //! and any number of processes may write the same blob at once: the last
 //! rename wins with identical bytes. Names carry the size, so every read
@@ -49,6 +50,11 @@ pub enum StoreError {
 #[serde(deny_unknown_fields)]
 pub struct Reduction {
     pub outputs: Vec<(String, Name)>,
+    /// What the function printed, kept so a cache hit can replay it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<Name>,
 }
 
 impl Reduction {
@@ -121,7 +127,7 @@ impl Store {
 
     fn sharded(&self, dir: &str, name: &Name) -> PathBuf {
         let text = name.to_string();
-        self.root.join(dir).join(&text[1..3]).join(text)
+        self.root.join(dir).join(&text[1..2]).join(text)
     }
 
     /// Path of a blob's file (which may not exist).
@@ -195,27 +201,35 @@ impl Store {
     /// never be stored under the wrong name.
     pub fn put_file(&self, path: &Path) -> io::Result<Name> {
         let tmp = self.temp_path("put");
-        let result = fs::copy(path, &tmp).map_err(ctx("cannot read", path)).and_then(|_| self.adopt(&tmp));
+        let result = fs::copy(path, &tmp).map_err(ctx("cannot read", path)).and_then(|_| self.adopt(&tmp, Kind::Value));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         result
     }
 
-    /// Hashes a file on the store's filesystem and moves it into the store
-    /// (used for thunk outputs: no copy). The file is gone afterwards.
-    pub fn adopt(&self, path: &Path) -> io::Result<Name> {
-        let bytes_head = {
+    /// Moves a finished thunk output into the store (no copy; the file is
+    /// gone afterwards). An output that is exactly a thunk's canonical
+    /// encoding is stored as that thunk: a dynamic thunk, forced in turn.
+    pub fn adopt_output(&self, path: &Path) -> io::Result<Name> {
+        let mut head = [0u8; crate::thunk::MAGIC.len()];
+        let n = {
             use std::io::Read;
-            let mut head = [0u8; crate::thunk::MAGIC.len()];
             let mut f = fs::File::open(path).map_err(ctx("cannot open", path))?;
-            let n = f.read(&mut head).map_err(ctx("cannot read", path))?;
-            head[..n].to_vec()
+            f.read(&mut head).map_err(ctx("cannot read", path))?
         };
-        let mut name = Name::of_file(path).map_err(ctx("cannot hash", path))?;
-        if Thunk::looks_like_thunk(&bytes_head) && is_canonical_thunk(&fs::read(path)?) {
-            name = name.with_kind(Kind::Thunk);
-        }
+        let kind = if Thunk::looks_like_thunk(&head[..n]) && is_canonical_thunk(&fs::read(path)?) {
+            Kind::Thunk
+        } else {
+            Kind::Value
+        };
+        self.adopt(path, kind)
+    }
+
+    /// Hashes a file on the store's filesystem and moves it into the store
+    /// under the given kind.
+    pub fn adopt(&self, path: &Path, kind: Kind) -> io::Result<Name> {
+        let name = Name::of_file(path).map_err(ctx("cannot hash", path))?.with_kind(kind);
         let dest = self.blob_path(&name);
         if Self::check_size(&name, &dest).is_ok() {
             fs::remove_file(path).map_err(ctx("cannot remove", path))?;

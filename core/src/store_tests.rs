@@ -69,8 +69,8 @@ fn fsck_moves_aside_an_altered_blob_and_keeps_good_ones() {
 fn fsck_catches_a_broken_reduction_and_a_misnamed_file() {
     let (_d, s) = store();
     let t = Name::of_bytes(Kind::Thunk, b"t");
-    s.set_reduction(&t, &Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o"))] }).unwrap();
-    let rp = s.root().join("reductions").join(&t.to_string()[1..3]).join(t.to_string());
+    s.set_reduction(&t, &Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o"))], stdout: None, stderr: None }).unwrap();
+    let rp = s.root().join("reductions").join(&t.to_string()[1..2]).join(t.to_string());
     fs::set_permissions(&rp, fs::Permissions::from_mode(0o644)).unwrap();
     fs::write(&rp, b"{\"outputs\":[[").unwrap();
     assert_eq!(s.reduction(&t), None, "an unreadable record is a miss");
@@ -85,7 +85,11 @@ fn reductions_round_trip() {
     let (_d, s) = store();
     let t = Name::of_bytes(Kind::Thunk, b"t");
     assert_eq!(s.reduction(&t), None);
-    let r = Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o")), ("a.d".into(), Name::of_value(b"d"))] };
+    let r = Reduction {
+        outputs: vec![("a.o".into(), Name::of_value(b"o")), ("a.d".into(), Name::of_value(b"d"))],
+        stdout: None,
+        stderr: Some(Name::of_value(b"warning")),
+    };
     s.set_reduction(&t, &r).unwrap();
     let back = s.reduction(&t).unwrap();
     assert_eq!(back, r);
@@ -121,12 +125,12 @@ fn adopting_a_thunk_encoding_names_it_as_a_thunk() {
     .unwrap();
     let p = d.path().join("gg/tmp/out");
     fs::write(&p, thunk.encode()).unwrap();
-    assert_eq!(s.adopt(&p).unwrap(), thunk.name());
+    assert_eq!(s.adopt_output(&p).unwrap(), thunk.name());
     assert!(!p.exists());
     let mut pretty = thunk.encode();
     pretty.push(b'\n');
     fs::write(&p, &pretty).unwrap();
-    assert_eq!(s.adopt(&p).unwrap().kind(), Kind::Value, "only the canonical encoding is a thunk");
+    assert_eq!(s.adopt_output(&p).unwrap().kind(), Kind::Value, "only the canonical encoding is a thunk");
 }
 
 #[test]

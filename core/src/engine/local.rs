@@ -1,0 +1,109 @@
+//! The local engine: runs a ready thunk in a fresh sandbox on this machine,
+//! with exactly the declared arguments and environment, and stores its
+//! outputs. This is also what a worker runs for its clients.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use crate::name::{Kind, Name};
+use crate::process::{self, Ended};
+use crate::sandbox::SandboxPool;
+use crate::store::Store;
+use crate::thunk::{ROOT_PLACEHOLDER, Thunk};
+
+/// At most this much of a failing function's stderr is kept in the error.
+const STDERR_LIMIT: usize = 1 << 20;
+
+/// Runs thunks in sandboxes under the store's `sandboxes/` folder.
+#[derive(Debug)]
+pub struct LocalExecutor {
+    store: Store,
+    pool: SandboxPool,
+    /// Applied when a thunk's timeout is 0; `None` = no limit.
+    pub default_timeout: Option<Duration>,
+    /// Leave sandboxes in place after the run (`GG_KEEP_SANDBOX=1`), to debug.
+    pub keep_sandboxes: bool,
+}
+
+impl LocalExecutor {
+    pub fn new(store: Store) -> LocalExecutor {
+        let keep_sandboxes = std::env::var_os("GG_KEEP_SANDBOX").is_some_and(|v| v == "1");
+        LocalExecutor { store, pool: SandboxPool::default(), default_timeout: None, keep_sandboxes }
+    }
+
+    fn timeout(&self, thunk: &Thunk) -> Option<Duration> {
+        match thunk.timeout {
+            0 => self.default_timeout,
+            s => Some(Duration::from_secs(s)),
+        }
+    }
+
+    fn run(&self, thunk: &Thunk) -> Result<Outcome, ExecError> {
+        let engine_err = |e: std::io::Error| ExecError::engine(e.to_string());
+        let mut sandbox = self.pool.take(&self.store, self.keep_sandboxes).map_err(engine_err)?;
+        sandbox.materialize(&self.store, thunk)?;
+        let root = sandbox.root().to_str().ok_or_else(|| ExecError::engine("the store path is not UTF-8"))?.to_string();
+        let subst = |s: &String| s.replace(ROOT_PLACEHOLDER, &root);
+
+        let mut cmd = Command::new(sandbox.root().join(thunk.function_path()));
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.arg0(subst(&thunk.function.args[0]));
+        }
+        cmd.args(thunk.function.args[1..].iter().map(subst));
+        cmd.env_clear();
+        for e in &thunk.function.envars {
+            let (k, v) = e.split_once('=').expect("validated envars");
+            cmd.env(k, v.replace(ROOT_PLACEHOLDER, &root));
+        }
+        cmd.current_dir(sandbox.root().join(&thunk.cwd));
+
+        let timeout = self.timeout(thunk);
+        let run = process::run(&mut cmd, timeout).map_err(|e| {
+            ExecError::engine(format!("cannot run `{}` ({}): {e}", thunk.function.args[0], thunk.function.hash))
+        })?;
+        sandbox.check_inputs(&self.store)?;
+        let mut stderr = run.stderr;
+        let fail = |kind, message: String, mut stderr: Vec<u8>| {
+            stderr.truncate(STDERR_LIMIT);
+            Err(ExecError { kind, message, stderr })
+        };
+        match run.ended {
+            Ended::TimedOut => {
+                let secs = timeout.unwrap_or_default().as_secs_f64();
+                return fail(FailKind::Timeout, format!("timed out after {secs}s; its process group was killed"), stderr);
+            }
+            Ended::Exited(status) if !status.success() => {
+                use std::os::unix::process::ExitStatusExt;
+                let message = match (status.code(), status.signal()) {
+                    (Some(code), _) => format!("exited with status {code}"),
+                    (None, Some(sig)) => format!("killed by signal {sig}"),
+                    _ => format!("failed ({status})"),
+                };
+                return fail(FailKind::Exit, message, stderr);
+            }
+            Ended::Exited(_) => {}
+        }
+        let outputs = match sandbox.collect(&self.store, thunk) {
+            Ok(outputs) => outputs,
+            Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),
+        };
+        self.pool.give_back(sandbox);
+        Ok(Outcome { outputs, stdout: self.keep_stream(&run.stdout)?, stderr: self.keep_stream(&stderr)? })
+    }
+
+    /// Stores a captured stream if the function wrote anything to it.
+    fn keep_stream(&self, bytes: &[u8]) -> Result<Option<Name>, ExecError> {
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        self.store.put_bytes(Kind::Value, bytes).map(Some).map_err(|e| ExecError::engine(e.to_string()))
+    }
+}
+
+impl Executor for LocalExecutor {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        self.run(job.thunk)
+    }
+}

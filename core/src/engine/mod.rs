@@ -1,0 +1,69 @@
+//! Engines run ready thunks. An executor takes one thunk whose inputs are
+//! all values and hands back its outputs; it knows nothing of the graph
+//! (the scheduler does), so the same scheduler drives every engine.
+
+pub mod local;
+
+use std::fmt;
+
+use crate::name::Name;
+use crate::thunk::Thunk;
+
+/// A thunk ready to run: `thunk` has no thunk inputs left (the scheduler
+/// replaced each by the value it reduced to); `name` is the name the
+/// caller asked for, which is what failures report.
+#[derive(Debug)]
+pub struct Job<'a> {
+    pub name: Name,
+    pub thunk: &'a Thunk,
+}
+
+/// What a successful run produced: output names in declared order, and the
+/// function's stdout and stderr (stored as blobs when not empty), which are
+/// kept with the reduction so a cache hit can replay them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub outputs: Vec<Name>,
+    pub stdout: Option<Name>,
+    pub stderr: Option<Name>,
+}
+
+/// Why a run failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailKind {
+    /// The function exited non-zero or was killed by a signal.
+    Exit,
+    /// The function ran past its timeout; its process group was killed.
+    Timeout,
+    /// The function succeeded but a declared output is missing or not a file.
+    Output,
+    /// The engine could not set up or collect the run (store, disk, spawn).
+    Engine,
+}
+
+/// A failed run, with what the function printed on stderr.
+#[derive(Clone, Debug)]
+pub struct ExecError {
+    pub kind: FailKind,
+    pub message: String,
+    pub stderr: Vec<u8>,
+}
+
+impl ExecError {
+    pub fn engine(message: impl Into<String>) -> ExecError {
+        ExecError { kind: FailKind::Engine, message: message.into(), stderr: Vec::new() }
+    }
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+/// Runs ready thunks; called from many scheduler threads at once.
+pub trait Executor: Sync {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError>;
+}

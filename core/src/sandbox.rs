@@ -1,0 +1,186 @@
+//! A thunk's sandbox: a fresh folder holding exactly the thunk's objects at
+//! their paths, and the collection of its declared outputs afterwards.
+//!
+//! Objects are hard links into the store (copies when linking fails, e.g.
+//! across filesystems), so materialising a compiler costs a few syscalls.
+//! A link shares its inode with the store, so a function writing to an input
+//! in place would alter the store: objects at a declared output path are
+//! copied instead, and every linked input is re-checked after the run; a
+//! changed one is moved out of the store and fails the thunk.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::engine::ExecError;
+use crate::fsutil::{self, ctx};
+use crate::name::Name;
+use crate::store::Store;
+use crate::thunk::Thunk;
+
+/// What identifies a store file's contents without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &fs::Metadata) -> Stamp {
+        Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()) }
+    }
+}
+
+/// One run's folder, `<store>/sandboxes/<unique>/`, holding the thunk's
+/// tree. Empty folders are recycled between runs (see [`SandboxPool`]).
+#[derive(Debug)]
+pub struct Sandbox {
+    root: PathBuf,
+    linked: Vec<(String, PathBuf, Stamp)>,
+    keep: bool,
+}
+
+/// Emptied sandbox folders ready for reuse: on some disks creating a
+/// folder costs more than a whole small thunk.
+#[derive(Debug, Default)]
+pub struct SandboxPool {
+    free: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+impl SandboxPool {
+    /// An empty sandbox in `store`; `keep` leaves it in place afterwards.
+    pub fn take(&self, store: &Store, keep: bool) -> io::Result<Sandbox> {
+        let reused = if keep { None } else { self.free.lock().expect("pool").pop() };
+        let root = match reused {
+            Some(root) => root,
+            None => {
+                let root = store.root().join("sandboxes").join(fsutil::unique_name("run"));
+                fs::create_dir(&root).map_err(ctx("cannot create sandbox", &root))?;
+                root
+            }
+        };
+        Ok(Sandbox { root, linked: Vec::new(), keep })
+    }
+
+    /// Empties `sandbox` and keeps its folder for the next run.
+    pub fn give_back(&self, mut sandbox: Sandbox) {
+        if sandbox.keep || empty_dir(&sandbox.root).is_err() {
+            return;
+        }
+        let root = std::mem::take(&mut sandbox.root);
+        self.free.lock().expect("pool").push(root);
+    }
+}
+
+fn empty_dir(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            fs::remove_dir_all(entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+impl Sandbox {
+    /// The absolute sandbox root (what the root placeholder stands for).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Puts every value and executable of `thunk` (which must have no thunk
+    /// inputs left) at its path, and creates the working directory and the
+    /// folders of the declared outputs.
+    pub fn materialize(&mut self, store: &Store, thunk: &Thunk) -> Result<(), ExecError> {
+        if let Some(t) = thunk.thunks.first() {
+            return Err(ExecError::engine(format!("thunk input `{}` was not resolved before running", t.output)));
+        }
+        let outputs: HashSet<&str> = thunk.outputs.iter().map(String::as_str).collect();
+        let mut made: HashSet<PathBuf> = HashSet::new();
+        for (object, executable) in thunk.objects() {
+            let dest = self.root.join(&object.path);
+            self.make_parent(&dest, &mut made)?;
+            let src = if executable { store.executable(&object.hash) } else { store.blob(&object.hash) };
+            let src = src.map_err(|e| ExecError::engine(format!("object `{}` at `{}`: {e}", object.hash, object.path)))?;
+            if outputs.contains(object.path.as_str()) {
+                copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
+                continue;
+            }
+            let meta = fs::metadata(&src).map_err(|e| ExecError::engine(ctx("cannot stat", &src)(e).to_string()))?;
+            if fs::hard_link(&src, &dest).is_err() {
+                copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
+                continue;
+            }
+            self.linked.push((object.path.clone(), src, Stamp::of(&meta)));
+        }
+        let cwd = self.root.join(&thunk.cwd);
+        fs::create_dir_all(&cwd).map_err(|e| ExecError::engine(ctx("cannot create", &cwd)(e).to_string()))?;
+        for out in &thunk.outputs {
+            self.make_parent(&self.root.join(out), &mut made)?;
+        }
+        Ok(())
+    }
+
+    fn make_parent(&self, path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), ExecError> {
+        let parent = path.parent().expect("sandbox paths have a parent");
+        if parent != self.root && made.insert(parent.to_path_buf()) {
+            fs::create_dir_all(parent).map_err(|e| ExecError::engine(ctx("cannot create", parent)(e).to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Fails if the function changed a hard-linked input (and so the store):
+    /// the altered store entry is moved aside so nothing uses it again.
+    pub fn check_inputs(&self, store: &Store) -> Result<(), ExecError> {
+        for (path, src, stamp) in &self.linked {
+            let now = fs::metadata(src).map(|m| Stamp::of(&m));
+            if now.as_ref().ok() != Some(stamp) {
+                let _ = store.quarantine(src);
+                return Err(ExecError::engine(format!(
+                    "the function modified its input `{path}` in place; the store entry was moved aside"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves every declared output into the store, in declared order.
+    pub fn collect(&self, store: &Store, thunk: &Thunk) -> Result<Vec<Name>, ExecError> {
+        let mut names = Vec::with_capacity(thunk.outputs.len());
+        for out in &thunk.outputs {
+            let path = self.root.join(out);
+            let missing = |why: &str| ExecError {
+                kind: crate::engine::FailKind::Output,
+                message: format!("declared output `{out}` {why}"),
+                stderr: Vec::new(),
+            };
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {}
+                Ok(m) if m.is_dir() => return Err(missing("is a folder, not a file")),
+                Ok(_) => return Err(missing("is not a regular file")),
+                Err(_) => return Err(missing("was not produced")),
+            }
+            names.push(store.adopt_output(&path).map_err(|e| ExecError::engine(e.to_string()))?);
+        }
+        Ok(names)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if !self.keep && !self.root.as_os_str().is_empty() {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+fn copy_writable(src: &Path, dest: &Path, executable: bool) -> io::Result<()> {
+    fs::copy(src, dest).map_err(ctx("cannot copy into sandbox", dest))?;
+    let mode = if executable { 0o755 } else { 0o644 };
+    fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", dest))
+}

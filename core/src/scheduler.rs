@@ -1,0 +1,427 @@
+//! Forcing: reduce a graph of thunks to values.
+//!
+//! The graph is discovered from the targets: each thunk is loaded from the
+//! store, and each of its thunk inputs (`T…#out`) becomes a node in turn.
+//! Nodes live in a `Vec` indexed by [`NodeId`]; all state sits in that one
+//! table, and [`Forcer::settle`] is the single place a node leaves the
+//! running set, so the ready queue and the waiter lists stay in step.
+//!
+//! ```text
+//!            inputs pending                 all inputs are values
+//!   New ───────────────────────▶ Waiting ───────────────────────▶ Ready
+//!    │  reduction already stored    │ an input failed               │ dispatched
+//!    ▼                              ▼                               ▼
+//!   Done ◀──────────────────────── ... ─────── Skipped    Running ─┬─▶ Done
+//!                                                                  └─▶ Failed
+//! ```
+//!
+//! A node is ready when every input resolves to a value. An input whose
+//! producer's output is itself a thunk (a dynamic thunk) resolves through
+//! that thunk's first output, so the consumer waits on it in turn. Before
+//! running, a ready thunk's inputs are replaced by their values; that
+//! resolved thunk has its own name, and its reduction is recorded too, so a
+//! producer that re-ran with identical output lets its consumers hit the
+//! cache. Executors run on `jobs` threads and report over a channel; the
+//! scheduler thread owns the graph.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::engine::{ExecError, Executor, Job};
+use crate::name::{Name, OutputRef};
+use crate::store::{Reduction, Store};
+use crate::thunk::{Object, Thunk};
+
+/// Index of a node in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(u32);
+
+/// How to force.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Thunks running at once.
+    pub jobs: usize,
+    /// Keep running what does not depend on a failure (`-k`).
+    pub keep_going: bool,
+}
+
+/// One failed thunk.
+#[derive(Debug)]
+pub struct Failure {
+    pub thunk: Name,
+    pub error: ExecError,
+}
+
+/// What forcing did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Per target, in order: its value, or why it has none.
+    pub targets: Vec<Result<Name, String>>,
+    /// Thunks executed.
+    pub ran: usize,
+    /// Thunks answered from stored reductions.
+    pub cached: usize,
+    /// Thunks that failed, in the order they failed.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.targets.iter().all(Result::is_ok)
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    New,
+    /// Blocked on this many registrations with other nodes.
+    Waiting(u32),
+    Ready,
+    Running,
+    Done(Reduction),
+    /// The thunk could not run or failed; the message says why.
+    Failed(String),
+    /// A thunk it depends on failed.
+    Skipped(Name),
+}
+
+#[derive(Debug)]
+struct Node {
+    name: Name,
+    thunk: Option<Thunk>,
+    state: State,
+    waiters: Vec<Waiter>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Waiter {
+    Node(NodeId),
+    Target(usize),
+}
+
+/// Where resolving a reference stands.
+enum Resolution {
+    Value(Name),
+    Pending(NodeId),
+    Failed(String, Name),
+}
+
+/// Forces `targets` with `executor`, recording reductions in `store`.
+pub fn force(store: &Store, executor: &dyn Executor, targets: &[OutputRef], options: Options) -> Report {
+    let mut forcer = Forcer {
+        store,
+        nodes: Vec::new(),
+        ids: HashMap::new(),
+        ready: VecDeque::new(),
+        fresh: Vec::new(),
+        report: Report::default(),
+        targets: targets.iter().map(|t| TargetState::Pending(t.clone())).collect(),
+    };
+    // `fresh` is a stack: resolving targets last-first makes the first
+    // target and its inputs evaluate (and become ready) first, as in Ninja.
+    for i in (0..targets.len()).rev() {
+        forcer.resolve_target(i);
+    }
+    forcer.evaluate_fresh();
+    forcer.run(executor, options);
+    forcer.finish()
+}
+
+enum TargetState {
+    Pending(OutputRef),
+    Resolved(Result<Name, String>),
+}
+
+struct Forcer<'s> {
+    store: &'s Store,
+    nodes: Vec<Node>,
+    ids: HashMap<Name, NodeId>,
+    ready: VecDeque<NodeId>,
+    /// Nodes created but not yet evaluated (kept explicit so a long chain
+    /// does not recurse).
+    fresh: Vec<NodeId>,
+    report: Report,
+    targets: Vec<TargetState>,
+}
+
+struct Done {
+    id: NodeId,
+    resolved: Name,
+    result: Result<crate::engine::Outcome, ExecError>,
+}
+
+impl Forcer<'_> {
+    fn node(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.0 as usize]
+    }
+
+    /// The node for thunk `name`, created (state New) on first sight.
+    fn node_for(&mut self, name: Name) -> NodeId {
+        if let Some(&id) = self.ids.get(&name) {
+            return id;
+        }
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 thunks"));
+        self.nodes.push(Node { name, thunk: None, state: State::New, waiters: Vec::new() });
+        self.ids.insert(name, id);
+        self.fresh.push(id);
+        id
+    }
+
+    /// Follows `r` as far as it goes now: to a value, to a node that has
+    /// not finished, or to a failure.
+    fn resolve(&mut self, r: &OutputRef) -> Resolution {
+        let mut thunk = r.thunk;
+        let mut output = r.output.clone();
+        loop {
+            let id = self.node_for(thunk);
+            let node = &self.nodes[id.0 as usize];
+            let value = match &node.state {
+                State::Done(red) => red.get(output.as_deref()),
+                State::Failed(why) => return Resolution::Failed(format!("thunk `{thunk}` failed: {why}"), thunk),
+                State::Skipped(cause) => return Resolution::Failed(format!("depends on failed thunk `{cause}`"), *cause),
+                _ => return Resolution::Pending(id),
+            };
+            match value {
+                Some(v) if v.is_thunk() => {
+                    thunk = v;
+                    output = None;
+                }
+                Some(v) => return Resolution::Value(v),
+                None => {
+                    let o = output.unwrap_or_default();
+                    return Resolution::Failed(format!("thunk `{thunk}` has no output `{o}`"), thunk);
+                }
+            }
+        }
+    }
+
+    fn resolve_target(&mut self, i: usize) {
+        let TargetState::Pending(r) = &self.targets[i] else { return };
+        let r = r.clone();
+        match self.resolve(&r) {
+            Resolution::Value(v) => self.targets[i] = TargetState::Resolved(Ok(v)),
+            Resolution::Failed(why, _) => self.targets[i] = TargetState::Resolved(Err(why)),
+            Resolution::Pending(id) => self.node(id).waiters.push(Waiter::Target(i)),
+        }
+    }
+
+    /// Evaluates every fresh node: load it, answer it from the cache, or
+    /// wait for its inputs.
+    fn evaluate_fresh(&mut self) {
+        while let Some(id) = self.fresh.pop() {
+            if !matches!(self.node(id).state, State::New) {
+                continue;
+            }
+            let name = self.node(id).name;
+            match self.store.get_thunk(&name) {
+                Ok(thunk) => {
+                    if let Some(red) = self.cached(&name, &thunk) {
+                        self.node(id).thunk = Some(thunk);
+                        self.report.cached += 1;
+                        self.settle(id, State::Done(red));
+                    } else {
+                        self.node(id).thunk = Some(thunk);
+                        self.node(id).state = State::Waiting(0);
+                        self.check_inputs(id);
+                    }
+                }
+                Err(e) => {
+                    self.report.failures.push(Failure { thunk: name, error: ExecError::engine(e.to_string()) });
+                    self.settle(id, State::Failed(e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// A stored reduction for `name` whose outputs are all still present.
+    fn cached(&self, name: &Name, thunk: &Thunk) -> Option<Reduction> {
+        let red = self.store.reduction(name)?;
+        let complete = red.outputs.len() == thunk.outputs.len()
+            && red.outputs.iter().zip(&thunk.outputs).all(|((k, v), o)| k == o && self.store.has(v));
+        complete.then_some(red)
+    }
+
+    /// Re-resolves a waiting node's inputs: ready, still waiting (on whom),
+    /// or skipped because an input failed.
+    fn check_inputs(&mut self, id: NodeId) {
+        let inputs: Vec<OutputRef> =
+            self.node(id).thunk.as_ref().expect("loaded").thunks.iter().map(|t| t.output.clone()).collect();
+        let mut blocked = 0;
+        for r in &inputs {
+            match self.resolve(r) {
+                Resolution::Value(_) => {}
+                Resolution::Pending(dep) => {
+                    self.node(dep).waiters.push(Waiter::Node(id));
+                    blocked += 1;
+                }
+                Resolution::Failed(_, cause) => {
+                    self.settle(id, State::Skipped(cause));
+                    return;
+                }
+            }
+        }
+        if blocked == 0 {
+            self.node(id).state = State::Ready;
+            self.ready.push_back(id);
+        } else {
+            self.node(id).state = State::Waiting(blocked);
+        }
+    }
+
+    /// The one transition into a final state: records it and wakes the
+    /// waiters. A failure cascades to everything waiting on it; the cascade
+    /// uses a worklist, as a failed chain can be any length.
+    fn settle(&mut self, id: NodeId, state: State) {
+        let mut work = vec![(id, state)];
+        while let Some((id, state)) = work.pop() {
+            let cause = match &state {
+                State::Done(_) => None,
+                State::Skipped(root) => Some(*root),
+                _ => Some(self.node(id).name),
+            };
+            let waiters = std::mem::take(&mut self.node(id).waiters);
+            self.node(id).state = state;
+            for w in waiters {
+                match w {
+                    Waiter::Target(i) => self.resolve_target(i),
+                    Waiter::Node(c) => {
+                        let State::Waiting(n) = self.node(c).state else { continue };
+                        if let Some(root) = cause {
+                            // Mark it now so a second registration is ignored.
+                            self.node(c).state = State::Skipped(root);
+                            work.push((c, State::Skipped(root)));
+                        } else if n <= 1 {
+                            self.check_inputs(c);
+                        } else {
+                            self.node(c).state = State::Waiting(n - 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The thunk with every thunk input replaced by its value.
+    fn resolved_thunk(&mut self, id: NodeId) -> Thunk {
+        let mut thunk = self.node(id).thunk.clone().expect("loaded");
+        let inputs = std::mem::take(&mut thunk.thunks);
+        for t in inputs {
+            let Resolution::Value(hash) = self.resolve(&t.output) else { unreachable!("ready nodes have values") };
+            thunk.values.push(Object { path: t.path, hash });
+        }
+        thunk.values.sort();
+        thunk
+    }
+
+    fn run(&mut self, executor: &dyn Executor, options: Options) {
+        let jobs = options.jobs.max(1);
+        let (job_tx, job_rx) = mpsc::channel::<(NodeId, Name, Thunk)>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                scope.spawn(move || {
+                    loop {
+                        let next = job_rx.lock().expect("job queue").recv();
+                        let Ok((id, name, thunk)) = next else { break };
+                        let resolved = thunk.name();
+                        let job = Job { name, thunk: &thunk };
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute(&job)))
+                            .unwrap_or_else(|_| Err(ExecError::engine("the executor panicked")));
+                        if done_tx.send(Done { id, resolved, result }).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut running = 0usize;
+            loop {
+                let stop = !options.keep_going && !self.report.failures.is_empty();
+                while running < jobs && !stop {
+                    let Some(id) = self.ready.pop_front() else { break };
+                    if let Some(job) = self.dispatch(id) {
+                        job_tx.send(job).expect("workers are alive");
+                        running += 1;
+                    }
+                }
+                if running == 0 {
+                    break;
+                }
+                let done = done_rx.recv().expect("a worker reports every job");
+                running -= 1;
+                self.complete(done);
+                self.evaluate_fresh();
+            }
+            drop(job_tx);
+        });
+    }
+
+    /// Turns a ready node into a job, or answers it from the cache under
+    /// its resolved name.
+    fn dispatch(&mut self, id: NodeId) -> Option<(NodeId, Name, Thunk)> {
+        let thunk = self.resolved_thunk(id);
+        let resolved = thunk.name();
+        let name = self.node(id).name;
+        if resolved != name {
+            if let Some(red) = self.cached(&resolved, &thunk) {
+                let _ = self.store.set_reduction(&name, &red);
+                self.report.cached += 1;
+                self.settle(id, State::Done(red));
+                self.evaluate_fresh();
+                return None;
+            }
+        }
+        self.node(id).state = State::Running;
+        Some((id, name, thunk))
+    }
+
+    fn complete(&mut self, done: Done) {
+        let name = self.node(done.id).name;
+        match done.result {
+            Ok(outcome) => {
+                let thunk = self.node(done.id).thunk.as_ref().expect("loaded");
+                let red = Reduction {
+                    outputs: thunk.outputs.iter().cloned().zip(outcome.outputs).collect(),
+                    stdout: outcome.stdout,
+                    stderr: outcome.stderr,
+                };
+                self.report.ran += 1;
+                let mut recorded = self.store.set_reduction(&name, &red);
+                if recorded.is_ok() && done.resolved != name {
+                    recorded = self.store.set_reduction(&done.resolved, &red);
+                }
+                match recorded {
+                    Ok(()) => self.settle(done.id, State::Done(red)),
+                    Err(e) => {
+                        let msg = format!("cannot record the result: {e}");
+                        self.report.failures.push(Failure { thunk: name, error: ExecError::engine(&msg) });
+                        self.settle(done.id, State::Failed(msg));
+                    }
+                }
+            }
+            Err(error) => {
+                let msg = error.message.clone();
+                self.report.failures.push(Failure { thunk: name, error });
+                self.settle(done.id, State::Failed(msg));
+            }
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        for t in std::mem::take(&mut self.targets) {
+            self.report.targets.push(match t {
+                TargetState::Resolved(r) => r,
+                TargetState::Pending(r) => Err(format!("`{r}` was not built (stopped after a failure)")),
+            });
+        }
+        self.report
+    }
+}
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;
