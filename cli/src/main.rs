@@ -1,1 +1,96 @@
-fn main() {}
+//! `gg`: the command line over gg's core — hash and store files, make and
+//! inspect thunks, force them on the local engine, check the store.
+
+mod create;
+mod describe;
+mod force;
+mod spec;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use gg_core::Store;
+
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (gg IR ", "1", ")");
+
+#[derive(Parser, Debug)]
+#[command(name = "gg", version = VERSION, about = "Run builds as content-addressed thunks: cached locally, or on many machines")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the value name of each file (`NAME  FILE`), without storing it.
+    Hash {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Copy files into the store and print their names (`NAME  FILE`).
+    Put {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Make a thunk, store it and print its name.
+    CreateThunk(create::Args),
+    /// Show a thunk or value (by name, placeholder file or thunk file).
+    Describe(describe::Args),
+    /// Run thunks (and everything they need) and write their outputs.
+    Force(force::Args),
+    /// Re-hash every store entry; report and move aside corrupt ones.
+    Fsck,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gg: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the store gg uses here (see [`Store::locate`]).
+fn open_store() -> Result<Store> {
+    let root = Store::locate();
+    Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Hash { files } => {
+            for f in files {
+                let name = gg_core::Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
+                println!("{name}  {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Put { files } => {
+            let store = open_store()?;
+            for f in files {
+                let name = store.put_file(&f)?;
+                println!("{name}  {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateThunk(args) => create::run(&open_store()?, args),
+        Command::Describe(args) => describe::run(&open_store()?, &args),
+        Command::Force(args) => force::run(&open_store()?, &args),
+        Command::Fsck => fsck(&open_store()?),
+    }
+}
+
+fn fsck(store: &Store) -> Result<ExitCode> {
+    let report = gg_core::fsck::fsck(store)?;
+    for (path, why, moved) in &report.corrupt {
+        println!("corrupt: {}: {why} (moved to {})", path.display(), moved.display());
+    }
+    let mb = report.bytes as f64 / 1e6;
+    println!("checked {} entries ({mb:.1} MB) in {}: {} corrupt", report.checked, store.root().display(), report.corrupt.len());
+    Ok(if report.corrupt.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

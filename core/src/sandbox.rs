@@ -149,9 +149,11 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Moves every declared output into the store, in declared order.
-    pub fn collect(&self, store: &Store, thunk: &Thunk) -> Result<Vec<Name>, ExecError> {
+    /// Moves every declared output into the store, in declared order;
+    /// also returns the outputs that were executable.
+    pub fn collect(&self, store: &Store, thunk: &Thunk) -> Result<(Vec<Name>, Vec<String>), ExecError> {
         let mut names = Vec::with_capacity(thunk.outputs.len());
+        let mut executable = Vec::new();
         for out in &thunk.outputs {
             let path = self.root.join(out);
             let missing = |why: &str| ExecError {
@@ -160,14 +162,18 @@ impl Sandbox {
                 stderr: Vec::new(),
             };
             match fs::symlink_metadata(&path) {
-                Ok(m) if m.is_file() => {}
+                Ok(m) if m.is_file() => {
+                    if m.permissions().mode() & 0o111 != 0 {
+                        executable.push(out.clone());
+                    }
+                }
                 Ok(m) if m.is_dir() => return Err(missing("is a folder, not a file")),
                 Ok(_) => return Err(missing("is not a regular file")),
                 Err(_) => return Err(missing("was not produced")),
             }
             names.push(store.adopt_output(&path).map_err(|e| ExecError::engine(e.to_string()))?);
         }
-        Ok(names)
+        Ok((names, executable))
     }
 }
 

@@ -46,6 +46,14 @@ pub struct Options {
     pub keep_going: bool,
 }
 
+/// What a target reduced to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub value: Name,
+    /// The output was an executable file.
+    pub executable: bool,
+}
+
 /// One failed thunk.
 #[derive(Debug)]
 pub struct Failure {
@@ -57,7 +65,7 @@ pub struct Failure {
 #[derive(Debug, Default)]
 pub struct Report {
     /// Per target, in order: its value, or why it has none.
-    pub targets: Vec<Result<Name, String>>,
+    pub targets: Vec<Result<Resolved, String>>,
     /// Thunks executed.
     pub ran: usize,
     /// Thunks answered from stored reductions.
@@ -102,7 +110,7 @@ enum Waiter {
 
 /// Where resolving a reference stands.
 enum Resolution {
-    Value(Name),
+    Value(Resolved),
     Pending(NodeId),
     Failed(String, Name),
 }
@@ -130,7 +138,7 @@ pub fn force(store: &Store, executor: &dyn Executor, targets: &[OutputRef], opti
 
 enum TargetState {
     Pending(OutputRef),
-    Resolved(Result<Name, String>),
+    Resolved(Result<Resolved, String>),
 }
 
 struct Forcer<'s> {
@@ -176,8 +184,8 @@ impl Forcer<'_> {
         loop {
             let id = self.node_for(thunk);
             let node = &self.nodes[id.0 as usize];
-            let value = match &node.state {
-                State::Done(red) => red.get(output.as_deref()),
+            let (value, executable) = match &node.state {
+                State::Done(red) => (red.get(output.as_deref()), red.is_executable(output.as_deref())),
                 State::Failed(why) => return Resolution::Failed(format!("thunk `{thunk}` failed: {why}"), thunk),
                 State::Skipped(cause) => return Resolution::Failed(format!("depends on failed thunk `{cause}`"), *cause),
                 _ => return Resolution::Pending(id),
@@ -187,7 +195,7 @@ impl Forcer<'_> {
                     thunk = v;
                     output = None;
                 }
-                Some(v) => return Resolution::Value(v),
+                Some(value) => return Resolution::Value(Resolved { value, executable }),
                 None => {
                     let o = output.unwrap_or_default();
                     return Resolution::Failed(format!("thunk `{thunk}` has no output `{o}`"), thunk);
@@ -307,8 +315,8 @@ impl Forcer<'_> {
         let mut thunk = self.node(id).thunk.clone().expect("loaded");
         let inputs = std::mem::take(&mut thunk.thunks);
         for t in inputs {
-            let Resolution::Value(hash) = self.resolve(&t.output) else { unreachable!("ready nodes have values") };
-            thunk.values.push(Object { path: t.path, hash });
+            let Resolution::Value(r) = self.resolve(&t.output) else { unreachable!("ready nodes have values") };
+            thunk.values.push(Object { path: t.path, hash: r.value });
         }
         thunk.values.sort();
         thunk
@@ -388,6 +396,7 @@ impl Forcer<'_> {
                     outputs: thunk.outputs.iter().cloned().zip(outcome.outputs).collect(),
                     stdout: outcome.stdout,
                     stderr: outcome.stderr,
+                    executable: outcome.executable,
                 };
                 self.report.ran += 1;
                 let mut recorded = self.store.set_reduction(&name, &red);

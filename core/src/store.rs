@@ -55,14 +55,27 @@ pub struct Reduction {
     pub stdout: Option<Name>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<Name>,
+    /// Outputs that were executable files (a mode bit is not part of a
+    /// value's name, but a linked program must come back runnable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executable: Vec<String>,
 }
 
 impl Reduction {
     /// The value of `output` (`None` = the first declared output).
     pub fn get(&self, output: Option<&str>) -> Option<Name> {
+        self.entry(output).map(|(_, n)| *n)
+    }
+
+    /// Whether `output` (`None` = the first) was an executable file.
+    pub fn is_executable(&self, output: Option<&str>) -> bool {
+        self.entry(output).is_some_and(|(k, _)| self.executable.contains(k))
+    }
+
+    fn entry(&self, output: Option<&str>) -> Option<&(String, Name)> {
         match output {
-            None => self.outputs.first().map(|(_, n)| *n),
-            Some(o) => self.outputs.iter().find(|(k, _)| k == o).map(|(_, n)| *n),
+            None => self.outputs.first(),
+            Some(o) => self.outputs.iter().find(|(k, _)| k == o),
         }
     }
 }

@@ -69,7 +69,7 @@ fn fsck_moves_aside_an_altered_blob_and_keeps_good_ones() {
 fn fsck_catches_a_broken_reduction_and_a_misnamed_file() {
     let (_d, s) = store();
     let t = Name::of_bytes(Kind::Thunk, b"t");
-    s.set_reduction(&t, &Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o"))], stdout: None, stderr: None }).unwrap();
+    s.set_reduction(&t, &Reduction { outputs: vec![("a.o".into(), Name::of_value(b"o"))], stdout: None, stderr: None, executable: vec![] }).unwrap();
     let rp = s.root().join("reductions").join(&t.to_string()[1..2]).join(t.to_string());
     fs::set_permissions(&rp, fs::Permissions::from_mode(0o644)).unwrap();
     fs::write(&rp, b"{\"outputs\":[[").unwrap();
@@ -89,6 +89,7 @@ fn reductions_round_trip() {
         outputs: vec![("a.o".into(), Name::of_value(b"o")), ("a.d".into(), Name::of_value(b"d"))],
         stdout: None,
         stderr: Some(Name::of_value(b"warning")),
+        executable: vec!["a.d".into()],
     };
     s.set_reduction(&t, &r).unwrap();
     let back = s.reduction(&t).unwrap();
@@ -96,6 +97,7 @@ fn reductions_round_trip() {
     assert_eq!(back.get(None), Some(Name::of_value(b"o")));
     assert_eq!(back.get(Some("a.d")), Some(Name::of_value(b"d")));
     assert_eq!(back.get(Some("zz")), None);
+    assert!(back.is_executable(Some("a.d")) && !back.is_executable(None));
 }
 
 #[test]

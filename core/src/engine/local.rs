@@ -85,12 +85,12 @@ impl LocalExecutor {
             }
             Ended::Exited(_) => {}
         }
-        let outputs = match sandbox.collect(&self.store, thunk) {
+        let (outputs, executable) = match sandbox.collect(&self.store, thunk) {
             Ok(outputs) => outputs,
             Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),
         };
         self.pool.give_back(sandbox);
-        Ok(Outcome { outputs, stdout: self.keep_stream(&run.stdout)?, stderr: self.keep_stream(&stderr)? })
+        Ok(Outcome { outputs, executable, stdout: self.keep_stream(&run.stdout)?, stderr: self.keep_stream(&stderr)? })
     }
 
     /// Stores a captured stream if the function wrote anything to it.

@@ -24,6 +24,8 @@ pub struct Job<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     pub outputs: Vec<Name>,
+    /// Names of the outputs that were executable files.
+    pub executable: Vec<String>,
     pub stdout: Option<Name>,
     pub stderr: Option<Name>,
 }

@@ -1,0 +1,107 @@
+//! `gg force`: reduce thunks to values on the local engine and write each
+//! result over its placeholder (atomically: a failed target keeps its
+//! placeholder, never a partial file).
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use gg_core::engine::local::LocalExecutor;
+use gg_core::scheduler::{self, Options, Resolved};
+use gg_core::{OutputRef, Store, fsutil, placeholder};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Thunks to run at once [default: the number of cores].
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Keep going after a failure: run everything that does not depend on it.
+    #[arg(short = 'k', long = "keep-going")]
+    keep_going: bool,
+    /// Placeholder files, or thunk names (`T…`, `T…#output`).
+    #[arg(required = true, value_name = "TARGET")]
+    targets: Vec<String>,
+}
+
+/// Where a target's value goes.
+enum Dest {
+    Placeholder(PathBuf),
+    Print(String),
+}
+
+pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
+    let mut refs = Vec::new();
+    let mut dests = Vec::new();
+    for t in &a.targets {
+        let Some((r, dest)) = target(t)? else {
+            eprintln!("gg: `{t}` is not a placeholder (already forced?); nothing to do");
+            continue;
+        };
+        store.get_thunk(&r.thunk).with_context(|| format!("target `{t}` names thunk `{}`", r.thunk))?;
+        refs.push(r);
+        dests.push(dest);
+    }
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if jobs == 0 {
+        bail!("-j 0: at least one job is needed");
+    }
+    let executor = LocalExecutor::new(store.clone());
+    let report = scheduler::force(store, &executor, &refs, Options { jobs, keep_going: a.keep_going });
+
+    let mut stderr = std::io::stderr().lock();
+    for f in &report.failures {
+        let _ = writeln!(stderr, "gg: thunk {} failed: {}", f.thunk, f.error.message);
+        let _ = stderr.write_all(&f.error.stderr);
+    }
+    let mut ok = report.failures.is_empty();
+    for (dest, result) in dests.iter().zip(&report.targets) {
+        match (dest, result) {
+            (Dest::Placeholder(path), Ok(r)) => {
+                if let Err(e) = materialize(store, path, r) {
+                    let _ = writeln!(stderr, "gg: error: {e:#}");
+                    ok = false;
+                }
+            }
+            (Dest::Print(text), Ok(r)) => println!("{text} {}", r.value),
+            (Dest::Placeholder(path), Err(why)) => {
+                let _ = writeln!(stderr, "gg: `{}` not built: {why}", path.display());
+                ok = false;
+            }
+            (Dest::Print(text), Err(why)) => {
+                let _ = writeln!(stderr, "gg: `{text}` not built: {why}");
+                ok = false;
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// What a command-line target names, or `None` for a file that is not a
+/// placeholder.
+fn target(t: &str) -> Result<Option<(OutputRef, Dest)>> {
+    if let Ok(r) = t.parse::<OutputRef>() {
+        return Ok(Some((r, Dest::Print(t.to_string()))));
+    }
+    let path = Path::new(t);
+    if !path.exists() {
+        bail!("target `{t}` is neither a thunk name nor an existing file");
+    }
+    Ok(placeholder::read(path)?.map(|r| (r, Dest::Placeholder(path.to_path_buf()))))
+}
+
+/// Replaces a placeholder with the value, atomically, runnable if the
+/// output was.
+fn materialize(store: &Store, path: &Path, r: &Resolved) -> Result<()> {
+    let blob = store.blob(&r.value)?;
+    let tmp = fsutil::temp_beside(path);
+    let mode = if r.executable { 0o755 } else { 0o644 };
+    let result = std::fs::copy(&blob, &tmp)
+        .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write `{}`", path.display()))
+}
