@@ -65,7 +65,8 @@ fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Hash { files } => {
             for f in files {
-                let name = gg_core::Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
+                let name = gg_core::Name::of_file(&f)
+                    .with_context(|| format!("cannot hash `{}`", f.display()))?;
                 println!("{name}  {}", f.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -88,9 +89,22 @@ fn run(command: Command) -> Result<ExitCode> {
 fn fsck(store: &Store) -> Result<ExitCode> {
     let report = gg_core::fsck::fsck(store)?;
     for (path, why, moved) in &report.corrupt {
-        println!("corrupt: {}: {why} (moved to {})", path.display(), moved.display());
+        println!(
+            "corrupt: {}: {why} (moved to {})",
+            path.display(),
+            moved.display()
+        );
     }
     let mb = report.bytes as f64 / 1e6;
-    println!("checked {} entries ({mb:.1} MB) in {}: {} corrupt", report.checked, store.root().display(), report.corrupt.len());
-    Ok(if report.corrupt.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "checked {} entries ({mb:.1} MB) in {}: {} corrupt",
+        report.checked,
+        store.root().display(),
+        report.corrupt.len()
+    );
+    Ok(if report.corrupt.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

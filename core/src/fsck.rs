@@ -23,9 +23,19 @@ pub struct FsckReport {
 /// Checks every entry of `store`; corrupt ones are moved to `corrupt/`.
 pub fn fsck(store: &Store) -> io::Result<FsckReport> {
     let mut report = FsckReport::default();
-    for (dir, check) in [("blobs", check_blob as fn(&Path, &str) -> Result<u64, String>), ("exec", check_blob), ("reductions", check_reduction)] {
+    for (dir, check) in [
+        (
+            "blobs",
+            check_blob as fn(&Path, &str) -> Result<u64, String>,
+        ),
+        ("exec", check_blob),
+        ("reductions", check_reduction),
+    ] {
         for path in entries(&store.root().join(dir))? {
-            let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             report.checked += 1;
             match check(&path, &file) {
                 Ok(bytes) => report.bytes += bytes,
@@ -62,7 +72,9 @@ fn entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 fn check_blob(path: &Path, file: &str) -> Result<u64, String> {
-    let name: Name = file.parse().map_err(|e: crate::name::NameError| e.to_string())?;
+    let name: Name = file
+        .parse()
+        .map_err(|e: crate::name::NameError| e.to_string())?;
     let actual = Name::of_file(path).map_err(|e| format!("unreadable: {e}"))?;
     if actual.size() != name.size() {
         return Err(format!("size {} instead of {}", actual.size(), name.size()));
@@ -70,18 +82,23 @@ fn check_blob(path: &Path, file: &str) -> Result<u64, String> {
     if actual.digest() != name.digest() {
         return Err("contents do not match the name".into());
     }
-    if name.kind() == Kind::Thunk && !crate::store::is_canonical_thunk(&fs::read(path).map_err(|e| e.to_string())?) {
+    if name.kind() == Kind::Thunk
+        && !crate::store::is_canonical_thunk(&fs::read(path).map_err(|e| e.to_string())?)
+    {
         return Err("named as a thunk but not a thunk encoding".into());
     }
     Ok(actual.size())
 }
 
 fn check_reduction(path: &Path, file: &str) -> Result<u64, String> {
-    let name: Name = file.parse().map_err(|e: crate::name::NameError| e.to_string())?;
+    let name: Name = file
+        .parse()
+        .map_err(|e: crate::name::NameError| e.to_string())?;
     if !name.is_thunk() {
         return Err("a reduction must be named by a thunk".into());
     }
     let bytes = fs::read(path).map_err(|e| format!("unreadable: {e}"))?;
-    serde_json::from_slice::<Reduction>(&bytes).map_err(|e| format!("not a reduction record: {e}"))?;
+    serde_json::from_slice::<Reduction>(&bytes)
+        .map_err(|e| format!("not a reduction record: {e}"))?;
     Ok(bytes.len() as u64)
 }

@@ -22,7 +22,9 @@ pub fn unique_name(stem: &str) -> String {
 
 /// A temp path beside `path`, so that renaming it over `path` is atomic.
 pub fn temp_beside(path: &Path) -> PathBuf {
-    let stem = path.file_name().map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
+    let stem = path
+        .file_name()
+        .map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(unique_name(&format!(".{stem}")))
 }
 
@@ -35,7 +37,9 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 /// whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_beside(path);
-    let result = create_new(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|()| fs::rename(&tmp, path));
+    let result = create_new(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -1,1 +1,8 @@
-//! placeholder
+//! End-to-end tests of the `gg` binary: real processes, a real compiler,
+//! a store in a temp folder per test.
+
+mod bad_input;
+mod compile;
+mod sandbox;
+mod store;
+mod support;

@@ -1,0 +1,87 @@
+//! Helpers: a scratch project folder with its own store, and running `gg`
+//! in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temp folder holding a project and its store (`GG_DIR=<dir>/.gg`).
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join(".gg")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// A `gg` command run in this folder with this folder's store.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gg"));
+        c.args(args)
+            .current_dir(self.path())
+            .env("GG_DIR", self.store())
+            .env_remove("GG_KEEP_SANDBOX");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs `gg` and insists it succeeds; returns trimmed stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "gg {args:?} failed:\n{}",
+            text(&out.stderr)
+        );
+        text(&out.stdout).trim().to_string()
+    }
+
+    /// Runs `gg` and insists it fails; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "gg {args:?} should have failed; stdout:\n{}",
+            text(&out.stdout)
+        );
+        text(&out.stderr)
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `create-thunk` arguments for `/bin/sh -c SCRIPT` with one output.
+pub fn sh_thunk<'a>(script: &'a str, output: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "create-thunk",
+        "--function",
+        "/bin/sh=bin/sh",
+        "--output",
+        output,
+    ];
+    v.extend_from_slice(extra);
+    v.extend_from_slice(&["--", "sh", "-c", script]);
+    v
+}
