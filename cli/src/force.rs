@@ -67,6 +67,14 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         let _ = writeln!(stderr, "gg: thunk {} failed: {}", f.thunk, f.error.message);
         let _ = stderr.write_all(&f.error.stderr);
     }
+    let _ = writeln!(
+        stderr,
+        "gg: {} target(s): {} thunk(s) ran, {} answered from the cache, {} failed",
+        refs.len(),
+        report.ran,
+        report.cached,
+        report.failures.len()
+    );
     let mut ok = report.failures.is_empty();
     for (dest, result) in dests.iter().zip(&report.targets) {
         match (dest, result) {
