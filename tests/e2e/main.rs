@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod compile;
+mod example;
 mod sandbox;
 mod store;
 mod support;
