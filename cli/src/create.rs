@@ -10,13 +10,11 @@ use gg_core::{placeholder, Function, Object, OutputRef, Store, Thunk, ThunkInput
 use crate::spec;
 
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "OBJECT is `NAME=PATH` (a blob already in the store), `FILE` (stored, placed at the same \
+#[command(after_help = "OBJECT is `NAME=PATH` (a blob already in the store), `FILE` (stored, placed at the same \
 relative path) or `FILE=PATH`. PATH is relative to the sandbox root. In ARGS and envar values, \
 @@GG_ROOT@@ stands for the sandbox root at run time.\n\n\
 Example:\n  gg create-thunk --function /usr/bin/gcc=bin/gcc --value hello.c --output hello.o \\\n    \
---envar PATH=/usr/bin --placeholder hello.o -- gcc -c hello.c -o hello.o"
-)]
+--envar PATH=/usr/bin --placeholder hello.o -- gcc -c hello.c -o hello.o")]
 pub struct Args {
     /// The program to run (an OBJECT; it is added to the executables).
     #[arg(long, value_name = "OBJECT")]
@@ -54,55 +52,25 @@ pub fn run(store: &Store, a: Args) -> Result<ExitCode> {
     let (function_hash, function_path) = spec::object(store, "--function", &a.function)?;
     let values = objects(store, "--value", &a.values)?;
     let mut executables = objects(store, "--executable", &a.executables)?;
-    if !executables
-        .iter()
-        .any(|o| o.hash == function_hash && o.path == function_path)
-    {
-        executables.push(Object {
-            hash: function_hash,
-            path: function_path,
-        });
+    if !executables.iter().any(|o| o.hash == function_hash && o.path == function_path) {
+        executables.push(Object { hash: function_hash, path: function_path });
     }
     let mut thunks = Vec::new();
     for t in &a.thunks {
-        let Some((r, path)) = t.rsplit_once('=') else {
-            bail!("--thunk `{t}`: expected `T…#OUTPUT=PATH`")
-        };
+        let Some((r, path)) = t.rsplit_once('=') else { bail!("--thunk `{t}`: expected `T…#OUTPUT=PATH`") };
         let output: OutputRef = r.parse().with_context(|| format!("--thunk `{t}`"))?;
         if !store.has(&output.thunk) {
-            bail!(
-                "--thunk `{t}`: thunk `{}` is not in the store",
-                output.thunk
-            );
+            bail!("--thunk `{t}`: thunk `{}` is not in the store", output.thunk);
         }
-        thunks.push(ThunkInput {
-            output,
-            path: path.strip_prefix("./").unwrap_or(path).to_string(),
-        });
+        thunks.push(ThunkInput { output, path: path.strip_prefix("./").unwrap_or(path).to_string() });
     }
     let cwd = match a.cwd.as_str() {
         "." | "./" => String::new(),
         c => c.trim_end_matches('/').to_string(),
     };
-    let outputs = a
-        .outputs
-        .iter()
-        .map(|o| o.strip_prefix("./").unwrap_or(o).to_string())
-        .collect();
-    let function = Function {
-        hash: function_hash,
-        args: a.args,
-        envars: a.envars,
-    };
-    let thunk = Thunk::new(
-        function,
-        values,
-        executables,
-        thunks,
-        outputs,
-        cwd,
-        a.timeout,
-    )?;
+    let outputs = a.outputs.iter().map(|o| o.strip_prefix("./").unwrap_or(o).to_string()).collect();
+    let function = Function { hash: function_hash, args: a.args, envars: a.envars };
+    let thunk = Thunk::new(function, values, executables, thunks, outputs, cwd, a.timeout)?;
     let name = store.put_thunk(&thunk)?;
     if let Some(p) = &a.placeholder {
         placeholder::write(p, &OutputRef::first(name))?;
@@ -112,8 +80,5 @@ pub fn run(store: &Store, a: Args) -> Result<ExitCode> {
 }
 
 fn objects(store: &Store, flag: &str, specs: &[String]) -> Result<Vec<Object>> {
-    specs
-        .iter()
-        .map(|s| spec::object(store, flag, s).map(|(hash, path)| Object { hash, path }))
-        .collect()
+    specs.iter().map(|s| spec::object(store, flag, s).map(|(hash, path)| Object { hash, path })).collect()
 }

@@ -20,24 +20,14 @@ pub struct Args {
 pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
     let (thunk, name) = match find(store, &a.target)? {
         Found::Value(name) => {
-            let where_ = if store.has(&name) {
-                "in the store"
-            } else {
-                "not in the store"
-            };
-            println!(
-                "value {name}\n  size      {} bytes\n  stored    {where_}",
-                name.size()
-            );
+            let where_ = if store.has(&name) { "in the store" } else { "not in the store" };
+            println!("value {name}\n  size      {} bytes\n  stored    {where_}", name.size());
             return Ok(ExitCode::SUCCESS);
         }
         Found::Thunk(thunk, name) => (thunk, name),
     };
     if a.json {
-        println!(
-            "{}",
-            String::from_utf8(thunk.encode()).expect("JSON is UTF-8")
-        );
+        println!("{}", String::from_utf8(thunk.encode()).expect("JSON is UTF-8"));
     } else {
         print!("{}", describe(store, &thunk, &name));
     }
@@ -65,8 +55,7 @@ fn find(store: &Store, target: &str) -> Result<Found> {
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{target}`"))?;
     if bytes.trim_ascii_start().starts_with(b"{") {
-        let thunk = Thunk::decode(&bytes)
-            .with_context(|| format!("`{target}` is not a valid thunk file"))?;
+        let thunk = Thunk::decode(&bytes).with_context(|| format!("`{target}` is not a valid thunk file"))?;
         let name = thunk.name();
         return Ok(Found::Thunk(Box::new(thunk), name));
     }
@@ -74,9 +63,7 @@ fn find(store: &Store, target: &str) -> Result<Found> {
 }
 
 fn load(store: &Store, name: &Name, target: &str) -> Result<Found> {
-    let thunk = store
-        .get_thunk(name)
-        .with_context(|| format!("cannot describe `{target}`"))?;
+    let thunk = store.get_thunk(name).with_context(|| format!("cannot describe `{target}`"))?;
     Ok(Found::Thunk(Box::new(thunk), *name))
 }
 
@@ -85,35 +72,15 @@ fn describe(store: &Store, t: &Thunk, name: &Name) -> String {
     let f = &t.function;
     let _ = writeln!(s, "thunk {name}");
     let _ = writeln!(s, "  function  {} ({})", f.hash, t.function_path());
-    let _ = writeln!(
-        s,
-        "  args      {}",
-        f.args
-            .iter()
-            .map(|a| quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let _ = writeln!(s, "  args      {}", f.args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
     for e in &f.envars {
         let _ = writeln!(s, "  envar     {e}");
     }
-    let _ = writeln!(
-        s,
-        "  cwd       {}",
-        if t.cwd.is_empty() {
-            "(sandbox root)"
-        } else {
-            &t.cwd
-        }
-    );
+    let _ = writeln!(s, "  cwd       {}", if t.cwd.is_empty() { "(sandbox root)" } else { &t.cwd });
     let _ = writeln!(
         s,
         "  timeout   {}",
-        if t.timeout == 0 {
-            "engine default".to_string()
-        } else {
-            format!("{}s", t.timeout)
-        }
+        if t.timeout == 0 { "engine default".to_string() } else { format!("{}s", t.timeout) }
     );
     for o in &t.values {
         let _ = writeln!(s, "  value     {} {}", o.path, o.hash);
@@ -127,20 +94,14 @@ fn describe(store: &Store, t: &Thunk, name: &Name) -> String {
     let reduction = store.reduction(name);
     for o in &t.outputs {
         let value = reduction.as_ref().and_then(|r| r.get(Some(o)));
-        let _ = writeln!(
-            s,
-            "  output    {o} {}",
-            value.map_or("(not forced yet)".to_string(), |v| v.to_string())
-        );
+        let _ = writeln!(s, "  output    {o} {}", value.map_or("(not forced yet)".to_string(), |v| v.to_string()));
     }
     s
 }
 
 /// Quotes an argument for display when the shell would split or expand it.
 fn quote(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b));
+    let plain = !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b));
     if plain {
         a.to_string()
     } else {

@@ -39,28 +39,16 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
             eprintln!("gg: `{t}` is not a placeholder (already forced?); nothing to do");
             continue;
         };
-        store
-            .get_thunk(&r.thunk)
-            .with_context(|| format!("target `{t}` names thunk `{}`", r.thunk))?;
+        store.get_thunk(&r.thunk).with_context(|| format!("target `{t}` names thunk `{}`", r.thunk))?;
         refs.push(r);
         dests.push(dest);
     }
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     if jobs == 0 {
         bail!("-j 0: at least one job is needed");
     }
     let executor = LocalExecutor::new(store.clone());
-    let report = scheduler::force(
-        store,
-        &executor,
-        &refs,
-        Options {
-            jobs,
-            keep_going: a.keep_going,
-        },
-    );
+    let report = scheduler::force(store, &executor, &refs, Options { jobs, keep_going: a.keep_going });
 
     let mut stderr = std::io::stderr().lock();
     for f in &report.failures {
@@ -95,11 +83,7 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// What a command-line target names, or `None` for a file that is not a

@@ -13,10 +13,14 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gg_core::Store;
 
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (gg IR ", "1", ")");
+/// The version, with the IR version it reads and writes.
+fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| format!("{} (gg IR {})", env!("CARGO_PKG_VERSION"), gg_core::thunk::IR_VERSION))
+}
 
 #[derive(Parser, Debug)]
-#[command(name = "gg", version = VERSION, about = "Run builds as content-addressed thunks: cached locally, or on many machines")]
+#[command(name = "gg", version = version(), about = "Run builds as content-addressed thunks: cached locally, or on many machines")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,8 +69,7 @@ fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Hash { files } => {
             for f in files {
-                let name = gg_core::Name::of_file(&f)
-                    .with_context(|| format!("cannot hash `{}`", f.display()))?;
+                let name = gg_core::Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
                 println!("{name}  {}", f.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -89,11 +92,10 @@ fn run(command: Command) -> Result<ExitCode> {
 fn fsck(store: &Store) -> Result<ExitCode> {
     let report = gg_core::fsck::fsck(store)?;
     for (path, why, moved) in &report.corrupt {
-        println!(
-            "corrupt: {}: {why} (moved to {})",
-            path.display(),
-            moved.display()
-        );
+        println!("corrupt: {}: {why} (moved to {})", path.display(), moved.display());
+    }
+    if report.stale_removed > 0 {
+        println!("removed {} stale temp file(s) and sandbox(es) left by interrupted runs", report.stale_removed);
     }
     let mb = report.bytes as f64 / 1e6;
     println!(
@@ -102,9 +104,5 @@ fn fsck(store: &Store) -> Result<ExitCode> {
         store.root().display(),
         report.corrupt.len()
     );
-    Ok(if report.corrupt.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if report.corrupt.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

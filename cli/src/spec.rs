@@ -14,9 +14,7 @@ pub fn object(store: &Store, flag: &str, spec: &str) -> Result<(Name, String)> {
         None => (spec, None),
     };
     if let Ok(name) = head.parse::<Name>() {
-        let Some(path) = path else {
-            bail!("{flag} `{spec}`: a name needs a path (`NAME=PATH`)")
-        };
+        let Some(path) = path else { bail!("{flag} `{spec}`: a name needs a path (`NAME=PATH`)") };
         if !store.has(&name) {
             bail!("{flag} `{spec}`: `{name}` is not in the store (`gg put` the file first)");
         }
@@ -30,9 +28,7 @@ pub fn object(store: &Store, flag: &str, spec: &str) -> Result<(Name, String)> {
     let path = checked_path(flag, spec, path).with_context(|| {
         format!("{flag} `{spec}`: give the sandbox path explicitly with `FILE=PATH` (e.g. `{head}=bin/tool`)")
     })?;
-    let name = store
-        .put_file(file)
-        .with_context(|| format!("{flag} `{spec}`"))?;
+    let name = store.put_file(file).with_context(|| format!("{flag} `{spec}`"))?;
     Ok((name, path))
 }
 

@@ -14,17 +14,13 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A name no other thread or process of this machine is using right now.
 pub fn unique_name(stem: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{stem}.{}.{n}.{nanos:x}.tmp", std::process::id())
 }
 
 /// A temp path beside `path`, so that renaming it over `path` is atomic.
 pub fn temp_beside(path: &Path) -> PathBuf {
-    let stem = path
-        .file_name()
-        .map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
+    let stem = path.file_name().map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(unique_name(&format!(".{stem}")))
 }
 
@@ -37,9 +33,7 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 /// whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_beside(path);
-    let result = create_new(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| fs::rename(&tmp, path));
+    let result = create_new(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

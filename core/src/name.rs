@@ -56,11 +56,7 @@ impl Name {
 
     /// Names `bytes` as a value.
     pub fn of_value(bytes: &[u8]) -> Name {
-        Name::new(
-            Kind::Value,
-            *blake3::hash(bytes).as_bytes(),
-            bytes.len() as u64,
-        )
+        Name::new(Kind::Value, *blake3::hash(bytes).as_bytes(), bytes.len() as u64)
     }
 
     /// Names `bytes` with the given kind (a thunk's canonical encoding is
@@ -93,11 +89,7 @@ impl Name {
     pub fn of_file(path: &Path) -> io::Result<Name> {
         let mut hasher = blake3::Hasher::new();
         hasher.update_mmap(path)?;
-        Ok(Name::new(
-            Kind::Value,
-            *hasher.finalize().as_bytes(),
-            hasher.count(),
-        ))
+        Ok(Name::new(Kind::Value, *hasher.finalize().as_bytes(), hasher.count()))
     }
 
     pub fn kind(&self) -> Kind {
@@ -124,13 +116,7 @@ impl Name {
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{}{:x}",
-            self.kind.letter(),
-            URL_SAFE_NO_PAD.encode(self.digest),
-            self.size
-        )
+        write!(f, "{}{}{:x}", self.kind.letter(), URL_SAFE_NO_PAD.encode(self.digest), self.size)
     }
 }
 
@@ -144,10 +130,7 @@ impl FromStr for Name {
     type Err = NameError;
 
     fn from_str(text: &str) -> Result<Name, NameError> {
-        let err = |why| NameError {
-            text: text.to_string(),
-            why,
-        };
+        let err = |why| NameError { text: text.to_string(), why };
         let kind = match text.as_bytes().first() {
             Some(b'V') => Kind::Value,
             Some(b'T') => Kind::Thunk,
@@ -158,20 +141,13 @@ impl FromStr for Name {
             return Err(err("too short for a digest and a size"));
         }
         let (b64, hex) = rest.split_at(DIGEST_CHARS);
-        let bytes = URL_SAFE_NO_PAD
-            .decode(b64)
-            .map_err(|_| err("digest is not base64url"))?;
-        let digest: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| err("digest is not 32 bytes"))?;
+        let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| err("digest is not base64url"))?;
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| err("digest is not 32 bytes"))?;
         // Exactly one spelling per name, so that names compare as strings.
         if URL_SAFE_NO_PAD.encode(digest) != b64 {
             return Err(err("digest is not canonical base64url"));
         }
-        if !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(err("size is not lowercase hex"));
         }
         if hex.len() > 1 && hex.starts_with('0') {
@@ -193,10 +169,7 @@ pub struct OutputRef {
 
 impl OutputRef {
     pub fn first(thunk: Name) -> OutputRef {
-        OutputRef {
-            thunk,
-            output: None,
-        }
+        OutputRef { thunk, output: None }
     }
 }
 
@@ -223,26 +196,14 @@ impl FromStr for OutputRef {
             Some((n, o)) => (n, Some(o)),
             None => (text, None),
         };
-        let thunk: Name = name.parse().map_err(|e: NameError| NameError {
-            text: text.into(),
-            why: e.why,
-        })?;
+        let thunk: Name = name.parse().map_err(|e: NameError| NameError { text: text.into(), why: e.why })?;
         if !thunk.is_thunk() {
-            return Err(NameError {
-                text: text.into(),
-                why: "an output reference must name a thunk (T…)",
-            });
+            return Err(NameError { text: text.into(), why: "an output reference must name a thunk (T…)" });
         }
         if output == Some("") {
-            return Err(NameError {
-                text: text.into(),
-                why: "empty output name after #",
-            });
+            return Err(NameError { text: text.into(), why: "empty output name after #" });
         }
-        Ok(OutputRef {
-            thunk,
-            output: output.map(str::to_string),
-        })
+        Ok(OutputRef { thunk, output: output.map(str::to_string) })
     }
 }
 

@@ -25,8 +25,7 @@ pub fn text(target: &OutputRef) -> String {
 
 /// Writes a placeholder for `target` at `path`, atomically.
 pub fn write(path: &Path, target: &OutputRef) -> io::Result<()> {
-    fsutil::write_atomic(path, text(target).as_bytes())
-        .map_err(fsutil::ctx("cannot write placeholder", path))
+    fsutil::write_atomic(path, text(target).as_bytes()).map_err(fsutil::ctx("cannot write placeholder", path))
 }
 
 /// What a placeholder's contents name: `None` if `bytes` is not a
@@ -42,19 +41,16 @@ pub fn parse(bytes: &[u8]) -> Option<Result<OutputRef, String>> {
 pub fn read(path: &Path) -> io::Result<Option<OutputRef>> {
     let file = fs::File::open(path).map_err(fsutil::ctx("cannot open", path))?;
     let mut bytes = Vec::new();
-    file.take(MAX_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(fsutil::ctx("cannot read", path))?;
+    file.take(MAX_LEN + 1).read_to_end(&mut bytes).map_err(fsutil::ctx("cannot read", path))?;
     if bytes.len() as u64 > MAX_LEN {
         return Ok(None);
     }
     match parse(&bytes) {
         None => Ok(None),
         Some(Ok(r)) => Ok(Some(r)),
-        Some(Err(e)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("malformed placeholder `{}`: {e}", path.display()),
-        )),
+        Some(Err(e)) => {
+            Err(io::Error::new(io::ErrorKind::InvalidData, format!("malformed placeholder `{}`: {e}", path.display())))
+        }
     }
 }
 
@@ -64,10 +60,7 @@ mod tests {
     use crate::name::{Kind, Name};
 
     fn target() -> OutputRef {
-        OutputRef {
-            thunk: Name::of_bytes(Kind::Thunk, b"x"),
-            output: Some("a.o".into()),
-        }
+        OutputRef { thunk: Name::of_bytes(Kind::Thunk, b"x"), output: Some("a.o".into()) }
     }
 
     #[test]

@@ -31,12 +31,7 @@ pub struct Run {
 /// until it exits or `timeout` passes, then kills the group and reaps it.
 pub fn run(cmd: &mut Command, timeout: Option<Duration>) -> io::Result<Run> {
     use std::os::unix::process::CommandExt;
-    let mut child = cmd
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child = cmd.process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let result = supervise(&mut child, timeout);
     // Whatever happened, leave no process behind. The leader is a zombie
     // (or still running) until reaped below, so its pid, and with it the
@@ -44,15 +39,7 @@ pub fn run(cmd: &mut Command, timeout: Option<Duration>) -> io::Result<Run> {
     kill_group(child.id());
     let status = child.wait()?;
     let (exited, stdout, stderr) = result?;
-    Ok(Run {
-        ended: if exited {
-            Ended::Exited(status)
-        } else {
-            Ended::TimedOut
-        },
-        stdout,
-        stderr,
-    })
+    Ok(Run { ended: if exited { Ended::Exited(status) } else { Ended::TimedOut }, stdout, stderr })
 }
 
 fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, Vec<u8>, Vec<u8>)> {
@@ -71,11 +58,7 @@ fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, 
                 left.as_millis().clamp(1, i32::MAX as u128) as i32
             }
         };
-        let mut fds = [
-            pollfd(pidfd.as_raw_fd()),
-            pollfd(out.fd()),
-            pollfd(err.fd()),
-        ];
+        let mut fds = [pollfd(pidfd.as_raw_fd()), pollfd(out.fd()), pollfd(err.fd())];
         // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
         // ignores.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
@@ -102,11 +85,7 @@ fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, 
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
+    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
 }
 
 fn kill_group(pgid: u32) {
@@ -122,10 +101,7 @@ fn pidfd(pid: u32) -> io::Result<OwnedFd> {
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
         let e = io::Error::last_os_error();
-        return Err(io::Error::new(
-            e.kind(),
-            format!("pidfd_open failed (gg needs Linux 5.3 or later): {e}"),
-        ));
+        return Err(io::Error::new(e.kind(), format!("pidfd_open failed (gg needs Linux 5.3 or later): {e}")));
     }
     // SAFETY: the syscall returned a fresh descriptor that we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
@@ -144,10 +120,7 @@ impl<R: Read + AsRawFd> Stream<R> {
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Stream {
-            pipe: Some(pipe),
-            buf: Vec::new(),
-        })
+        Ok(Stream { pipe: Some(pipe), buf: Vec::new() })
     }
 
     fn fd(&self) -> RawFd {
@@ -195,10 +168,7 @@ mod tests {
 
     #[test]
     fn a_quick_process_exits_with_its_status_and_output() {
-        let r = sh(
-            "echo out; echo err >&2; exit 3",
-            Some(Duration::from_secs(10)),
-        );
+        let r = sh("echo out; echo err >&2; exit 3", Some(Duration::from_secs(10)));
         match r.ended {
             Ended::Exited(s) => assert_eq!(s.code(), Some(3)),
             e => panic!("{e:?}"),
@@ -209,10 +179,7 @@ mod tests {
 
     #[test]
     fn large_output_on_both_streams_does_not_deadlock() {
-        let r = sh(
-            "head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2",
-            None,
-        );
+        let r = sh("head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2", None);
         assert_eq!(r.stdout.len(), 3_000_000);
         assert_eq!(r.stderr.len(), 3_000_000);
     }

@@ -43,32 +43,14 @@ mod tests {
 
     #[test]
     fn plain_relative_paths_are_accepted() {
-        for p in [
-            "a",
-            "a/b.c",
-            "usr/include/stdio.h",
-            "..a",
-            "a..",
-            "a/.hidden",
-        ] {
+        for p in ["a", "a/b.c", "usr/include/stdio.h", "..a", "a..", "a/.hidden"] {
             assert_eq!(check(p), Ok(()), "{p}");
         }
     }
 
     #[test]
     fn escaping_or_unnormalised_paths_are_refused() {
-        for p in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../b",
-            "a/..",
-            "a//b",
-            "a/",
-            "./a",
-            "a/./b",
-            "a\0b",
-        ] {
+        for p in ["", "/etc/passwd", "../x", "a/../b", "a/..", "a//b", "a/", "./a", "a/./b", "a\0b"] {
             assert!(check(p).is_err(), "{p:?} should be refused");
         }
     }

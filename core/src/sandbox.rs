@@ -30,11 +30,7 @@ struct Stamp {
 
 impl Stamp {
     fn of(m: &fs::Metadata) -> Stamp {
-        Stamp {
-            ino: m.ino(),
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-        }
+        Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()) }
     }
 }
 
@@ -57,27 +53,16 @@ pub struct SandboxPool {
 impl SandboxPool {
     /// An empty sandbox in `store`; `keep` leaves it in place afterwards.
     pub fn take(&self, store: &Store, keep: bool) -> io::Result<Sandbox> {
-        let reused = if keep {
-            None
-        } else {
-            self.free.lock().expect("pool").pop()
-        };
+        let reused = if keep { None } else { self.free.lock().expect("pool").pop() };
         let root = match reused {
             Some(root) => root,
             None => {
-                let root = store
-                    .root()
-                    .join("sandboxes")
-                    .join(fsutil::unique_name("run"));
+                let root = store.root().join("sandboxes").join(fsutil::unique_name("run"));
                 fs::create_dir(&root).map_err(ctx("cannot create sandbox", &root))?;
                 root
             }
         };
-        Ok(Sandbox {
-            root,
-            linked: Vec::new(),
-            keep,
-        })
+        Ok(Sandbox { root, linked: Vec::new(), keep })
     }
 
     /// Empties `sandbox` and keeps its folder for the next run.
@@ -87,6 +72,14 @@ impl SandboxPool {
         }
         let root = std::mem::take(&mut sandbox.root);
         self.free.lock().expect("pool").push(root);
+    }
+}
+
+impl Drop for SandboxPool {
+    fn drop(&mut self) {
+        for root in self.free.get_mut().map(std::mem::take).unwrap_or_default() {
+            let _ = fs::remove_dir_all(root);
+        }
     }
 }
 
@@ -113,10 +106,7 @@ impl Sandbox {
     /// folders of the declared outputs.
     pub fn materialize(&mut self, store: &Store, thunk: &Thunk) -> Result<(), ExecError> {
         if let Some(t) = thunk.thunks.first() {
-            return Err(ExecError::engine(format!(
-                "thunk input `{}` was not resolved before running",
-                t.output
-            )));
+            return Err(ExecError::engine(format!("thunk input `{}` was not resolved before running", t.output)));
         }
         let outputs: HashSet<&str> = thunk.outputs.iter().map(String::as_str).collect();
         let mut made: HashSet<PathBuf> = HashSet::new();
@@ -124,30 +114,21 @@ impl Sandbox {
             let dest = self.root.join(&object.path);
             self.make_parent(&dest, &mut made)?;
             let src = store.verified(&object.hash, executable);
-            let src = src.map_err(|e| {
-                ExecError::engine(format!(
-                    "object `{}` at `{}`: {e}",
-                    object.hash, object.path
-                ))
-            })?;
+            let src =
+                src.map_err(|e| ExecError::engine(format!("object `{}` at `{}`: {e}", object.hash, object.path)))?;
             if outputs.contains(object.path.as_str()) {
-                copy_writable(&src, &dest, executable)
-                    .map_err(|e| ExecError::engine(e.to_string()))?;
+                copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;
             }
-            let meta = fs::metadata(&src)
-                .map_err(|e| ExecError::engine(ctx("cannot stat", &src)(e).to_string()))?;
+            let meta = fs::metadata(&src).map_err(|e| ExecError::engine(ctx("cannot stat", &src)(e).to_string()))?;
             if fs::hard_link(&src, &dest).is_err() {
-                copy_writable(&src, &dest, executable)
-                    .map_err(|e| ExecError::engine(e.to_string()))?;
+                copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;
             }
-            self.linked
-                .push((object.path.clone(), src, Stamp::of(&meta)));
+            self.linked.push((object.path.clone(), src, Stamp::of(&meta)));
         }
         let cwd = self.root.join(&thunk.cwd);
-        fs::create_dir_all(&cwd)
-            .map_err(|e| ExecError::engine(ctx("cannot create", &cwd)(e).to_string()))?;
+        fs::create_dir_all(&cwd).map_err(|e| ExecError::engine(ctx("cannot create", &cwd)(e).to_string()))?;
         for out in &thunk.outputs {
             self.make_parent(&self.root.join(out), &mut made)?;
         }
@@ -157,8 +138,7 @@ impl Sandbox {
     fn make_parent(&self, path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), ExecError> {
         let parent = path.parent().expect("sandbox paths have a parent");
         if parent != self.root && made.insert(parent.to_path_buf()) {
-            fs::create_dir_all(parent)
-                .map_err(|e| ExecError::engine(ctx("cannot create", parent)(e).to_string()))?;
+            fs::create_dir_all(parent).map_err(|e| ExecError::engine(ctx("cannot create", parent)(e).to_string()))?;
         }
         Ok(())
     }
@@ -180,11 +160,7 @@ impl Sandbox {
 
     /// Moves every declared output into the store, in declared order;
     /// also returns the outputs that were executable.
-    pub fn collect(
-        &self,
-        store: &Store,
-        thunk: &Thunk,
-    ) -> Result<(Vec<Name>, Vec<String>), ExecError> {
+    pub fn collect(&self, store: &Store, thunk: &Thunk) -> Result<(Vec<Name>, Vec<String>), ExecError> {
         let mut names = Vec::with_capacity(thunk.outputs.len());
         let mut executable = Vec::new();
         for out in &thunk.outputs {
@@ -204,11 +180,7 @@ impl Sandbox {
                 Ok(_) => return Err(missing("is not a regular file")),
                 Err(_) => return Err(missing("was not produced")),
             }
-            names.push(
-                store
-                    .adopt_output(&path)
-                    .map_err(|e| ExecError::engine(e.to_string()))?,
-            );
+            names.push(store.adopt_output(&path).map_err(|e| ExecError::engine(e.to_string()))?);
         }
         Ok((names, executable))
     }

@@ -116,12 +116,7 @@ enum Resolution {
 }
 
 /// Forces `targets` with `executor`, recording reductions in `store`.
-pub fn force(
-    store: &Store,
-    executor: &dyn Executor,
-    targets: &[OutputRef],
-    options: Options,
-) -> Report {
+pub fn force(store: &Store, executor: &dyn Executor, targets: &[OutputRef], options: Options) -> Report {
     let mut forcer = Forcer {
         store,
         nodes: Vec::new(),
@@ -129,10 +124,7 @@ pub fn force(
         ready: VecDeque::new(),
         fresh: Vec::new(),
         report: Report::default(),
-        targets: targets
-            .iter()
-            .map(|t| TargetState::Pending(t.clone()))
-            .collect(),
+        targets: targets.iter().map(|t| TargetState::Pending(t.clone())).collect(),
     };
     // `fresh` is a stack: resolving targets last-first makes the first
     // target and its inputs evaluate (and become ready) first, as in Ninja.
@@ -178,12 +170,7 @@ impl Forcer<'_> {
             return id;
         }
         let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 thunks"));
-        self.nodes.push(Node {
-            name,
-            thunk: None,
-            state: State::New,
-            waiters: Vec::new(),
-        });
+        self.nodes.push(Node { name, thunk: None, state: State::New, waiters: Vec::new() });
         self.ids.insert(name, id);
         self.fresh.push(id);
         id
@@ -198,13 +185,8 @@ impl Forcer<'_> {
             let id = self.node_for(thunk);
             let node = &self.nodes[id.0 as usize];
             let (value, executable) = match &node.state {
-                State::Done(red) => (
-                    red.get(output.as_deref()),
-                    red.is_executable(output.as_deref()),
-                ),
-                State::Failed(why) => {
-                    return Resolution::Failed(format!("thunk `{thunk}` failed: {why}"), thunk)
-                }
+                State::Done(red) => (red.get(output.as_deref()), red.is_executable(output.as_deref())),
+                State::Failed(why) => return Resolution::Failed(format!("thunk `{thunk}` failed: {why}"), thunk),
                 State::Skipped(cause) => {
                     return Resolution::Failed(format!("depends on failed thunk `{cause}`"), *cause)
                 }
@@ -218,10 +200,7 @@ impl Forcer<'_> {
                 Some(value) => return Resolution::Value(Resolved { value, executable }),
                 None => {
                     let o = output.unwrap_or_default();
-                    return Resolution::Failed(
-                        format!("thunk `{thunk}` has no output `{o}`"),
-                        thunk,
-                    );
+                    return Resolution::Failed(format!("thunk `{thunk}` has no output `{o}`"), thunk);
                 }
             }
         }
@@ -260,10 +239,7 @@ impl Forcer<'_> {
                     }
                 }
                 Err(e) => {
-                    self.report.failures.push(Failure {
-                        thunk: name,
-                        error: ExecError::engine(e.to_string()),
-                    });
+                    self.report.failures.push(Failure { thunk: name, error: ExecError::engine(e.to_string()) });
                     self.settle(id, State::Failed(e.to_string()));
                 }
             }
@@ -274,26 +250,15 @@ impl Forcer<'_> {
     fn cached(&self, name: &Name, thunk: &Thunk) -> Option<Reduction> {
         let red = self.store.reduction(name)?;
         let complete = red.outputs.len() == thunk.outputs.len()
-            && red
-                .outputs
-                .iter()
-                .zip(&thunk.outputs)
-                .all(|((k, v), o)| k == o && self.store.has(v));
+            && red.outputs.iter().zip(&thunk.outputs).all(|((k, v), o)| k == o && self.store.has(v));
         complete.then_some(red)
     }
 
     /// Re-resolves a waiting node's inputs: ready, still waiting (on whom),
     /// or skipped because an input failed.
     fn check_inputs(&mut self, id: NodeId) {
-        let inputs: Vec<OutputRef> = self
-            .node(id)
-            .thunk
-            .as_ref()
-            .expect("loaded")
-            .thunks
-            .iter()
-            .map(|t| t.output.clone())
-            .collect();
+        let inputs: Vec<OutputRef> =
+            self.node(id).thunk.as_ref().expect("loaded").thunks.iter().map(|t| t.output.clone()).collect();
         let mut blocked = 0;
         for r in &inputs {
             match self.resolve(r) {
@@ -356,13 +321,8 @@ impl Forcer<'_> {
         let mut thunk = self.node(id).thunk.clone().expect("loaded");
         let inputs = std::mem::take(&mut thunk.thunks);
         for t in inputs {
-            let Resolution::Value(r) = self.resolve(&t.output) else {
-                unreachable!("ready nodes have values")
-            };
-            thunk.values.push(Object {
-                path: t.path,
-                hash: r.value,
-            });
+            let Resolution::Value(r) = self.resolve(&t.output) else { unreachable!("ready nodes have values") };
+            thunk.values.push(Object { path: t.path, hash: r.value });
         }
         thunk.values.sort();
         thunk
@@ -381,22 +341,10 @@ impl Forcer<'_> {
                     let next = job_rx.lock().expect("job queue").recv();
                     let Ok((id, name, thunk)) = next else { break };
                     let resolved = thunk.name();
-                    let job = Job {
-                        name,
-                        thunk: &thunk,
-                    };
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        executor.execute(&job)
-                    }))
-                    .unwrap_or_else(|_| Err(ExecError::engine("the executor panicked")));
-                    if done_tx
-                        .send(Done {
-                            id,
-                            resolved,
-                            result,
-                        })
-                        .is_err()
-                    {
+                    let job = Job { name, thunk: &thunk };
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute(&job)))
+                        .unwrap_or_else(|_| Err(ExecError::engine("the executor panicked")));
+                    if done_tx.send(Done { id, resolved, result }).is_err() {
                         break;
                     }
                 });
@@ -465,10 +413,7 @@ impl Forcer<'_> {
                     Ok(()) => self.settle(done.id, State::Done(red)),
                     Err(e) => {
                         let msg = format!("cannot record the result: {e}");
-                        self.report.failures.push(Failure {
-                            thunk: name,
-                            error: ExecError::engine(&msg),
-                        });
+                        self.report.failures.push(Failure { thunk: name, error: ExecError::engine(&msg) });
                         self.settle(done.id, State::Failed(msg));
                     }
                 }
@@ -485,9 +430,7 @@ impl Forcer<'_> {
         for t in std::mem::take(&mut self.targets) {
             self.report.targets.push(match t {
                 TargetState::Resolved(r) => r,
-                TargetState::Pending(r) => {
-                    Err(format!("`{r}` was not built (stopped after a failure)"))
-                }
+                TargetState::Pending(r) => Err(format!("`{r}` was not built (stopped after a failure)")),
             });
         }
         self.report

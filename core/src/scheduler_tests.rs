@@ -23,12 +23,7 @@ struct Scripted<'s> {
 
 impl<'s> Scripted<'s> {
     fn new(store: &'s Store) -> Self {
-        Scripted {
-            store,
-            log: Mutex::new(Vec::new()),
-            running: AtomicUsize::new(0),
-            max_running: AtomicUsize::new(0),
-        }
+        Scripted { store, log: Mutex::new(Vec::new()), running: AtomicUsize::new(0), max_running: AtomicUsize::new(0) }
     }
 
     fn ran(&self) -> Vec<Name> {
@@ -42,17 +37,9 @@ impl Executor for Scripted<'_> {
         self.max_running.fetch_max(now, Ordering::SeqCst);
         std::thread::yield_now();
         let t = job.thunk;
-        assert!(
-            t.thunks.is_empty(),
-            "the executor only ever sees resolved thunks"
-        );
+        assert!(t.thunks.is_empty(), "the executor only ever sees resolved thunks");
         for v in &t.values {
-            assert!(
-                self.store.has(&v.hash),
-                "input {} of {} is not in the store",
-                v.path,
-                job.name
-            );
+            assert!(self.store.has(&v.hash), "input {} of {} is not in the store", v.path, job.name);
         }
         self.log.lock().unwrap().push(job.name);
         let args = &t.function.args;
@@ -64,25 +51,13 @@ impl Executor for Scripted<'_> {
             }),
             "dynamic" => Ok(vec![args[3].parse().unwrap()]),
             _ => {
-                let inputs: Vec<String> = t
-                    .values
-                    .iter()
-                    .map(|v| format!("{}={}", v.path, v.hash))
-                    .collect();
+                let inputs: Vec<String> = t.values.iter().map(|v| format!("{}={}", v.path, v.hash)).collect();
                 let bytes = format!("{} <- {}", args[2], inputs.join(" "));
-                Ok(vec![self
-                    .store
-                    .put_bytes(Kind::Value, bytes.as_bytes())
-                    .unwrap()])
+                Ok(vec![self.store.put_bytes(Kind::Value, bytes.as_bytes()).unwrap()])
             }
         };
         self.running.fetch_sub(1, Ordering::SeqCst);
-        result.map(|outputs| Outcome {
-            outputs,
-            executable: vec![],
-            stdout: None,
-            stderr: None,
-        })
+        result.map(|outputs| Outcome { outputs, executable: vec![], stdout: None, stderr: None })
     }
 }
 
@@ -91,25 +66,12 @@ fn mk(store: &Store, mode: &str, label: &str, inputs: &[OutputRef], extra: &[Str
     let fake = Name::of_value(b"fake executable");
     let mut args = vec!["fake".to_string(), mode.to_string(), label.to_string()];
     args.extend_from_slice(extra);
-    let thunks = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ThunkInput {
-            path: format!("in/{i}"),
-            output: r.clone(),
-        })
-        .collect();
+    let thunks =
+        inputs.iter().enumerate().map(|(i, r)| ThunkInput { path: format!("in/{i}"), output: r.clone() }).collect();
     let thunk = Thunk::new(
-        Function {
-            hash: fake,
-            args,
-            envars: vec![],
-        },
+        Function { hash: fake, args, envars: vec![] },
         vec![],
-        vec![Object {
-            path: "bin/fake".into(),
-            hash: fake,
-        }],
+        vec![Object { path: "bin/fake".into(), hash: fake }],
         thunks,
         vec!["out".into()],
         String::new(),
@@ -120,22 +82,14 @@ fn mk(store: &Store, mode: &str, label: &str, inputs: &[OutputRef], extra: &[Str
 }
 
 fn out(t: Name) -> OutputRef {
-    OutputRef {
-        thunk: t,
-        output: Some("out".into()),
-    }
+    OutputRef { thunk: t, output: Some("out".into()) }
 }
 
 /// These tests exercise the scheduler, not the disk: use memory-backed
 /// storage when the machine has it, as creating files is slow on some disks.
 fn store() -> (tempfile::TempDir, Store) {
     let shm = std::path::Path::new("/dev/shm");
-    let dir = if shm.is_dir() {
-        tempfile::tempdir_in(shm)
-    } else {
-        tempfile::tempdir()
-    }
-    .unwrap();
+    let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
     let store = Store::open(dir.path()).unwrap();
     (dir, store)
 }
@@ -161,27 +115,13 @@ fn big_graph(store: &Store) -> (Vec<OutputRef>, Vec<(Name, Name)>, usize) {
         let top = mk(store, "ok", &format!("top {d}"), &[], &[]);
         let left = mk(store, "ok", &format!("left {d}"), &[out(top)], &[]);
         let right = mk(store, "ok", &format!("right {d}"), &[out(top)], &[]);
-        let bottom = mk(
-            store,
-            "ok",
-            &format!("bottom {d}"),
-            &[out(left), out(right)],
-            &[],
-        );
+        let bottom = mk(store, "ok", &format!("bottom {d}"), &[out(left), out(right)], &[]);
         edges.extend([(top, left), (top, right), (left, bottom), (right, bottom)]);
         targets.push(out(bottom));
         count += 4;
     }
-    let leaves: Vec<Name> = (0..200)
-        .map(|i| mk(store, "ok", &format!("leaf {i}"), &[], &[]))
-        .collect();
-    let sink = mk(
-        store,
-        "ok",
-        "sink",
-        &leaves.iter().map(|l| out(*l)).collect::<Vec<_>>(),
-        &[],
-    );
+    let leaves: Vec<Name> = (0..200).map(|i| mk(store, "ok", &format!("leaf {i}"), &[], &[])).collect();
+    let sink = mk(store, "ok", "sink", &leaves.iter().map(|l| out(*l)).collect::<Vec<_>>(), &[]);
     edges.extend(leaves.iter().map(|l| (*l, sink)));
     targets.push(out(sink));
     count += 201;
@@ -202,15 +142,7 @@ fn a_thousand_thunk_graph_runs_in_dependency_order_within_the_job_limit() {
     let (targets, edges, count) = big_graph(&store);
     assert!(count >= 1000, "{count}");
     let exec = Scripted::new(&store);
-    let report = force(
-        &store,
-        &exec,
-        &targets,
-        Options {
-            jobs: 4,
-            keep_going: false,
-        },
-    );
+    let report = force(&store, &exec, &targets, Options { jobs: 4, keep_going: false });
     assert!(report.ok(), "{:?}", report.failures);
     assert_eq!(report.ran, count);
     assert_eq!(report.cached, 0);
@@ -219,55 +151,25 @@ fn a_thousand_thunk_graph_runs_in_dependency_order_within_the_job_limit() {
     let position: HashMap<Name, usize> = ran.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     assert_eq!(position.len(), count);
     for (producer, consumer) in &edges {
-        assert!(
-            position[producer] < position[consumer],
-            "{producer} must run before {consumer}"
-        );
+        assert!(position[producer] < position[consumer], "{producer} must run before {consumer}");
     }
     assert!(exec.max_running.load(Ordering::SeqCst) <= 4);
     // The dynamic target resolves through the thunk it produced.
-    let consumer_value = &report.targets[report.targets.len() - 2]
-        .as_ref()
-        .unwrap()
-        .value;
-    let dynamic_value = &report.targets[report.targets.len() - 1]
-        .as_ref()
-        .unwrap()
-        .value;
+    let consumer_value = &report.targets[report.targets.len() - 2].as_ref().unwrap().value;
+    let dynamic_value = &report.targets[report.targets.len() - 1].as_ref().unwrap().value;
     assert!(!dynamic_value.is_thunk() && !consumer_value.is_thunk());
     let consumer_text = String::from_utf8(store.get(consumer_value).unwrap()).unwrap();
-    assert!(
-        consumer_text.contains(&dynamic_value.to_string()),
-        "{consumer_text}"
-    );
-    assert!(String::from_utf8(store.get(dynamic_value).unwrap())
-        .unwrap()
-        .starts_with("inner <- "));
+    assert!(consumer_text.contains(&dynamic_value.to_string()), "{consumer_text}");
+    assert!(String::from_utf8(store.get(dynamic_value).unwrap()).unwrap().starts_with("inner <- "));
 }
 
 #[test]
 fn a_second_force_is_answered_from_the_reductions() {
     let (_d, store) = store();
     let (targets, _, count) = big_graph(&store);
-    let first = force(
-        &store,
-        &Scripted::new(&store),
-        &targets,
-        Options {
-            jobs: 2,
-            keep_going: false,
-        },
-    );
+    let first = force(&store, &Scripted::new(&store), &targets, Options { jobs: 2, keep_going: false });
     let exec = Scripted::new(&store);
-    let second = force(
-        &store,
-        &exec,
-        &targets,
-        Options {
-            jobs: 2,
-            keep_going: false,
-        },
-    );
+    let second = force(&store, &exec, &targets, Options { jobs: 2, keep_going: false });
     assert!(second.ok());
     assert_eq!(second.ran, 0);
     assert!(exec.ran().is_empty());
@@ -281,24 +183,10 @@ fn a_failure_in_the_middle_stops_its_dependents_and_names_the_thunk() {
     let mut chain = vec![mk(&store, "ok", "c0", &[], &[])];
     for i in 1..10 {
         let mode = if i == 5 { "fail" } else { "ok" };
-        chain.push(mk(
-            &store,
-            mode,
-            &format!("c{i}"),
-            &[out(chain[i - 1])],
-            &[],
-        ));
+        chain.push(mk(&store, mode, &format!("c{i}"), &[out(chain[i - 1])], &[]));
     }
     let exec = Scripted::new(&store);
-    let report = force(
-        &store,
-        &exec,
-        &[out(chain[9])],
-        Options {
-            jobs: 2,
-            keep_going: false,
-        },
-    );
+    let report = force(&store, &exec, &[out(chain[9])], Options { jobs: 2, keep_going: false });
     assert!(!report.ok());
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].thunk, chain[5]);
@@ -315,31 +203,18 @@ fn keep_going_finishes_independent_work_after_a_failure() {
         let (_d, store) = store();
         let bad = mk(&store, "fail", "bad", &[], &[]);
         let after_bad = mk(&store, "ok", "after bad", &[out(bad)], &[]);
-        let good: Vec<Name> = (0..20)
-            .map(|i| mk(&store, "ok", &format!("good {i}"), &[], &[]))
-            .collect();
+        let good: Vec<Name> = (0..20).map(|i| mk(&store, "ok", &format!("good {i}"), &[], &[])).collect();
         let mut targets = vec![out(after_bad)];
         targets.extend(good.iter().map(|g| out(*g)));
         let exec = Scripted::new(&store);
-        let report = force(
-            &store,
-            &exec,
-            &targets,
-            Options {
-                jobs: 1,
-                keep_going,
-            },
-        );
+        let report = force(&store, &exec, &targets, Options { jobs: 1, keep_going });
         assert_eq!(report.failures.len(), 1);
         assert!(report.targets[0].is_err());
         assert!(!exec.ran().contains(&after_bad));
         if keep_going {
             assert!(report.targets[1..].iter().all(Result::is_ok));
         } else {
-            assert!(
-                report.targets[1..].iter().any(Result::is_err),
-                "without -k the run stops at the failure"
-            );
+            assert!(report.targets[1..].iter().any(Result::is_err), "without -k the run stops at the failure");
         }
     }
 }
@@ -352,61 +227,28 @@ fn a_failed_chain_of_any_length_is_skipped_without_deep_recursion() {
     for i in 0..20_000 {
         prev = mk(&store, "ok", &format!("{i}"), &[out(prev)], &[]);
     }
-    let report = force(
-        &store,
-        &Scripted::new(&store),
-        &[out(prev)],
-        Options {
-            jobs: 2,
-            keep_going: false,
-        },
-    );
+    let report = force(&store, &Scripted::new(&store), &[out(prev)], Options { jobs: 2, keep_going: false });
     assert_eq!(report.ran, 0);
     assert_eq!(report.failures[0].thunk, root);
-    assert!(report.targets[0]
-        .as_ref()
-        .unwrap_err()
-        .contains(&root.to_string()));
+    assert!(report.targets[0].as_ref().unwrap_err().contains(&root.to_string()));
 }
 
 #[test]
 fn an_unknown_thunk_or_output_is_a_clear_error() {
     let (_d, store) = store();
     let unknown = Name::of_bytes(Kind::Thunk, b"never stored");
-    let report = force(
-        &store,
-        &Scripted::new(&store),
-        &[OutputRef::first(unknown)],
-        Options {
-            jobs: 1,
-            keep_going: false,
-        },
-    );
-    assert!(report.failures[0]
-        .error
-        .message
-        .contains(&unknown.to_string()));
-    assert!(report.failures[0]
-        .error
-        .message
-        .contains("not in the store"));
+    let report =
+        force(&store, &Scripted::new(&store), &[OutputRef::first(unknown)], Options { jobs: 1, keep_going: false });
+    assert!(report.failures[0].error.message.contains(&unknown.to_string()));
+    assert!(report.failures[0].error.message.contains("not in the store"));
     let t = mk(&store, "ok", "x", &[], &[]);
     let report = force(
         &store,
         &Scripted::new(&store),
-        &[OutputRef {
-            thunk: t,
-            output: Some("nope".into()),
-        }],
-        Options {
-            jobs: 1,
-            keep_going: false,
-        },
+        &[OutputRef { thunk: t, output: Some("nope".into()) }],
+        Options { jobs: 1, keep_going: false },
     );
-    assert!(report.targets[0]
-        .as_ref()
-        .unwrap_err()
-        .contains("no output `nope`"));
+    assert!(report.targets[0].as_ref().unwrap_err().contains("no output `nope`"));
 }
 
 #[test]
@@ -414,38 +256,15 @@ fn consumers_of_an_unchanged_rerun_output_are_answered_by_their_resolved_name() 
     let (_d, store) = store();
     let a = mk(&store, "ok", "a", &[], &[]);
     let b = mk(&store, "ok", "b", &[out(a)], &[]);
-    force(
-        &store,
-        &Scripted::new(&store),
-        &[out(b)],
-        Options {
-            jobs: 1,
-            keep_going: false,
-        },
-    );
+    force(&store, &Scripted::new(&store), &[out(b)], Options { jobs: 1, keep_going: false });
     // Forget a's and b's own reductions: a runs again with the same output,
     // and b is then found under its resolved name without running.
     for t in [a, b] {
         let text = t.to_string();
-        std::fs::remove_file(
-            store
-                .root()
-                .join("reductions")
-                .join(&text[1..2])
-                .join(&text),
-        )
-        .unwrap();
+        std::fs::remove_file(store.root().join("reductions").join(&text[1..2]).join(&text)).unwrap();
     }
     let exec = Scripted::new(&store);
-    let report = force(
-        &store,
-        &exec,
-        &[out(b)],
-        Options {
-            jobs: 1,
-            keep_going: false,
-        },
-    );
+    let report = force(&store, &exec, &[out(b)], Options { jobs: 1, keep_going: false });
     assert!(report.ok());
     assert_eq!(exec.ran(), vec![a]);
     assert_eq!(report.cached, 1);

@@ -71,8 +71,7 @@ impl Reduction {
 
     /// Whether `output` (`None` = the first) was an executable file.
     pub fn is_executable(&self, output: Option<&str>) -> bool {
-        self.entry(output)
-            .is_some_and(|(k, _)| self.executable.contains(k))
+        self.entry(output).is_some_and(|(k, _)| self.executable.contains(k))
     }
 
     fn entry(&self, output: Option<&str>) -> Option<&(String, Name)> {
@@ -108,16 +107,16 @@ const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "cor
 
 impl Store {
     /// Opens (creating if needed) the store at `root`.
+    /// The root is made absolute: sandboxes live under it and functions
+    /// run with another working directory.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Store> {
         let root = root.into();
         for d in DIRS {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
         }
-        Ok(Store {
-            root,
-            verified: Arc::default(),
-        })
+        let root = fs::canonicalize(&root).map_err(ctx("cannot resolve", &root))?;
+        Ok(Store { root, verified: Arc::default() })
     }
 
     /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
@@ -165,10 +164,9 @@ impl Store {
     fn check_size(name: &Name, path: &Path) -> Result<(), StoreError> {
         match fs::metadata(path) {
             Ok(m) if m.len() == name.size() => Ok(()),
-            Ok(m) => Err(StoreError::Corrupt {
-                name: *name,
-                why: format!("size {} instead of {}", m.len(), name.size()),
-            }),
+            Ok(m) => {
+                Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", m.len(), name.size()) })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing(*name)),
             Err(e) => Err(ctx("cannot stat", path)(e).into()),
         }
@@ -190,31 +188,16 @@ impl Store {
     /// been re-hashed against its name, once per process and file: a
     /// thunk never runs on a corrupt input. A mismatch moves the file aside.
     pub fn verified(&self, name: &Name, executable: bool) -> Result<PathBuf, StoreError> {
-        let path = if executable {
-            self.executable(name)?
-        } else {
-            self.blob(name)?
-        };
-        if self
-            .verified
-            .lock()
-            .expect("verified set")
-            .contains(&(*name, executable))
-        {
+        let path = if executable { self.executable(name)? } else { self.blob(name)? };
+        if self.verified.lock().expect("verified set").contains(&(*name, executable)) {
             return Ok(path);
         }
         let actual = Name::of_file(&path).map_err(ctx("cannot hash", &path))?;
         if actual.digest() != name.digest() || actual.size() != name.size() {
             let _ = self.quarantine(&path);
-            return Err(StoreError::Corrupt {
-                name: *name,
-                why: "contents do not match the name; moved aside".into(),
-            });
+            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name; moved aside".into() });
         }
-        self.verified
-            .lock()
-            .expect("verified set")
-            .insert((*name, executable));
+        self.verified.lock().expect("verified set").insert((*name, executable));
         Ok(path)
     }
 
@@ -223,10 +206,9 @@ impl Store {
         let p = self.blob_path(name);
         match fs::read(&p) {
             Ok(b) if b.len() as u64 == name.size() => Ok(b),
-            Ok(b) => Err(StoreError::Corrupt {
-                name: *name,
-                why: format!("size {} instead of {}", b.len(), name.size()),
-            }),
+            Ok(b) => {
+                Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", b.len(), name.size()) })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing(*name)),
             Err(e) => Err(ctx("cannot read", &p)(e).into()),
         }
@@ -234,8 +216,7 @@ impl Store {
 
     /// Moves a finished temp file into place as blob `name`.
     fn install(&self, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
-        fs::set_permissions(tmp, fs::Permissions::from_mode(mode))
-            .map_err(ctx("cannot chmod", tmp))?;
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
         let parent = dest.parent().expect("sharded paths have a parent");
         fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
         fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))
@@ -249,9 +230,8 @@ impl Store {
             return Ok(name);
         }
         let tmp = self.temp_path("put");
-        let result = fs::write(&tmp, bytes)
-            .map_err(ctx("cannot write", &tmp))
-            .and_then(|()| self.install(&tmp, &dest, 0o444));
+        let result =
+            fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -263,9 +243,7 @@ impl Store {
     /// never be stored under the wrong name.
     pub fn put_file(&self, path: &Path) -> io::Result<Name> {
         let tmp = self.temp_path("put");
-        let result = fs::copy(path, &tmp)
-            .map_err(ctx("cannot read", path))
-            .and_then(|_| self.adopt(&tmp, Kind::Value));
+        let result = fs::copy(path, &tmp).map_err(ctx("cannot read", path)).and_then(|_| self.adopt(&tmp, Kind::Value));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -293,9 +271,7 @@ impl Store {
     /// Hashes a file on the store's filesystem and moves it into the store
     /// under the given kind.
     pub fn adopt(&self, path: &Path, kind: Kind) -> io::Result<Name> {
-        let name = Name::of_file(path)
-            .map_err(ctx("cannot hash", path))?
-            .with_kind(kind);
+        let name = Name::of_file(path).map_err(ctx("cannot hash", path))?.with_kind(kind);
         let dest = self.blob_path(&name);
         if Self::check_size(&name, &dest).is_ok() {
             fs::remove_file(path).map_err(ctx("cannot remove", path))?;
@@ -313,9 +289,8 @@ impl Store {
         }
         let src = self.blob(name)?;
         let tmp = self.temp_path("exec");
-        let result = fs::copy(&src, &tmp)
-            .map_err(ctx("cannot copy", &src))
-            .and_then(|_| self.install(&tmp, &dest, 0o555));
+        let result =
+            fs::copy(&src, &tmp).map_err(ctx("cannot copy", &src)).and_then(|_| self.install(&tmp, &dest, 0o555));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -331,22 +306,13 @@ impl Store {
     /// Loads and verifies a thunk (its encoding must hash to its name).
     pub fn get_thunk(&self, name: &Name) -> Result<Thunk, StoreError> {
         if !name.is_thunk() {
-            return Err(StoreError::Corrupt {
-                name: *name,
-                why: "a value, not a thunk".into(),
-            });
+            return Err(StoreError::Corrupt { name: *name, why: "a value, not a thunk".into() });
         }
         let bytes = self.get(name)?;
         if Name::of_bytes(Kind::Thunk, &bytes) != *name {
-            return Err(StoreError::Corrupt {
-                name: *name,
-                why: "contents do not match the name".into(),
-            });
+            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name".into() });
         }
-        Thunk::decode(&bytes).map_err(|source| StoreError::BadThunk {
-            name: *name,
-            source,
-        })
+        Thunk::decode(&bytes).map_err(|source| StoreError::BadThunk { name: *name, source })
     }
 
     /// The recorded reduction of a thunk, if any. An unreadable record is
@@ -361,9 +327,8 @@ impl Store {
         let dest = self.sharded("reductions", thunk);
         let bytes = serde_json::to_vec(reduction).expect("reductions serialise");
         let tmp = self.temp_path("reduction");
-        let result = fs::write(&tmp, bytes)
-            .map_err(ctx("cannot write", &tmp))
-            .and_then(|()| self.install(&tmp, &dest, 0o444));
+        let result =
+            fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -372,9 +337,7 @@ impl Store {
 
     /// Moves a store file aside into `corrupt/`, keeping it for inspection.
     pub fn quarantine(&self, path: &Path) -> io::Result<PathBuf> {
-        let stem = path
-            .file_name()
-            .map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
+        let stem = path.file_name().map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
         let dest = self.root.join("corrupt").join(fsutil::unique_name(&stem));
         fs::rename(path, &dest).map_err(ctx("cannot move aside", path))?;
         Ok(dest)

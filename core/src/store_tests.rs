@@ -18,10 +18,7 @@ fn a_put_blob_reads_back_under_its_name() {
     assert_eq!(n, Name::of_value(b"int main;"));
     assert!(s.has(&n));
     assert_eq!(s.get(&n).unwrap(), b"int main;");
-    assert!(matches!(
-        s.get(&Name::of_value(b"other")),
-        Err(StoreError::Missing(_))
-    ));
+    assert!(matches!(s.get(&Name::of_value(b"other")), Err(StoreError::Missing(_))));
 }
 
 #[test]
@@ -82,11 +79,7 @@ fn fsck_catches_a_broken_reduction_and_a_misnamed_file() {
         },
     )
     .unwrap();
-    let rp = s
-        .root()
-        .join("reductions")
-        .join(&t.to_string()[1..2])
-        .join(t.to_string());
+    let rp = s.root().join("reductions").join(&t.to_string()[1..2]).join(t.to_string());
     fs::set_permissions(&rp, fs::Permissions::from_mode(0o644)).unwrap();
     fs::write(&rp, b"{\"outputs\":[[").unwrap();
     assert_eq!(s.reduction(&t), None, "an unreadable record is a miss");
@@ -102,10 +95,7 @@ fn reductions_round_trip() {
     let t = Name::of_bytes(Kind::Thunk, b"t");
     assert_eq!(s.reduction(&t), None);
     let r = Reduction {
-        outputs: vec![
-            ("a.o".into(), Name::of_value(b"o")),
-            ("a.d".into(), Name::of_value(b"d")),
-        ],
+        outputs: vec![("a.o".into(), Name::of_value(b"o")), ("a.d".into(), Name::of_value(b"d"))],
         stdout: None,
         stderr: Some(Name::of_value(b"warning")),
         executable: vec!["a.d".into()],
@@ -124,14 +114,8 @@ fn executables_get_an_executable_copy_and_the_blob_stays_read_only() {
     let (_d, s) = store();
     let n = s.put_bytes(Kind::Value, b"#!/bin/sh\n").unwrap();
     let x = s.executable(&n).unwrap();
-    assert_eq!(
-        fs::metadata(&x).unwrap().permissions().mode() & 0o777,
-        0o555
-    );
-    assert_eq!(
-        fs::metadata(s.blob_path(&n)).unwrap().permissions().mode() & 0o777,
-        0o444
-    );
+    assert_eq!(fs::metadata(&x).unwrap().permissions().mode() & 0o777, 0o555);
+    assert_eq!(fs::metadata(s.blob_path(&n)).unwrap().permissions().mode() & 0o777, 0o444);
     assert_eq!(s.executable(&n).unwrap(), x);
 }
 
@@ -141,16 +125,9 @@ fn adopting_a_thunk_encoding_names_it_as_a_thunk() {
     let (d, s) = store();
     let f = Name::of_value(b"sh");
     let thunk = Thunk::new(
-        Function {
-            hash: f,
-            args: vec!["sh".into()],
-            envars: vec![],
-        },
+        Function { hash: f, args: vec!["sh".into()], envars: vec![] },
         vec![],
-        vec![Object {
-            path: "sh".into(),
-            hash: f,
-        }],
+        vec![Object { path: "sh".into(), hash: f }],
         vec![],
         vec!["out".into()],
         String::new(),
@@ -164,11 +141,7 @@ fn adopting_a_thunk_encoding_names_it_as_a_thunk() {
     let mut pretty = thunk.encode();
     pretty.push(b'\n');
     fs::write(&p, &pretty).unwrap();
-    assert_eq!(
-        s.adopt_output(&p).unwrap().kind(),
-        Kind::Value,
-        "only the canonical encoding is a thunk"
-    );
+    assert_eq!(s.adopt_output(&p).unwrap().kind(), Kind::Value, "only the canonical encoding is a thunk");
 }
 
 #[test]
@@ -179,10 +152,8 @@ fn many_threads_writing_the_same_and_different_blobs_leave_a_consistent_store() 
             let s = &s;
             scope.spawn(move || {
                 for j in 0..50 {
-                    s.put_bytes(Kind::Value, format!("shared {j}").repeat(1000).as_bytes())
-                        .unwrap();
-                    s.put_bytes(Kind::Value, format!("own {i} {j}").as_bytes())
-                        .unwrap();
+                    s.put_bytes(Kind::Value, format!("shared {j}").repeat(1000).as_bytes()).unwrap();
+                    s.put_bytes(Kind::Value, format!("own {i} {j}").as_bytes()).unwrap();
                 }
             });
         }
@@ -190,11 +161,7 @@ fn many_threads_writing_the_same_and_different_blobs_leave_a_consistent_store() 
     let report = fsck(&s).unwrap();
     assert!(report.corrupt.is_empty());
     assert_eq!(report.checked, 50 + 16 * 50);
-    assert_eq!(
-        fs::read_dir(s.root().join("tmp")).unwrap().count(),
-        0,
-        "no temp file left behind"
-    );
+    assert_eq!(fs::read_dir(s.root().join("tmp")).unwrap().count(), 0, "no temp file left behind");
 }
 
 #[test]
@@ -209,8 +176,23 @@ fn a_same_size_alteration_is_caught_before_a_thunk_uses_the_blob() {
     assert!(e.to_string().contains(&n.to_string()));
     assert!(!p.exists(), "the corrupt blob was moved aside");
     let good = s.put_bytes(Kind::Value, b"fine").unwrap();
-    assert_eq!(
-        s.verified(&good, true).unwrap(),
-        s.executable(&good).unwrap()
-    );
+    assert_eq!(s.verified(&good, true).unwrap(), s.executable(&good).unwrap());
+}
+
+#[test]
+fn fsck_removes_temp_files_and_sandboxes_left_by_dead_runs_but_not_fresh_ones() {
+    let (_d, s) = store();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 24 * 3600);
+    let stale_tmp = s.root().join("tmp/put.1.tmp");
+    fs::write(&stale_tmp, b"half").unwrap();
+    fs::File::options().write(true).open(&stale_tmp).unwrap().set_modified(old).unwrap();
+    let stale_box = s.root().join("sandboxes/run.1");
+    fs::create_dir_all(stale_box.join("usr")).unwrap();
+    fs::File::open(&stale_box).unwrap().set_modified(old).unwrap();
+    let fresh_tmp = s.root().join("tmp/put.2.tmp");
+    fs::write(&fresh_tmp, b"in progress").unwrap();
+    let report = fsck(&s).unwrap();
+    assert_eq!(report.stale_removed, 2);
+    assert!(!stale_tmp.exists() && !stale_box.exists());
+    assert!(fresh_tmp.exists(), "a write in progress is left alone");
 }

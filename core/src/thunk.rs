@@ -94,23 +94,11 @@ pub enum IrError {
     #[error("unsupported IR version {0} (this gg reads version {IR_VERSION})")]
     Version(u32),
     #[error("field `{field}`: {why}: `{value}`")]
-    Field {
-        field: String,
-        value: String,
-        why: String,
-    },
+    Field { field: String, value: String, why: String },
 }
 
-fn field_err(
-    field: impl Into<String>,
-    value: impl fmt::Display,
-    why: impl Into<String>,
-) -> IrError {
-    IrError::Field {
-        field: field.into(),
-        value: value.to_string(),
-        why: why.into(),
-    }
+fn field_err(field: impl Into<String>, value: impl fmt::Display, why: impl Into<String>) -> IrError {
+    IrError::Field { field: field.into(), value: value.to_string(), why: why.into() }
 }
 
 /// The wire shape: sorted field order, so serialising it is canonical.
@@ -151,18 +139,8 @@ impl Thunk {
         executables.sort();
         thunks.sort();
         let mut function = function;
-        function
-            .envars
-            .sort_by(|a, b| envar_name(a).cmp(envar_name(b)).then(a.cmp(b)));
-        let thunk = Thunk {
-            function,
-            values,
-            executables,
-            thunks,
-            outputs,
-            cwd,
-            timeout,
-        };
+        function.envars.sort_by(|a, b| envar_name(a).cmp(envar_name(b)).then(a.cmp(b)));
+        let thunk = Thunk { function, values, executables, thunks, outputs, cwd, timeout };
         thunk.validate()?;
         Ok(thunk)
     }
@@ -188,58 +166,31 @@ impl Thunk {
             return Err(field_err("function.hash", f.hash, "must name a value (V…)"));
         }
         if !self.executables.iter().any(|o| o.hash == f.hash) {
-            return Err(field_err(
-                "function.hash",
-                f.hash,
-                "is not among the executables",
-            ));
+            return Err(field_err("function.hash", f.hash, "is not among the executables"));
         }
         let mut paths: BTreeMap<&str, &'static str> = BTreeMap::new();
-        let objects = (self
-            .values
-            .iter()
-            .map(|o| ("values", o.path.as_str(), Some(o.hash))))
-        .chain(
-            self.executables
-                .iter()
-                .map(|o| ("executables", o.path.as_str(), Some(o.hash))),
-        )
-        .chain(
-            self.thunks
-                .iter()
-                .map(|t| ("thunks", t.path.as_str(), None)),
-        );
+        let objects = (self.values.iter().map(|o| ("values", o.path.as_str(), Some(o.hash))))
+            .chain(self.executables.iter().map(|o| ("executables", o.path.as_str(), Some(o.hash))))
+            .chain(self.thunks.iter().map(|t| ("thunks", t.path.as_str(), None)));
         for (field, path, hash) in objects {
             relpath::check(path).map_err(|why| field_err(field, path, why))?;
             if field == "executables" && hash.is_some_and(|h| h.kind() != Kind::Value) {
                 return Err(field_err(field, path, "an executable must be a value (V…)"));
             }
             if let Some(other) = paths.insert(path, field) {
-                return Err(field_err(
-                    field,
-                    path,
-                    format!("two objects at one path (also in `{other}`)"),
-                ));
+                return Err(field_err(field, path, format!("two objects at one path (also in `{other}`)")));
             }
         }
         // A path cannot be both a file and the folder of another file.
         for path in paths.keys() {
             for (i, _) in path.match_indices('/') {
                 if paths.contains_key(&path[..i]) {
-                    return Err(field_err(
-                        "objects",
-                        path,
-                        format!("lies inside the file `{}`", &path[..i]),
-                    ));
+                    return Err(field_err("objects", path, format!("lies inside the file `{}`", &path[..i])));
                 }
             }
         }
         if self.outputs.is_empty() {
-            return Err(field_err(
-                "outputs",
-                "[]",
-                "a thunk needs at least one output",
-            ));
+            return Err(field_err("outputs", "[]", "a thunk needs at least one output"));
         }
         let mut seen_out = BTreeSet::new();
         for out in &self.outputs {
@@ -257,28 +208,16 @@ impl Thunk {
         let wire = Wire {
             _gg: IR_VERSION,
             cwd: self.cwd.clone(),
-            executables: self
-                .executables
-                .iter()
-                .map(|o| format!("{}={}", o.hash, o.path))
-                .collect(),
+            executables: self.executables.iter().map(|o| format!("{}={}", o.hash, o.path)).collect(),
             function: WireFunction {
                 args: self.function.args.clone(),
                 envars: self.function.envars.clone(),
                 hash: self.function.hash.to_string(),
             },
             outputs: self.outputs.clone(),
-            thunks: self
-                .thunks
-                .iter()
-                .map(|t| format!("{}={}", t.output, t.path))
-                .collect(),
+            thunks: self.thunks.iter().map(|t| format!("{}={}", t.output, t.path)).collect(),
             timeout: self.timeout,
-            values: self
-                .values
-                .iter()
-                .map(|o| format!("{}={}", o.hash, o.path))
-                .collect(),
+            values: self.values.iter().map(|o| format!("{}={}", o.hash, o.path)).collect(),
         };
         serde_json::to_vec(&wire).expect("a thunk always serialises")
     }
@@ -295,36 +234,17 @@ impl Thunk {
             return Err(IrError::Version(wire._gg));
         }
         let hash = parse_name("function.hash", &wire.function.hash)?;
-        let function = Function {
-            hash,
-            args: wire.function.args,
-            envars: wire.function.envars,
-        };
+        let function = Function { hash, args: wire.function.args, envars: wire.function.envars };
         let values = parse_objects("values", &wire.values)?;
         let executables = parse_objects("executables", &wire.executables)?;
         let mut thunks = Vec::with_capacity(wire.thunks.len());
         for (i, t) in wire.thunks.iter().enumerate() {
             let field = format!("thunks[{i}]");
-            let (r, path) = t
-                .split_once('=')
-                .ok_or_else(|| field_err(&field, t, "expected T…#output=path"))?;
-            let output = r
-                .parse::<OutputRef>()
-                .map_err(|e| field_err(&field, t, e.why))?;
-            thunks.push(ThunkInput {
-                path: path.to_string(),
-                output,
-            });
+            let (r, path) = t.split_once('=').ok_or_else(|| field_err(&field, t, "expected T…#output=path"))?;
+            let output = r.parse::<OutputRef>().map_err(|e| field_err(&field, t, e.why))?;
+            thunks.push(ThunkInput { path: path.to_string(), output });
         }
-        Thunk::new(
-            function,
-            values,
-            executables,
-            thunks,
-            wire.outputs,
-            wire.cwd,
-            wire.timeout,
-        )
+        Thunk::new(function, values, executables, thunks, wire.outputs, wire.cwd, wire.timeout)
     }
 
     /// Whether `bytes` look like a thunk encoding (cheap prefix test).
@@ -343,18 +263,12 @@ impl Thunk {
     /// Every path the thunk's objects occupy with the blob placed there;
     /// thunk inputs are omitted (they are resolved by the scheduler first).
     pub fn objects(&self) -> impl Iterator<Item = (&Object, bool)> {
-        self.values
-            .iter()
-            .map(|o| (o, false))
-            .chain(self.executables.iter().map(|o| (o, true)))
+        self.values.iter().map(|o| (o, false)).chain(self.executables.iter().map(|o| (o, true)))
     }
 
     /// The path the function runs from: the first executable with its hash.
     pub fn function_path(&self) -> &str {
-        let f = self
-            .executables
-            .iter()
-            .find(|o| o.hash == self.function.hash);
+        let f = self.executables.iter().find(|o| o.hash == self.function.hash);
         &f.expect("validated: the function is an executable").path
     }
 }
@@ -364,21 +278,15 @@ fn envar_name(e: &str) -> &str {
 }
 
 fn parse_name(field: &str, text: &str) -> Result<Name, IrError> {
-    text.parse::<Name>()
-        .map_err(|e| field_err(field, text, e.why))
+    text.parse::<Name>().map_err(|e| field_err(field, text, e.why))
 }
 
 fn parse_objects(field: &str, list: &[String]) -> Result<Vec<Object>, IrError> {
     let mut out = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let field = format!("{field}[{i}]");
-        let (hash, path) = item
-            .split_once('=')
-            .ok_or_else(|| field_err(&field, item, "expected NAME=path"))?;
-        out.push(Object {
-            hash: parse_name(&field, hash)?,
-            path: path.to_string(),
-        });
+        let (hash, path) = item.split_once('=').ok_or_else(|| field_err(&field, item, "expected NAME=path"))?;
+        out.push(Object { hash: parse_name(&field, hash)?, path: path.to_string() });
     }
     Ok(out)
 }

@@ -12,10 +12,7 @@ fn t(s: &str) -> Name {
 }
 
 fn obj(path: &str, hash: Name) -> Object {
-    Object {
-        path: path.into(),
-        hash,
-    }
+    Object { path: path.into(), hash }
 }
 
 /// A thunk with every field set, built from parts tests can vary.
@@ -36,22 +33,14 @@ fn parts() -> Parts {
     Parts {
         function: Function {
             hash: v("cc"),
-            args: vec![
-                "cc".into(),
-                "-c".into(),
-                "a.c".into(),
-                format!("-I{ROOT_PLACEHOLDER}/inc"),
-            ],
+            args: vec!["cc".into(), "-c".into(), "a.c".into(), format!("-I{ROOT_PLACEHOLDER}/inc")],
             envars: vec!["PATH=/usr/bin".into(), "LANG=C".into()],
         },
         values: vec![obj("src/a.c", v("a.c")), obj("inc/a.h", v("a.h"))],
         executables: vec![obj("bin/cc", v("cc"))],
         thunks: vec![ThunkInput {
             path: "inc/gen.h".into(),
-            output: OutputRef {
-                thunk: t("gen"),
-                output: Some("gen.h".into()),
-            },
+            output: OutputRef { thunk: t("gen"), output: Some("gen.h".into()) },
         }],
         outputs: vec!["src/a.o".into()],
         cwd: "src".into(),
@@ -60,15 +49,7 @@ fn parts() -> Parts {
 }
 
 fn build(p: Parts) -> Result<Thunk, IrError> {
-    Thunk::new(
-        p.function,
-        p.values,
-        p.executables,
-        p.thunks,
-        p.outputs,
-        p.cwd,
-        p.timeout,
-    )
+    Thunk::new(p.function, p.values, p.executables, p.thunks, p.outputs, p.cwd, p.timeout)
 }
 
 fn name_with(change: impl FnOnce(&mut Parts)) -> Name {
@@ -89,26 +70,11 @@ fn changing_any_single_input_changes_the_name() {
             }),
         ),
         ("an arg", Box::new(|p| p.function.args[2] = "b.c".into())),
-        (
-            "an envar",
-            Box::new(|p| p.function.envars[0] = "PATH=/bin".into()),
-        ),
-        (
-            "an object's hash",
-            Box::new(|p| p.values[0].hash = v("a.c changed")),
-        ),
-        (
-            "an object's path",
-            Box::new(|p| p.values[0].path = "src/b.c".into()),
-        ),
-        (
-            "a thunk input",
-            Box::new(|p| p.thunks[0].output.output = Some("other.h".into())),
-        ),
-        (
-            "an output name",
-            Box::new(|p| p.outputs[0] = "src/b.o".into()),
-        ),
+        ("an envar", Box::new(|p| p.function.envars[0] = "PATH=/bin".into())),
+        ("an object's hash", Box::new(|p| p.values[0].hash = v("a.c changed"))),
+        ("an object's path", Box::new(|p| p.values[0].path = "src/b.c".into())),
+        ("a thunk input", Box::new(|p| p.thunks[0].output.output = Some("other.h".into()))),
+        ("an output name", Box::new(|p| p.outputs[0] = "src/b.o".into())),
         ("the cwd", Box::new(|p| p.cwd = String::new())),
         ("the timeout", Box::new(|p| p.timeout = 61)),
         (
@@ -120,11 +86,7 @@ fn changing_any_single_input_changes_the_name() {
         ),
     ];
     for (what, change) in changes {
-        assert_ne!(
-            name_with(change),
-            base,
-            "changing {what} must change the name"
-        );
+        assert_ne!(name_with(change), base, "changing {what} must change the name");
     }
 }
 
@@ -148,9 +110,7 @@ fn the_encoding_is_canonical_json_that_round_trips() {
     assert_eq!(back, thunk);
     assert_eq!(back.encode(), bytes);
     // A pretty-printed spelling decodes to the same thunk and name.
-    let pretty =
-        serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&bytes).unwrap())
-            .unwrap();
+    let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()).unwrap();
     assert_eq!(Thunk::decode(&pretty).unwrap().name(), thunk.name());
 }
 
@@ -162,79 +122,40 @@ fn the_placeholder_text_is_hashed_but_a_real_root_never_appears() {
 }
 
 fn decode_err(edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&build(parts()).unwrap().encode()).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&build(parts()).unwrap().encode()).unwrap();
     edit(&mut json);
-    Thunk::decode(&serde_json::to_vec(&json).unwrap())
-        .unwrap_err()
-        .to_string()
+    Thunk::decode(&serde_json::to_vec(&json).unwrap()).unwrap_err().to_string()
 }
 
 #[test]
 fn bad_thunks_are_refused_naming_the_field_and_value() {
     let cases: Vec<(JsonEdit, &[&str])> = vec![
-        (
-            Box::new(|j| j["surprise"] = 1.into()),
-            &["unknown field `surprise`"],
-        ),
-        (
-            Box::new(|j| j["function"]["extra"] = 1.into()),
-            &["unknown field `extra`"],
-        ),
-        (
-            Box::new(|j| j["values"][0] = "Vnothash=src/a.c".into()),
-            &["values[", "Vnothash"],
-        ),
+        (Box::new(|j| j["surprise"] = 1.into()), &["unknown field `surprise`"]),
+        (Box::new(|j| j["function"]["extra"] = 1.into()), &["unknown field `extra`"]),
+        (Box::new(|j| j["values"][0] = "Vnothash=src/a.c".into()), &["values[", "Vnothash"]),
         (
             Box::new(|j| j["values"][0] = format!("{}=/etc/passwd", v("x")).into()),
             &["values", "/etc/passwd", "absolute"],
         ),
-        (
-            Box::new(|j| j["values"][0] = format!("{}=src/../../x", v("x")).into()),
-            &["values", "src/../../x", ".."],
-        ),
-        (
-            Box::new(|j| j["values"][0] = format!("{}=bin/cc", v("x")).into()),
-            &["bin/cc", "two objects at one path"],
-        ),
+        (Box::new(|j| j["values"][0] = format!("{}=src/../../x", v("x")).into()), &["values", "src/../../x", ".."]),
+        (Box::new(|j| j["values"][0] = format!("{}=bin/cc", v("x")).into()), &["bin/cc", "two objects at one path"]),
         (
             Box::new(|j| j["values"][0] = format!("{}=bin/cc/x", v("x")).into()),
             &["bin/cc/x", "inside the file `bin/cc`"],
         ),
-        (
-            Box::new(|j| j["outputs"] = serde_json::json!(["a.o", "a.o"])),
-            &["outputs", "a.o", "named twice"],
-        ),
-        (
-            Box::new(|j| j["outputs"] = serde_json::json!([])),
-            &["outputs", "at least one"],
-        ),
+        (Box::new(|j| j["outputs"] = serde_json::json!(["a.o", "a.o"])), &["outputs", "a.o", "named twice"]),
+        (Box::new(|j| j["outputs"] = serde_json::json!([])), &["outputs", "at least one"]),
         (Box::new(|j| j["cwd"] = "/home".into()), &["cwd", "/home"]),
         (
             Box::new(|j| j["function"]["hash"] = v("other").to_string().into()),
             &["function.hash", "not among the executables"],
         ),
-        (
-            Box::new(|j| j["function"]["envars"] = serde_json::json!(["A=1", "A=2"])),
-            &["envars", "A=", "twice"],
-        ),
-        (
-            Box::new(|j| j["function"]["envars"] = serde_json::json!(["noequals"])),
-            &["envars", "noequals"],
-        ),
-        (
-            Box::new(|j| j["function"]["args"] = serde_json::json!([])),
-            &["function.args"],
-        ),
-        (
-            Box::new(|j| j["thunks"][0] = format!("{}#x=a", v("x")).into()),
-            &["thunks[0]", "must name a thunk"],
-        ),
+        (Box::new(|j| j["function"]["envars"] = serde_json::json!(["A=1", "A=2"])), &["envars", "A=", "twice"]),
+        (Box::new(|j| j["function"]["envars"] = serde_json::json!(["noequals"])), &["envars", "noequals"]),
+        (Box::new(|j| j["function"]["args"] = serde_json::json!([])), &["function.args"]),
+        (Box::new(|j| j["thunks"][0] = format!("{}#x=a", v("x")).into()), &["thunks[0]", "must name a thunk"]),
         (Box::new(|j| j["_gg"] = 99.into()), &["version 99"]),
-        (
-            Box::new(|j| j.as_object_mut().unwrap().remove("cwd").map(drop).unwrap()),
-            &["missing field `cwd`"],
-        ),
+        (Box::new(|j| j.as_object_mut().unwrap().remove("cwd").map(drop).unwrap()), &["missing field `cwd`"]),
     ];
     for (edit, needles) in cases {
         let msg = decode_err(edit);

@@ -5,9 +5,9 @@ use std::process::Command;
 
 use crate::support::{text, Scratch};
 
-const MAIN_C: &str =
-    "#include <stdio.h>\n#include \"greet.h\"\nint main(void) { greet(\"thunks\"); return 0; }\n";
-const GREET_C: &str = "#include <stdio.h>\n#include \"greet.h\"\nvoid greet(const char *who) { printf(\"hello, %s\\n\", who); }\n";
+const MAIN_C: &str = "#include <stdio.h>\n#include \"greet.h\"\nint main(void) { greet(\"thunks\"); return 0; }\n";
+const GREET_C: &str =
+    "#include <stdio.h>\n#include \"greet.h\"\nvoid greet(const char *who) { printf(\"hello, %s\\n\", who); }\n";
 const GREET_H: &str = "void greet(const char *who);\n";
 
 /// Compiles with `-O2 -g`; the debug info names the sandbox as the
@@ -70,9 +70,7 @@ fn a_forced_compile_thunk_makes_the_same_object_as_the_compiler() {
         "-o",
         "hello",
     ]);
-    assert!(std::fs::read_to_string(s.path().join("hello"))
-        .unwrap()
-        .contains(&link));
+    assert!(std::fs::read_to_string(s.path().join("hello")).unwrap().contains(&link));
     s.ok(&["force", "-j", "2", "hello", "main.o", "greet.o"]);
 
     for (src, obj) in [("main.c", "main.o"), ("greet.c", "greet.o")] {
@@ -94,16 +92,9 @@ fn a_forced_compile_thunk_makes_the_same_object_as_the_compiler() {
     std::fs::remove_file(s.path().join("hello")).unwrap();
     let placeholder = s.path().join("hello");
     gg_placeholder(&s, &link, &placeholder);
-    let out = s
-        .cmd(&["force", "hello"])
-        .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
+    let out = s.cmd(&["force", "hello"]).env("PATH", "/nonexistent").output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&Command::new(&placeholder).output().unwrap().stdout),
-        "hello, thunks\n"
-    );
+    assert_eq!(text(&Command::new(&placeholder).output().unwrap().stdout), "hello, thunks\n");
 }
 
 fn gg_placeholder(s: &Scratch, thunk: &str, path: &std::path::Path) {
@@ -119,17 +110,8 @@ fn a_compile_error_fails_the_thunk_with_the_compilers_message_and_keeps_the_plac
     s.write("greet.h", GREET_H);
     let t = compile_thunk(&s, "bad.c", "bad.o");
     let err = s.fails(&["force", "bad.o"]);
-    assert!(
-        err.contains(&t) && err.contains("exited with status 1"),
-        "{err}"
-    );
-    assert!(
-        err.contains("'undeclared' undeclared"),
-        "the compiler's message is shown: {err}"
-    );
+    assert!(err.contains(&t) && err.contains("exited with status 1"), "{err}");
+    assert!(err.contains("'undeclared' undeclared"), "the compiler's message is shown: {err}");
     let left = std::fs::read_to_string(s.path().join("bad.o")).unwrap();
-    assert!(
-        left.starts_with("/* gg placeholder: "),
-        "no partial output: {left}"
-    );
+    assert!(left.starts_with("/* gg placeholder: "), "no partial output: {left}");
 }

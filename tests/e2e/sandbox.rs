@@ -11,19 +11,11 @@ fn a_thunk_cannot_read_an_undeclared_file() {
     s.write("declared.txt", "declared\n");
     s.write("secret.txt", "secret\n");
     s.ok(&["put", "secret.txt"]);
-    let t = s.ok(&sh_thunk(
-        "cat declared.txt > out && cat secret.txt >> out",
-        "out",
-        &["--value", "declared.txt"],
-    ));
+    let t = s.ok(&sh_thunk("cat declared.txt > out && cat secret.txt >> out", "out", &["--value", "declared.txt"]));
     let err = s.fails(&["force", &t]);
     assert!(err.contains("secret.txt"), "{err}");
     assert!(err.contains(&t), "the failing thunk is named: {err}");
-    let t = s.ok(&sh_thunk(
-        "cat declared.txt > out",
-        "out",
-        &["--value", "declared.txt"],
-    ));
+    let t = s.ok(&sh_thunk("cat declared.txt > out", "out", &["--value", "declared.txt"]));
     let value = s.ok(&["force", &t]);
     assert!(value.starts_with(&t) && value.contains(" V"), "{value}");
 }
@@ -31,17 +23,8 @@ fn a_thunk_cannot_read_an_undeclared_file() {
 #[test]
 fn a_thunk_inherits_no_environment_variable() {
     let s = Scratch::new();
-    s.ok(&sh_thunk(
-        "/usr/bin/env > out",
-        "out",
-        &["--envar", "ONLY=this", "--placeholder", "out"],
-    ));
-    let out = s
-        .cmd(&["force", "out"])
-        .env("LEAK_ME", "1")
-        .env("HOME", "/root")
-        .output()
-        .unwrap();
+    s.ok(&sh_thunk("/usr/bin/env > out", "out", &["--envar", "ONLY=this", "--placeholder", "out"]));
+    let out = s.cmd(&["force", "out"]).env("LEAK_ME", "1").env("HOME", "/root").output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let env = std::fs::read_to_string(s.path().join("out")).unwrap();
     let mut names: Vec<&str> = env.lines().map(|l| l.split('=').next().unwrap()).collect();
@@ -54,26 +37,17 @@ fn a_thunk_inherits_no_environment_variable() {
 fn the_timeout_kills_the_function_and_its_children() {
     let s = Scratch::new();
     let pidfile = s.path().join("child.pid");
-    let script = format!(
-        "sleep 300 & echo $! > {}; sleep 300; echo done > out",
-        pidfile.display()
-    );
+    let script = format!("sleep 300 & echo $! > {}; sleep 300; echo done > out", pidfile.display());
     let t = s.ok(&sh_thunk(&script, "out", &["--timeout", "1"]));
     let start = Instant::now();
     let err = s.fails(&["force", &t]);
     assert!(err.contains("timed out after 1s"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20));
-    let pid = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .to_string();
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
     // The background child is gone (or a zombie awaiting its reaper).
     std::thread::sleep(Duration::from_millis(200));
     let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    assert!(
-        state.is_empty() || state.contains(") Z "),
-        "child {pid} still alive: {state}"
-    );
+    assert!(state.is_empty() || state.contains(") Z "), "child {pid} still alive: {state}");
 }
 
 #[test]
@@ -89,39 +63,21 @@ fn the_sandbox_root_placeholder_does_not_change_the_name_or_the_output() {
             &["--value", "in.txt", "--envar", "ROOT=@@GG_ROOT@@"],
         ));
         values.push((t.clone(), s.ok(&["force", &t])));
-        let blob = values
-            .last()
-            .unwrap()
-            .1
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .to_string();
+        let blob = values.last().unwrap().1.split(' ').nth(1).unwrap().to_string();
         let path = s.store().join("blobs").join(&blob[1..2]).join(&blob);
         assert_eq!(std::fs::read_to_string(path).unwrap(), "input\n1\n");
     }
     assert_ne!(a.store(), b.store());
-    assert_eq!(
-        values[0], values[1],
-        "same thunk name and output from two sandbox folders"
-    );
+    assert_eq!(values[0], values[1], "same thunk name and output from two sandbox folders");
 }
 
 #[test]
 fn a_thunk_writing_to_its_input_in_place_cannot_corrupt_the_store() {
     let s = Scratch::new();
     s.write("in.txt", "original\n");
-    let t = s.ok(&sh_thunk(
-        "echo tampered > in.txt; echo x > out",
-        "out",
-        &["--value", "in.txt"],
-    ));
+    let t = s.ok(&sh_thunk("echo tampered > in.txt; echo x > out", "out", &["--value", "in.txt"]));
     let err = s.fails(&["force", &t]);
     assert!(err.contains("modified its input `in.txt`"), "{err}");
     let fsck = s.run(&["fsck"]);
-    assert!(
-        fsck.status.success(),
-        "the altered entry was moved aside: {}",
-        text(&fsck.stdout)
-    );
+    assert!(fsck.status.success(), "the altered entry was moved aside: {}", text(&fsck.stdout));
 }

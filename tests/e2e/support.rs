@@ -11,9 +11,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Scratch { dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn path(&self) -> &Path {
@@ -34,10 +32,7 @@ impl Scratch {
     /// A `gg` command run in this folder with this folder's store.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_gg"));
-        c.args(args)
-            .current_dir(self.path())
-            .env("GG_DIR", self.store())
-            .env_remove("GG_KEEP_SANDBOX");
+        c.args(args).current_dir(self.path()).env("GG_DIR", self.store()).env_remove("GG_KEEP_SANDBOX");
         c
     }
 
@@ -48,22 +43,14 @@ impl Scratch {
     /// Runs `gg` and insists it succeeds; returns trimmed stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "gg {args:?} failed:\n{}",
-            text(&out.stderr)
-        );
+        assert!(out.status.success(), "gg {args:?} failed:\n{}", text(&out.stderr));
         text(&out.stdout).trim().to_string()
     }
 
     /// Runs `gg` and insists it fails; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            !out.status.success(),
-            "gg {args:?} should have failed; stdout:\n{}",
-            text(&out.stdout)
-        );
+        assert!(!out.status.success(), "gg {args:?} should have failed; stdout:\n{}", text(&out.stdout));
         text(&out.stderr)
     }
 }
@@ -74,13 +61,7 @@ pub fn text(b: &[u8]) -> String {
 
 /// `create-thunk` arguments for `/bin/sh -c SCRIPT` with one output.
 pub fn sh_thunk<'a>(script: &'a str, output: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "create-thunk",
-        "--function",
-        "/bin/sh=bin/sh",
-        "--output",
-        output,
-    ];
+    let mut v = vec!["create-thunk", "--function", "/bin/sh=bin/sh", "--output", output];
     v.extend_from_slice(extra);
     v.extend_from_slice(&["--", "sh", "-c", script]);
     v

@@ -29,12 +29,7 @@ pub struct LocalExecutor {
 impl LocalExecutor {
     pub fn new(store: Store) -> LocalExecutor {
         let keep_sandboxes = std::env::var_os("GG_KEEP_SANDBOX").is_some_and(|v| v == "1");
-        LocalExecutor {
-            store,
-            pool: SandboxPool::default(),
-            default_timeout: None,
-            keep_sandboxes,
-        }
+        LocalExecutor { store, pool: SandboxPool::default(), default_timeout: None, keep_sandboxes }
     }
 
     fn timeout(&self, thunk: &Thunk) -> Option<Duration> {
@@ -46,16 +41,9 @@ impl LocalExecutor {
 
     fn run(&self, thunk: &Thunk) -> Result<Outcome, ExecError> {
         let engine_err = |e: std::io::Error| ExecError::engine(e.to_string());
-        let mut sandbox = self
-            .pool
-            .take(&self.store, self.keep_sandboxes)
-            .map_err(engine_err)?;
+        let mut sandbox = self.pool.take(&self.store, self.keep_sandboxes).map_err(engine_err)?;
         sandbox.materialize(&self.store, thunk)?;
-        let root = sandbox
-            .root()
-            .to_str()
-            .ok_or_else(|| ExecError::engine("the store path is not UTF-8"))?
-            .to_string();
+        let root = sandbox.root().to_str().ok_or_else(|| ExecError::engine("the store path is not UTF-8"))?.to_string();
         let subst = |s: &String| s.replace(ROOT_PLACEHOLDER, &root);
 
         let mut cmd = Command::new(sandbox.root().join(thunk.function_path()));
@@ -73,20 +61,13 @@ impl LocalExecutor {
 
         let timeout = self.timeout(thunk);
         let run = process::run(&mut cmd, timeout).map_err(|e| {
-            ExecError::engine(format!(
-                "cannot run `{}` ({}): {e}",
-                thunk.function.args[0], thunk.function.hash
-            ))
+            ExecError::engine(format!("cannot run `{}` ({}): {e}", thunk.function.args[0], thunk.function.hash))
         })?;
         sandbox.check_inputs(&self.store)?;
         let mut stderr = run.stderr;
         let fail = |kind, message: String, mut stderr: Vec<u8>| {
             stderr.truncate(STDERR_LIMIT);
-            Err(ExecError {
-                kind,
-                message,
-                stderr,
-            })
+            Err(ExecError { kind, message, stderr })
         };
         match run.ended {
             Ended::TimedOut => {
@@ -113,12 +94,7 @@ impl LocalExecutor {
             Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),
         };
         self.pool.give_back(sandbox);
-        Ok(Outcome {
-            outputs,
-            executable,
-            stdout: self.keep_stream(&run.stdout)?,
-            stderr: self.keep_stream(&stderr)?,
-        })
+        Ok(Outcome { outputs, executable, stdout: self.keep_stream(&run.stdout)?, stderr: self.keep_stream(&stderr)? })
     }
 
     /// Stores a captured stream if the function wrote anything to it.
@@ -126,10 +102,7 @@ impl LocalExecutor {
         if bytes.is_empty() {
             return Ok(None);
         }
-        self.store
-            .put_bytes(Kind::Value, bytes)
-            .map(Some)
-            .map_err(|e| ExecError::engine(e.to_string()))
+        self.store.put_bytes(Kind::Value, bytes).map(Some).map_err(|e| ExecError::engine(e.to_string()))
     }
 }
 

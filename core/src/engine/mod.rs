@@ -53,11 +53,7 @@ pub struct ExecError {
 
 impl ExecError {
     pub fn engine(message: impl Into<String>) -> ExecError {
-        ExecError {
-            kind: FailKind::Engine,
-            message: message.into(),
-            stderr: Vec::new(),
-        }
+        ExecError { kind: FailKind::Engine, message: message.into(), stderr: Vec::new() }
     }
 }
 
