@@ -57,10 +57,16 @@ pub fn run(store: &Store, a: Args) -> Result<ExitCode> {
     }
     let mut thunks = Vec::new();
     for t in &a.thunks {
-        let Some((r, path)) = t.rsplit_once('=') else { bail!("--thunk `{t}`: expected `T…#OUTPUT=PATH`") };
+        let Some((r, path)) = t.split_once('=') else { bail!("--thunk `{t}`: expected `T…#OUTPUT=PATH`") };
         let output: OutputRef = r.parse().with_context(|| format!("--thunk `{t}`"))?;
-        if !store.has(&output.thunk) {
-            bail!("--thunk `{t}`: thunk `{}` is not in the store", output.thunk);
+        let producer = store.get_thunk(&output.thunk).with_context(|| format!("--thunk `{t}`"))?;
+        if producer.output_index(output.output.as_deref()).is_none() {
+            let declared = producer.outputs.join("`, `");
+            bail!(
+                "--thunk `{t}`: thunk `{}` has no output `{}` (it declares `{declared}`)",
+                output.thunk,
+                output.output.unwrap_or_default()
+            );
         }
         thunks.push(ThunkInput { output, path: path.strip_prefix("./").unwrap_or(path).to_string() });
     }

@@ -54,7 +54,10 @@ fn find(store: &Store, target: &str) -> Result<Found> {
         return load(store, &r.thunk, target);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{target}`"))?;
-    if bytes.trim_ascii_start().starts_with(b"{") {
+    // A thunk file is JSON carrying the IR version key; other JSON files
+    // (package.json…) are plain values.
+    let thunk_like = bytes.trim_ascii_start().starts_with(b"{") && bytes.windows(5).any(|w| w == b"\"_gg\"");
+    if thunk_like {
         let thunk = Thunk::decode(&bytes).with_context(|| format!("`{target}` is not a valid thunk file"))?;
         let name = thunk.name();
         return Ok(Found::Thunk(Box::new(thunk), name));

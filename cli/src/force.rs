@@ -32,6 +32,8 @@ enum Dest {
 }
 
 pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
+    // Before any thread starts, so that every thread inherits the mask.
+    gg_core::interrupt::install_handler();
     let mut refs = Vec::new();
     let mut dests = Vec::new();
     for t in &a.targets {
@@ -51,6 +53,12 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
     let report = scheduler::force(store, &executor, &refs, Options { jobs, keep_going: a.keep_going });
 
     let mut stderr = std::io::stderr().lock();
+    // What successful thunks printed (compiler warnings), as Ninja shows it.
+    for (_, blob) in &report.stderr {
+        if let Ok(bytes) = store.get(blob) {
+            let _ = stderr.write_all(&bytes);
+        }
+    }
     for f in &report.failures {
         let _ = writeln!(stderr, "gg: thunk {} failed: {}", f.thunk, f.error.message);
         let _ = stderr.write_all(&f.error.stderr);
@@ -63,6 +71,10 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         report.cached,
         report.failures.len()
     );
+    if report.interrupted {
+        let _ = writeln!(stderr, "gg: interrupted; running thunks were killed, placeholders left in place");
+        return Ok(ExitCode::from(130));
+    }
     let mut ok = report.failures.is_empty();
     for (dest, result) in dests.iter().zip(&report.targets) {
         match (dest, result) {
@@ -102,7 +114,9 @@ fn target(t: &str) -> Result<Option<(OutputRef, Dest)>> {
 /// Replaces a placeholder with the value, atomically, runnable if the
 /// output was.
 fn materialize(store: &Store, path: &Path, r: &Resolved) -> Result<()> {
-    let blob = store.blob(&r.value)?;
+    // Re-hashed, not just sized: a corrupt cache entry must never become a
+    // build output.
+    let (blob, _) = store.verified(&r.value, false).with_context(|| format!("`{}`", path.display()))?;
     let tmp = fsutil::temp_beside(path);
     let mode = if r.executable { 0o755 } else { 0o644 };
     let result = std::fs::copy(&blob, &tmp)

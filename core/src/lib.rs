@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod fsck;
 pub mod fsutil;
+pub mod interrupt;
 pub mod name;
 pub mod placeholder;
 pub mod process;

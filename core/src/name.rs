@@ -136,6 +136,9 @@ impl FromStr for Name {
             Some(b'T') => Kind::Thunk,
             _ => return Err(err("must start with V (value) or T (thunk)")),
         };
+        if !text.is_ascii() {
+            return Err(err("names are ASCII"));
+        }
         let rest = &text[1..];
         if rest.len() <= DIGEST_CHARS {
             return Err(err("too short for a digest and a size"));
@@ -256,6 +259,7 @@ mod tests {
             format!("{}01", &good[..44]),
             format!("{}A", &good[..44]),
             format!("{}!{}", &good[..5], &good[6..]),
+            format!("V{}é1", "A".repeat(42)),
         ] {
             let e = bad.parse::<Name>().unwrap_err();
             assert_eq!(e.text, bad);

@@ -32,7 +32,8 @@ pub fn write(path: &Path, target: &OutputRef) -> io::Result<()> {
 /// placeholder at all, `Some(Err)` if it is one but the name is malformed.
 pub fn parse(bytes: &[u8]) -> Option<Result<OutputRef, String>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let inner = text.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    // Tolerate an editor's changes to the line ending.
+    let inner = text.strip_prefix(PREFIX)?.trim_end().strip_suffix(SUFFIX.trim_end())?;
     Some(inner.parse::<OutputRef>().map_err(|e| e.to_string()))
 }
 
@@ -69,6 +70,13 @@ mod tests {
         let p = dir.path().join("a.o");
         write(&p, &target()).unwrap();
         assert_eq!(read(&p).unwrap(), Some(target()));
+    }
+
+    #[test]
+    fn a_placeholder_without_its_newline_is_still_one() {
+        let text = text(&target());
+        assert_eq!(parse(text.trim_end().as_bytes()), Some(Ok(target())));
+        assert_eq!(parse(format!("{}\r\n", text.trim_end()).as_bytes()), Some(Ok(target())));
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::interrupt;
+
 /// How a run ended.
 #[derive(Debug)]
 pub enum Ended {
@@ -27,37 +29,39 @@ pub struct Run {
     pub stderr: Vec<u8>,
 }
 
+/// At most this much of each stream is kept; the rest is read and dropped
+/// (a runaway function must not exhaust memory).
+const STREAM_LIMIT: usize = 16 << 20;
+
+/// After the group is killed, how long to wait for the pipes to close. A
+/// process that left the group (`setsid`) may hold them open for ever.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs `cmd` (stdin from /dev/null) as the leader of a new process group
 /// until it exits or `timeout` passes, then kills the group and reaps it.
 pub fn run(cmd: &mut Command, timeout: Option<Duration>) -> io::Result<Run> {
     use std::os::unix::process::CommandExt;
     let mut child = cmd.process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    interrupt::register(child.id());
     let result = supervise(&mut child, timeout);
     // Whatever happened, leave no process behind. The leader is a zombie
     // (or still running) until reaped below, so its pid, and with it the
     // group id, cannot have been reused.
-    kill_group(child.id());
-    let status = child.wait()?;
+    interrupt::kill_group(child.id());
+    let status = child.wait();
+    interrupt::unregister(child.id());
     let (exited, stdout, stderr) = result?;
-    Ok(Run { ended: if exited { Ended::Exited(status) } else { Ended::TimedOut }, stdout, stderr })
+    Ok(Run { ended: if exited { Ended::Exited(status?) } else { Ended::TimedOut }, stdout, stderr })
 }
 
 fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, Vec<u8>, Vec<u8>)> {
     let pidfd = pidfd(child.id())?;
     let mut out = Stream::new(child.stdout.take().expect("piped"))?;
     let mut err = Stream::new(child.stderr.take().expect("piped"))?;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout too large to add is no timeout.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let exited = loop {
-        let ms = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break false;
-                }
-                left.as_millis().clamp(1, i32::MAX as u128) as i32
-            }
-        };
+        let Some(ms) = millis_until(deadline) else { break false };
         let mut fds = [pollfd(pidfd.as_raw_fd()), pollfd(out.fd()), pollfd(err.fd())];
         // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
         // ignores.
@@ -79,21 +83,25 @@ fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, 
             break true;
         }
     };
-    kill_group(child.id());
-    // Every writer is dead now, so reading to the end cannot block for long.
-    Ok((exited, out.finish()?, err.finish()?))
+    interrupt::kill_group(child.id());
+    // Every writer in the group is dead now; give stragglers that escaped
+    // it a short grace, then stop reading.
+    let grace = Instant::now() + DRAIN_GRACE;
+    Ok((exited, out.finish(grace)?, err.finish(grace)?))
+}
+
+/// Milliseconds to wait in `poll` (-1: for ever), or `None` once past.
+fn millis_until(deadline: Option<Instant>) -> Option<i32> {
+    let Some(d) = deadline else { return Some(-1) };
+    let left = d.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return None;
+    }
+    Some(left.as_millis().clamp(1, i32::MAX as u128) as i32)
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
     libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
-}
-
-fn kill_group(pgid: u32) {
-    // SAFETY: kill has no memory-safety preconditions; ESRCH (no such group)
-    // is the normal case and is ignored.
-    unsafe {
-        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
-    }
 }
 
 fn pidfd(pid: u32) -> io::Result<OwnedFd> {
@@ -107,10 +115,11 @@ fn pidfd(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// A non-blocking pipe being drained into a buffer.
+/// A non-blocking pipe being drained into a bounded buffer.
 struct Stream<R> {
     pipe: Option<R>,
     buf: Vec<u8>,
+    dropped: u64,
 }
 
 impl<R: Read + AsRawFd> Stream<R> {
@@ -120,7 +129,7 @@ impl<R: Read + AsRawFd> Stream<R> {
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Stream { pipe: Some(pipe), buf: Vec::new() })
+        Ok(Stream { pipe: Some(pipe), buf: Vec::new(), dropped: 0 })
     }
 
     fn fd(&self) -> RawFd {
@@ -129,9 +138,7 @@ impl<R: Read + AsRawFd> Stream<R> {
 
     /// Reads what is available; closes the stream at end of file.
     fn read_some(&mut self) -> io::Result<()> {
-        let Some(pipe) = self.pipe.as_mut() else {
-            return Ok(());
-        };
+        let Some(pipe) = self.pipe.as_mut() else { return Ok(()) };
         let mut chunk = [0u8; 65536];
         loop {
             match pipe.read(&mut chunk) {
@@ -139,7 +146,11 @@ impl<R: Read + AsRawFd> Stream<R> {
                     self.pipe = None;
                     return Ok(());
                 }
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    let keep = n.min(STREAM_LIMIT - self.buf.len());
+                    self.buf.extend_from_slice(&chunk[..keep]);
+                    self.dropped += (n - keep) as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -147,12 +158,18 @@ impl<R: Read + AsRawFd> Stream<R> {
         }
     }
 
-    fn finish(mut self) -> io::Result<Vec<u8>> {
+    /// Reads to the end, or until `grace` passes.
+    fn finish(mut self, grace: Instant) -> io::Result<Vec<u8>> {
         while self.pipe.is_some() {
-            self.read_some()?;
-            if self.pipe.is_some() {
-                std::thread::sleep(Duration::from_millis(1));
+            let Some(ms) = millis_until(Some(grace)) else { break };
+            let mut fds = [pollfd(self.fd())];
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(fds.as_mut_ptr(), 1, ms) } > 0 {
+                self.read_some()?;
             }
+        }
+        if self.dropped > 0 {
+            self.buf.extend_from_slice(format!("\n[gg: {} more bytes of output dropped]\n", self.dropped).as_bytes());
         }
         Ok(self.buf)
     }
@@ -190,6 +207,31 @@ mod tests {
         let r = sh("sleep 30 & sleep 30", Some(Duration::from_millis(300)));
         assert!(matches!(r.ended, Ended::TimedOut));
         assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_child_that_leaves_the_group_cannot_hold_the_run_open() {
+        let start = Instant::now();
+        let r = sh("setsid sleep 30 & echo $!; sleep 0.5", Some(Duration::from_secs(10)));
+        assert!(matches!(r.ended, Ended::Exited(_)));
+        // That process escaped the group (a documented limit); clean it up.
+        let pid: i32 = String::from_utf8_lossy(&r.stdout).trim().parse().unwrap();
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        assert!(start.elapsed() < DRAIN_GRACE + Duration::from_secs(3), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn an_enormous_timeout_means_no_timeout() {
+        let r = sh("exit 0", Some(Duration::from_secs(u64::MAX)));
+        assert!(matches!(r.ended, Ended::Exited(s) if s.success()));
+    }
+
+    #[test]
+    fn runaway_output_is_bounded() {
+        let r = sh("head -c 20000000 /dev/zero", None);
+        assert!(r.stdout.len() < STREAM_LIMIT + 100);
+        assert!(String::from_utf8_lossy(&r.stdout[STREAM_LIMIT..]).contains("more bytes of output dropped"));
     }
 
     #[test]

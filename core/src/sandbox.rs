@@ -11,28 +11,14 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::engine::ExecError;
 use crate::fsutil::{self, ctx};
 use crate::name::Name;
-use crate::store::Store;
+use crate::store::{Stamp, Store};
 use crate::thunk::Thunk;
-
-/// What identifies a store file's contents without reading it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-}
-
-impl Stamp {
-    fn of(m: &fs::Metadata) -> Stamp {
-        Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()) }
-    }
-}
 
 /// One run's folder, `<store>/sandboxes/<unique>/`, holding the thunk's
 /// tree. Empty folders are recycled between runs (see [`SandboxPool`]).
@@ -113,19 +99,18 @@ impl Sandbox {
         for (object, executable) in thunk.objects() {
             let dest = self.root.join(&object.path);
             self.make_parent(&dest, &mut made)?;
-            let src = store.verified(&object.hash, executable);
-            let src =
-                src.map_err(|e| ExecError::engine(format!("object `{}` at `{}`: {e}", object.hash, object.path)))?;
+            let verified = store.verified(&object.hash, executable);
+            let (src, stamp) = verified
+                .map_err(|e| ExecError::engine(format!("object `{}` at `{}`: {e}", object.hash, object.path)))?;
             if outputs.contains(object.path.as_str()) {
                 copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;
             }
-            let meta = fs::metadata(&src).map_err(|e| ExecError::engine(ctx("cannot stat", &src)(e).to_string()))?;
             if fs::hard_link(&src, &dest).is_err() {
                 copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;
             }
-            self.linked.push((object.path.clone(), src, Stamp::of(&meta)));
+            self.linked.push((object.path.clone(), src, stamp));
         }
         let cwd = self.root.join(&thunk.cwd);
         fs::create_dir_all(&cwd).map_err(|e| ExecError::engine(ctx("cannot create", &cwd)(e).to_string()))?;
@@ -143,15 +128,16 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Fails if the function changed a hard-linked input (and so the store):
-    /// the altered store entry is moved aside so nothing uses it again.
+    /// Fails if a hard-linked input (and so the store) changed since it was
+    /// verified, by this function or by another writing to the same blob:
+    /// either way this run may have read altered bytes. The altered store
+    /// entry is moved aside so nothing uses it again.
     pub fn check_inputs(&self, store: &Store) -> Result<(), ExecError> {
         for (path, src, stamp) in &self.linked {
-            let now = fs::metadata(src).map(|m| Stamp::of(&m));
-            if now.as_ref().ok() != Some(stamp) {
+            if Stamp::of_path(src).ok().as_ref() != Some(stamp) {
                 let _ = store.quarantine(src);
                 return Err(ExecError::engine(format!(
-                    "the function modified its input `{path}` in place; the store entry was moved aside"
+                    "input `{path}` was modified in place while the thunk ran; the store entry was moved aside"
                 )));
             }
         }

@@ -29,9 +29,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use crate::engine::{ExecError, Executor, Job};
+use crate::interrupt;
 use crate::name::{Name, OutputRef};
 use crate::store::{Reduction, Store};
 use crate::thunk::{Object, Thunk};
+
+/// Stack for executor threads; they do little beyond waiting on a process
+/// or a socket.
+const WORKER_STACK: usize = 1 << 20;
 
 /// Index of a node in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,6 +77,10 @@ pub struct Report {
     pub cached: usize,
     /// Thunks that failed, in the order they failed.
     pub failures: Vec<Failure>,
+    /// What thunks that ran printed on stderr (warnings): thunk, blob.
+    pub stderr: Vec<(Name, Name)>,
+    /// The run stopped early because of SIGINT/SIGTERM/SIGHUP.
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -112,7 +121,10 @@ enum Waiter {
 enum Resolution {
     Value(Resolved),
     Pending(NodeId),
+    /// The producer failed, or depends on a failure (the root cause).
     Failed(String, Name),
+    /// The producer succeeded but has no such output.
+    Broken(String),
 }
 
 /// Forces `targets` with `executor`, recording reductions in `store`.
@@ -200,7 +212,7 @@ impl Forcer<'_> {
                 Some(value) => return Resolution::Value(Resolved { value, executable }),
                 None => {
                     let o = output.unwrap_or_default();
-                    return Resolution::Failed(format!("thunk `{thunk}` has no output `{o}`"), thunk);
+                    return Resolution::Broken(format!("thunk `{thunk}` has no output `{o}`"));
                 }
             }
         }
@@ -213,7 +225,7 @@ impl Forcer<'_> {
         let r = r.clone();
         match self.resolve(&r) {
             Resolution::Value(v) => self.targets[i] = TargetState::Resolved(Ok(v)),
-            Resolution::Failed(why, _) => self.targets[i] = TargetState::Resolved(Err(why)),
+            Resolution::Failed(why, _) | Resolution::Broken(why) => self.targets[i] = TargetState::Resolved(Err(why)),
             Resolution::Pending(id) => self.node(id).waiters.push(Waiter::Target(i)),
         }
     }
@@ -269,6 +281,13 @@ impl Forcer<'_> {
                 }
                 Resolution::Failed(_, cause) => {
                     self.settle(id, State::Skipped(cause));
+                    return;
+                }
+                Resolution::Broken(why) => {
+                    let name = self.node(id).name;
+                    let msg = format!("input `{r}`: {why}");
+                    self.report.failures.push(Failure { thunk: name, error: ExecError::engine(&msg) });
+                    self.settle(id, State::Failed(msg));
                     return;
                 }
             }
@@ -334,10 +353,14 @@ impl Forcer<'_> {
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel::<Done>();
         std::thread::scope(|scope| {
-            for _ in 0..jobs {
+            // Workers are started as work arrives, so `-j 1000` on a small
+            // graph starts a few threads, not a thousand.
+            let mut threads = 0usize;
+            let mut jobs = jobs;
+            let spawn_worker = || {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
-                scope.spawn(move || loop {
+                std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, move || loop {
                     let next = job_rx.lock().expect("job queue").recv();
                     let Ok((id, name, thunk)) = next else { break };
                     let resolved = thunk.name();
@@ -347,17 +370,25 @@ impl Forcer<'_> {
                     if done_tx.send(Done { id, resolved, result }).is_err() {
                         break;
                     }
-                });
-            }
-            drop(done_tx);
+                })
+            };
             let mut running = 0usize;
             loop {
-                let stop = !options.keep_going && !self.report.failures.is_empty();
+                self.report.interrupted |= interrupt::interrupted();
+                let stop = self.report.interrupted || (!options.keep_going && !self.report.failures.is_empty());
                 while running < jobs && !stop {
                     let Some(id) = self.ready.pop_front() else {
                         break;
                     };
                     if let Some(job) = self.dispatch(id) {
+                        if running == threads {
+                            match spawn_worker() {
+                                Ok(_) => threads += 1,
+                                // Out of threads: run with what we have.
+                                Err(_) if threads > 0 => jobs = threads,
+                                Err(e) => panic!("cannot start a worker thread: {e}"),
+                            }
+                        }
                         job_tx.send(job).expect("workers are alive");
                         running += 1;
                     }
@@ -372,6 +403,7 @@ impl Forcer<'_> {
             }
             drop(job_tx);
         });
+        drop(done_tx);
     }
 
     /// Turns a ready node into a job, or answers it from the cache under
@@ -405,6 +437,9 @@ impl Forcer<'_> {
                     executable: outcome.executable,
                 };
                 self.report.ran += 1;
+                if let Some(e) = red.stderr {
+                    self.report.stderr.push((name, e));
+                }
                 let mut recorded = self.store.set_reduction(&name, &red);
                 if recorded.is_ok() && done.resolved != name {
                     recorded = self.store.set_reduction(&done.resolved, &red);

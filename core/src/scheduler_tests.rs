@@ -269,3 +269,25 @@ fn consumers_of_an_unchanged_rerun_output_are_answered_by_their_resolved_name() 
     assert_eq!(exec.ran(), vec![a]);
     assert_eq!(report.cached, 1);
 }
+
+#[test]
+fn an_input_naming_a_missing_output_fails_the_consumer_with_that_reason() {
+    let (_d, store) = store();
+    let producer = mk(&store, "ok", "p", &[], &[]);
+    let bad_ref = OutputRef { thunk: producer, output: Some("nope".into()) };
+    let consumer = mk(&store, "ok", "c", &[bad_ref], &[]);
+    let report = force(&store, &Scripted::new(&store), &[out(consumer)], Options { jobs: 1, keep_going: false });
+    assert_eq!(report.ran, 1, "the producer ran");
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].thunk, consumer);
+    assert!(report.failures[0].error.message.contains("has no output `nope`"), "{}", report.failures[0].error.message);
+}
+
+#[test]
+fn a_huge_job_limit_starts_only_the_threads_the_work_needs() {
+    let (_d, store) = store();
+    let targets: Vec<OutputRef> = (0..3).map(|i| out(mk(&store, "ok", &format!("{i}"), &[], &[]))).collect();
+    let report = force(&store, &Scripted::new(&store), &targets, Options { jobs: 1_000_000, keep_going: false });
+    assert!(report.ok());
+    assert_eq!(report.ran, 3);
+}

@@ -21,7 +21,7 @@
 //! re-hashes everything. Executables get their own copy because a hard link
 //! shares its mode with the blob, and values must not be executable.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -95,12 +95,31 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// What identifies a store file's contents without reading it. Blobs are
+/// installed once and never replaced, so a different stamp means the file
+/// was written to in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    pub fn of_path(path: &Path) -> io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path)?;
+        Ok(Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()) })
+    }
+}
+
 /// A content-addressed store rooted at one folder.
 #[derive(Clone, Debug)]
 pub struct Store {
     root: PathBuf,
-    /// Blobs re-hashed by this process already (see [`Store::verified`]).
-    verified: Arc<Mutex<HashSet<(Name, bool)>>>,
+    /// Blobs (and executable copies) re-hashed by this process, with their
+    /// stamp at that time (see [`Store::verified`]).
+    verified: Arc<Mutex<HashMap<(Name, bool), Stamp>>>,
 }
 
 const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "corrupt"];
@@ -187,18 +206,22 @@ impl Store {
     /// The path of a blob (`executable`: its +x copy) whose contents have
     /// been re-hashed against its name, once per process and file: a
     /// thunk never runs on a corrupt input. A mismatch moves the file aside.
-    pub fn verified(&self, name: &Name, executable: bool) -> Result<PathBuf, StoreError> {
+    ///
+    /// Also returns the file's [`Stamp`] as verified: a later stamp that
+    /// differs means the file changed since, and it is hashed again.
+    pub fn verified(&self, name: &Name, executable: bool) -> Result<(PathBuf, Stamp), StoreError> {
         let path = if executable { self.executable(name)? } else { self.blob(name)? };
-        if self.verified.lock().expect("verified set").contains(&(*name, executable)) {
-            return Ok(path);
+        let stamp = Stamp::of_path(&path).map_err(ctx("cannot stat", &path))?;
+        if self.verified.lock().expect("verified set").get(&(*name, executable)) == Some(&stamp) {
+            return Ok((path, stamp));
         }
         let actual = Name::of_file(&path).map_err(ctx("cannot hash", &path))?;
         if actual.digest() != name.digest() || actual.size() != name.size() {
             let _ = self.quarantine(&path);
             return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name; moved aside".into() });
         }
-        self.verified.lock().expect("verified set").insert((*name, executable));
-        Ok(path)
+        self.verified.lock().expect("verified set").insert((*name, executable), stamp);
+        Ok((path, stamp))
     }
 
     /// Reads a whole blob, checking its size.
@@ -222,6 +245,31 @@ impl Store {
         fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))
     }
 
+    /// Installs a finished temp file as blob `name` unless a good copy is
+    /// already there. The first writer wins and a blob's inode never changes
+    /// afterwards: a sandbox holding a hard link to it can tell a changed
+    /// file from a replaced one. The temp file is gone afterwards.
+    fn install_blob(&self, name: &Name, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
+        let parent = dest.parent().expect("sharded paths have a parent");
+        fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
+        for _ in 0..2 {
+            match fs::hard_link(tmp, dest) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if Self::check_size(name, dest).is_ok() {
+                        break;
+                    }
+                    // A truncated leftover: move it aside and try again.
+                    let _ = self.quarantine(dest);
+                }
+                // A filesystem without hard links: fall back to a rename.
+                Err(_) => return fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest)),
+            }
+        }
+        fs::remove_file(tmp).map_err(ctx("cannot remove", tmp))
+    }
+
     /// Stores `bytes` under the given kind and returns its name.
     pub fn put_bytes(&self, kind: Kind, bytes: &[u8]) -> io::Result<Name> {
         let name = Name::of_bytes(kind, bytes);
@@ -230,8 +278,9 @@ impl Store {
             return Ok(name);
         }
         let tmp = self.temp_path("put");
-        let result =
-            fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
+        let result = fs::write(&tmp, bytes)
+            .map_err(ctx("cannot write", &tmp))
+            .and_then(|()| self.install_blob(&name, &tmp, &dest, 0o444));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -271,13 +320,22 @@ impl Store {
     /// Hashes a file on the store's filesystem and moves it into the store
     /// under the given kind.
     pub fn adopt(&self, path: &Path, kind: Kind) -> io::Result<Name> {
+        use std::os::unix::fs::MetadataExt;
+        // A file with other links (say, an output hard-linked to an input)
+        // must not have its mode changed under the other names: store a copy.
+        if fs::metadata(path).map_err(ctx("cannot stat", path))?.nlink() > 1 {
+            let tmp = self.temp_path("adopt");
+            fs::copy(path, &tmp).map_err(ctx("cannot copy", path))?;
+            fs::remove_file(path).map_err(ctx("cannot remove", path))?;
+            return self.adopt(&tmp, kind);
+        }
         let name = Name::of_file(path).map_err(ctx("cannot hash", path))?.with_kind(kind);
         let dest = self.blob_path(&name);
         if Self::check_size(&name, &dest).is_ok() {
             fs::remove_file(path).map_err(ctx("cannot remove", path))?;
             return Ok(name);
         }
-        self.install(path, &dest, 0o444)?;
+        self.install_blob(&name, path, &dest, 0o444)?;
         Ok(name)
     }
 
@@ -289,8 +347,9 @@ impl Store {
         }
         let src = self.blob(name)?;
         let tmp = self.temp_path("exec");
-        let result =
-            fs::copy(&src, &tmp).map_err(ctx("cannot copy", &src)).and_then(|_| self.install(&tmp, &dest, 0o555));
+        let result = fs::copy(&src, &tmp)
+            .map_err(ctx("cannot copy", &src))
+            .and_then(|_| self.install_blob(name, &tmp, &dest, 0o555));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }

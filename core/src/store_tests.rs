@@ -176,7 +176,7 @@ fn a_same_size_alteration_is_caught_before_a_thunk_uses_the_blob() {
     assert!(e.to_string().contains(&n.to_string()));
     assert!(!p.exists(), "the corrupt blob was moved aside");
     let good = s.put_bytes(Kind::Value, b"fine").unwrap();
-    assert_eq!(s.verified(&good, true).unwrap(), s.executable(&good).unwrap());
+    assert_eq!(s.verified(&good, true).unwrap().0, s.executable(&good).unwrap());
 }
 
 #[test]
@@ -195,4 +195,30 @@ fn fsck_removes_temp_files_and_sandboxes_left_by_dead_runs_but_not_fresh_ones() 
     assert_eq!(report.stale_removed, 2);
     assert!(!stale_tmp.exists() && !stale_box.exists());
     assert!(fresh_tmp.exists(), "a write in progress is left alone");
+}
+
+#[test]
+fn concurrent_first_uses_of_an_executable_keep_one_inode() {
+    use std::os::unix::fs::MetadataExt;
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, &vec![7u8; 4 << 20]).unwrap();
+    let stamps: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8).map(|_| scope.spawn(|| s.verified(&n, true).unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ino = fs::metadata(&stamps[0].0).unwrap().ino();
+    assert!(stamps.iter().all(|(p, st)| *st == stamps[0].1 && fs::metadata(p).unwrap().ino() == ino));
+    assert_eq!(Stamp::of_path(&s.executable(&n).unwrap()).unwrap(), stamps[0].1, "no later writer replaced it");
+}
+
+#[test]
+fn a_blob_changed_after_verification_is_hashed_again_and_refused() {
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"original\n").unwrap();
+    s.verified(&n, false).unwrap();
+    let p = s.blob_path(&n);
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(&p, b"ORIGINAL\n").unwrap(); // same size, new mtime
+    assert!(matches!(s.verified(&n, false), Err(StoreError::Corrupt { .. })));
 }

@@ -90,7 +90,7 @@ pub struct Thunk {
 #[derive(Debug, thiserror::Error)]
 pub enum IrError {
     #[error("not a valid thunk encoding: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     #[error("unsupported IR version {0} (this gg reads version {IR_VERSION})")]
     Version(u32),
     #[error("field `{field}`: {why}: `{value}`")]
@@ -195,8 +195,21 @@ impl Thunk {
         let mut seen_out = BTreeSet::new();
         for out in &self.outputs {
             relpath::check(out).map_err(|why| field_err("outputs", out, why))?;
+            if out.contains('=') {
+                // `T…#output=path` must split at its first `=`.
+                return Err(field_err("outputs", out, "an output name cannot contain `=`"));
+            }
             if !seen_out.insert(out.as_str()) {
                 return Err(field_err("outputs", out, "output named twice"));
+            }
+            for (i, _) in out.match_indices('/') {
+                if paths.contains_key(&out[..i]) {
+                    return Err(field_err("outputs", out, format!("lies inside the input file `{}`", &out[..i])));
+                }
+            }
+            let folder = format!("{out}/");
+            if let Some((inner, _)) = paths.range(folder.as_str()..).next().filter(|(p, _)| p.starts_with(&folder)) {
+                return Err(field_err("outputs", out, format!("is a folder holding the input `{inner}`")));
             }
         }
         relpath::check_dir(&self.cwd).map_err(|why| field_err("cwd", &self.cwd, why))?;
@@ -270,6 +283,14 @@ impl Thunk {
     pub fn function_path(&self) -> &str {
         let f = self.executables.iter().find(|o| o.hash == self.function.hash);
         &f.expect("validated: the function is an executable").path
+    }
+}
+
+impl From<serde_json::Error> for IrError {
+    // Not `#[from]`: that would also make the JSON error the `source`, and
+    // error chains would print its message twice.
+    fn from(e: serde_json::Error) -> IrError {
+        IrError::Json(e)
     }
 }
 

@@ -37,11 +37,14 @@ fn parts() -> Parts {
             envars: vec!["PATH=/usr/bin".into(), "LANG=C".into()],
         },
         values: vec![obj("src/a.c", v("a.c")), obj("inc/a.h", v("a.h"))],
-        executables: vec![obj("bin/cc", v("cc"))],
-        thunks: vec![ThunkInput {
-            path: "inc/gen.h".into(),
-            output: OutputRef { thunk: t("gen"), output: Some("gen.h".into()) },
-        }],
+        executables: vec![obj("bin/cc", v("cc")), obj("bin/as", v("as"))],
+        thunks: vec![
+            ThunkInput {
+                path: "inc/gen.h".into(),
+                output: OutputRef { thunk: t("gen"), output: Some("gen.h".into()) },
+            },
+            ThunkInput { path: "inc/gen2.h".into(), output: OutputRef::first(t("gen2")) },
+        ],
         outputs: vec!["src/a.o".into()],
         cwd: "src".into(),
         timeout: 60,
@@ -95,6 +98,8 @@ fn the_encoding_ignores_the_order_objects_and_envars_were_given_in() {
     let base = name_with(|_| {});
     let shuffled = name_with(|p| {
         p.values.reverse();
+        p.executables.reverse();
+        p.thunks.reverse();
         p.function.envars.reverse();
     });
     assert_eq!(base, shuffled);
@@ -115,10 +120,13 @@ fn the_encoding_is_canonical_json_that_round_trips() {
 }
 
 #[test]
-fn the_placeholder_text_is_hashed_but_a_real_root_never_appears() {
+fn the_root_placeholder_is_hashed_verbatim() {
     let thunk = build(parts()).unwrap();
     let text = String::from_utf8(thunk.encode()).unwrap();
-    assert!(text.contains(ROOT_PLACEHOLDER));
+    assert!(text.contains(&format!("-I{ROOT_PLACEHOLDER}/inc")), "{text}");
+    // Spelling the root out instead is a different thunk: only the
+    // placeholder keeps the name independent of where it runs.
+    assert_ne!(name_with(|p| p.function.args[3] = "-I/tmp/sandbox/inc".into()), thunk.name());
 }
 
 fn decode_err(edit: impl FnOnce(&mut serde_json::Value)) -> String {
@@ -144,6 +152,12 @@ fn bad_thunks_are_refused_naming_the_field_and_value() {
             &["bin/cc/x", "inside the file `bin/cc`"],
         ),
         (Box::new(|j| j["outputs"] = serde_json::json!(["a.o", "a.o"])), &["outputs", "a.o", "named twice"]),
+        (Box::new(|j| j["outputs"] = serde_json::json!(["a=b"])), &["outputs", "a=b", "cannot contain `=`"]),
+        (
+            Box::new(|j| j["outputs"] = serde_json::json!(["src/a.c/x.o"])),
+            &["outputs", "inside the input file `src/a.c`"],
+        ),
+        (Box::new(|j| j["outputs"] = serde_json::json!(["inc"])), &["outputs", "`inc`", "holding the input `inc/a.h`"]),
         (Box::new(|j| j["outputs"] = serde_json::json!([])), &["outputs", "at least one"]),
         (Box::new(|j| j["cwd"] = "/home".into()), &["cwd", "/home"]),
         (

@@ -75,9 +75,36 @@ fn the_sandbox_root_placeholder_does_not_change_the_name_or_the_output() {
 fn a_thunk_writing_to_its_input_in_place_cannot_corrupt_the_store() {
     let s = Scratch::new();
     s.write("in.txt", "original\n");
-    let t = s.ok(&sh_thunk("echo tampered > in.txt; echo x > out", "out", &["--value", "in.txt"]));
+    // chmod first so the write also happens when not running as root.
+    let t = s.ok(&sh_thunk("chmod u+w in.txt; echo tampered > in.txt; echo x > out", "out", &["--value", "in.txt"]));
     let err = s.fails(&["force", &t]);
-    assert!(err.contains("modified its input `in.txt`"), "{err}");
+    assert!(err.contains("input `in.txt` was modified in place"), "{err}");
     let fsck = s.run(&["fsck"]);
     assert!(fsck.status.success(), "the altered entry was moved aside: {}", text(&fsck.stdout));
+}
+
+#[test]
+fn a_sandbox_holds_exactly_the_declared_files_and_output_folders() {
+    let s = Scratch::new();
+    s.write("src/a.c", "a\n");
+    s.write("inc/a.h", "h\n");
+    s.write("stray.txt", "not declared\n");
+    let t = s.ok(&sh_thunk(
+        "cd @@GG_ROOT@@ && find . -mindepth 1 | LC_ALL=C sort > /dev/shm/gg-sandbox-listing.$$ && mv /dev/shm/gg-sandbox-listing.$$ obj/listing",
+        "obj/listing",
+        &["--value", "src/a.c", "--value", "inc/a.h", "--cwd", "src"],
+    ));
+    let out = s.ok(&["force", &t]);
+    let value = out.split(' ').nth(1).unwrap();
+    let listing = std::fs::read_to_string(crate::support::blob_path(&s.store(), value)).unwrap();
+    assert_eq!(listing, "./bin\n./bin/sh\n./inc\n./inc/a.h\n./obj\n./src\n./src/a.c\n");
+}
+
+#[test]
+fn warnings_of_a_successful_thunk_are_shown() {
+    let s = Scratch::new();
+    let t = s.ok(&sh_thunk("echo 'warning: shadowed variable' >&2; echo ok > out", "out", &[]));
+    let out = s.run(&["force", &t]);
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("warning: shadowed variable"), "{}", text(&out.stderr));
 }

@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 
-use crate::support::{text, Scratch};
+use crate::support::{clobber, text, Scratch};
 
 #[test]
 fn sixteen_processes_writing_the_same_and_different_blobs_leave_a_consistent_store() {
@@ -41,8 +41,8 @@ fn a_truncated_or_altered_blob_is_caught() {
     let a = s.ok(&["put", "a.txt"]).split(' ').next().unwrap().to_string();
     let b = s.ok(&["put", "b.txt"]).split(' ').next().unwrap().to_string();
     let blob = |n: &str| s.store().join("blobs").join(&n[1..2]).join(n);
-    std::fs::write(blob(&a), "aa").unwrap();
-    std::fs::write(blob(&b), "BBBB\n").unwrap();
+    clobber(&blob(&a), "aa");
+    clobber(&blob(&b), "BBBB\n");
     let out = s.run(&["fsck"]);
     assert!(!out.status.success());
     let report = text(&out.stdout);

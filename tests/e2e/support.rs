@@ -55,6 +55,19 @@ impl Scratch {
     }
 }
 
+/// Overwrites a read-only store file (as a disk fault or a stray tool
+/// might), whoever runs the tests.
+pub fn clobber(path: &Path, contents: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// The path of blob `name` in the store at `store`.
+pub fn blob_path(store: &Path, name: &str) -> PathBuf {
+    store.join("blobs").join(&name[1..2]).join(name)
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
