@@ -1,0 +1,108 @@
+//! Classification cases from what CMake, autotools, Meson and the Linux
+//! kernel's Makefiles pass.
+
+use super::*;
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+fn compile(s: &str) -> Compile {
+    match classify(&words(s)) {
+        Classified::Compile(c) => c,
+        Classified::Local(why) => panic!("`{s}` should be a compile, not local: {why}"),
+    }
+}
+
+fn local_reason(s: &str) -> String {
+    match classify(&words(s)) {
+        Classified::Local(why) => why,
+        Classified::Compile(c) => panic!("`{s}` should run locally, got {c:?}"),
+    }
+}
+
+#[test]
+fn a_cmake_compile_line_is_a_compile_with_its_depfile_request() {
+    let c = compile("-DFOO -I/src/inc -isystem /opt/inc -O2 -g -std=gnu11 -MD -MT CMakeFiles/z.dir/a.c.o -MF CMakeFiles/z.dir/a.c.o.d -o CMakeFiles/z.dir/a.c.o -c /src/a.c");
+    assert_eq!(c.source, "/src/a.c");
+    assert_eq!(c.lang, Lang::C);
+    assert_eq!(c.mode, Mode::Object);
+    assert_eq!(c.output.as_deref(), Some("CMakeFiles/z.dir/a.c.o"));
+    let d = c.deps.unwrap();
+    assert!(!d.user_only && !d.via_wp && !d.phony);
+    assert_eq!(d.file.as_deref(), Some("CMakeFiles/z.dir/a.c.o.d"));
+    assert_eq!(d.targets, vec![("CMakeFiles/z.dir/a.c.o".to_string(), false)]);
+    assert_eq!(c.args, words("-DFOO -I/src/inc -isystem /opt/inc -O2 -g -std=gnu11 -c /src/a.c"));
+    assert_eq!(c.args[c.source_index], "/src/a.c");
+}
+
+#[test]
+fn autotools_and_kernel_depfile_forms_are_understood() {
+    let c = compile("-DHAVE_CONFIG_H -I. -g -O2 -MT lapi.o -MD -MP -MF .deps/lapi.Tpo -c -o lapi.o lapi.c");
+    let d = c.deps.unwrap();
+    assert!(d.phony);
+    assert_eq!(d.file.as_deref(), Some(".deps/lapi.Tpo"));
+    let k = compile("-Wp,-MMD,fs/.inode.o.d -nostdinc -Iinclude -c -o fs/inode.o fs/inode.c");
+    let d = k.deps.unwrap();
+    assert!(d.via_wp && d.user_only);
+    assert_eq!(d.file.as_deref(), Some("fs/.inode.o.d"));
+    assert!(!k.args.iter().any(|a| a.starts_with("-Wp")), "{:?}", k.args);
+}
+
+#[test]
+fn joined_and_separate_arguments_are_not_mistaken_for_sources() {
+    let c = compile("-include config.h -imacros m.h -I inc -Iinc2 -x c -c weird.src -o out.o -Xclang -fno-pch");
+    assert_eq!(c.source, "weird.src");
+    assert_eq!(c.lang, Lang::C, "-x c applies to the source after it");
+    assert_eq!(c.input_files, vec!["config.h", "m.h"]);
+    let c = compile("-c a.cpp -ofoo.o");
+    assert_eq!((c.lang, c.output.as_deref()), (Lang::Cxx, Some("foo.o")));
+}
+
+#[test]
+fn languages_follow_the_extension() {
+    for (src, lang) in [
+        ("a.c", Lang::C),
+        ("a.cc", Lang::Cxx),
+        ("a.C", Lang::Cxx),
+        ("a.S", Lang::AsmCpp),
+        ("a.s", Lang::Asm),
+        ("a.i", Lang::PreprocessedC),
+    ] {
+        assert_eq!(compile(&format!("-c {src}")).lang, lang, "{src}");
+    }
+    assert_eq!(compile("-S a.c").mode, Mode::Assembly);
+    assert_eq!(compile("-S a.c").output_path(), "a.s");
+    assert_eq!(compile("-c dir/a.c").output_path(), "a.o");
+}
+
+#[test]
+fn calls_gg_cannot_cache_run_locally_with_a_reason() {
+    for (line, needle) in [
+        ("a.o b.o -o prog", "linking"),
+        ("a.c -o prog", "linking"),
+        ("-E a.c", "-E"),
+        ("-M a.c", "dependencies only"),
+        ("-MM -c a.c", "dependencies only"),
+        ("-c -", "stdin"),
+        ("-c a.c b.c", "several source files"),
+        ("-c -march=native a.c", "-march=native"),
+        ("-c -mtune=native a.c", "-mtune=native"),
+        ("-c a.f90", "unsupported language"),
+        ("-c -x fortran a.src", "unsupported language"),
+        ("-c -save-temps a.c", "-save-temps"),
+        ("-c --coverage a.c", "coverage"),
+        ("-c -gsplit-dwarf a.c", "-gsplit-dwarf"),
+        ("-c a.c -o", "missing its argument"),
+        ("-c", "no source"),
+    ] {
+        let why = local_reason(line);
+        assert!(why.contains(needle), "`{line}`: `{why}` should mention `{needle}`");
+    }
+}
+
+#[test]
+fn unknown_options_pass_through() {
+    let c = compile("-c -fsome-future-flag --weird=1 -Wmystery a.c");
+    assert_eq!(c.args, words("-c -fsome-future-flag --weird=1 -Wmystery a.c"));
+}

@@ -1,0 +1,360 @@
+//! The compile path on the local engine: a direct-mode lookup, and on a
+//! miss the real compiler run in place with a depfile added (ccache's
+//! "depend mode"), after which the thunk that depfile describes is
+//! recorded with its reduction, so the next identical compile, here or on
+//! any engine, is a hit.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use gg_core::{fsutil, Kind, Name, Reduction, Store};
+
+use crate::args::{Compile, DepRequest};
+use crate::depfile;
+use crate::invoke::Invocation;
+use crate::log::debug;
+use crate::manifest::{self, Entry, FileEntry};
+use crate::stats::{self, Event};
+use crate::thunkgen::{self, Parts, ENV_INPUTS};
+use crate::toolchain::{Family, Toolchain};
+
+/// Environment variables that change the compiler's diagnostics (which are
+/// stored and replayed), so they are part of the key too.
+const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LC_ALL", "LC_MESSAGES", "GCC_COLORS"];
+
+/// A compile gg handles: what it needs besides the parsed arguments.
+#[derive(Debug)]
+pub struct Job<'a> {
+    pub store: &'a Store,
+    pub inv: &'a Invocation,
+    pub toolchain: &'a Toolchain,
+    /// All arguments, `@file`s expanded.
+    pub args: &'a [String],
+    pub compile: &'a Compile,
+    pub cwd: PathBuf,
+}
+
+impl Job<'_> {
+    fn env_inputs(&self) -> Vec<(String, String)> {
+        ENV_INPUTS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect()
+    }
+
+    /// The direct-mode key: everything but the headers.
+    fn direct_key(&self, source: &Name) -> String {
+        let mut h = blake3::Hasher::new();
+        let mut put = |s: &str| {
+            h.update(s.as_bytes());
+            h.update(b"\0");
+        };
+        put(&format!("gg-cc manifest {}", manifest::MANIFEST_VERSION));
+        put(&self.toolchain.id);
+        put(&self.inv.arg0);
+        for a in self.args {
+            put(a);
+        }
+        put("cwd");
+        put(&self.cwd.to_string_lossy());
+        for k in ENV_INPUTS.iter().chain(ENV_DIAGNOSTICS) {
+            put(k);
+            put(&std::env::var(k).unwrap_or_else(|_| "\u{1}unset".into()));
+        }
+        put(&self.compile.source);
+        put(&source.to_string());
+        h.finalize().to_hex().to_string()
+    }
+
+    fn absolute(&self, p: &str) -> String {
+        if p.starts_with('/') {
+            p.to_string()
+        } else {
+            self.cwd.join(p).to_string_lossy().into_owned()
+        }
+    }
+
+    /// The depfile path the user gets: `-MF`, else (driver form) the
+    /// output with its suffix replaced by `.d`.
+    fn user_depfile(&self, d: &DepRequest) -> String {
+        if let Some(f) = &d.file {
+            return f.clone();
+        }
+        let base = match &self.compile.output {
+            Some(o) => o.clone(),
+            None => Path::new(&self.compile.source)
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        };
+        Path::new(&base).with_extension("d").to_string_lossy().into_owned()
+    }
+}
+
+/// Runs one compile: a hit writes the stored outputs, a miss compiles in
+/// place and records. Returns the exit code.
+pub fn run(job: &Job<'_>) -> Result<i32> {
+    let source = Name::of_file(Path::new(&job.compile.source));
+    let key = match &source {
+        Ok(s) => Some(job.direct_key(s)),
+        Err(e) => {
+            debug(&format!("cannot hash `{}` ({e}); compiling without the cache", job.compile.source));
+            None
+        }
+    };
+    if let Some(key) = &key {
+        match manifest::lookup(job.store, key) {
+            Ok(entry) => match serve_hit(job, &entry) {
+                Ok(()) => {
+                    stats::record(job.store, &Event::DirectHit)?;
+                    return Ok(0);
+                }
+                Err(e) => debug(&format!("direct-mode entry for `{}` unusable: {e:#}", job.compile.source)),
+            },
+            Err(why) => debug(&format!("direct-mode miss for `{}`: {why:?}", job.compile.source)),
+        }
+    }
+    compile_in_place(job, key.as_deref())
+}
+
+/// Writes a hit's object (re-hashed first), depfile and diagnostics.
+fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
+    let red = job.store.reduction(&entry.thunk).context("no reduction recorded for the thunk")?;
+    let object = red.get(None).context("the reduction has no output")?;
+    let (blob, _) = job.store.verified(&object, false)?;
+    let stderr = match red.stderr {
+        Some(n) => job.store.get(&n)?,
+        None => Vec::new(),
+    };
+    let depfile = match (&job.compile.deps, &entry.depfile) {
+        (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get(text)?)),
+        (Some(_), None) => anyhow::bail!("the entry has no depfile"),
+        _ => None,
+    };
+    let out = job.compile.output_path();
+    fsutil::copy_atomic(&blob, Path::new(&out)).with_context(|| format!("cannot write `{out}`"))?;
+    if let Some((path, bytes)) = depfile {
+        fsutil::write_atomic(Path::new(&path), &bytes).with_context(|| format!("cannot write `{path}`"))?;
+    }
+    std::io::stderr().write_all(&stderr)?;
+    Ok(())
+}
+
+fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
+    let c = job.compile;
+    let out = c.output_path();
+    let tmp_out = fsutil::temp_beside(Path::new(&out));
+    let dep_tmp = job.store.temp_path("deps");
+    let mut args: Vec<String> = c.args.clone();
+    args.push("-o".into());
+    args.push(tmp_out.to_string_lossy().into_owned());
+    args.extend(dep_flags(job, &dep_tmp));
+    let mut cmd = Command::new(&job.inv.compiler);
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(&job.inv.arg0);
+    }
+    let output = cmd.args(&args).output().with_context(|| format!("cannot run `{}`", job.inv.compiler.display()))?;
+    std::io::stdout().write_all(&output.stdout)?;
+    std::io::stderr().write_all(&output.stderr)?;
+    let cleanup = || {
+        let _ = fs::remove_file(&tmp_out);
+        let _ = fs::remove_file(&dep_tmp);
+    };
+    if !output.status.success() {
+        cleanup();
+        stats::record(job.store, &Event::Uncacheable("compile failed".into()))?;
+        return Ok(exit_code(output.status));
+    }
+    let dep_text = fs::read_to_string(&dep_tmp);
+    let _ = fs::remove_file(&dep_tmp);
+    let inputs = match dep_text.as_deref().map_err(|e| e.to_string()).and_then(depfile::inputs) {
+        Ok(i) => i,
+        Err(e) if c.lang.preprocessed_by_compiler() => {
+            cleanup();
+            anyhow::bail!("the compiler's depfile is unreadable: {e}");
+        }
+        Err(_) => vec![c.source.clone()],
+    };
+    let user_dep = match &c.deps {
+        Some(d) => {
+            let text = if d.user_only {
+                user_only_depfile(job, d, &inputs)
+            } else {
+                dep_text.as_deref().unwrap_or_default().as_bytes().to_vec()
+            };
+            Some((job.user_depfile(d), text))
+        }
+        None => None,
+    };
+    fs::rename(&tmp_out, &out).with_context(|| format!("cannot write `{out}`"))?;
+    if let Some((path, bytes)) = &user_dep {
+        fsutil::write_atomic(Path::new(path), bytes).with_context(|| format!("cannot write `{path}`"))?;
+    }
+    let event = match key {
+        None => Event::Uncacheable("source unreadable".into()),
+        Some(key) => match record(job, key, &inputs, &out, &output.stdout, &output.stderr, user_dep.as_ref()) {
+            Ok(event) => event,
+            Err(e) => {
+                debug(&format!("not recorded: {e:#}"));
+                Event::Uncacheable("recording failed".into())
+            }
+        },
+    };
+    stats::record(job.store, &event)?;
+    Ok(0)
+}
+
+/// Dependency options for the real compile: always the full list (system
+/// headers included) into our temp file, with the user's targets, so that
+/// with `-MD` the file is exactly what the user asked for.
+fn dep_flags(job: &Job<'_>, dep_tmp: &Path) -> Vec<String> {
+    let tmp = dep_tmp.to_string_lossy().into_owned();
+    let c = job.compile;
+    if !c.lang.preprocessed_by_compiler() {
+        return Vec::new();
+    }
+    let Some(d) = &c.deps else { return vec!["-MD".into(), "-MF".into(), tmp] };
+    let mut flags = Vec::new();
+    if d.via_wp {
+        flags.push(format!("-Wp,-MD,{tmp}{}", if d.phony { ",-MP" } else { "" }));
+    } else {
+        flags.extend(["-MD".into(), "-MF".into(), tmp]);
+        if d.phony {
+            flags.push("-MP".into());
+        }
+        if d.targets.is_empty() {
+            // What the driver would have added for the real `-o`.
+            let target = c.output.clone().unwrap_or_else(|| c.output_path_for_deps());
+            flags.extend(["-MQ".into(), target]);
+        }
+    }
+    for (t, quoted) in &d.targets {
+        flags.push(if *quoted { "-MQ" } else { "-MT" }.into());
+        flags.push(t.clone());
+    }
+    flags
+}
+
+/// The `-MMD` depfile: the full list without system headers, laid out as
+/// gcc lays it out.
+fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8> {
+    let c = job.compile;
+    let system: Vec<&String> = job.toolchain.includes(c.lang).iter().collect();
+    let user_isystem = user_system_dirs(&c.args);
+    let is_system = |p: &str| {
+        let abs = job.absolute(p);
+        system.iter().any(|s| abs.starts_with(&format!("{s}/")))
+            || user_isystem.iter().any(|s| abs.starts_with(&format!("{}/", job.absolute(s))))
+    };
+    let deps: Vec<String> =
+        inputs.iter().enumerate().filter(|(i, p)| *i == 0 || !is_system(p)).map(|(_, p)| p.clone()).collect();
+    let targets: Vec<String> = if d.targets.is_empty() {
+        let default = if d.via_wp {
+            c.output_path_for_deps()
+        } else {
+            c.output.clone().unwrap_or_else(|| c.output_path_for_deps())
+        };
+        vec![depfile::quote(&default)]
+    } else {
+        d.targets.iter().map(|(t, q)| if *q { depfile::quote(t) } else { t.clone() }).collect()
+    };
+    depfile::write_gcc(&targets, &deps, d.phony).into_bytes()
+}
+
+/// Folders named by `-isystem`/`-idirafter` (their headers are system headers).
+fn user_system_dirs(args: &[String]) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for opt in ["-isystem", "-idirafter"] {
+            if a == opt {
+                if let Some(d) = it.next() {
+                    dirs.push(d.clone());
+                }
+            } else if let Some(d) = a.strip_prefix(opt) {
+                dirs.push(d.to_string());
+            }
+        }
+    }
+    dirs
+}
+
+/// Hashes the inputs, builds the thunk and stores its reduction and the
+/// manifest entry.
+fn record(
+    job: &Job<'_>,
+    key: &str,
+    deps: &[String],
+    out: &str,
+    stdout: &[u8],
+    stderr: &[u8],
+    user_dep: Option<&(String, Vec<u8>)>,
+) -> Result<Event> {
+    let now = manifest::now_ns();
+    let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
+    for p in deps.iter().chain(&job.compile.input_files) {
+        let abs = job.absolute(p);
+        if !paths.contains(&abs) {
+            paths.push(abs);
+        }
+    }
+    let mut inputs = Vec::with_capacity(paths.len());
+    let mut files = Vec::with_capacity(paths.len());
+    let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    for p in &paths {
+        let stat = manifest::stat_of(Path::new(p), now);
+        let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
+        if !time_fixed && uses_time_macros(&bytes) {
+            return Ok(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p))));
+        }
+        let hash = Name::of_value(&bytes);
+        inputs.push((p.clone(), hash));
+        files.push(FileEntry { path: p.clone(), hash, stat });
+    }
+    let env = job.env_inputs();
+    let parts = Parts {
+        toolchain: job.toolchain,
+        arg0: &job.inv.arg0,
+        compile: job.compile,
+        cwd: &job.cwd,
+        inputs: &inputs,
+        env: &env,
+    };
+    let thunk = thunkgen::compile_thunk(&parts)?;
+    let name = thunk.name();
+    let object = job.store.put_file(Path::new(out))?;
+    let keep = |bytes: &[u8]| -> Result<Option<Name>> {
+        Ok(if bytes.is_empty() { None } else { Some(job.store.put_bytes(Kind::Value, bytes)?) })
+    };
+    let reduction = Reduction {
+        outputs: vec![(thunk.outputs[0].clone(), object)],
+        stdout: keep(stdout)?,
+        stderr: keep(stderr)?,
+        executable: vec![],
+    };
+    job.store.set_reduction(&name, &reduction)?;
+    let depfile = match user_dep {
+        Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
+        None => None,
+    };
+    manifest::add(job.store, key, Entry { files, thunk: name, depfile })?;
+    Ok(Event::Miss { bytes: object.size() })
+}
+
+fn uses_time_macros(bytes: &[u8]) -> bool {
+    ["__DATE__", "__TIME__", "__TIMESTAMP__"].iter().any(|m| memchr::memmem::find(bytes, m.as_bytes()).is_some())
+}
+
+fn short(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// Whether gg models this compiler's depfile for `-MMD` (gcc's layout).
+pub fn handles_user_only_deps(t: &Toolchain) -> bool {
+    t.family == Family::Gcc
+}

@@ -1,0 +1,15 @@
+//! `GG_LOG=debug`: why a lookup missed, what was run, on stderr.
+
+use std::sync::OnceLock;
+
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("GG_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug")))
+}
+
+/// Prints `msg` when `GG_LOG=debug`.
+pub fn debug(msg: &str) {
+    if enabled() {
+        eprintln!("gg-cc: {msg}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Direct mode: from (compiler, arguments, working directory, environment,
+//! source) to the headers the compile read, to the thunk it was. A hit
+//! needs a few `stat`s, no preprocessing: each header's recorded size,
+//! mtime and ctime are compared first, and only a header whose stat
+//! changed is hashed again (so `touch` costs a hash, not a miss).
+//!
+//! Manifests live at `<store>/manifests/<c>/<key>` as JSON, newest entry
+//! first, at most [`MAX_ENTRIES`] entries per key (one per header set seen).
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use gg_core::{fsutil, Name, Store};
+use serde::{Deserialize, Serialize};
+
+/// Bump when the key's inputs or the manifest's meaning change.
+pub const MANIFEST_VERSION: u32 = 1;
+const MAX_ENTRIES: usize = 16;
+/// A file modified this recently may still be changing within the stat
+/// granularity: its stat is not trusted (it will be hashed on lookup).
+const TOO_NEW_NS: i128 = 2_000_000_000;
+
+/// One input as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub hash: Name,
+    /// (size, mtime ns, ctime ns), or None when not trusted.
+    pub stat: Option<(u64, i128, i128)>,
+}
+
+/// One compile seen for this key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub files: Vec<FileEntry>,
+    /// The compile thunk; its reduction holds the object and stderr.
+    pub thunk: Name,
+    /// The user's depfile as the compiler wrote it, if one was asked for.
+    pub depfile: Option<Name>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    entries: Vec<Entry>,
+}
+
+/// The stat triple of a file, or None if it cannot be trusted or read.
+pub fn stat_of(path: &Path, now_ns: i128) -> Option<(u64, i128, i128)> {
+    let m = fs::metadata(path).ok()?;
+    let mtime = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
+    let ctime = m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
+    if now_ns - mtime.max(ctime) < TOO_NEW_NS {
+        return None;
+    }
+    Some((m.len(), mtime, ctime))
+}
+
+/// Nanoseconds since the epoch.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+}
+
+fn path_for(store: &Store, key: &str) -> PathBuf {
+    store.root().join("manifests").join(&key[..1]).join(key)
+}
+
+fn load(store: &Store, key: &str) -> Manifest {
+    fs::read(path_for(store, key)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Why a lookup missed, for `GG_LOG=debug`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Miss {
+    NoManifest,
+    /// Every entry had a changed input; the first difference of the newest.
+    Changed(String),
+}
+
+/// The entry whose inputs all still match, or why none does.
+pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
+    let manifest = load(store, key);
+    if manifest.entries.is_empty() {
+        return Err(Miss::NoManifest);
+    }
+    let now = now_ns();
+    let mut first_miss = None;
+    'entries: for entry in &manifest.entries {
+        for f in &entry.files {
+            let path = Path::new(&f.path);
+            let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
+            if same_stat {
+                continue;
+            }
+            match Name::of_file(path) {
+                Ok(n) if n == f.hash => {}
+                _ => {
+                    first_miss.get_or_insert_with(|| format!("`{}` changed", f.path));
+                    continue 'entries;
+                }
+            }
+        }
+        return Ok(entry.clone());
+    }
+    Err(Miss::Changed(first_miss.unwrap_or_default()))
+}
+
+/// Adds `entry` as the newest for `key` (replacing an equal header set).
+/// Concurrent writers may drop each other's entry: that only costs a miss.
+pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
+    let mut manifest = load(store, key);
+    let paths: Vec<(&str, Name)> = entry.files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
+    manifest.entries.retain(|e| e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths);
+    manifest.entries.insert(0, entry);
+    manifest.entries.truncate(MAX_ENTRIES);
+    let path = path_for(store, key);
+    fs::create_dir_all(path.parent().expect("sharded"))?;
+    fsutil::write_atomic(&path, &serde_json::to_vec(&manifest).expect("manifests serialise"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_entry_hits_until_an_input_changes_and_touch_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let h = dir.path().join("a.h");
+        fs::write(&h, "int a;").unwrap();
+        // Pretend it is old enough for its stat to be trusted.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        fs::File::options().write(true).open(&h).unwrap().set_modified(old).unwrap();
+        let file = FileEntry {
+            path: h.to_string_lossy().into_owned(),
+            hash: Name::of_file(&h).unwrap(),
+            stat: stat_of(&h, now_ns()),
+        };
+        let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
+        assert_eq!(lookup(&store, "kkey"), Err(Miss::NoManifest));
+        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None }).unwrap();
+        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
+        fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
+        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
+        fs::write(&h, "int b;").unwrap();
+        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("a.h")));
+    }
+}

@@ -1,0 +1,132 @@
+//! Counters for `gg stats`: one small JSON file in the store, updated in
+//! place under an exclusive lock (no new file per call: creating files is
+//! the slowest thing on many disks, and every compile updates the stats).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use gg_core::Store;
+use serde::{Deserialize, Serialize};
+
+/// What `gg stats` shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stats {
+    /// gg-cc invocations.
+    pub calls: u64,
+    /// Answered from a direct-mode manifest without running the compiler.
+    pub direct_hits: u64,
+    /// Answered after a dependency scan, without compiling.
+    pub preprocessed_hits: u64,
+    /// Compiled (and recorded for next time).
+    pub misses: u64,
+    /// Compiled but not recorded (e.g. `__DATE__`), by reason.
+    pub uncacheable: BTreeMap<String, u64>,
+    /// Run as plain compiler calls, by reason.
+    pub local: BTreeMap<String, u64>,
+    /// Bytes of results stored.
+    pub bytes_stored: u64,
+}
+
+/// One call's contribution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    DirectHit,
+    PreprocessedHit,
+    Miss { bytes: u64 },
+    Uncacheable(String),
+    Local(String),
+}
+
+fn file(store: &Store) -> Result<File> {
+    let path = store.root().join("stats.json");
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", path.display()))
+}
+
+fn locked<T>(store: &Store, f: impl FnOnce(&mut Stats) -> T, write: bool) -> Result<T> {
+    let mut file = file(store)?;
+    // SAFETY: flock on a descriptor we own; released when the file closes.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot lock the stats file");
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    // A damaged file (a crash mid-write) starts the counters afresh.
+    let mut stats: Stats = serde_json::from_str(&text).unwrap_or_default();
+    let out = f(&mut stats);
+    if write {
+        let bytes = serde_json::to_vec(&stats)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&bytes)?;
+        file.set_len(bytes.len() as u64)?;
+    }
+    Ok(out)
+}
+
+/// Adds one call's event.
+pub fn record(store: &Store, event: &Event) -> Result<()> {
+    locked(
+        store,
+        |s| {
+            s.calls += 1;
+            match event {
+                Event::DirectHit => s.direct_hits += 1,
+                Event::PreprocessedHit => s.preprocessed_hits += 1,
+                Event::Miss { bytes } => {
+                    s.misses += 1;
+                    s.bytes_stored += bytes;
+                }
+                Event::Uncacheable(why) => *s.uncacheable.entry(why.clone()).or_default() += 1,
+                Event::Local(why) => *s.local.entry(why.clone()).or_default() += 1,
+            }
+        },
+        true,
+    )
+}
+
+/// The current counters.
+pub fn read(store: &Store) -> Result<Stats> {
+    locked(store, |s| s.clone(), false)
+}
+
+/// Resets every counter.
+pub fn zero(store: &Store) -> Result<()> {
+    locked(store, |s| *s = Stats::default(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_add_up_across_processes_worth_of_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..25 {
+                        record(&store, &Event::DirectHit).unwrap();
+                    }
+                });
+            }
+        });
+        record(&store, &Event::Miss { bytes: 10 }).unwrap();
+        record(&store, &Event::Local("linking".into())).unwrap();
+        record(&store, &Event::Local("linking".into())).unwrap();
+        let s = read(&store).unwrap();
+        assert_eq!((s.calls, s.direct_hits, s.misses, s.bytes_stored), (103, 100, 1, 10));
+        assert_eq!(s.local["linking"], 2);
+        zero(&store).unwrap();
+        assert_eq!(read(&store).unwrap(), Stats::default());
+    }
+}

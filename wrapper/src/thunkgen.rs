@@ -1,0 +1,157 @@
+//! The compile thunk: the original source and every header at their
+//! absolute paths re-rooted under the sandbox, the whole toolchain as
+//! executables, and the compiler run in the re-rooted working directory
+//! with `-nostdinc -isystem <root>/<dir>` for each default include folder
+//! and `-ffile-prefix-map=<root>=`, so that the object is the one a direct
+//! compile makes (the sandbox root never reaches it, or the thunk's name).
+
+use std::path::Path;
+
+use gg_core::thunk::ROOT_PLACEHOLDER;
+use gg_core::{Function, IrError, Name, Object, Thunk};
+
+use crate::args::table::{self, Role};
+use crate::args::{Compile, Mode};
+use crate::toolchain::Toolchain;
+
+/// Environment variables that change what a compile reads or writes; they
+/// are part of every cache key, and given to the thunk (paths re-rooted).
+pub const ENV_INPUTS: &[&str] =
+    &["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "SOURCE_DATE_EPOCH"];
+
+/// Everything a compile thunk is made from.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    pub toolchain: &'a Toolchain,
+    pub arg0: &'a str,
+    pub compile: &'a Compile,
+    /// The absolute working directory.
+    pub cwd: &'a Path,
+    /// Source, headers and other input files: absolute path and hash.
+    pub inputs: &'a [(String, Name)],
+    /// The values of [`ENV_INPUTS`] that are set.
+    pub env: &'a [(String, String)],
+}
+
+/// `/a/b` as a sandbox path (`a/b`).
+fn rel(abs: &str) -> String {
+    abs.trim_start_matches('/').to_string()
+}
+
+/// `/a/b` as seen inside the sandbox (`@@GG_ROOT@@/a/b`); relative paths
+/// are left alone (the thunk runs in the re-rooted working directory).
+fn reroot(path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{ROOT_PLACEHOLDER}{path}")
+    } else {
+        path.to_string()
+    }
+}
+
+/// Re-roots the path argument of one command-line word, if it has one.
+fn reroot_arg(word: &str, prev_wants_path: bool) -> (String, bool) {
+    if prev_wants_path {
+        return (reroot(word), false);
+    }
+    if let Some((opt, joined)) = table::lookup(word) {
+        let path_like = matches!(opt.role, Role::IncludeDir | Role::InputFile)
+            || matches!(opt.name, "--sysroot" | "--sysroot=" | "-B" | "-isysroot" | "-iprefix");
+        if path_like {
+            return match joined {
+                Some(v) if !v.is_empty() => (format!("{}{}", opt.name, reroot(v)), false),
+                _ => (word.to_string(), true),
+            };
+        }
+    }
+    (word.to_string(), false)
+}
+
+/// Builds the thunk for a compile.
+pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
+    let c = p.compile;
+    let mut args = vec![p.arg0.to_string()];
+    let mut wants_path = false;
+    for (i, a) in c.args.iter().enumerate() {
+        if i == c.source_index {
+            args.push(reroot(a));
+            continue;
+        }
+        let (word, next) = reroot_arg(a, wants_path);
+        args.push(word);
+        wants_path = next;
+    }
+    args.push("-nostdinc".into());
+    for dir in p.toolchain.includes(c.lang) {
+        args.push("-isystem".into());
+        args.push(reroot(dir));
+    }
+    args.push(format!("-ffile-prefix-map={ROOT_PLACEHOLDER}="));
+    let output = c.output_path();
+    args.push("-o".into());
+    args.push(reroot(&output));
+    if c.mode == Mode::Assembly && !c.args.iter().any(|a| a == "-S") {
+        args.push("-S".into());
+    }
+
+    let cwd = p.cwd.to_string_lossy();
+    let out_abs =
+        if output.starts_with('/') { output } else { format!("{}/{output}", cwd.trim_end_matches('/')) };
+    let values = p.inputs.iter().map(|(path, hash)| Object { path: rel(path), hash: *hash }).collect();
+    let mut executables: Vec<Object> =
+        p.toolchain.files.iter().map(|(path, hash)| Object { path: rel(path), hash: *hash }).collect();
+    let driver_rel = rel(&p.toolchain.driver);
+    let driver_hash = driver_hash(p.toolchain);
+    if !executables.iter().any(|o| o.path == driver_rel) {
+        executables.push(Object { path: driver_rel, hash: driver_hash });
+    }
+    // The driver finds the assembler on PATH: the toolchain's own folders.
+    let mut bin_dirs: Vec<String> = Vec::new();
+    for (path, _) in &p.toolchain.files {
+        if let Some(dir) = Path::new(path).parent() {
+            let d = reroot(&dir.to_string_lossy());
+            if !bin_dirs.contains(&d) {
+                bin_dirs.push(d);
+            }
+        }
+    }
+    let mut envars = vec![format!("PATH={}", bin_dirs.join(":"))];
+    for (k, v) in p.env {
+        let value =
+            if k == "SOURCE_DATE_EPOCH" { v.clone() } else { v.split(':').map(reroot).collect::<Vec<_>>().join(":") };
+        envars.push(format!("{k}={value}"));
+    }
+    Thunk::new(
+        Function { hash: driver_hash, args, envars },
+        values,
+        executables,
+        vec![],
+        vec![rel(&out_abs)],
+        rel(&cwd),
+        0,
+    )
+}
+
+/// The hash of the driver binary (it is among the toolchain's files,
+/// under its resolved path).
+fn driver_hash(t: &Toolchain) -> Name {
+    let real = std::fs::canonicalize(&t.driver).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    t.files.iter().find(|(p, _)| *p == real || *p == t.driver).map(|(_, n)| *n).expect("discovery hashes the driver")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_path_arguments_are_rerooted() {
+        assert_eq!(reroot_arg("-I/usr/x", false), (format!("-I{ROOT_PLACEHOLDER}/usr/x"), false));
+        assert_eq!(reroot_arg("-Irel", false), ("-Irel".to_string(), false));
+        assert_eq!(reroot_arg("-isystem", false), ("-isystem".to_string(), true));
+        assert_eq!(reroot_arg("/opt/inc", true), (format!("{ROOT_PLACEHOLDER}/opt/inc"), false));
+        assert_eq!(reroot_arg("-DPATH=\"/usr/share\"", false), ("-DPATH=\"/usr/share\"".to_string(), false));
+        assert_eq!(
+            reroot_arg("-fprofile-use=/p/a.gcda", false),
+            (format!("-fprofile-use={ROOT_PLACEHOLDER}/p/a.gcda"), false)
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! Toolchain discovery: which files make up a compiler (driver, compiler
+//! proper, assembler, their shared libraries), their hashes, and the
+//! default system include folders per language. The answer is asked of the
+//! compiler itself (`-print-prog-name`, `-v`) and of the dynamic loader
+//! (`--list`), never guessed, and cached per driver (path, size, mtime,
+//! PATH), so it costs nothing after the first call.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use gg_core::{fsutil, Name, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::args::Lang;
+
+/// Bump when what discovery records (or how) changes.
+const TOOLCHAIN_VERSION: u32 = 1;
+
+/// gcc or clang: they differ in parts and in depfile layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    Gcc,
+    Clang,
+}
+
+/// Everything a compile thunk needs from the compiler's installation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toolchain {
+    pub family: Family,
+    /// The driver as invoked (absolute), where the thunk runs it from.
+    pub driver: String,
+    /// Every file of the toolchain (absolute path, hash), sorted by path:
+    /// programs first resolved through symlinks, and their libraries.
+    pub files: Vec<(String, Name)>,
+    /// Default system include folders for C, in search order.
+    pub c_includes: Vec<String>,
+    /// The same for C++.
+    pub cxx_includes: Vec<String>,
+    /// A digest over all of the above: the compiler's identity in cache keys.
+    pub id: String,
+}
+
+impl Toolchain {
+    /// Default system include folders for a language.
+    pub fn includes(&self, lang: Lang) -> &[String] {
+        match lang {
+            Lang::Cxx | Lang::PreprocessedCxx => &self.cxx_includes,
+            _ => &self.c_includes,
+        }
+    }
+}
+
+/// The toolchain of `driver` (absolute), from the cache or discovered.
+pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
+    let meta = fs::metadata(driver).with_context(|| format!("cannot stat compiler `{}`", driver.display()))?;
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    let key = blake3::hash(
+        format!(
+            "{TOOLCHAIN_VERSION}\0{}\0{}\0{}\0{}\0{path_var}",
+            driver.display(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        )
+        .as_bytes(),
+    );
+    let dir = store.root().join("toolchains");
+    let cache = dir.join(key.to_hex().as_str());
+    if let Ok(bytes) = fs::read(&cache) {
+        if let Ok(t) = serde_json::from_slice::<Toolchain>(&bytes) {
+            return Ok(t);
+        }
+    }
+    let t = discover_uncached(driver)?;
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    fsutil::write_atomic(&cache, &serde_json::to_vec(&t)?)
+        .with_context(|| format!("cannot write `{}`", cache.display()))?;
+    Ok(t)
+}
+
+fn discover_uncached(driver: &Path) -> Result<Toolchain> {
+    let version = run(driver, &["--version"])?;
+    let family = if version.contains("clang") { Family::Clang } else { Family::Gcc };
+    let mut programs = vec![driver.to_path_buf()];
+    if family == Family::Gcc {
+        for part in ["cc1", "cc1plus"] {
+            let p = run(driver, &[&format!("-print-prog-name={part}")])?;
+            let p = PathBuf::from(p.trim());
+            if p.is_absolute() && p.exists() {
+                programs.push(p);
+            }
+        }
+    }
+    // The assembler the driver runs (`as` from PATH unless installed beside).
+    let asm = run(driver, &["-print-prog-name=as"])?;
+    if let Some(asm) = which(asm.trim()) {
+        programs.push(asm);
+    }
+    let mut files = BTreeSet::new();
+    for p in &programs {
+        let real = fs::canonicalize(p).with_context(|| format!("cannot resolve `{}`", p.display()))?;
+        files.insert(real.clone());
+        files.extend(shared_libraries(&real));
+    }
+    let mut hashed = Vec::new();
+    for f in files {
+        let name = Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
+        hashed.push((f.to_string_lossy().into_owned(), name));
+    }
+    let c_includes = include_dirs(driver, "c")?;
+    let cxx_includes = include_dirs(driver, "c++")?;
+    let mut id = blake3::Hasher::new();
+    id.update(format!("{TOOLCHAIN_VERSION}\0{family:?}\0{}\0", driver.display()).as_bytes());
+    for (p, n) in &hashed {
+        id.update(format!("{p}={n}\0").as_bytes());
+    }
+    for d in c_includes.iter().chain(&cxx_includes) {
+        id.update(format!("{d}\0").as_bytes());
+    }
+    Ok(Toolchain {
+        family,
+        driver: driver.to_string_lossy().into_owned(),
+        files: hashed,
+        c_includes,
+        cxx_includes,
+        id: id.finalize().to_hex().to_string(),
+    })
+}
+
+/// Runs the driver and returns its stdout and stderr together.
+fn run(driver: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(driver)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}`", driver.display()))?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() && !args.contains(&"-v") {
+        bail!("`{} {}` failed: {text}", driver.display(), args.join(" "));
+    }
+    Ok(text)
+}
+
+/// The default `#include <…>` folders, from `-v` on an empty input.
+fn include_dirs(driver: &Path, lang: &str) -> Result<Vec<String>> {
+    let out = Command::new(driver)
+        .args(["-x", lang, "-E", "-v", "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}`", driver.display()))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let mut dirs = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("#include <...> search starts here:") {
+            inside = true;
+        } else if line.starts_with("End of search list.") {
+            break;
+        } else if inside {
+            let dir = line.trim().trim_end_matches(" (framework directory)");
+            // Canonical, so re-rooted header paths from the depfile match.
+            let canon = fs::canonicalize(dir).map_or_else(|_| dir.to_string(), |p| p.to_string_lossy().into_owned());
+            dirs.push(canon);
+        }
+    }
+    Ok(dirs)
+}
+
+/// `name` as a path: itself if it has a `/`, else searched on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Some(PathBuf::from(name)).filter(|p| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The shared libraries (and loader) an ELF program loads, as the dynamic
+/// loader resolves them. A static program, or a script, has none.
+fn shared_libraries(program: &Path) -> Vec<PathBuf> {
+    let Some(loader) = loader_of(program) else { return Vec::new() };
+    let Ok(out) = Command::new(&loader).arg("--list").arg(program).stdin(Stdio::null()).output() else {
+        return Vec::new();
+    };
+    let mut libs = vec![loader];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)" or
+        // "\t/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let path = match line.split_once("=>") {
+            Some((_, rest)) => rest.trim(),
+            None => line.trim(),
+        };
+        let path = path.split(" (").next().unwrap_or("").trim();
+        if path.starts_with('/') {
+            if let Ok(real) = fs::canonicalize(path) {
+                libs.push(real);
+            }
+        }
+    }
+    libs
+}
+
+/// The program interpreter named in an ELF file's PT_INTERP header.
+fn loader_of(program: &Path) -> Option<PathBuf> {
+    let bytes = fs::read(program).ok()?;
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return None; // only 64-bit little-endian ELF is understood
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        if ph + 0x38 > bytes.len() {
+            return None;
+        }
+        if u32::from_le_bytes(bytes[ph..ph + 4].try_into().unwrap()) == 3 {
+            let (off, size) = (u64_at(ph + 0x08), u64_at(ph + 0x20));
+            let raw = bytes.get(off..off + size)?;
+            let text = std::str::from_utf8(raw).ok()?.trim_end_matches('\0');
+            return fs::canonicalize(text).ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcc_is_discovered_with_its_compiler_proper_assembler_and_libraries() {
+        let Some(gcc) = which("gcc") else { panic!("gcc is required for the tests") };
+        let t = discover_uncached(&gcc).unwrap();
+        assert_eq!(t.family, Family::Gcc);
+        let paths: Vec<&str> = t.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert!(paths.iter().any(|p| p.ends_with("/cc1")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.ends_with("/as") || p.contains("-as")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.contains("libc.so")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.contains("ld-linux")), "{paths:?}");
+        assert!(t.c_includes.iter().any(|d| d == "/usr/include"), "{:?}", t.c_includes);
+        assert!(t.cxx_includes.len() > t.c_includes.len(), "C++ adds libstdc++'s folders");
+    }
+
+    #[test]
+    fn discovery_is_cached_per_driver() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let gcc = which("gcc").unwrap();
+        let a = discover(&store, &gcc).unwrap();
+        assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1);
+        assert_eq!(discover(&store, &gcc).unwrap(), a);
+    }
+
+    #[test]
+    fn the_loader_is_read_from_the_elf_header() {
+        let sh = fs::canonicalize("/bin/sh").unwrap();
+        let loader = loader_of(&sh).expect("/bin/sh is dynamically linked");
+        assert!(loader.to_string_lossy().contains("ld-linux"), "{}", loader.display());
+        assert_eq!(loader_of(Path::new("/etc/hostname")), None);
+    }
+}
