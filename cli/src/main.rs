@@ -4,6 +4,7 @@
 mod create;
 mod describe;
 mod force;
+mod masquerade;
 mod spec;
 
 use std::path::PathBuf;
@@ -46,6 +47,15 @@ enum Command {
     Force(force::Args),
     /// Re-hash every store entry; report and move aside corrupt ones.
     Fsck,
+    /// Show gg-cc's counters (hits, misses, local runs by reason).
+    Stats {
+        /// Reset every counter to zero.
+        #[arg(long)]
+        zero: bool,
+    },
+    /// Fill DIR with links named cc, gcc, g++, c++, clang, clang++ (and the
+    /// versioned names found on PATH) to gg-cc; put DIR first on PATH.
+    MasqueradeDir { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -86,7 +96,36 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Describe(args) => describe::run(&open_store()?, &args),
         Command::Force(args) => force::run(&open_store()?, &args),
         Command::Fsck => fsck(&open_store()?),
+        Command::Stats { zero } => stats(&open_store()?, zero),
+        Command::MasqueradeDir { dir } => masquerade::run(&dir),
     }
+}
+
+fn stats(store: &Store, zero: bool) -> Result<ExitCode> {
+    use gg_wrapper::stats;
+    if zero {
+        stats::zero(store)?;
+        println!("statistics zeroed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = stats::read(store)?;
+    let hits = s.direct_hits + s.preprocessed_hits;
+    let cacheable = hits + s.misses;
+    let rate = if cacheable == 0 { 0.0 } else { 100.0 * hits as f64 / cacheable as f64 };
+    println!("store                  {}", store.root().display());
+    println!("calls                  {}", s.calls);
+    println!("cache hits             {hits} ({rate:.1}% of cacheable calls)");
+    println!("  direct hits          {}", s.direct_hits);
+    println!("  preprocessed hits    {}", s.preprocessed_hits);
+    println!("misses                 {}", s.misses);
+    for (why, n) in &s.uncacheable {
+        println!("not recorded           {n}  {why}");
+    }
+    for (why, n) in &s.local {
+        println!("run locally            {n}  {why}");
+    }
+    println!("bytes stored           {}", s.bytes_stored);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn fsck(store: &Store) -> Result<ExitCode> {

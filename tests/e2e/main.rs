@@ -4,6 +4,7 @@
 mod bad_input;
 mod compile;
 mod example;
+mod gg_cc;
 mod sandbox;
 mod store;
 mod support;

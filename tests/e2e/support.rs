@@ -36,6 +36,16 @@ impl Scratch {
         c
     }
 
+    /// A `gg-cc` command run in this folder with this folder's store.
+    pub fn cc(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gg-cc"));
+        c.args(args).current_dir(self.path()).env("GG_DIR", self.store()).env_remove("GG_LOG");
+        for v in ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "SOURCE_DATE_EPOCH", "GG_DISABLE"] {
+            c.env_remove(v);
+        }
+        c
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }

@@ -66,12 +66,11 @@ impl Job<'_> {
         h.finalize().to_hex().to_string()
     }
 
+    /// `p` as an absolute path, `.` and `..` resolved lexically: inside a
+    /// sandbox every folder is real, so that is where the compiler will look.
     fn absolute(&self, p: &str) -> String {
-        if p.starts_with('/') {
-            p.to_string()
-        } else {
-            self.cwd.join(p).to_string_lossy().into_owned()
-        }
+        let joined = if p.starts_with('/') { p.to_string() } else { self.cwd.join(p).to_string_lossy().into_owned() };
+        normalize(&joined)
     }
 
     /// The depfile path the user gets: `-MF`, else (driver form) the
@@ -339,6 +338,33 @@ fn record(
     };
     manifest::add(job.store, key, Entry { files, thunk: name, depfile })?;
     Ok(Event::Miss { bytes: object.size() })
+}
+
+/// Resolves `.` and `..` in an absolute path without touching the disk.
+fn normalize(abs: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in abs.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(normalize("/a/src/../include/./u.h"), "/a/include/u.h");
+        assert_eq!(normalize("/../x"), "/x");
+        assert_eq!(normalize("/a//b/"), "/a/b");
+    }
 }
 
 fn uses_time_macros(bytes: &[u8]) -> bool {

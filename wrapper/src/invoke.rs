@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-/// A resolved call: the real compiler and its arguments.
+/// A resolved call: the real compiler and its arguments. The compiler is
+/// started with its absolute path as argv\[0\]: gcc finds its own parts
+/// from argv\[0\], which through PATH could lead back to a masquerade link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     /// Absolute path of the real compiler.
@@ -46,18 +48,22 @@ pub fn resolve(argv: &[String]) -> Result<Invocation> {
         let Some(compiler) = find_not_self(&name, me.as_deref()) else {
             bail!("no `{name}` on PATH other than gg-cc itself");
         };
-        return Ok(Invocation { compiler, arg0: name, args: argv[1..].to_vec() });
+        return Ok(Invocation { arg0: compiler.to_string_lossy().into_owned(), compiler, args: argv[1..].to_vec() });
     }
     if let Some(first) = argv.get(1) {
         if !first.starts_with('-') && looks_like_compiler(first) {
             let Some(compiler) = find_not_self(first, me.as_deref()) else {
                 bail!("compiler `{first}` not found (or it is gg-cc itself)");
             };
-            return Ok(Invocation { compiler, arg0: first.clone(), args: argv[2..].to_vec() });
+            return Ok(Invocation {
+                arg0: compiler.to_string_lossy().into_owned(),
+                compiler,
+                args: argv[2..].to_vec(),
+            });
         }
     }
     let Some(compiler) = find_not_self("cc", me.as_deref()) else { bail!("no `cc` on PATH") };
-    Ok(Invocation { compiler, arg0: "cc".into(), args: argv[1..].to_vec() })
+    Ok(Invocation { arg0: compiler.to_string_lossy().into_owned(), compiler, args: argv[1..].to_vec() })
 }
 
 /// A first argument names the compiler if it is a path or a compiler-like

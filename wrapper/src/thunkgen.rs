@@ -94,8 +94,7 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     }
 
     let cwd = p.cwd.to_string_lossy();
-    let out_abs =
-        if output.starts_with('/') { output } else { format!("{}/{output}", cwd.trim_end_matches('/')) };
+    let out_abs = if output.starts_with('/') { output } else { format!("{}/{output}", cwd.trim_end_matches('/')) };
     let values = p.inputs.iter().map(|(path, hash)| Object { path: rel(path), hash: *hash }).collect();
     let mut executables: Vec<Object> =
         p.toolchain.files.iter().map(|(path, hash)| Object { path: rel(path), hash: *hash }).collect();

@@ -1,0 +1,299 @@
+//! gg-cc against the real gcc: objects and depfiles identical to direct
+//! compiles, hits and misses for the right reasons, local runs that are
+//! indistinguishable from the compiler.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{text, Scratch};
+
+/// A small project whose header and source are old enough for their stat
+/// to be trusted by direct mode.
+fn project() -> Scratch {
+    let s = Scratch::new();
+    s.write("src/main.c", "#include <stdio.h>\n#include \"util.h\"\nint main(void) {\n  printf(\"%d\\n\", twice(VALUE));\n  return 0;\n}\n");
+    s.write("include/util.h", "#define VALUE 21\nstatic inline int twice(int x) { return 2 * x; }\n");
+    age(&s);
+    s
+}
+
+fn age(s: &Scratch) {
+    let st = Command::new("find")
+        .arg(s.path())
+        .args(["-type", "f", "-exec", "touch", "-d", "1 hour ago", "{}", "+"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn stats(s: &Scratch) -> String {
+    s.ok(&["stats"])
+}
+
+fn counter(s: &Scratch, label: &str) -> u64 {
+    let st = stats(s);
+    let line = st.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no `{label}` in\n{st}"));
+    line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn run_ok(mut c: Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{:?} failed:\n{}", c, text(&out.stderr));
+    out
+}
+
+fn direct(s: &Scratch, cwd: &Path, args: &[&str]) -> Output {
+    run_ok({
+        let mut c = Command::new("gcc");
+        c.args(args).current_dir(cwd);
+        c
+    })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    std::fs::read(a).unwrap() == std::fs::read(b).unwrap()
+}
+
+#[test]
+fn objects_are_identical_to_direct_compiles_on_a_miss_and_on_a_hit() {
+    let s = project();
+    let root = s.path().to_str().unwrap().to_string();
+    let abs_src = format!("{root}/src/main.c");
+    let abs_inc = format!("-I{root}/include");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("", vec!["-O0".into(), "-Iinclude".into(), "src/main.c".into()]),
+        ("", vec!["-O2".into(), "-g".into(), "-Iinclude".into(), "src/main.c".into()]),
+        ("", vec!["-O2".into(), "-g".into(), abs_inc.clone(), abs_src.clone()]),
+        ("src", vec!["-O0".into(), "-g".into(), "-I../include".into(), "main.c".into()]),
+        ("src", vec!["-O2".into(), abs_inc, abs_src]),
+    ];
+    for (i, (dir, flags)) in cases.iter().enumerate() {
+        let cwd = s.path().join(dir);
+        let mut args: Vec<String> = vec!["gcc".into(), "-c".into()];
+        args.extend(flags.iter().cloned());
+        args.extend(["-o".into(), format!("{root}/gg{i}.o")]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut direct_args: Vec<&str> = args[1..args.len() - 1].to_vec();
+        let direct_out = format!("{root}/direct{i}.o");
+        direct_args.push(&direct_out);
+        direct(&s, &cwd, &direct_args);
+        for round in ["miss", "hit"] {
+            let _ = std::fs::remove_file(format!("{root}/gg{i}.o"));
+            run_ok({
+                let mut c = s.cc(&args);
+                c.current_dir(&cwd);
+                c
+            });
+            assert!(
+                same_file(Path::new(&format!("{root}/gg{i}.o")), Path::new(&direct_out)),
+                "case {i} ({flags:?}) differs on the {round}"
+            );
+        }
+    }
+    assert_eq!(counter(&s, "misses"), cases.len() as u64, "{}", stats(&s));
+    assert_eq!(counter(&s, "  direct hits"), cases.len() as u64);
+}
+
+#[test]
+fn each_input_that_matters_causes_a_miss_and_touch_does_not() {
+    let s = project();
+    let compile = |extra_env: &[(&str, &str)], extra_args: &[&str]| {
+        let mut args = vec!["gcc", "-c", "-Iinclude", "src/main.c", "-o", "main.o"];
+        args.extend_from_slice(extra_args);
+        let mut c = s.cc(&args);
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        run_ok(c);
+    };
+    let misses = || counter(&s, "misses");
+    compile(&[], &[]);
+    compile(&[], &[]);
+    assert_eq!((misses(), counter(&s, "  direct hits")), (1, 1));
+    // Touching without changing: still a hit.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    Command::new("touch").arg(s.path().join("include/util.h")).status().unwrap();
+    compile(&[], &[]);
+    assert_eq!(misses(), 1, "touch alone must not miss");
+    let mut expected = 1;
+    let mut check = |what: &str, env: &[(&str, &str)], args: &[&str]| {
+        compile(env, args);
+        expected += 1;
+        assert_eq!(misses(), expected, "{what} must cause a miss");
+        compile(env, args);
+        assert_eq!(misses(), expected, "{what}: the second identical call must hit");
+    };
+    check("a -D", &[], &["-DEXTRA=1"]);
+    check("CPATH", &[("CPATH", "/nonexistent")], &[]);
+    check("C_INCLUDE_PATH", &[("C_INCLUDE_PATH", "/nonexistent")], &[]);
+    check("SOURCE_DATE_EPOCH", &[("SOURCE_DATE_EPOCH", "1700000000")], &[]);
+    s.write("include/util.h", "#define VALUE 22\nstatic inline int twice(int x) { return 2 * x; }\n");
+    check("a changed header", &[], &[]);
+}
+
+#[test]
+fn a_different_compiler_binary_causes_a_miss() {
+    let s = project();
+    // A compiler of our own at a fixed path: a script in front of gcc
+    // (gcc finds its parts relative to itself, so it cannot be copied).
+    let bin = s.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cc = bin.join("mycc");
+    let install = |text: &str| {
+        let tmp = bin.join("mycc.new");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &cc).unwrap();
+    };
+    install("#!/bin/sh\nexec gcc \"$@\"\n");
+    let compile = || run_ok(s.cc(&[cc.to_str().unwrap(), "-c", "-Iinclude", "src/main.c", "-o", "main.o"]));
+    compile();
+    compile();
+    assert_eq!(counter(&s, "misses"), 1);
+    install("#!/bin/sh\n# a new release\nexec gcc \"$@\"\n");
+    compile();
+    assert_eq!(counter(&s, "misses"), 2, "a changed compiler must miss");
+}
+
+#[test]
+fn user_depfiles_are_written_exactly_as_gcc_writes_them() {
+    let s = project();
+    s.write("src/sp ace$.h", "#define SPACE 1\n");
+    s.write(
+        "src/dep.c",
+        "#include <stdio.h>\n#include \"sp ace$.h\"\n#include \"util.h\"\nint f(void) { return SPACE; }\n",
+    );
+    age(&s);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["-MD"],
+        vec!["-MD", "-MF", "OUT/x.dep"],
+        vec!["-MD", "-MT", "custom target", "-MF", "OUT/x.dep"],
+        vec!["-MD", "-MQ", "quoted $target", "-MP", "-MF", "OUT/x.dep"],
+        vec!["-MMD"],
+        vec!["-MMD", "-MP", "-MT", "a", "-MQ", "b c", "-MF", "OUT/x.dep"],
+        vec!["-Wp,-MMD,OUT/x.dep"],
+        vec!["-Wp,-MD,OUT/x.dep,-MP"],
+    ];
+    for (i, flags) in cases.iter().enumerate() {
+        for (who, dir) in [("gcc", format!("d{i}")), ("gg", format!("g{i}"))] {
+            let out_dir = s.path().join(&dir);
+            std::fs::create_dir_all(&out_dir).unwrap();
+            let flags: Vec<String> = flags.iter().map(|f| f.replace("OUT", &dir)).collect();
+            let mut args: Vec<String> =
+                vec!["-c".into(), "-Iinclude".into(), "src/dep.c".into(), "-o".into(), format!("{dir}/dep.o")];
+            args.extend(flags);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            if who == "gcc" {
+                direct(&s, s.path(), &args);
+            } else {
+                let mut full = vec!["gcc"];
+                full.extend_from_slice(&args);
+                run_ok(s.cc(&full));
+            }
+        }
+        let read = |dir: &str| {
+            let f = std::fs::read_dir(s.path().join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| !p.to_string_lossy().ends_with(".o"));
+            std::fs::read_to_string(f.unwrap_or_else(|| panic!("case {i}: no depfile in {dir}"))).unwrap()
+        };
+        let (want, got) = (
+            read(&format!("d{i}")).replace(&format!("d{i}"), "X"),
+            read(&format!("g{i}")).replace(&format!("g{i}"), "X"),
+        );
+        assert_eq!(got, want, "case {i} {flags:?}");
+    }
+}
+
+#[test]
+fn a_hit_rewrites_the_depfile_and_replays_warnings() {
+    let s = project();
+    s.write("src/warn.c", "int f(int x) { int unused; return x; }\n");
+    age(&s);
+    let args = ["gcc", "-Wall", "-c", "src/warn.c", "-o", "warn.o", "-MD", "-MF", "warn.d"];
+    let first = run_ok(s.cc(&args));
+    assert!(text(&first.stderr).contains("unused variable"), "{}", text(&first.stderr));
+    let dep = std::fs::read_to_string(s.path().join("warn.d")).unwrap();
+    std::fs::remove_file(s.path().join("warn.d")).unwrap();
+    std::fs::remove_file(s.path().join("warn.o")).unwrap();
+    let second = run_ok(s.cc(&args));
+    assert_eq!(counter(&s, "  direct hits"), 1);
+    assert_eq!(second.stderr, first.stderr, "diagnostics are replayed on a hit");
+    assert_eq!(std::fs::read_to_string(s.path().join("warn.d")).unwrap(), dep);
+    assert!(s.path().join("warn.o").exists());
+}
+
+#[test]
+fn calls_run_locally_are_indistinguishable_from_the_compiler() {
+    let s = project();
+    s.write("src/bad.c", "int main(void) { return undeclared; }\n");
+    for args in [
+        vec!["-E", "-Iinclude", "src/main.c"],
+        vec!["-c", "src/bad.c", "-o", "bad.o"],
+        vec!["-Iinclude", "src/main.c", "-o", "prog"],
+        vec!["-c", "-march=native", "-Iinclude", "src/main.c", "-o", "native.o"],
+        vec!["--version"],
+    ] {
+        let want = Command::new("gcc").args(&args).current_dir(s.path()).output().unwrap();
+        let mut full = vec!["gcc"];
+        full.extend_from_slice(&args);
+        let got = s.cc(&full).output().unwrap();
+        assert_eq!(got.status.code(), want.status.code(), "{args:?}");
+        assert_eq!(text(&got.stdout), text(&want.stdout), "{args:?}");
+        assert_eq!(text(&got.stderr), text(&want.stderr), "{args:?}");
+    }
+    let st = stats(&s);
+    assert!(st.contains("linking") && st.contains("-E") && st.contains("-march=native"), "{st}");
+    assert!(st.contains("compile failed"), "{st}");
+}
+
+#[test]
+fn date_and_time_macros_are_never_served_from_the_cache() {
+    let s = project();
+    s.write("src/when.c", "const char *when = __DATE__ \" \" __TIME__;\n");
+    age(&s);
+    for _ in 0..2 {
+        run_ok(s.cc(&["gcc", "-c", "src/when.c", "-o", "when.o"]));
+    }
+    assert_eq!(counter(&s, "  direct hits"), 0);
+    assert!(stats(&s).contains("__DATE__"), "{}", stats(&s));
+}
+
+#[test]
+fn a_masquerade_folder_runs_the_real_compiler_through_gg() {
+    let s = project();
+    let dir = s.path().join("masq");
+    s.ok(&["masquerade-dir", dir.to_str().unwrap()]);
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap());
+    for round in 0..2 {
+        let out = Command::new("gcc")
+            .args(["-c", "-Iinclude", "src/main.c", "-o", "m.o"])
+            .current_dir(s.path())
+            .env("PATH", &path)
+            .env("GG_DIR", s.store())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+    }
+    assert_eq!(counter(&s, "calls"), 2);
+    assert_eq!(counter(&s, "  direct hits"), 1);
+    // gg-cc given `gcc` explicitly with the masquerade folder first on PATH
+    // still finds the real compiler, not itself.
+    let out = s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m2.o"]).env("PATH", &path).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn gg_disable_bypasses_gg_entirely_and_stats_can_be_zeroed() {
+    let s = project();
+    run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"]));
+    run_ok({
+        let mut c = s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"]);
+        c.env("GG_DISABLE", "1");
+        c
+    });
+    assert_eq!(counter(&s, "calls"), 1);
+    s.ok(&["stats", "--zero"]);
+    assert_eq!(counter(&s, "calls"), 0);
+}
