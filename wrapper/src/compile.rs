@@ -355,18 +355,6 @@ fn normalize(abs: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn paths_are_normalised_lexically() {
-        assert_eq!(normalize("/a/src/../include/./u.h"), "/a/include/u.h");
-        assert_eq!(normalize("/../x"), "/x");
-        assert_eq!(normalize("/a//b/"), "/a/b");
-    }
-}
-
 fn uses_time_macros(bytes: &[u8]) -> bool {
     ["__DATE__", "__TIME__", "__TIMESTAMP__"].iter().any(|m| memchr::memmem::find(bytes, m.as_bytes()).is_some())
 }
@@ -383,4 +371,16 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 /// Whether gg models this compiler's depfile for `-MMD` (gcc's layout).
 pub fn handles_user_only_deps(t: &Toolchain) -> bool {
     t.family == Family::Gcc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(normalize("/a/src/../include/./u.h"), "/a/include/u.h");
+        assert_eq!(normalize("/../x"), "/x");
+        assert_eq!(normalize("/a//b/"), "/a/b");
+    }
 }
