@@ -42,7 +42,7 @@ fn run_ok(mut c: Command) -> Output {
     out
 }
 
-fn direct(s: &Scratch, cwd: &Path, args: &[&str]) -> Output {
+fn direct(cwd: &Path, args: &[&str]) -> Output {
     run_ok({
         let mut c = Command::new("gcc");
         c.args(args).current_dir(cwd);
@@ -76,7 +76,7 @@ fn objects_are_identical_to_direct_compiles_on_a_miss_and_on_a_hit() {
         let mut direct_args: Vec<&str> = args[1..args.len() - 1].to_vec();
         let direct_out = format!("{root}/direct{i}.o");
         direct_args.push(&direct_out);
-        direct(&s, &cwd, &direct_args);
+        direct(&cwd, &direct_args);
         for round in ["miss", "hit"] {
             let _ = std::fs::remove_file(format!("{root}/gg{i}.o"));
             run_ok({
@@ -184,7 +184,7 @@ fn user_depfiles_are_written_exactly_as_gcc_writes_them() {
             args.extend(flags);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             if who == "gcc" {
-                direct(&s, s.path(), &args);
+                direct(s.path(), &args);
             } else {
                 let mut full = vec!["gcc"];
                 full.extend_from_slice(&args);
