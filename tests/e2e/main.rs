@@ -5,6 +5,7 @@ mod bad_input;
 mod compile;
 mod example;
 mod gg_cc;
+mod hermetic;
 mod sandbox;
 mod store;
 mod support;

@@ -321,6 +321,10 @@ fn record(
     };
     let thunk = thunkgen::compile_thunk(&parts)?;
     let name = thunk.name();
+    debug(&format!("recorded thunk {name} for `{}`", job.compile.source));
+    if std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
+        store_inputs(job, &inputs, &thunk)?;
+    }
     let object = job.store.put_file(Path::new(out))?;
     let keep = |bytes: &[u8]| -> Result<Option<Name>> {
         Ok(if bytes.is_empty() { None } else { Some(job.store.put_bytes(Kind::Value, bytes)?) })
@@ -353,6 +357,25 @@ fn normalize(abs: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// Puts every input, the toolchain and the thunk itself in the store, so
+/// that the thunk can be forced anywhere (`GG_STORE_INPUTS=1`).
+fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk) -> Result<()> {
+    for (p, hash) in inputs {
+        if !job.store.has(hash) {
+            let stored = job.store.put_file(Path::new(p))?;
+            anyhow::ensure!(stored == *hash, "`{p}` changed while it was being recorded");
+        }
+    }
+    for (p, hash) in &job.toolchain.files {
+        if !job.store.has(hash) {
+            let stored = job.store.put_file(Path::new(p))?;
+            anyhow::ensure!(stored == *hash, "toolchain file `{p}` changed since it was discovered");
+        }
+    }
+    job.store.put_thunk(thunk)?;
+    Ok(())
 }
 
 fn uses_time_macros(bytes: &[u8]) -> bool {

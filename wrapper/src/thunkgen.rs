@@ -69,7 +69,8 @@ fn reroot_arg(word: &str, prev_wants_path: bool) -> (String, bool) {
 /// Builds the thunk for a compile.
 pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     let c = p.compile;
-    let mut args = vec![p.arg0.to_string()];
+    // argv[0] inside the sandbox: gcc finds its own parts from it.
+    let mut args = vec![reroot(p.arg0)];
     let mut wants_path = false;
     for (i, a) in c.args.iter().enumerate() {
         if i == c.source_index {
@@ -105,7 +106,7 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     }
     // The driver finds the assembler on PATH: the toolchain's own folders.
     let mut bin_dirs: Vec<String> = Vec::new();
-    for (path, _) in &p.toolchain.files {
+    for (path, _) in p.toolchain.files.iter().filter(|(path, _)| !path.contains(".so")) {
         if let Some(dir) = Path::new(path).parent() {
             let d = reroot(&dir.to_string_lossy());
             if !bin_dirs.contains(&d) {
@@ -113,7 +114,21 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
             }
         }
     }
+    // Shared libraries come from the thunk too, not from the machine.
+    let mut lib_dirs: Vec<String> = Vec::new();
+    for (path, _) in &p.toolchain.files {
+        let file = Path::new(path).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if file.contains(".so") && !file.starts_with("ld-linux") {
+            let d = reroot(&Path::new(path).parent().expect("absolute").to_string_lossy());
+            if !lib_dirs.contains(&d) {
+                lib_dirs.push(d);
+            }
+        }
+    }
     let mut envars = vec![format!("PATH={}", bin_dirs.join(":"))];
+    if !lib_dirs.is_empty() {
+        envars.push(format!("LD_LIBRARY_PATH={}", lib_dirs.join(":")));
+    }
     for (k, v) in p.env {
         let value =
             if k == "SOURCE_DATE_EPOCH" { v.clone() } else { v.split(':').map(reroot).collect::<Vec<_>>().join(":") };

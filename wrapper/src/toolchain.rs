@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 1;
+const TOOLCHAIN_VERSION: u32 = 2;
 
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,9 @@ fn discover_uncached(driver: &Path) -> Result<Toolchain> {
     let mut files = BTreeSet::new();
     for p in &programs {
         let real = fs::canonicalize(p).with_context(|| format!("cannot resolve `{}`", p.display()))?;
+        // Also at the path it is called by (`/usr/bin/as` is a link to
+        // `x86_64-linux-gnu-as`): a sandbox has no links, only files.
+        files.insert(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
         files.insert(real.clone());
         files.extend(shared_libraries(&real));
     }
