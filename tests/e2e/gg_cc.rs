@@ -297,3 +297,29 @@ fn gg_disable_bypasses_gg_entirely_and_stats_can_be_zeroed() {
     s.ok(&["stats", "--zero"]);
     assert_eq!(counter(&s, "calls"), 0);
 }
+
+#[test]
+fn cxx_and_assembler_sources_are_cached_with_identical_objects() {
+    let s = project();
+    s.write(
+        "src/v.cc",
+        "#include <vector>\n#include \"util.h\"\nint f() { std::vector<int> v{VALUE}; return twice(v[0]); }\n",
+    );
+    s.write("src/pp.S", "#define ANSWER 42\n.globl answer\nanswer:\n  mov $ANSWER, %eax\n  ret\n");
+    s.write("src/plain.s", ".globl plain\nplain:\n  ret\n");
+    age(&s);
+    for (compiler, src) in [("g++", "src/v.cc"), ("gcc", "src/pp.S"), ("gcc", "src/plain.s")] {
+        let direct_out = s.path().join("direct.o");
+        run_ok({
+            let mut c = Command::new(compiler);
+            c.args(["-c", "-O2", "-g", "-Iinclude", src, "-o"]).arg(&direct_out).current_dir(s.path());
+            c
+        });
+        for round in ["miss", "hit"] {
+            let _ = std::fs::remove_file(s.path().join("gg.o"));
+            run_ok(s.cc(&[compiler, "-c", "-O2", "-g", "-Iinclude", src, "-o", "gg.o"]));
+            assert!(same_file(&s.path().join("gg.o"), &direct_out), "{src}: differs on the {round}");
+        }
+    }
+    assert_eq!(counter(&s, "  direct hits"), 3, "{}", stats(&s));
+}
