@@ -174,8 +174,12 @@ fn user_depfiles_are_written_exactly_as_gcc_writes_them() {
         vec!["-Wp,-MMD,OUT/x.dep"],
         vec!["-Wp,-MD,OUT/x.dep,-MP"],
     ];
-    for (i, flags) in cases.iter().enumerate() {
-        for (who, dir) in [("gcc", format!("d{i}")), ("gg", format!("g{i}"))] {
+    let mut compared = 0;
+    for (i, (compiler, flags)) in ["gcc", "clang"].iter().flat_map(|c| cases.iter().map(move |f| (*c, f))).enumerate() {
+        if compiler == "clang" && flags[0].starts_with("-Wp,") {
+            continue; // clang's preprocessor takes no -MD,file through -Wp
+        }
+        for (who, dir) in [("direct", format!("d{i}")), ("gg", format!("g{i}"))] {
             let out_dir = s.path().join(&dir);
             std::fs::create_dir_all(&out_dir).unwrap();
             let flags: Vec<String> = flags.iter().map(|f| f.replace("OUT", &dir)).collect();
@@ -183,10 +187,14 @@ fn user_depfiles_are_written_exactly_as_gcc_writes_them() {
                 vec!["-c".into(), "-Iinclude".into(), "src/dep.c".into(), "-o".into(), format!("{dir}/dep.o")];
             args.extend(flags);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            if who == "gcc" {
-                direct(s.path(), &args);
+            if who == "direct" {
+                run_ok({
+                    let mut c = Command::new(compiler);
+                    c.args(&args).current_dir(s.path());
+                    c
+                });
             } else {
-                let mut full = vec!["gcc"];
+                let mut full = vec![compiler];
                 full.extend_from_slice(&args);
                 run_ok(s.cc(&full));
             }
@@ -202,8 +210,10 @@ fn user_depfiles_are_written_exactly_as_gcc_writes_them() {
             read(&format!("d{i}")).replace(&format!("d{i}"), "X"),
             read(&format!("g{i}")).replace(&format!("g{i}"), "X"),
         );
-        assert_eq!(got, want, "case {i} {flags:?}");
+        assert_eq!(got, want, "case {i}: {compiler} {flags:?}");
+        compared += 1;
     }
+    assert_eq!(compared, 14, "8 gcc cases and 6 clang cases");
 }
 
 #[test]
@@ -322,4 +332,36 @@ fn cxx_and_assembler_sources_are_cached_with_identical_objects() {
         }
     }
     assert_eq!(counter(&s, "  direct hits"), 3, "{}", stats(&s));
+}
+
+#[test]
+fn clang_objects_are_identical_to_direct_compiles() {
+    let s = project();
+    s.write(
+        "src/v.cc",
+        "#include <vector>\n#include \"util.h\"\nint f() { std::vector<int> v{VALUE}; return twice(v[0]); }\n",
+    );
+    age(&s);
+    let root = s.path().to_str().unwrap().to_string();
+    for (compiler, src) in [("clang", "src/main.c"), ("clang++", "src/v.cc")] {
+        for flags in [vec!["-O0"], vec!["-O2", "-g"]] {
+            let direct_out = s.path().join("direct.o");
+            let mut args: Vec<String> = vec!["-c".into(), format!("-I{root}/include"), src.into()];
+            args.extend(flags.iter().map(|f| f.to_string()));
+            run_ok({
+                let mut c = Command::new(compiler);
+                c.args(&args).arg("-o").arg(&direct_out).current_dir(s.path());
+                c
+            });
+            for round in ["miss", "hit"] {
+                let _ = std::fs::remove_file(s.path().join("gg.o"));
+                let mut full: Vec<&str> = vec![compiler];
+                full.extend(args.iter().map(String::as_str));
+                full.extend(["-o", "gg.o"]);
+                run_ok(s.cc(&full));
+                assert!(same_file(&s.path().join("gg.o"), &direct_out), "{compiler} {flags:?}: differs on the {round}");
+            }
+        }
+    }
+    assert_eq!(counter(&s, "  direct hits"), 4, "{}", stats(&s));
 }

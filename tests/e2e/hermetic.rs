@@ -14,8 +14,9 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
         "#include <stdio.h>\n#include \"util.h\"\nint main(void) { printf(\"%d\\n\", twice(VALUE)); return 0; }\n",
     );
     s.write("include/util.h", "#define VALUE 21\nstatic inline int twice(int x) { return 2 * x; }\n");
-    for (flags, obj) in [(vec!["-O2", "-g"], "a.o"), (vec!["-O0"], "b.o")] {
-        let mut args = vec!["gcc", "-c", "-Iinclude"];
+    let cases = [("gcc", vec!["-O2", "-g"], "a.o"), ("gcc", vec!["-O0"], "b.o"), ("clang", vec!["-O2", "-g"], "c.o")];
+    for (compiler, flags, obj) in cases {
+        let mut args = vec![compiler, "-c", "-Iinclude"];
         args.extend(&flags);
         args.extend(["src/main.c", "-o", obj]);
         let out = s.cc(&args).env("GG_STORE_INPUTS", "1").env("GG_LOG", "debug").output().unwrap();
@@ -27,16 +28,16 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
             .unwrap_or_else(|| panic!("no thunk in {log}"));
         let direct = s.path().join(format!("direct-{obj}"));
         let st =
-            Command::new("gcc").args(&args[1..args.len() - 1]).arg(&direct).current_dir(s.path()).status().unwrap();
+            Command::new(compiler).args(&args[1..args.len() - 1]).arg(&direct).current_dir(s.path()).status().unwrap();
         assert!(st.success());
         // Forget the result so that forcing must run the compiler.
         std::fs::remove_dir_all(s.store().join("reductions")).unwrap();
         let hide = "set -e; mkdir -p /tmp/gg-empty; \
             for d in /usr/lib/gcc /usr/libexec/gcc /usr/lib/llvm-*; do [ -d \"$d\" ] && mount --bind /tmp/gg-empty \"$d\"; done; \
             for f in /usr/bin/gcc* /usr/bin/g++* /usr/bin/cc /usr/bin/c++ /usr/bin/as /usr/bin/ld /usr/bin/ld.bfd /usr/bin/ld.gold \
-                     /usr/bin/x86_64-linux-gnu-gcc* /usr/bin/x86_64-linux-gnu-as /usr/bin/x86_64-linux-gnu-ld*; do \
+                     /usr/bin/clang* /usr/bin/x86_64-linux-gnu-gcc* /usr/bin/x86_64-linux-gnu-as /usr/bin/x86_64-linux-gnu-ld*; do \
                 [ -e \"$f\" ] && mount --bind /dev/null \"$f\"; done; \
-            if gcc --version >/dev/null 2>&1; then echo 'gcc is still visible'; exit 99; fi; \
+            for c in gcc clang; do if $c --version >/dev/null 2>&1; then echo \"$c is still visible\"; exit 99; fi; done; \
             exec \"$GG\" force \"$THUNK\"";
         let out = Command::new("unshare")
             .args(["-m", "sh", "-c", hide])
@@ -56,11 +57,11 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
         let forced = std::fs::read(blob_path(&s.store(), &value)).unwrap();
         assert!(
             forced == std::fs::read(&direct).unwrap(),
-            "{flags:?}: the hermetic object differs from a direct compile"
+            "{compiler} {flags:?}: the hermetic object differs from a direct compile"
         );
         assert!(
             std::fs::read(s.path().join(obj)).unwrap() == forced,
-            "{flags:?}: in-place and hermetic objects differ"
+            "{compiler} {flags:?}: in-place and hermetic objects differ"
         );
     }
 }

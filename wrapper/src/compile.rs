@@ -257,7 +257,11 @@ fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8
     } else {
         d.targets.iter().map(|(t, q)| if *q { depfile::quote(t) } else { t.clone() }).collect()
     };
-    depfile::write_gcc(&targets, &deps, d.phony).into_bytes()
+    match job.toolchain.family {
+        Family::Gcc => depfile::write_gcc(&targets, &deps, d.phony),
+        Family::Clang => depfile::write_clang(&targets, &deps, d.phony),
+    }
+    .into_bytes()
 }
 
 /// Folders named by `-isystem`/`-idirafter` (their headers are system headers).
@@ -391,9 +395,9 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-/// Whether gg models this compiler's depfile for `-MMD` (gcc's layout).
+/// Whether gg models this compiler's depfile layout for `-MMD`.
 pub fn handles_user_only_deps(t: &Toolchain) -> bool {
-    t.family == Family::Gcc
+    matches!(t.family, Family::Gcc | Family::Clang)
 }
 
 #[cfg(test)]

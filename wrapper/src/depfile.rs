@@ -170,6 +170,49 @@ pub fn write_gcc(targets: &[String], deps: &[String], phony: bool) -> String {
     out
 }
 
+/// Writes a depfile as clang 14 does: 75 columns, continuation lines
+/// indented by two spaces, widths counted on the unescaped names, and `-MP`
+/// entries each after a blank line.
+pub fn write_clang(targets: &[String], deps: &[String], phony: bool) -> String {
+    const MAX: usize = 75;
+    let mut out = String::new();
+    let mut col = 0;
+    for t in targets {
+        let n = t.len();
+        if col == 0 {
+            col = n;
+        } else if col + n + 2 > MAX {
+            col = n + 2;
+            out.push_str(" \\\n  ");
+        } else {
+            col += n + 1;
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    out.push(':');
+    col += 1;
+    for d in deps {
+        let n = d.len();
+        if col + (n + 1) + 2 > MAX {
+            out.push_str(" \\\n ");
+            col = 2;
+        }
+        out.push(' ');
+        out.push_str(&quote(d));
+        col += n + 1;
+    }
+    out.push('\n');
+    if phony {
+        for d in deps.iter().skip(1) {
+            out.push('\n');
+            out.push_str(&quote(d));
+            out.push_str(":\n");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
