@@ -1,0 +1,157 @@
+//! Real projects from Debian source packages, built plainly and through
+//! gg-cc in the same folder: every object, archive, library and program
+//! must be identical, the project's own tests must pass, and a rebuild from
+//! a warm cache must be all hits. (Needs network access to Debian's
+//! archive the first time, and root to enable deb-src; see
+//! integration/fetch-source.sh.)
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{text, Scratch};
+
+/// The unpacked source of a Debian package (fetched once, then cached).
+fn debian_source(pkg: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration/fetch-source.sh");
+    let out = Command::new(script).arg(pkg).output().unwrap();
+    assert!(out.status.success(), "cannot fetch the Debian source of {pkg}:\n{}", text(&out.stderr));
+    PathBuf::from(text(&out.stdout).trim())
+}
+
+/// Runs a shell command in `dir`; with `gg`, gg-cc's folder is first on
+/// PATH and the scratch store is used.
+fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
+    let mut c = Command::new("sh");
+    c.args(["-ec", script]).current_dir(dir).env("GG_DIR", s.store());
+    if gg {
+        let bin = Path::new(env!("CARGO_BIN_EXE_gg-cc")).parent().unwrap();
+        c.env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()));
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "`{script}` failed in {}:\n{}{}",
+        dir.display(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Every ELF file and `ar` archive under `dir`, by relative path.
+fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap();
+                if bytes.starts_with(b"\x7fELF") || bytes.starts_with(b"!<arch>\n") {
+                    out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_same_outputs(plain: &BTreeMap<PathBuf, Vec<u8>>, gg: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
+    let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count();
+    assert!(objects > 0, "{what}: the plain build made no objects");
+    assert_eq!(plain.keys().collect::<Vec<_>>(), gg.keys().collect::<Vec<_>>(), "{what}: different sets of outputs");
+    let differ: Vec<&PathBuf> = plain.iter().filter(|(p, b)| gg[*p] != **b).map(|(p, _)| p).collect();
+    assert!(differ.is_empty(), "{what}: these outputs differ from the plain build: {differ:?}");
+}
+
+fn count_objects(outputs: &BTreeMap<PathBuf, Vec<u8>>) -> u64 {
+    outputs.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count() as u64
+}
+
+fn stat(s: &Scratch, label: &str) -> u64 {
+    let st = s.ok(&["stats"]);
+    let line = st.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no `{label}` in\n{st}"));
+    line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// After a warm rebuild: every compile was a direct hit, none compiled.
+fn assert_all_hits(s: &Scratch, objects: u64, what: &str) {
+    let st = s.ok(&["stats"]);
+    assert_eq!(stat(s, "misses"), 0, "{what}: a warm rebuild compiled something:\n{st}");
+    assert_eq!(stat(s, "  direct hits"), objects, "{what}: every object should be a hit:\n{st}");
+    assert!(!st.contains("not recorded"), "{what}:\n{st}");
+}
+
+#[test]
+fn lua_builds_with_make_and_cc_gg_cc_identically_and_rebuilds_from_the_cache() {
+    let s = Scratch::new();
+    let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
+    sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
+    let tree = s.path().join("lua-5.4.4");
+    let smoke = "src/lua -e 'local t = {} for i = 1, 10 do t[i] = i * i end print(table.concat(t, \",\"))' && \
+                 echo 'print(string.format(\"%d\", 6 * 7))' > x.lua && src/luac -o x.luac x.lua && src/lua x.luac";
+    sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
+    let plain = build_outputs(&tree);
+    assert_eq!(sh(&s, &tree, smoke, false), "1,4,9,16,25,36,49,64,81,100\n42\n");
+    sh(&s, &tree, "make clean", false);
+    sh(&s, &tree, "make -j2 linux CC='gg-cc -std=gnu99'", true);
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua through gg-cc");
+    assert_eq!(sh(&s, &tree, smoke, false), "1,4,9,16,25,36,49,64,81,100\n42\n");
+    s.ok(&["stats", "--zero"]);
+    sh(&s, &tree, "make clean && make -j2 linux CC='gg-cc -std=gnu99'", true);
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua from a warm cache");
+    assert_all_hits(&s, count_objects(&plain), "lua");
+}
+
+#[test]
+fn gnu_hello_configures_and_builds_with_cc_gg_cc_in_both_spellings() {
+    let src = debian_source("hello");
+    for cc in ["gg-cc", "gg-cc gcc"] {
+        let s = Scratch::new();
+        let tree = s.path().join("hello");
+        sh(&s, s.path(), &format!("cp -a {} {}", src.display(), tree.display()), false);
+        sh(&s, &tree, "./configure -q CC=gcc && make -j2 -s", false);
+        let plain = build_outputs(&tree);
+        let plain_config = std::fs::read_to_string(tree.join("config.h")).unwrap();
+        sh(&s, &tree, "make -s distclean", false);
+        // configure's probes run through gg-cc and must reach the same answers.
+        sh(&s, &tree, &format!("./configure -q CC='{cc}' && make -j2 -s"), true);
+        assert_eq!(
+            std::fs::read_to_string(tree.join("config.h")).unwrap(),
+            plain_config,
+            "CC='{cc}': configure concluded differently"
+        );
+        assert_same_outputs(&plain, &build_outputs(&tree), &format!("hello with CC='{cc}'"));
+        sh(&s, &tree, "make -s check", true);
+        assert_eq!(sh(&s, &tree, "./hello", false), "Hello, world!\n");
+        s.ok(&["stats", "--zero"]);
+        sh(&s, &tree, "make -s clean && make -j2 -s", true);
+        assert_same_outputs(&plain, &build_outputs(&tree), &format!("hello from a warm cache, CC='{cc}'"));
+        assert_all_hits(&s, count_objects(&plain), "hello");
+    }
+}
+
+#[test]
+fn json_c_builds_with_cmake_and_the_compiler_launcher_identically() {
+    let s = Scratch::new();
+    let tree = s.path().join("json-c");
+    sh(&s, s.path(), &format!("cp -a {} {}", debian_source("json-c").display(), tree.display()), false);
+    let configure = |launcher: bool| {
+        let flag = if launcher { "-DCMAKE_C_COMPILER_LAUNCHER=gg-cc" } else { "" };
+        format!("rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo {flag} > /dev/null && ninja -C build > /dev/null")
+    };
+    sh(&s, &tree, &configure(false), false);
+    let plain = build_outputs(&tree.join("build"));
+    sh(&s, &tree, &configure(true), true);
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through the launcher");
+    let tests = sh(&s, &tree.join("build"), "ctest -j2 --output-on-failure", true);
+    assert!(tests.contains("100% tests passed"), "{tests}");
+    s.ok(&["stats", "--zero"]);
+    sh(&s, &tree, "ninja -C build -t clean > /dev/null && ninja -C build > /dev/null", true);
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c from a warm cache");
+    assert_all_hits(&s, count_objects(&plain), "json-c");
+}
