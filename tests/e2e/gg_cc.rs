@@ -365,3 +365,49 @@ fn clang_objects_are_identical_to_direct_compiles() {
     }
     assert_eq!(counter(&s, "  direct hits"), 4, "{}", stats(&s));
 }
+
+#[test]
+fn response_files_are_expanded_and_cached() {
+    let s = project();
+    s.write("args.rsp", "-c -Iinclude\n'src/main.c' -o rsp.o\n");
+    for _ in 0..2 {
+        run_ok(s.cc(&["gcc", "@args.rsp"]));
+    }
+    assert_eq!((counter(&s, "misses"), counter(&s, "  direct hits")), (1, 1), "{}", stats(&s));
+    direct(s.path(), &["-c", "-Iinclude", "src/main.c", "-o", "direct.o"]);
+    assert!(same_file(&s.path().join("rsp.o"), &s.path().join("direct.o")));
+}
+
+#[test]
+fn an_unreadable_profile_runs_the_compiler_locally_with_that_reason() {
+    let s = project();
+    let want = Command::new("gcc")
+        .args(["-c", "-Iinclude", "-fprofile-use=missing.gcda", "src/main.c", "-o", "p.o"])
+        .current_dir(s.path())
+        .output()
+        .unwrap();
+    let got =
+        s.cc(&["gcc", "-c", "-Iinclude", "-fprofile-use=missing.gcda", "src/main.c", "-o", "p.o"]).output().unwrap();
+    assert_eq!((got.status.code(), text(&got.stderr)), (want.status.code(), text(&want.stderr)));
+    assert!(stats(&s).contains("unreadable input file `missing.gcda`"), "{}", stats(&s));
+}
+
+#[test]
+fn gg_log_debug_says_why_a_lookup_missed() {
+    let s = project();
+    let args = ["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"];
+    let first = run_ok({
+        let mut c = s.cc(&args);
+        c.env("GG_LOG", "debug");
+        c
+    });
+    assert!(text(&first.stderr).contains("NoManifest"), "{}", text(&first.stderr));
+    s.write("include/util.h", "#define VALUE 23\nstatic inline int twice(int x) { return 2 * x; }\n");
+    let second = run_ok({
+        let mut c = s.cc(&args);
+        c.env("GG_LOG", "debug");
+        c
+    });
+    let log = text(&second.stderr);
+    assert!(log.contains("direct-mode miss") && log.contains("util.h") && log.contains("changed"), "{log}");
+}

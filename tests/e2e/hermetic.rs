@@ -14,12 +14,22 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
         "#include <stdio.h>\n#include \"util.h\"\nint main(void) { printf(\"%d\\n\", twice(VALUE)); return 0; }\n",
     );
     s.write("include/util.h", "#define VALUE 21\nstatic inline int twice(int x) { return 2 * x; }\n");
-    let cases = [("gcc", vec!["-O2", "-g"], "a.o"), ("gcc", vec!["-O0"], "b.o"), ("clang", vec!["-O2", "-g"], "c.o")];
-    for (compiler, flags, obj) in cases {
-        let mut args = vec![compiler, "-c", "-Iinclude"];
+    let root = s.path().to_str().unwrap().to_string();
+    let abs_inc = format!("-I{root}/include");
+    let abs_src = format!("{root}/src/main.c");
+    // (compiler, working folder, arguments before `-o`, output)
+    let cases: Vec<(&str, &str, Vec<&str>, &str)> = vec![
+        ("gcc", "", vec!["-c", "-Iinclude", "-O2", "-g", "src/main.c"], "a.o"),
+        ("gcc", "", vec!["-c", "-Iinclude", "-O0", "src/main.c"], "b.o"),
+        ("clang", "", vec!["-c", "-Iinclude", "-O2", "-g", "src/main.c"], "c.o"),
+        ("gcc", "src", vec!["-c", &abs_inc, "-O2", "-g", &abs_src], "d.o"),
+    ];
+    for (compiler, dir, flags, obj) in cases {
+        let cwd = s.path().join(dir);
+        let mut args = vec![compiler];
         args.extend(&flags);
-        args.extend(["src/main.c", "-o", obj]);
-        let out = s.cc(&args).env("GG_STORE_INPUTS", "1").env("GG_LOG", "debug").output().unwrap();
+        args.extend(["-o", obj]);
+        let out = s.cc(&args).current_dir(&cwd).env("GG_STORE_INPUTS", "1").env("GG_LOG", "debug").output().unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
         let log = text(&out.stderr);
         let thunk = log
@@ -27,8 +37,7 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
             .find(|w| w.starts_with('T') && w.len() > 44)
             .unwrap_or_else(|| panic!("no thunk in {log}"));
         let direct = s.path().join(format!("direct-{obj}"));
-        let st =
-            Command::new(compiler).args(&args[1..args.len() - 1]).arg(&direct).current_dir(s.path()).status().unwrap();
+        let st = Command::new(compiler).args(&args[1..args.len() - 1]).arg(&direct).current_dir(&cwd).status().unwrap();
         assert!(st.success());
         // Forget the result so that forcing must run the compiler.
         std::fs::remove_dir_all(s.store().join("reductions")).unwrap();
@@ -60,7 +69,7 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
             "{compiler} {flags:?}: the hermetic object differs from a direct compile"
         );
         assert!(
-            std::fs::read(s.path().join(obj)).unwrap() == forced,
+            std::fs::read(cwd.join(obj)).unwrap() == forced,
             "{compiler} {flags:?}: in-place and hermetic objects differ"
         );
     }
