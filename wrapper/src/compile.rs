@@ -372,6 +372,12 @@ fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk
             anyhow::ensure!(stored == *hash, "`{p}` changed while it was being recorded");
         }
     }
+    if let Some(l) = job.toolchain.launcher {
+        anyhow::ensure!(
+            job.store.has(&l),
+            "the stage launcher `{l}` is missing from the store; remove `toolchains/` to rebuild it"
+        );
+    }
     for (p, hash) in &job.toolchain.files {
         if !job.store.has(hash) {
             let stored = job.store.put_file(Path::new(p))?;

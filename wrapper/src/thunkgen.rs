@@ -12,12 +12,15 @@ use gg_core::{Function, IrError, Name, Object, Thunk};
 
 use crate::args::table::{self, Role};
 use crate::args::{Compile, Mode};
-use crate::toolchain::Toolchain;
+use crate::toolchain::{launch_key, Toolchain};
 
 /// Environment variables that change what a compile reads or writes; they
 /// are part of every cache key, and given to the thunk (paths re-rooted).
 pub const ENV_INPUTS: &[&str] =
     &["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "SOURCE_DATE_EPOCH"];
+
+/// Where the stage launchers sit in the sandbox.
+const LAUNCH_DIR: &str = "gg/launch";
 
 /// Everything a compile thunk is made from.
 #[derive(Debug)]
@@ -87,6 +90,13 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         args.push(reroot(dir));
     }
     args.push(format!("-ffile-prefix-map={ROOT_PLACEHOLDER}="));
+    // With the launchers, gcc finds cc1 and as under -B first, and so
+    // starts them through the shipped loader (clang runs its stages in
+    // process).
+    let launcher = p.toolchain.launcher.filter(|_| p.toolchain.loader.is_some());
+    if launcher.is_some() && p.toolchain.family == crate::toolchain::Family::Gcc {
+        args.push(format!("-B{ROOT_PLACEHOLDER}/{LAUNCH_DIR}/"));
+    }
     let output = c.output_path();
     args.push("-o".into());
     args.push(reroot(&output));
@@ -125,9 +135,29 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
             }
         }
     }
-    let mut envars = vec![format!("PATH={}", bin_dirs.join(":"))];
-    if !lib_dirs.is_empty() {
-        envars.push(format!("LD_LIBRARY_PATH={}", lib_dirs.join(":")));
+    // The compiler's temporary files stay inside the sandbox too.
+    let mut envars = vec![format!("PATH={}", bin_dirs.join(":")), format!("TMPDIR={ROOT_PLACEHOLDER}")];
+    let mut function = driver_hash;
+    match (launcher, &p.toolchain.loader) {
+        (Some(launcher), Some(loader)) => {
+            // Every program, the driver included, starts through the
+            // shipped loader with the shipped libraries.
+            function = launcher;
+            envars.push(format!("GG_LOADER={}", reroot(loader)));
+            envars.push(format!("GG_LIBRARY_PATH={}", lib_dirs.join(":")));
+            for (name, path) in &p.toolchain.stages {
+                executables.push(Object { path: format!("{LAUNCH_DIR}/{name}"), hash: launcher });
+                envars.push(format!("{}={}", launch_key(name), reroot(path)));
+            }
+            // The driver's launcher is found by argv[0]'s base name.
+            let arg0_name =
+                Path::new(p.arg0).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            if !p.toolchain.stages.iter().any(|(n, _)| *n == arg0_name) {
+                envars.push(format!("{}={}", launch_key(&arg0_name), reroot(&p.toolchain.driver)));
+            }
+        }
+        _ if !lib_dirs.is_empty() => envars.push(format!("LD_LIBRARY_PATH={}", lib_dirs.join(":"))),
+        _ => {}
     }
     for (k, v) in p.env {
         let value =
@@ -135,7 +165,7 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         envars.push(format!("{k}={value}"));
     }
     Thunk::new(
-        Function { hash: driver_hash, args, envars },
+        Function { hash: function, args, envars },
         values,
         executables,
         vec![],

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 2;
+const TOOLCHAIN_VERSION: u32 = 3;
 
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,16 @@ pub struct Toolchain {
     pub c_includes: Vec<String>,
     /// The same for C++.
     pub cxx_includes: Vec<String>,
+    /// The programs the thunk starts (the driver under the name it is
+    /// called by, cc1, cc1plus, as): launcher name and absolute path.
+    pub stages: Vec<(String, String)>,
+    /// The dynamic loader the programs name (resolved), if they are
+    /// dynamically linked.
+    pub loader: Option<String>,
+    /// The static stage launcher (see `launcher/launch.c`), stored in the
+    /// store; `None` if it could not be built (the thunk then relies on the
+    /// machine's loader).
+    pub launcher: Option<Name>,
     /// A digest over all of the above: the compiler's identity in cache keys.
     pub id: String,
 }
@@ -75,22 +85,25 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
             return Ok(t);
         }
     }
-    let t = discover_uncached(driver)?;
+    let t = discover_uncached(driver, Some(store))?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     fsutil::write_atomic(&cache, &serde_json::to_vec(&t)?)
         .with_context(|| format!("cannot write `{}`", cache.display()))?;
     Ok(t)
 }
 
-fn discover_uncached(driver: &Path) -> Result<Toolchain> {
+fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> {
     let version = run(driver, &["--version"])?;
     let family = if version.contains("clang") { Family::Clang } else { Family::Gcc };
+    let driver_name = driver.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut stages = vec![(driver_name, driver.to_string_lossy().into_owned())];
     let mut programs = vec![driver.to_path_buf()];
     if family == Family::Gcc {
         for part in ["cc1", "cc1plus"] {
             let p = run(driver, &[&format!("-print-prog-name={part}")])?;
             let p = PathBuf::from(p.trim());
             if p.is_absolute() && p.exists() {
+                stages.push((part.to_string(), p.to_string_lossy().into_owned()));
                 programs.push(p);
             }
         }
@@ -98,8 +111,16 @@ fn discover_uncached(driver: &Path) -> Result<Toolchain> {
     // The assembler the driver runs (`as` from PATH unless installed beside).
     let asm = run(driver, &["-print-prog-name=as"])?;
     if let Some(asm) = which(asm.trim()) {
+        let abs = std::path::absolute(&asm).unwrap_or_else(|_| asm.clone());
+        stages.push(("as".to_string(), abs.to_string_lossy().into_owned()));
         programs.push(asm);
     }
+    let loader =
+        fs::canonicalize(driver).ok().and_then(|real| loader_of(&real)).map(|l| l.to_string_lossy().into_owned());
+    let launcher = match (store, &loader) {
+        (Some(store), Some(_)) => build_launcher(store, driver),
+        _ => None,
+    };
     let mut files = BTreeSet::new();
     for p in &programs {
         let real = fs::canonicalize(p).with_context(|| format!("cannot resolve `{}`", p.display()))?;
@@ -124,14 +145,58 @@ fn discover_uncached(driver: &Path) -> Result<Toolchain> {
     for d in c_includes.iter().chain(&cxx_includes) {
         id.update(format!("{d}\0").as_bytes());
     }
+    for (name, path) in &stages {
+        id.update(format!("{name}={path}\0").as_bytes());
+    }
+    id.update(format!("{loader:?}\0{launcher:?}").as_bytes());
     Ok(Toolchain {
         family,
         driver: driver.to_string_lossy().into_owned(),
         files: hashed,
         c_includes,
         cxx_includes,
+        stages,
+        loader,
+        launcher,
         id: id.finalize().to_hex().to_string(),
     })
+}
+
+/// Builds the static stage launcher with the compiler itself and stores it;
+/// `None` (with a debug note) if it cannot be built, e.g. without libc.a.
+///
+/// The source comes on stdin so that no temp file name reaches the binary:
+/// the launcher must come out byte-identical every time, as its hash is
+/// part of the toolchain's identity (concurrent first calls each build it).
+fn build_launcher(store: &Store, driver: &Path) -> Option<Name> {
+    use std::io::Write;
+    let bin = store.temp_path("launch");
+    let built = Command::new(driver)
+        .args(["-x", "c", "-static", "-Os", "-o"])
+        .arg(&bin)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            let fed = child.stdin.take().expect("piped").write_all(include_str!("launcher/launch.c").as_bytes());
+            let status = child.wait()?;
+            fed.map(|()| status)
+        })
+        .is_ok_and(|s| s.success());
+    let name = if built { store.put_file(&bin).ok() } else { None };
+    let _ = fs::remove_file(&bin);
+    if name.is_none() {
+        crate::log::debug(&format!("no static launcher for `{}`: thunks use the machine's loader", driver.display()));
+    }
+    name
+}
+
+/// The environment-variable form of a stage name (as the launcher forms it).
+pub fn launch_key(name: &str) -> String {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    format!("GG_LAUNCH_{safe}")
 }
 
 /// Runs the driver and returns its stdout and stderr together.
@@ -212,6 +277,11 @@ fn shared_libraries(program: &Path) -> Vec<PathBuf> {
 /// The program interpreter named in an ELF file's PT_INTERP header.
 fn loader_of(program: &Path) -> Option<PathBuf> {
     let bytes = fs::read(program).ok()?;
+    fs::canonicalize(loader_of_bytes(&bytes)?).ok()
+}
+
+/// The PT_INTERP path of an ELF image, as written.
+fn loader_of_bytes(bytes: &[u8]) -> Option<String> {
     if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
         return None; // only 64-bit little-endian ELF is understood
     }
@@ -227,7 +297,7 @@ fn loader_of(program: &Path) -> Option<PathBuf> {
             let (off, size) = (u64_at(ph + 0x08), u64_at(ph + 0x20));
             let raw = bytes.get(off..off + size)?;
             let text = std::str::from_utf8(raw).ok()?.trim_end_matches('\0');
-            return fs::canonicalize(text).ok();
+            return Some(text.to_string());
         }
     }
     None
@@ -240,7 +310,7 @@ mod tests {
     #[test]
     fn gcc_is_discovered_with_its_compiler_proper_assembler_and_libraries() {
         let Some(gcc) = which("gcc") else { panic!("gcc is required for the tests") };
-        let t = discover_uncached(&gcc).unwrap();
+        let t = discover_uncached(&gcc, None).unwrap();
         assert_eq!(t.family, Family::Gcc);
         let paths: Vec<&str> = t.files.iter().map(|(p, _)| p.as_str()).collect();
         assert!(paths.iter().any(|p| p.ends_with("/cc1")), "{paths:?}");
@@ -259,6 +329,17 @@ mod tests {
         let a = discover(&store, &gcc).unwrap();
         assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1);
         assert_eq!(discover(&store, &gcc).unwrap(), a);
+    }
+
+    #[test]
+    fn the_static_launcher_is_reproducible() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let gcc = which("gcc").unwrap();
+        let a = build_launcher(&store, &gcc).expect("gcc can link statically (libc6-dev)");
+        assert_eq!(build_launcher(&store, &gcc), Some(a), "two builds must give the same bytes");
+        let bytes = store.get(&a).unwrap();
+        assert!(loader_of_bytes(&bytes).is_none(), "the launcher must not need a loader");
     }
 
     #[test]
