@@ -320,15 +320,25 @@ fn cxx_and_assembler_sources_are_cached_with_identical_objects() {
     age(&s);
     for (compiler, src) in [("g++", "src/v.cc"), ("gcc", "src/pp.S"), ("gcc", "src/plain.s")] {
         let direct_out = s.path().join("direct.o");
+        let _ = std::fs::remove_file(s.path().join("direct.d"));
         run_ok({
             let mut c = Command::new(compiler);
-            c.args(["-c", "-O2", "-g", "-Iinclude", src, "-o"]).arg(&direct_out).current_dir(s.path());
+            c.args(["-c", "-O2", "-g", "-Iinclude", "-MD", src, "-o"]).arg(&direct_out).current_dir(s.path());
             c
         });
+        let direct_dep = std::fs::read_to_string(s.path().join("direct.d")).ok();
         for round in ["miss", "hit"] {
             let _ = std::fs::remove_file(s.path().join("gg.o"));
-            run_ok(s.cc(&[compiler, "-c", "-O2", "-g", "-Iinclude", src, "-o", "gg.o"]));
+            let _ = std::fs::remove_file(s.path().join("gg.d"));
+            run_ok(s.cc(&[compiler, "-c", "-O2", "-g", "-Iinclude", "-MD", src, "-o", "gg.o"]));
             assert!(same_file(&s.path().join("gg.o"), &direct_out), "{src}: differs on the {round}");
+            // Same words (line breaks depend on the target's length).
+            let words = |d: String, target: &str| -> Vec<String> {
+                d.replace(target, "X").replace("\\\n", " ").split_whitespace().map(str::to_string).collect()
+            };
+            let dep = std::fs::read_to_string(s.path().join("gg.d")).ok().map(|d| words(d, "gg.o"));
+            let want = direct_dep.clone().map(|d| words(d, &direct_out.display().to_string()));
+            assert_eq!(dep, want, "{src}: depfile on the {round}");
         }
     }
     assert_eq!(counter(&s, "  direct hits"), 3, "{}", stats(&s));

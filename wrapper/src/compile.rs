@@ -73,6 +73,12 @@ impl Job<'_> {
         normalize(&joined)
     }
 
+    /// The user's depfile request, if the compiler would honour it: for
+    /// plain assembler (`.s`) gcc writes no depfile at all.
+    fn depfile_request(&self) -> Option<&DepRequest> {
+        self.compile.deps.as_ref().filter(|_| self.compile.lang.preprocessed_by_compiler())
+    }
+
     /// The depfile path the user gets: `-MF`, else (driver form) the
     /// output with its suffix replaced by `.d`.
     fn user_depfile(&self, d: &DepRequest) -> String {
@@ -124,7 +130,7 @@ fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
         Some(n) => job.store.get(&n)?,
         None => Vec::new(),
     };
-    let depfile = match (&job.compile.deps, &entry.depfile) {
+    let depfile = match (job.depfile_request(), &entry.depfile) {
         (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get(text)?)),
         (Some(_), None) => anyhow::bail!("the entry has no depfile"),
         _ => None,
@@ -174,7 +180,7 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         }
         Err(_) => vec![c.source.clone()],
     };
-    let user_dep = match &c.deps {
+    let user_dep = match job.depfile_request() {
         Some(d) => {
             let text = if d.user_only {
                 user_only_depfile(job, d, &inputs)
