@@ -391,15 +391,17 @@ fn response_files_are_expanded_and_cached() {
 #[test]
 fn an_unreadable_profile_runs_the_compiler_locally_with_that_reason() {
     let s = project();
-    let want = Command::new("gcc")
-        .args(["-c", "-Iinclude", "-fprofile-use=missing.gcda", "src/main.c", "-o", "p.o"])
-        .current_dir(s.path())
-        .output()
-        .unwrap();
-    let got =
-        s.cc(&["gcc", "-c", "-Iinclude", "-fprofile-use=missing.gcda", "src/main.c", "-o", "p.o"]).output().unwrap();
+    let args = ["-c", "-Iinclude", "-fprofile-instr-use=missing.profdata", "src/main.c", "-o", "p.o"];
+    let want = Command::new("clang").args(args).current_dir(s.path()).output().unwrap();
+    let mut full = vec!["clang"];
+    full.extend(args);
+    let got = s.cc(&full).output().unwrap();
     assert_eq!((got.status.code(), text(&got.stderr)), (want.status.code(), text(&want.stderr)));
-    assert!(stats(&s).contains("unreadable input file `missing.gcda`"), "{}", stats(&s));
+    assert!(stats(&s).contains("unreadable input file `missing.profdata`"), "{}", stats(&s));
+    // gcc's profile feedback names its files after -o: run locally too.
+    let out = s.cc(&["gcc", "-c", "-fprofile-use", "-Iinclude", "src/main.c", "-o", "q.o"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stats(&s).contains("profile feedback"), "{}", stats(&s));
 }
 
 #[test]
@@ -420,4 +422,115 @@ fn gg_log_debug_says_why_a_lookup_missed() {
     });
     let log = text(&second.stderr);
     assert!(log.contains("direct-mode miss") && log.contains("util.h") && log.contains("changed"), "{log}");
+}
+
+#[test]
+fn outputs_gg_cannot_replace_by_a_rename_are_left_to_the_compiler() {
+    let s = project();
+    // A symlinked output: the compiler writes through it, the link stays.
+    std::os::unix::fs::symlink("target.o", s.path().join("link.o")).unwrap();
+    run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "link.o"]));
+    assert!(std::fs::symlink_metadata(s.path().join("link.o")).unwrap().file_type().is_symlink());
+    assert!(std::fs::read(s.path().join("target.o")).unwrap().starts_with(b"\x7fELF"));
+    // Assembly to stdout.
+    let want =
+        Command::new("gcc").args(["-S", "-Iinclude", "-o", "-", "src/main.c"]).current_dir(s.path()).output().unwrap();
+    let got = s.cc(&["gcc", "-S", "-Iinclude", "-o", "-", "src/main.c"]).output().unwrap();
+    assert_eq!(got.stdout, want.stdout);
+    assert!(!s.path().join("-").exists());
+    let st = stats(&s);
+    assert!(st.contains("the output is not a regular file") && st.contains("output to stdout"), "{st}");
+}
+
+#[test]
+fn files_the_assembler_pulls_in_are_never_served_stale() {
+    let s = project();
+    s.write("src/blob.S", ".section .rodata\n.globl blob\nblob: .incbin \"data.bin\"\n");
+    s.write("data.bin", "AAAA");
+    age(&s);
+    run_ok(s.cc(&["gcc", "-c", "src/blob.S", "-o", "blob.o"]));
+    s.write("data.bin", "BBBB");
+    run_ok(s.cc(&["gcc", "-c", "src/blob.S", "-o", "blob.o"]));
+    let obj = std::fs::read(s.path().join("blob.o")).unwrap();
+    assert!(obj.windows(4).any(|w| w == b"BBBB"), "the object must hold the new data");
+    assert!(stats(&s).contains(".incbin"), "{}", stats(&s));
+}
+
+#[test]
+fn a_new_assembler_earlier_on_path_causes_a_miss() {
+    let s = project();
+    let bin = s.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let compile = || {
+        run_ok({
+            let mut c = s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"]);
+            c.env("PATH", &path);
+            c
+        })
+    };
+    compile();
+    compile();
+    assert_eq!(counter(&s, "misses"), 1);
+    let real_as = Command::new("gcc").arg("-print-prog-name=as").output().unwrap();
+    let real_as = text(&real_as.stdout).trim().to_string();
+    let real_as = if real_as.contains('/') { real_as } else { "/usr/bin/as".into() };
+    std::fs::write(bin.join("as"), format!("#!/bin/sh\nexec {real_as} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(bin.join("as"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    compile();
+    assert_eq!(counter(&s, "misses"), 2, "a different assembler must miss:\n{}", stats(&s));
+}
+
+#[test]
+fn compiler_environment_gg_does_not_model_runs_locally() {
+    let s = project();
+    for var in ["COMPILER_PATH", "GCC_EXEC_PREFIX", "DEPENDENCIES_OUTPUT"] {
+        let out = s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"]).env(var, "x.d").output().unwrap();
+        let _ = out;
+        assert!(stats(&s).contains(&format!("{var} is set")), "{}", stats(&s));
+    }
+}
+
+#[test]
+fn hit_objects_are_writable_like_the_compilers() {
+    let s = project();
+    for _ in 0..2 {
+        let _ = std::fs::remove_file(s.path().join("m.o"));
+        run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/main.c", "-o", "m.o"]));
+    }
+    assert_eq!(counter(&s, "  direct hits"), 1);
+    let direct = s.path().join("d.o");
+    direct_compile(&s, &direct);
+    let mode = |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o777;
+    assert_eq!(mode(&s.path().join("m.o")), mode(&direct));
+}
+
+fn direct_compile(s: &Scratch, out: &Path) {
+    run_ok({
+        let mut c = Command::new("gcc");
+        c.args(["-c", "-Iinclude", "src/main.c", "-o"]).arg(out).current_dir(s.path());
+        c
+    });
+}
+
+#[test]
+fn a_failure_after_the_compile_reports_once_and_leaves_no_object() {
+    let s = project();
+    s.write("src/w.c", "int f(void) { int unused; return 0; }\n");
+    age(&s);
+    let out = s.cc(&["gcc", "-Wall", "-c", "src/w.c", "-o", "w.o", "-MD", "-MF", "nodir/w.d"]).output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(text(&out.stderr).matches("unused variable").count(), 1, "{}", text(&out.stderr));
+    assert!(!s.path().join("w.o").exists(), "no object when the depfile cannot be written");
+}
+
+#[test]
+fn arguments_that_are_not_utf8_go_straight_to_the_compiler() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = project();
+    let name = std::ffi::OsStr::from_bytes(b"\xe9.c");
+    std::fs::write(s.path().join(name), "int f;\n").unwrap();
+    let out = s.cc(&["gcc", "-c"]).arg(name).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(s.path().join(std::ffi::OsStr::from_bytes(b"\xe9.o")).exists());
 }

@@ -23,7 +23,7 @@ use crate::toolchain::{Family, Toolchain};
 
 /// Environment variables that change the compiler's diagnostics (which are
 /// stored and replayed), so they are part of the key too.
-const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LC_ALL", "LC_MESSAGES", "GCC_COLORS"];
+const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "GCC_COLORS"];
 
 /// A compile gg handles: what it needs besides the parsed arguments.
 #[derive(Debug)]
@@ -135,11 +135,16 @@ fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
         (Some(_), None) => anyhow::bail!("the entry has no depfile"),
         _ => None,
     };
+    let stdout = match red.stdout {
+        Some(n) => job.store.get(&n)?,
+        None => Vec::new(),
+    };
     let out = job.compile.output_path();
-    fsutil::copy_atomic(&blob, Path::new(&out)).with_context(|| format!("cannot write `{out}`"))?;
     if let Some((path, bytes)) = depfile {
         fsutil::write_atomic(Path::new(&path), &bytes).with_context(|| format!("cannot write `{path}`"))?;
     }
+    write_object(&blob, Path::new(&out)).with_context(|| format!("cannot write `{out}`"))?;
+    std::io::stdout().write_all(&stdout)?;
     std::io::stderr().write_all(&stderr)?;
     Ok(())
 }
@@ -158,26 +163,49 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         use std::os::unix::process::CommandExt;
         cmd.arg0(&job.inv.arg0);
     }
+    let started = manifest::now_ns();
     let output = cmd.args(&args).output().with_context(|| format!("cannot run `{}`", job.inv.compiler.display()))?;
     std::io::stdout().write_all(&output.stdout)?;
     std::io::stderr().write_all(&output.stderr)?;
-    let cleanup = || {
+    if !output.status.success() {
         let _ = fs::remove_file(&tmp_out);
         let _ = fs::remove_file(&dep_tmp);
-    };
-    if !output.status.success() {
-        cleanup();
         stats::record(job.store, &Event::Uncacheable("compile failed".into()))?;
         return Ok(exit_code(output.status));
     }
-    let dep_text = fs::read_to_string(&dep_tmp);
-    let _ = fs::remove_file(&dep_tmp);
+    // The compiler ran and printed; from here on an error must not run it
+    // again (the fallback would print everything twice): report and fail.
+    match finish(job, key, &out, &tmp_out, &dep_tmp, started, &output) {
+        Ok(event) => {
+            stats::record(job.store, &event)?;
+            Ok(0)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp_out);
+            let _ = fs::remove_file(&dep_tmp);
+            eprintln!("gg-cc: error: {e:#}");
+            Ok(1)
+        }
+    }
+}
+
+/// After a successful compile: the user's depfile, then the output (so a
+/// failure leaves no object behind), then the record.
+fn finish(
+    job: &Job<'_>,
+    key: Option<&str>,
+    out: &str,
+    tmp_out: &Path,
+    dep_tmp: &Path,
+    started: i128,
+    output: &std::process::Output,
+) -> Result<Event> {
+    let c = job.compile;
+    let dep_text = fs::read_to_string(dep_tmp);
+    let _ = fs::remove_file(dep_tmp);
     let inputs = match dep_text.as_deref().map_err(|e| e.to_string()).and_then(depfile::inputs) {
         Ok(i) => i,
-        Err(e) if c.lang.preprocessed_by_compiler() => {
-            cleanup();
-            anyhow::bail!("the compiler's depfile is unreadable: {e}");
-        }
+        Err(e) if c.lang.preprocessed_by_compiler() => anyhow::bail!("the compiler's depfile is unreadable: {e}"),
         Err(_) => vec![c.source.clone()],
     };
     let user_dep = match job.depfile_request() {
@@ -191,22 +219,18 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         }
         None => None,
     };
-    fs::rename(&tmp_out, &out).with_context(|| format!("cannot write `{out}`"))?;
     if let Some((path, bytes)) = &user_dep {
         fsutil::write_atomic(Path::new(path), bytes).with_context(|| format!("cannot write `{path}`"))?;
     }
-    let event = match key {
-        None => Event::Uncacheable("source unreadable".into()),
-        Some(key) => match record(job, key, &inputs, &out, &output.stdout, &output.stderr, user_dep.as_ref()) {
-            Ok(event) => event,
-            Err(e) => {
-                debug(&format!("not recorded: {e:#}"));
-                Event::Uncacheable("recording failed".into())
-            }
-        },
-    };
-    stats::record(job.store, &event)?;
-    Ok(0)
+    fs::rename(tmp_out, out).with_context(|| format!("cannot write `{out}`"))?;
+    let Some(key) = key else { return Ok(Event::Uncacheable("source unreadable".into())) };
+    Ok(match record(job, key, &inputs, out, started, output, user_dep.as_ref()) {
+        Ok(event) => event,
+        Err(e) => {
+            debug(&format!("not recorded: {e:#}"));
+            Event::Uncacheable("recording failed".into())
+        }
+    })
 }
 
 /// Dependency options for the real compile: always the full list (system
@@ -295,10 +319,15 @@ fn record(
     key: &str,
     deps: &[String],
     out: &str,
-    stdout: &[u8],
-    stderr: &[u8],
+    started: i128,
+    output: &std::process::Output,
     user_dep: Option<&(String, Vec<u8>)>,
 ) -> Result<Event> {
+    let (stdout, stderr) = (&output.stdout[..], &output.stderr[..]);
+    let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
+        return Ok(Event::Uncacheable("an argument uses __DATE__/__TIME__".into()));
+    }
     let now = manifest::now_ns();
     let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
     for p in deps.iter().chain(&job.compile.input_files) {
@@ -309,12 +338,23 @@ fn record(
     }
     let mut inputs = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
-    let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
     for p in &paths {
+        // Changed while the compiler ran: what it read is not what we hash.
+        if manifest::changed_since(Path::new(p), started) {
+            return Ok(Event::Uncacheable(format!("`{}` changed during the compile", short(p))));
+        }
         let stat = manifest::stat_of(Path::new(p), now);
         let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
         if !time_fixed && uses_time_macros(&bytes) {
             return Ok(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p))));
+        }
+        // Files the assembler pulls in are in no depfile (ccache refuses
+        // these too).
+        if memchr::memmem::find(&bytes, b".incbin").is_some()
+            || (!job.compile.lang.preprocessed_by_compiler() || job.compile.lang == crate::args::Lang::AsmCpp)
+                && memchr::memmem::find(&bytes, b".include").is_some()
+        {
+            return Ok(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p))));
         }
         let hash = Name::of_value(&bytes);
         inputs.push((p.clone(), hash));
@@ -352,6 +392,26 @@ fn record(
     };
     manifest::add(job.store, key, Entry { files, thunk: name, depfile })?;
     Ok(Event::Miss { bytes: object.size() })
+}
+
+/// Copies a stored object to `out` atomically, with the mode a compiler
+/// would give it (0666 less the umask), not the store's read-only one.
+fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only swaps a process-wide mask; gg-cc is one thread here.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    let tmp = fsutil::temp_beside(out);
+    let result = fs::copy(blob, &tmp)
+        .and_then(|_| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o666 & !(mask as u32))))
+        .and_then(|()| fs::rename(&tmp, out));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Resolves `.` and `..` in an absolute path without touching the disk.

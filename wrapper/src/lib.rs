@@ -38,6 +38,46 @@ fn local(store: Option<&Store>, inv: &Invocation, reason: &str) -> anyhow::Error
     exec_real(inv)
 }
 
+/// Environment variables that change what the compiler reads or runs in
+/// ways gg does not model; when set, the call runs locally.
+const ENV_LOCAL: &[&str] =
+    &["COMPILER_PATH", "GCC_EXEC_PREFIX", "CCC_OVERRIDE_OPTIONS", "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
+
+/// Why a compile must run locally even though its arguments are fine.
+fn local_reason(c: &args::Compile) -> Option<String> {
+    if let Some(var) = ENV_LOCAL.iter().find(|v| std::env::var_os(v).is_some()) {
+        return Some(format!("{var} is set"));
+    }
+    if !std::fs::metadata(&c.source).is_ok_and(|m| m.is_file()) {
+        return Some("the source is not a regular file".into());
+    }
+    // gg replaces the output by a rename: a device, a link or anything
+    // else not a plain file must be written by the compiler itself.
+    if std::fs::symlink_metadata(c.output_path()).is_ok_and(|m| !m.is_file()) {
+        return Some("the output is not a regular file".into());
+    }
+    None
+}
+
+/// Folders named by `-I` and `-iquote`.
+fn user_include_dirs(args: &[String]) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for opt in ["-I", "-iquote"] {
+            if a == opt {
+                if let Some(d) = it.next() {
+                    dirs.push(d.clone());
+                }
+            } else if let Some(d) = a.strip_prefix(opt).filter(|d| !d.is_empty()) {
+                dirs.push(d.to_string());
+            }
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    dirs.into_iter().map(|d| if d.starts_with('/') { d } else { cwd.join(d).to_string_lossy().into_owned() }).collect()
+}
+
 /// Handles one gg-cc call; returns the exit code (or never returns, when
 /// the real compiler replaces this process).
 pub fn run(inv: &Invocation) -> Result<i32> {
@@ -48,12 +88,24 @@ pub fn run(inv: &Invocation) -> Result<i32> {
         Classified::Local(reason) => return Err(local(Some(&store), inv, &reason)),
         Classified::Compile(c) => c,
     };
+    if let Some(why) = local_reason(&compile) {
+        return Err(local(Some(&store), inv, &why));
+    }
     let toolchain = match toolchain::discover(&store, &inv.compiler) {
         Ok(t) => t,
         Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),
     };
-    if compile.deps.as_ref().is_some_and(|d| d.user_only) && !compile::handles_user_only_deps(&toolchain) {
-        return Err(local(Some(&store), inv, "-MMD with a compiler whose depfile layout gg does not model"));
+    if compile.deps.as_ref().is_some_and(|d| d.user_only) {
+        if !compile::handles_user_only_deps(&toolchain) {
+            return Err(local(Some(&store), inv, "-MMD with a compiler whose depfile layout gg does not model"));
+        }
+        // gcc leaves out headers found through system folders; gg tells
+        // them by path, which is ambiguous when a user folder lies inside
+        // a system one (pkg-config's -I/usr/include/glib-2.0).
+        let system = toolchain.includes(compile.lang);
+        if user_include_dirs(&compile.args).iter().any(|d| system.iter().any(|s| d.starts_with(s.as_str()))) {
+            return Err(local(Some(&store), inv, "-MMD with an include folder inside a system folder"));
+        }
     }
     for f in &compile.input_files {
         if std::fs::File::open(f).is_err() {

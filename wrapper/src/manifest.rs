@@ -56,6 +56,15 @@ pub fn stat_of(path: &Path, now_ns: i128) -> Option<(u64, i128, i128)> {
     Some((m.len(), mtime, ctime))
 }
 
+/// Whether `path` was modified (or its inode changed) at or after `since`
+/// (nanoseconds since the epoch).
+pub fn changed_since(path: &Path, since: i128) -> bool {
+    let Ok(m) = fs::metadata(path) else { return true };
+    let mtime = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
+    let ctime = m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
+    mtime.max(ctime) >= since
+}
+
 /// Nanoseconds since the epoch.
 pub fn now_ns() -> i128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)

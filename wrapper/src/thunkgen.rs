@@ -85,7 +85,9 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         wants_path = next;
     }
     args.push("-nostdinc".into());
-    for dir in p.toolchain.includes(c.lang) {
+    // With the user's own -nostdinc the default folders are not searched.
+    let defaults: &[String] = if c.nostdinc { &[] } else { p.toolchain.includes(c.lang) };
+    for dir in defaults {
         args.push("-isystem".into());
         args.push(reroot(dir));
     }
@@ -194,8 +196,8 @@ mod tests {
         assert_eq!(reroot_arg("/opt/inc", true), (format!("{ROOT_PLACEHOLDER}/opt/inc"), false));
         assert_eq!(reroot_arg("-DPATH=\"/usr/share\"", false), ("-DPATH=\"/usr/share\"".to_string(), false));
         assert_eq!(
-            reroot_arg("-fprofile-use=/p/a.gcda", false),
-            (format!("-fprofile-use={ROOT_PLACEHOLDER}/p/a.gcda"), false)
+            reroot_arg("-fprofile-instr-use=/p/a.profdata", false),
+            (format!("-fprofile-instr-use={ROOT_PLACEHOLDER}/p/a.profdata"), false)
         );
     }
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 3;
+const TOOLCHAIN_VERSION: u32 = 4;
 
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +50,29 @@ pub struct Toolchain {
     /// store; `None` if it could not be built (the thunk then relies on the
     /// machine's loader).
     pub launcher: Option<Name>,
+    /// (size, mtime s, mtime ns) of every file when it was hashed: a
+    /// cached toolchain whose files changed since is discovered again.
+    pub stamps: Vec<(u64, i64, i64)>,
     /// A digest over all of the above: the compiler's identity in cache keys.
     pub id: String,
+}
+
+impl Toolchain {
+    /// Whether every file is as it was when discovered, and PATH still
+    /// leads to the same assembler (a new `as` earlier on PATH changes
+    /// nothing else).
+    fn still_valid(&self) -> bool {
+        let files_same = self.files.len() == self.stamps.len()
+            && self.files.iter().zip(&self.stamps).all(|((p, _), s)| stamp(Path::new(p)).as_ref() == Some(s));
+        let asm = self.stages.iter().find(|(n, _)| n == "as").map(|(_, p)| p.as_str());
+        let asm_now = which("as").map(|p| std::path::absolute(&p).unwrap_or(p).to_string_lossy().into_owned());
+        files_same && (self.family == Family::Clang || asm == asm_now.as_deref())
+    }
+}
+
+fn stamp(p: &Path) -> Option<(u64, i64, i64)> {
+    let m = fs::metadata(p).ok()?;
+    Some((m.len(), m.mtime(), m.mtime_nsec()))
 }
 
 impl Toolchain {
@@ -82,7 +103,10 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
     let cache = dir.join(key.to_hex().as_str());
     if let Ok(bytes) = fs::read(&cache) {
         if let Ok(t) = serde_json::from_slice::<Toolchain>(&bytes) {
-            return Ok(t);
+            if t.still_valid() {
+                return Ok(t);
+            }
+            crate::log::debug(&format!("`{}` changed since it was discovered", driver.display()));
         }
     }
     let t = discover_uncached(driver, Some(store))?;
@@ -131,9 +155,12 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         files.extend(shared_libraries(&real));
     }
     let mut hashed = Vec::new();
+    let mut stamps = Vec::new();
     for f in files {
+        let before = stamp(&f).with_context(|| format!("cannot stat `{}`", f.display()))?;
         let name = Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
         hashed.push((f.to_string_lossy().into_owned(), name));
+        stamps.push(before);
     }
     let c_includes = include_dirs(driver, "c")?;
     let cxx_includes = include_dirs(driver, "c++")?;
@@ -158,6 +185,7 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         stages,
         loader,
         launcher,
+        stamps,
         id: id.finalize().to_hex().to_string(),
     })
 }

@@ -5,13 +5,9 @@
 use gg_wrapper::invoke;
 
 fn main() {
-    let argv: Vec<String> = match std::env::args_os().map(|a| a.into_string()).collect::<Result<_, _>>() {
-        Ok(v) => v,
-        Err(_) => {
-            eprintln!("gg-cc: error: arguments that are not UTF-8 are not supported");
-            std::process::exit(1);
-        }
-    };
+    let argv_os: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let utf8 = argv_os.iter().all(|a| a.to_str().is_some());
+    let argv: Vec<String> = argv_os.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let inv = match invoke::resolve(&argv) {
         Ok(inv) => inv,
         Err(e) => {
@@ -19,6 +15,15 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if !utf8 {
+        // gg cannot hash what it cannot read as text: run the compiler
+        // with the arguments exactly as given.
+        use std::os::unix::process::CommandExt;
+        let tail = &argv_os[argv_os.len() - inv.args.len()..];
+        let e = std::process::Command::new(&inv.compiler).arg0(&inv.arg0).args(tail).exec();
+        eprintln!("gg-cc: error: cannot run `{}`: {e}", inv.compiler.display());
+        std::process::exit(1);
+    }
     if std::env::var_os("GG_DISABLE").is_some_and(|v| v == "1") {
         let e = gg_wrapper::exec_real(&inv);
         eprintln!("gg-cc: error: {e:#}");

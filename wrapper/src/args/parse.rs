@@ -94,6 +94,8 @@ pub struct Compile {
     pub deps: Option<DepRequest>,
     /// Files named by path-taking options (`-include`, `-fprofile-use=`…).
     pub input_files: Vec<String>,
+    /// `-nostdinc`: the default include folders are not searched.
+    pub nostdinc: bool,
 }
 
 impl Compile {
@@ -142,6 +144,7 @@ pub fn classify(args: &[String]) -> Classified {
     let mut deps = DepRequest { user_only: false, via_wp: false, file: None, targets: vec![], phony: false };
     let mut wants_deps = false;
     let mut input_files = Vec::new();
+    let mut nostdinc = false;
     let mut i = 0;
     while i < args.len() {
         let word = &args[i];
@@ -184,12 +187,20 @@ pub fn classify(args: &[String]) -> Classified {
         };
         match opt.role {
             Role::Local(why) => return local(why),
-            Role::Plain | Role::IncludeDir => keep(&mut kept),
+            Role::Plain | Role::IncludeDir => {
+                nostdinc |= opt.name == "-nostdinc";
+                keep(&mut kept);
+            }
             Role::InputFile => {
                 input_files.push(value.clone().unwrap_or_default());
                 keep(&mut kept);
             }
-            Role::Output => output = value,
+            Role::Output => {
+                if value.as_deref() == Some("-") {
+                    return local("output to stdout (-o -)");
+                }
+                output = value;
+            }
             Role::Language => {
                 let v = value.clone().unwrap_or_default();
                 lang_override = if v == "none" { None } else { Some(Lang::from_x(&v)) };
@@ -264,6 +275,7 @@ pub fn classify(args: &[String]) -> Classified {
         output,
         deps: wants_deps.then_some(deps),
         input_files,
+        nostdinc,
     })
 }
 

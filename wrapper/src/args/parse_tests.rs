@@ -95,6 +95,18 @@ fn calls_gg_cannot_cache_run_locally_with_a_reason() {
         ("-c -gsplit-dwarf a.c", "-gsplit-dwarf"),
         ("-c a.c -o", "missing its argument"),
         ("-c", "no source"),
+        ("-S -o - a.c", "stdout"),
+        ("-c -fprofile-use a.c", "profile"),
+        ("-c -fprofile-generate a.c", "profile"),
+        ("-c -fstack-usage a.c", "extra files"),
+        ("-c -fdump-tree-all a.c", "extra files"),
+        ("-c -fsyntax-only a.c", "-fsyntax-only"),
+        ("-c -fplugin=./p.so a.c", "plugin"),
+        ("-c -B /opt/bin/ a.c", "-B"),
+        ("-c -flto a.c", "-flto"),
+        ("-c -m32 a.c", "include folders"),
+        ("-c --sysroot=/sr a.c", "include folders"),
+        ("-c -target aarch64-linux-gnu a.c", "include folders"),
     ] {
         let why = local_reason(line);
         assert!(why.contains(needle), "`{line}`: `{why}` should mention `{needle}`");
