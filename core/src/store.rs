@@ -130,7 +130,10 @@ impl Store {
     /// run with another working directory.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Store> {
         let root = root.into();
-        for d in DIRS {
+        // The last folder created is there: so are the others (saves six
+        // failing mkdirs on every gg-cc call).
+        let ready = root.join(DIRS[DIRS.len() - 1]).is_dir();
+        for d in DIRS.iter().filter(|_| !ready) {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
         }
