@@ -10,3 +10,4 @@ mod projects;
 mod sandbox;
 mod store;
 mod support;
+mod worker;

@@ -1,0 +1,193 @@
+//! gg-worker over loopback: blobs verified on arrival and before serving,
+//! thunks executed in its sandbox, authentication and limits.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine as _;
+
+use crate::support::{blob_path, clobber, sh_thunk, text, Scratch};
+
+/// A running worker, killed when dropped.
+struct WorkerProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for WorkerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(store: &std::path::Path, extra: &[&str]) -> WorkerProc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--jobs", "2", "--dir"])
+        .arg(store)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url =
+        line.trim().strip_prefix("gg-worker listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
+    WorkerProc { child, url }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn put(url: &str, name: &str, bytes: &[u8]) -> (u16, String) {
+    let mut r = agent().put(format!("{url}/v1/blobs/{name}")).send(bytes).unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn get(url: &str, path: &str) -> (u16, Vec<u8>) {
+    let mut r = agent().get(format!("{url}{path}")).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_vec().unwrap_or_default())
+}
+
+fn post(url: &str, path: &str, body: &str) -> (u16, String) {
+    let mut r = agent().post(format!("{url}{path}")).send(body).unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn name_of(s: &Scratch, file: &str) -> String {
+    s.ok(&["hash", file]).split(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn blobs_are_verified_on_arrival_and_listed_as_missing_until_uploaded() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    s.write("a.txt", "hello worker\n");
+    let a = name_of(&s, "a.txt");
+    let (code, body) = post(&w.url, "/v1/missing", &format!("[\"{a}\"]"));
+    assert_eq!((code, body.as_str()), (200, format!("[\"{a}\"]").as_str()));
+    let (code, body) = put(&w.url, &a, b"hello WORKER\n");
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains(&a) && body.contains("nothing was stored"), "{body}");
+    assert_eq!(post(&w.url, "/v1/missing", &format!("[\"{a}\"]")).1, format!("[\"{a}\"]"));
+    assert_eq!(put(&w.url, &a, b"hello worker\n").0, 200);
+    assert_eq!(post(&w.url, "/v1/missing", &format!("[\"{a}\"]")).1, "[]");
+    assert_eq!(get(&w.url, &format!("/v1/blobs/{a}")), (200, b"hello worker\n".to_vec()));
+    let (code, body) = get(&w.url, "/v1/blobs/Vnot-a-name");
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
+    let status: serde_json::Value = serde_json::from_slice(&get(&w.url, "/v1/status").1).unwrap();
+    assert_eq!(status["slots"], 2);
+    assert!(status["store_bytes"].as_u64().unwrap() >= 13);
+}
+
+#[test]
+fn a_blob_corrupted_on_the_workers_disk_is_never_served_or_used() {
+    let s = Scratch::new();
+    let store = s.path().join("worker");
+    let w = start(&store, &[]);
+    s.write("in.txt", "good\n");
+    let v = name_of(&s, "in.txt");
+    assert_eq!(put(&w.url, &v, b"good\n").0, 200);
+    clobber(&blob_path(&store, &v), "evil\n");
+    let (code, body) = get(&w.url, &format!("/v1/blobs/{v}"));
+    assert_eq!(code, 500);
+    assert!(String::from_utf8_lossy(&body).contains("corrupt"));
+    // It was moved aside: the worker now asks for it again.
+    assert_eq!(post(&w.url, "/v1/missing", &format!("[\"{v}\"]")).1, format!("[\"{v}\"]"));
+}
+
+/// The canonical encoding of a thunk made (and stored) by the client.
+fn thunk_json(s: &Scratch, name: &str) -> String {
+    s.ok(&["describe", "--json", name])
+}
+
+#[test]
+fn a_thunk_runs_on_the_worker_with_small_outputs_inline() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    s.write("in.txt", "from the client\n");
+    let t = s.ok(&sh_thunk("tr a-z A-Z < in.txt > out; echo warn >&2", "out", &["--value", "in.txt"]));
+    let encoding = thunk_json(&s, &t);
+    // Inputs first: the worker says which it lacks.
+    let thunk: serde_json::Value = serde_json::from_str(&encoding).unwrap();
+    let mut needed: Vec<String> = Vec::new();
+    for list in ["values", "executables"] {
+        for o in thunk[list].as_array().unwrap() {
+            needed.push(o.as_str().unwrap().split('=').next().unwrap().to_string());
+        }
+    }
+    let (_, missing) = post(&w.url, "/v1/missing", &serde_json::to_string(&needed).unwrap());
+    let missing: Vec<String> = serde_json::from_str(&missing).unwrap();
+    assert_eq!(missing.len(), 2);
+    for n in &missing {
+        let bytes = std::fs::read(blob_path(&s.store(), n)).unwrap();
+        assert_eq!(put(&w.url, n, &bytes).0, 200);
+    }
+    let req = serde_json::json!({ "thunks": [encoding] }).to_string();
+    let (code, body) = post(&w.url, "/v1/execute", &req);
+    assert_eq!(code, 200, "{body}");
+    let resp: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(resp["failures"].as_array().unwrap().len(), 0, "{body}");
+    let out = &resp["results"][0]["outputs"][0];
+    let data = base64::engine::general_purpose::STANDARD.decode(out["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data, b"FROM THE CLIENT\n");
+    let (code, fetched) = get(&w.url, &format!("/v1/blobs/{}", out["hash"].as_str().unwrap()));
+    assert_eq!((code, fetched), (200, data));
+    assert!(resp["results"][0]["stderr"].as_str().is_some(), "stderr kept: {body}");
+}
+
+#[test]
+fn a_thunk_escaping_its_sandbox_or_missing_inputs_is_refused_clearly() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    let t = s.ok(&sh_thunk("cat in.txt > out", "out", &[]));
+    let encoding = thunk_json(&s, &t).replace("\"outputs\":[\"out\"]", "\"outputs\":[\"../../escape\"]");
+    let (code, body) = post(&w.url, "/v1/execute", &serde_json::json!({ "thunks": [encoding] }).to_string());
+    assert_eq!(code, 400);
+    assert!(body.contains("outputs") && body.contains("../../escape"), "{body}");
+    // A valid thunk whose function was never uploaded fails naming it.
+    let encoding = thunk_json(&s, &t);
+    let (code, body) = post(&w.url, "/v1/execute", &serde_json::json!({ "thunks": [encoding] }).to_string());
+    assert_eq!(code, 200);
+    assert!(body.contains("not in the store"), "{body}");
+}
+
+#[test]
+fn tokens_and_size_limits_are_enforced() {
+    let s = Scratch::new();
+    s.write("token", "s3cret\n");
+    let w = start(
+        &s.path().join("worker"),
+        &["--token-file", s.path().join("token").to_str().unwrap(), "--max-body", "1000"],
+    );
+    assert_eq!(get(&w.url, "/v1/status").0, 401);
+    let with = |t: &str| {
+        let mut r =
+            agent().get(format!("{}/v1/status", w.url)).header("Authorization", format!("Bearer {t}")).call().unwrap();
+        let _ = r.body_mut().read_to_vec();
+        r.status().as_u16()
+    };
+    assert_eq!(with("wrong!"), 401);
+    assert_eq!(with("s3cret"), 200);
+    let big = vec![b'x'; 5000];
+    let mut r = agent()
+        .put(format!("{}/v1/blobs/V{}", w.url, "A".repeat(43) + "1388"))
+        .header("Authorization", "Bearer s3cret")
+        .send(&big[..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413, "{}", r.body_mut().read_to_string().unwrap_or_default());
+}
+
+#[test]
+fn a_worker_will_not_listen_beyond_loopback_without_a_token() {
+    let s = Scratch::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--dir"])
+        .arg(s.path().join("w"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("refusing to listen on 0.0.0.0"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,10 @@
+//! gg-worker: a thin executor that runs thunks for remote clients. The
+//! service (blobs, execution, status) knows nothing of HTTP, so the same
+//! core can later answer Lambda invocations.
+
+pub mod http;
+pub mod protocol;
+pub mod service;
+
+pub use http::{ServeOptions, Worker};
+pub use service::{Service, ServiceError};

@@ -1,0 +1,63 @@
+//! The JSON bodies of the worker API (documented in docs/protocol.md).
+
+use gg_core::Name;
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/execute`: thunks in their canonical JSON encoding, in an order
+/// where each thunk's thunk inputs come earlier in the list or are already
+/// reduced on the worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteRequest {
+    pub thunks: Vec<String>,
+}
+
+/// One output of a thunk that ran (or was already reduced).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Output {
+    pub name: String,
+    pub hash: Name,
+    pub size: u64,
+    /// The bytes, base64, when the output is small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Result {
+    pub thunk: Name,
+    pub outputs: Vec<Output>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<Name>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executable: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Failure {
+    pub thunk: Name,
+    /// `exit`, `timeout`, `output` or `engine` (missing objects included).
+    pub kind: String,
+    pub message: String,
+    /// The function's stderr, base64.
+    pub stderr: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExecuteResponse {
+    pub results: Vec<Result>,
+    pub failures: Vec<Failure>,
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    pub ir: u32,
+    pub slots: usize,
+    pub running: usize,
+    pub queued: usize,
+    pub store_bytes: u64,
+}

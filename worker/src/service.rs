@@ -1,0 +1,215 @@
+//! What a worker does, independent of how requests arrive (HTTP today,
+//! the Lambda runtime later): answer which blobs it lacks, take and serve
+//! verified blobs, run thunks in the local engine's sandbox with at most
+//! `jobs` at once, and report its status.
+
+use std::sync::{Condvar, Mutex};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use gg_core::engine::local::LocalExecutor;
+use gg_core::scheduler::{self, Options};
+use gg_core::store::is_canonical_thunk;
+use gg_core::{Kind, Name, OutputRef, Store, StoreError, Thunk};
+
+use crate::protocol::{ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
+
+/// Why a request is refused; the transport maps it to a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Bad input from the client (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Uploaded bytes do not match their name (422); nothing was stored.
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("`{0}` is not on this worker")]
+    NotFound(Name),
+    /// Every slot is busy and the queue is full (503).
+    #[error("the worker is busy ({running} running, {queued} queued); retry later")]
+    Busy { running: usize, queued: usize },
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A bounded counting semaphore: `jobs` holders, at most `queue` waiting.
+#[derive(Debug)]
+struct Slots {
+    jobs: usize,
+    queue: usize,
+    state: Mutex<(usize, usize)>,
+    freed: Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn acquire(&self) -> Result<Slot<'_>, ServiceError> {
+        let mut st = self.state.lock().expect("slots");
+        if st.0 >= self.jobs {
+            if st.1 >= self.queue {
+                return Err(ServiceError::Busy { running: st.0, queued: st.1 });
+            }
+            st.1 += 1;
+            while st.0 >= self.jobs {
+                st = self.freed.wait(st).expect("slots");
+            }
+            st.1 -= 1;
+        }
+        st.0 += 1;
+        Ok(Slot(self))
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        *self.state.lock().expect("slots")
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().expect("slots").0 -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// A worker's state: its store, its executor and its slots.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    executor: LocalExecutor,
+    slots: Slots,
+    /// Outputs up to this size come back inline in execute responses.
+    pub inline_limit: u64,
+}
+
+impl Service {
+    /// `jobs` thunks run at once; up to `queue` more requests wait.
+    pub fn new(store: Store, jobs: usize, queue: usize) -> Service {
+        let executor = LocalExecutor::new(store.clone());
+        let slots = Slots { jobs: jobs.max(1), queue, state: Mutex::new((0, 0)), freed: Condvar::new() };
+        Service { store, executor, slots, inline_limit: 64 * 1024 }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The names among `names` this worker does not hold.
+    pub fn missing(&self, names: &[Name]) -> Vec<Name> {
+        names.iter().filter(|n| !self.store.has(n)).copied().collect()
+    }
+
+    /// Stores an uploaded blob after checking its size and hash.
+    pub fn put_blob(&self, name: &Name, bytes: &[u8]) -> Result<(), ServiceError> {
+        if bytes.len() as u64 != name.size() {
+            return Err(ServiceError::Mismatch(format!(
+                "`{name}`: {} bytes received, the name says {}",
+                bytes.len(),
+                name.size()
+            )));
+        }
+        let actual = Name::of_bytes(name.kind(), bytes);
+        if actual != *name {
+            return Err(ServiceError::Mismatch(format!("`{name}`: the bytes hash to `{actual}`; nothing was stored")));
+        }
+        if name.kind() == Kind::Thunk && !is_canonical_thunk(bytes) {
+            return Err(ServiceError::Mismatch(format!("`{name}` is named as a thunk but is not a thunk encoding")));
+        }
+        self.store.put_bytes(name.kind(), bytes).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    /// A blob's bytes, re-hashed first: a corrupt blob is moved aside and
+    /// never served.
+    pub fn get_blob(&self, name: &Name) -> Result<Vec<u8>, ServiceError> {
+        let bytes = match self.store.get(name) {
+            Ok(b) => b,
+            Err(StoreError::Missing(_)) => return Err(ServiceError::NotFound(*name)),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                let _ = self.store.quarantine(&self.store.blob_path(name));
+                return Err(ServiceError::Internal(e.to_string()));
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
+        if Name::of_bytes(name.kind(), &bytes) != *name {
+            let _ = self.store.quarantine(&self.store.blob_path(name));
+            return Err(ServiceError::Internal(format!(
+                "store entry `{name}` is corrupt (contents do not match the name); it was moved aside"
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// Runs a ready thunk or subgraph (later thunks may consume earlier
+    /// ones' outputs) and reports every thunk's outputs.
+    pub fn execute(&self, req: &ExecuteRequest) -> Result<ExecuteResponse, ServiceError> {
+        if req.thunks.is_empty() {
+            return Err(ServiceError::BadRequest("no thunks to execute".into()));
+        }
+        let mut names = Vec::with_capacity(req.thunks.len());
+        for (i, text) in req.thunks.iter().enumerate() {
+            // Every path is validated again here, whatever the client did.
+            let thunk =
+                Thunk::decode(text.as_bytes()).map_err(|e| ServiceError::BadRequest(format!("thunks[{i}]: {e}")))?;
+            names.push(self.store.put_thunk(&thunk).map_err(|e| ServiceError::Internal(e.to_string()))?);
+        }
+        let _slot = self.slots.acquire()?;
+        let targets: Vec<OutputRef> = names.iter().map(|n| OutputRef::first(*n)).collect();
+        let report = scheduler::force(&self.store, &self.executor, &targets, Options { jobs: 1, keep_going: false });
+        let mut results = Vec::new();
+        for name in &names {
+            let Some(red) = self.store.reduction(name) else { continue };
+            let mut outputs = Vec::new();
+            for (path, hash) in &red.outputs {
+                let data = if hash.size() <= self.inline_limit {
+                    self.store.get(hash).ok().map(|b| STANDARD.encode(b))
+                } else {
+                    None
+                };
+                outputs.push(Output { name: path.clone(), hash: *hash, size: hash.size(), data });
+            }
+            results.push(ThunkResult {
+                thunk: *name,
+                outputs,
+                stdout: red.stdout,
+                stderr: red.stderr,
+                executable: red.executable.clone(),
+            });
+        }
+        let failures = report
+            .failures
+            .iter()
+            .map(|f| Failure {
+                thunk: f.thunk,
+                kind: format!("{:?}", f.error.kind).to_lowercase(),
+                message: f.error.message.clone(),
+                stderr: STANDARD.encode(&f.error.stderr),
+            })
+            .collect();
+        Ok(ExecuteResponse { results, failures })
+    }
+
+    /// Jobs running and queued, the store's size, the version.
+    pub fn status(&self) -> Status {
+        let (running, queued) = self.slots.counts();
+        Status {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            ir: gg_core::thunk::IR_VERSION,
+            slots: self.slots.jobs,
+            running,
+            queued,
+            store_bytes: store_bytes(&self.store),
+        }
+    }
+}
+
+fn store_bytes(store: &Store) -> u64 {
+    let mut total = 0;
+    let Ok(shards) = std::fs::read_dir(store.root().join("blobs")) else { return 0 };
+    for shard in shards.flatten() {
+        if let Ok(entries) = std::fs::read_dir(shard.path()) {
+            total += entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum::<u64>();
+        }
+    }
+    total
+}
