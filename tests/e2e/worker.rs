@@ -22,9 +22,11 @@ impl Drop for WorkerProc {
 }
 
 fn start(store: &std::path::Path, extra: &[&str]) -> WorkerProc {
+    let jobs: &[&str] = if extra.contains(&"--jobs") { &[] } else { &["--jobs", "2"] };
     let mut child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--jobs", "2", "--dir"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(store)
+        .args(jobs)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,4 +192,37 @@ fn a_worker_will_not_listen_beyond_loopback_without_a_token() {
         .unwrap();
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("refusing to listen on 0.0.0.0"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn at_most_jobs_thunks_run_at_once_and_a_full_queue_answers_503() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &["--jobs", "1"]);
+    // Seven distinct thunks that each sleep; upload the shell once.
+    let encodings: Vec<String> = (0..7)
+        .map(|i| {
+            let t = s.ok(&sh_thunk(&format!("sleep 1; echo {i} > out"), "out", &[]));
+            thunk_json(&s, &t)
+        })
+        .collect();
+    let sh = serde_json::from_str::<serde_json::Value>(&encodings[0]).unwrap()["function"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(put(&w.url, &sh, &std::fs::read(blob_path(&s.store(), &sh)).unwrap()).0, 200);
+    let url = w.url.clone();
+    let handles: Vec<_> = encodings
+        .into_iter()
+        .map(|e| {
+            let url = url.clone();
+            std::thread::spawn(move || post(&url, "/v1/execute", &serde_json::json!({ "thunks": [e] }).to_string()))
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status: serde_json::Value = serde_json::from_slice(&get(&w.url, "/v1/status").1).unwrap();
+    assert_eq!(status["running"], 1, "{status}");
+    assert!(status["queued"].as_u64().unwrap() >= 1, "{status}");
+    let codes: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap().0).collect();
+    assert!(codes.contains(&503), "past 4 queued requests the worker must answer 503: {codes:?}");
+    assert!(codes.iter().filter(|c| **c == 200).count() >= 2, "{codes:?}");
 }
