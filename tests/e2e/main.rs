@@ -7,6 +7,7 @@ mod example;
 mod gg_cc;
 mod hermetic;
 mod projects;
+mod remote;
 mod sandbox;
 mod store;
 mod support;

@@ -9,9 +9,9 @@ use base64::Engine as _;
 use crate::support::{blob_path, clobber, sh_thunk, text, Scratch};
 
 /// A running worker, killed when dropped.
-struct WorkerProc {
-    child: Child,
-    url: String,
+pub struct WorkerProc {
+    pub child: Child,
+    pub url: String,
 }
 
 impl Drop for WorkerProc {
@@ -21,7 +21,7 @@ impl Drop for WorkerProc {
     }
 }
 
-fn start(store: &std::path::Path, extra: &[&str]) -> WorkerProc {
+pub fn start(store: &std::path::Path, extra: &[&str]) -> WorkerProc {
     let jobs: &[&str] = if extra.contains(&"--jobs") { &[] } else { &["--jobs", "2"] };
     let mut child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
         .args(["serve", "--listen", "127.0.0.1:0", "--dir"])

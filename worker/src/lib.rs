@@ -2,6 +2,7 @@
 //! service (blobs, execution, status) knows nothing of HTTP, so the same
 //! core can later answer Lambda invocations.
 
+pub mod client;
 pub mod http;
 pub mod protocol;
 pub mod service;

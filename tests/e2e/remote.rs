@@ -1,0 +1,139 @@
+//! `gg force` with `GG_ENGINE=remote` on loopback gg-workers: the same
+//! outputs as the local engine, a worker killed mid-build, no worker at
+//! all (local fallback, or an error in strict mode), and tokens.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{sh_thunk, text, Scratch};
+use crate::worker::{start, WorkerProc};
+
+fn workers(s: &Scratch, n: usize, extra: &[&str]) -> Vec<WorkerProc> {
+    (0..n).map(|i| start(&s.path().join(format!("worker{i}")), extra)).collect()
+}
+
+fn urls(ws: &[WorkerProc]) -> String {
+    ws.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",")
+}
+
+/// Builds the README's example; returns every file of its build folder.
+fn build_example(s: &Scratch, dir: &str, env: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello");
+    let copy = s.path().join(dir);
+    assert!(Command::new("cp").arg("-r").arg(&example).arg(&copy).status().unwrap().success());
+    let _ = std::fs::remove_dir_all(copy.join("build"));
+    let mut c = Command::new(copy.join("build.sh"));
+    c.env("GG", env!("CARGO_BIN_EXE_gg")).env("GG_DIR", s.path().join(format!("{dir}-store")));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "build.sh failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(copy.join("build"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn reductions(dir: &Path) -> usize {
+    let Ok(shards) = std::fs::read_dir(dir.join("reductions")) else { return 0 };
+    shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, |e| e.count())).sum()
+}
+
+#[test]
+fn a_build_through_three_workers_matches_the_local_engine() {
+    let s = Scratch::new();
+    let ws = workers(&s, 3, &[]);
+    let local = build_example(&s, "local", &[]);
+    let remote = build_example(&s, "remote", &[("GG_ENGINE", "remote"), ("GG_WORKERS", &urls(&ws))]);
+    assert_eq!(local.len(), 4);
+    assert!(local == remote, "remote outputs differ from local ones");
+    let ran: usize = (0..3).map(|i| reductions(&s.path().join(format!("worker{i}")))).sum();
+    assert!(ran >= 4, "the thunks ran on the workers ({ran} reductions there)");
+    let used = (0..3).filter(|i| reductions(&s.path().join(format!("worker{i}"))) > 0).count();
+    assert!(used >= 2, "work was spread over the workers");
+}
+
+#[test]
+fn a_worker_killed_mid_build_has_its_thunks_retried_elsewhere() {
+    let s = Scratch::new();
+    let mut ws = workers(&s, 3, &[]);
+    let targets: Vec<String> =
+        (0..18).map(|i| s.ok(&sh_thunk(&format!("sleep 0.3; echo {i} > out"), "out", &[]))).collect();
+    let mut args = vec!["force"];
+    args.extend(targets.iter().map(String::as_str));
+    let child = s
+        .cmd(&args)
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", urls(&ws))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGKILL) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    for (i, t) in targets.iter().enumerate() {
+        let value = lines.lines().find(|l| l.starts_with(t.as_str())).unwrap().split(' ').nth(1).unwrap().to_string();
+        let bytes = std::fs::read(crate::support::blob_path(&s.store(), &value)).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), format!("{i}\n"));
+    }
+    let _ = ws[0].child.wait();
+    ws.remove(0);
+}
+
+#[test]
+fn with_every_worker_down_gg_runs_locally_or_fails_in_strict_mode() {
+    let s = Scratch::new();
+    let t = s.ok(&sh_thunk("echo local > out", "out", &["--placeholder", "out"]));
+    let dead = "http://127.0.0.1:9";
+    let out = s.cmd(&["force", "out"]).env("GG_ENGINE", "remote").env("GG_WORKERS", dead).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("warning: no worker answered") && err.contains("ran locally"), "{err}");
+    assert_eq!(std::fs::read_to_string(s.path().join("out")).unwrap(), "local\n");
+    s.write("out", &format!("/* gg placeholder: {t} */\n"));
+    std::fs::remove_dir_all(s.store().join("reductions")).unwrap();
+    let out = s
+        .cmd(&["force", "out"])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", dead)
+        .env("GG_REMOTE_STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no worker answered (GG_REMOTE_STRICT=1)"), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(s.path().join("out")).unwrap().starts_with("/* gg placeholder"));
+}
+
+#[test]
+fn workers_with_a_token_need_the_token() {
+    let s = Scratch::new();
+    s.write("token", "t0k3n\n");
+    let ws = workers(&s, 1, &["--token-file", s.path().join("token").to_str().unwrap()]);
+    let t = s.ok(&sh_thunk("echo remote > out", "out", &[]));
+    let out = s
+        .cmd(&["force", &t])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", urls(&ws))
+        .env("GG_TOKEN", "nope")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    let out = s
+        .cmd(&["force", &t])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", urls(&ws))
+        .env("GG_TOKEN", "t0k3n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(reductions(&s.path().join("worker0")), 1);
+}

@@ -1,0 +1,285 @@
+//! The remote engine: an [`Executor`] that runs each ready thunk on one of
+//! a pool of gg-workers (docs/protocol.md). It uploads only the blobs a
+//! worker lacks (and remembers what each has), spreads thunks over the
+//! workers, moves on to another worker when one does not answer, and runs
+//! locally, with a warning, when none does (`GG_REMOTE_STRICT=1` makes
+//! that an error instead).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use gg_core::engine::local::LocalExecutor;
+use gg_core::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use gg_core::{Name, Store};
+
+use crate::protocol::{ExecuteRequest, ExecuteResponse};
+
+/// One worker as the client sees it.
+#[derive(Debug)]
+struct Remote {
+    url: String,
+    /// Blobs this worker is known to hold.
+    known: Mutex<HashSet<Name>>,
+    alive: AtomicBool,
+}
+
+/// Runs thunks on gg-workers.
+#[derive(Debug)]
+pub struct RemoteExecutor {
+    store: Store,
+    agent: ureq::Agent,
+    workers: Vec<Remote>,
+    token: Option<String>,
+    next: AtomicUsize,
+    strict: bool,
+    local: LocalExecutor,
+    warned: AtomicBool,
+    /// Thunks that ran locally because no worker answered.
+    pub fallbacks: AtomicUsize,
+}
+
+/// How one attempt on one worker ended, when not with outputs.
+enum Attempt {
+    /// The thunk itself failed: report it, do not retry elsewhere.
+    Failed(ExecError),
+    /// The worker did not answer properly: try another.
+    Unreachable(String),
+}
+
+impl RemoteExecutor {
+    /// `urls` like `http://host:port`; `token` sent as a bearer token.
+    pub fn new(store: Store, urls: &[String], token: Option<String>, strict: bool) -> RemoteExecutor {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(3)))
+            .max_idle_connections_per_host(64)
+            .build()
+            .into();
+        let workers = urls
+            .iter()
+            .map(|u| Remote {
+                url: u.trim_end_matches('/').to_string(),
+                known: Mutex::default(),
+                alive: AtomicBool::new(true),
+            })
+            .collect();
+        RemoteExecutor {
+            local: LocalExecutor::new(store.clone()),
+            store,
+            agent,
+            workers,
+            token,
+            next: AtomicUsize::new(0),
+            strict,
+            warned: AtomicBool::new(false),
+            fallbacks: AtomicUsize::new(0),
+        }
+    }
+
+    /// The total of the workers' slots, asking each for its status; the
+    /// default number of thunks in flight. `None` if none answers.
+    pub fn slots(&self) -> Option<usize> {
+        let mut total = 0;
+        for w in &self.workers {
+            let resp = self.auth_get(self.agent.get(format!("{}/v1/status", w.url))).call();
+            if let Ok((200, text)) = read(resp) {
+                if let Ok(s) = serde_json::from_str::<crate::protocol::Status>(&text) {
+                    total += s.slots;
+                }
+            }
+        }
+        (total > 0).then_some(total)
+    }
+
+    fn auth(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        match &self.token {
+            Some(t) => req.header("Authorization", format!("Bearer {t}")),
+            None => req,
+        }
+    }
+
+    fn auth_get(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        match &self.token {
+            Some(t) => req.header("Authorization", format!("Bearer {t}")),
+            None => req,
+        }
+    }
+
+    /// Makes sure `w` holds every object of the thunk.
+    fn upload(&self, w: &Remote, job: &Job<'_>) -> Result<(), Attempt> {
+        let wanted: Vec<Name> = {
+            let known = w.known.lock().expect("known");
+            let mut seen = HashSet::new();
+            job.thunk.objects().map(|(o, _)| o.hash).filter(|h| !known.contains(h) && seen.insert(*h)).collect()
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_string(&wanted).expect("names serialise");
+        let missing: Vec<Name> = self.call_json(self.auth(self.agent.post(format!("{}/v1/missing", w.url))), body)?;
+        for name in &missing {
+            let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+            let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
+            let (code, text) = read(resp)?;
+            if code != 200 {
+                return Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}")));
+            }
+        }
+        w.known.lock().expect("known").extend(wanted);
+        Ok(())
+    }
+
+    fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: String,
+    ) -> Result<T, Attempt> {
+        let (code, text) = read(req.header("Content-Type", "application/json").send(body))?;
+        match code {
+            200 => serde_json::from_str(&text).map_err(|e| Attempt::Unreachable(format!("unreadable answer: {e}"))),
+            400 | 401 | 413 | 422 => Err(Attempt::Failed(ExecError::engine(format!(
+                "the worker refused the request ({code}): {}",
+                text.trim()
+            )))),
+            _ => Err(Attempt::Unreachable(format!("{code} {}", text.trim()))),
+        }
+    }
+
+    /// Fetches a blob from `w` into the local store (verified by put).
+    fn fetch(&self, w: &Remote, name: &Name, inline: Option<&str>) -> Result<(), Attempt> {
+        if self.store.has(name) {
+            return Ok(());
+        }
+        let bytes = match inline {
+            Some(data) => STANDARD.decode(data).map_err(|e| Attempt::Unreachable(format!("bad inline data: {e}")))?,
+            None => {
+                let resp = self.auth_get(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
+                let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
+                if resp.status().as_u16() != 200 {
+                    return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
+                }
+                let limit = name.size() + 1;
+                resp.body_mut()
+                    .with_config()
+                    .limit(limit)
+                    .read_to_vec()
+                    .map_err(|e| Attempt::Unreachable(e.to_string()))?
+            }
+        };
+        if Name::of_bytes(name.kind(), &bytes) != *name {
+            return Err(Attempt::Unreachable(format!("the worker sent bytes that do not match `{name}`")));
+        }
+        self.store.put_bytes(name.kind(), &bytes).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+        Ok(())
+    }
+
+    fn attempt(&self, w: &Remote, job: &Job<'_>) -> Result<Outcome, Attempt> {
+        self.upload(w, job)?;
+        let encoding = String::from_utf8(job.thunk.encode()).expect("thunk encodings are UTF-8");
+        let body = serde_json::to_string(&ExecuteRequest { thunks: vec![encoding] }).expect("serialises");
+        let resp: ExecuteResponse = loop {
+            let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
+            let (code, text) = read(req.header("Content-Type", "application/json").send(&body))?;
+            match code {
+                200 => {
+                    break serde_json::from_str(&text)
+                        .map_err(|e| Attempt::Unreachable(format!("unreadable answer: {e}")))?
+                }
+                // Busy: wait for a slot there (the scheduler keeps at most
+                // as many thunks in flight as it has jobs).
+                503 => std::thread::sleep(Duration::from_millis(100)),
+                400 | 401 | 413 => {
+                    return Err(Attempt::Failed(ExecError::engine(format!(
+                        "the worker refused the thunk ({code}): {}",
+                        text.trim()
+                    ))))
+                }
+                _ => return Err(Attempt::Unreachable(format!("{code} {}", text.trim()))),
+            }
+        };
+        if let Some(f) = resp.failures.first() {
+            if f.message.contains("not in the store") {
+                // The worker lost a blob: forget what it holds; retry.
+                w.known.lock().expect("known").clear();
+                return Err(Attempt::Unreachable(f.message.clone()));
+            }
+            let kind = match f.kind.as_str() {
+                "exit" => FailKind::Exit,
+                "timeout" => FailKind::Timeout,
+                "output" => FailKind::Output,
+                _ => FailKind::Engine,
+            };
+            let stderr = STANDARD.decode(&f.stderr).unwrap_or_default();
+            return Err(Attempt::Failed(ExecError { kind, message: format!("{} (on {})", f.message, w.url), stderr }));
+        }
+        let Some(result) = resp.results.into_iter().next() else {
+            return Err(Attempt::Unreachable("the worker returned no result".into()));
+        };
+        let mut outputs = Vec::new();
+        for o in &result.outputs {
+            self.fetch(w, &o.hash, o.data.as_deref())?;
+            outputs.push(o.hash);
+        }
+        for n in result.stdout.iter().chain(&result.stderr) {
+            self.fetch(w, n, None)?;
+        }
+        Ok(Outcome { outputs, executable: result.executable, stdout: result.stdout, stderr: result.stderr })
+    }
+}
+
+/// Status and body of a response, or why there is none.
+fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(u16, String), Attempt> {
+    let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
+    let code = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_string()
+        .map_err(|e| Attempt::Unreachable(e.to_string()))?;
+    Ok((code, text))
+}
+
+impl Executor for RemoteExecutor {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        let n = self.workers.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut why = Vec::new();
+        for k in 0..n {
+            let w = &self.workers[(start + k) % n];
+            if !w.alive.load(Ordering::Relaxed) {
+                continue;
+            }
+            match self.attempt(w, job) {
+                Ok(outcome) => return Ok(outcome),
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Unreachable(msg)) => {
+                    // Its thunks go elsewhere from now on.
+                    w.alive.store(false, Ordering::Relaxed);
+                    why.push(format!("{}: {msg}", w.url));
+                }
+            }
+        }
+        if why.is_empty() {
+            why.push("every worker stopped answering earlier in this run".into());
+        }
+        if self.strict {
+            return Err(ExecError::engine(format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "))));
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!("gg: warning: no worker answered ({}); running thunks locally", why.join("; "));
+        }
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.local.execute(job)
+    }
+}
