@@ -83,6 +83,10 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         report.failures.len()
     );
     let fallbacks = remote.as_ref().map_or(0, |r| r.fallbacks.load(std::sync::atomic::Ordering::Relaxed));
+    let duplicated = remote.as_ref().map_or(0, |r| r.duplicated.load(std::sync::atomic::Ordering::Relaxed));
+    if duplicated > 0 {
+        let _ = writeln!(stderr, "gg: {duplicated} slow thunk(s) started again on another worker");
+    }
     if fallbacks > 0 {
         let _ = writeln!(stderr, "gg: {fallbacks} thunk(s) ran locally because no worker answered");
     }

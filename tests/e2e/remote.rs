@@ -137,3 +137,35 @@ fn workers_with_a_token_need_the_token() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(reductions(&s.path().join("worker0")), 1);
 }
+
+#[test]
+fn a_stopped_worker_is_overtaken_by_straggler_duplication() {
+    let s = Scratch::new();
+    let ws = workers(&s, 3, &[]);
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGSTOP) };
+    let targets: Vec<String> =
+        (0..9).map(|i| s.ok(&sh_thunk(&format!("sleep 0.2; echo {i} > out"), "out", &[]))).collect();
+    let mut args = vec!["force", "-j", "3"];
+    args.extend(targets.iter().map(String::as_str));
+    let start = std::time::Instant::now();
+    let out = s
+        .cmd(&args)
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", urls(&ws))
+        .env("GG_STRAGGLER_SECS", "1")
+        .env("GG_REMOTE_STRICT", "1")
+        .output()
+        .unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGCONT) };
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    assert!(text(&out.stderr).contains("started again on another worker"), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    for (i, t) in targets.iter().enumerate() {
+        let value = lines.lines().find(|l| l.starts_with(t.as_str())).unwrap().split(' ').nth(1).unwrap().to_string();
+        let bytes = std::fs::read(crate::support::blob_path(&s.store(), &value)).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), format!("{i}\n"));
+    }
+}

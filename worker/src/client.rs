@@ -7,14 +7,14 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use gg_core::engine::local::LocalExecutor;
 use gg_core::engine::{ExecError, Executor, FailKind, Job, Outcome};
-use gg_core::{Name, Store};
+use gg_core::{Name, Store, Thunk};
 
 use crate::protocol::{ExecuteRequest, ExecuteResponse};
 
@@ -25,21 +25,37 @@ struct Remote {
     /// Blobs this worker is known to hold.
     known: Mutex<HashSet<Name>>,
     alive: AtomicBool,
+    /// An attempt there ran far past the expected time: send nothing new
+    /// until something it runs comes back.
+    stalled: AtomicBool,
+}
+
+/// What attempts share, including ones still running on a straggler after
+/// their thunk was answered elsewhere.
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    agent: ureq::Agent,
+    workers: Vec<Remote>,
+    token: Option<String>,
+    /// Recent thunk durations on workers, to tell a straggler.
+    durations: Mutex<Vec<Duration>>,
+    /// No attempt counts as a straggler before this.
+    straggler_min: Duration,
 }
 
 /// Runs thunks on gg-workers.
 #[derive(Debug)]
 pub struct RemoteExecutor {
-    store: Store,
-    agent: ureq::Agent,
-    workers: Vec<Remote>,
-    token: Option<String>,
+    inner: Arc<Inner>,
     next: AtomicUsize,
     strict: bool,
     local: LocalExecutor,
     warned: AtomicBool,
     /// Thunks that ran locally because no worker answered.
     pub fallbacks: AtomicUsize,
+    /// Thunks started again on another worker because the first was slow.
+    pub duplicated: AtomicUsize,
 }
 
 /// How one attempt on one worker ended, when not with outputs.
@@ -65,27 +81,33 @@ impl RemoteExecutor {
                 url: u.trim_end_matches('/').to_string(),
                 known: Mutex::default(),
                 alive: AtomicBool::new(true),
+                stalled: AtomicBool::new(false),
             })
             .collect();
+        let straggler_min = std::env::var("GG_STRAGGLER_SECS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(Duration::from_secs(10), Duration::from_secs_f64);
         RemoteExecutor {
             local: LocalExecutor::new(store.clone()),
-            store,
-            agent,
-            workers,
-            token,
+            inner: Arc::new(Inner { store, agent, workers, token, durations: Mutex::default(), straggler_min }),
             next: AtomicUsize::new(0),
             strict,
             warned: AtomicBool::new(false),
             fallbacks: AtomicUsize::new(0),
+            duplicated: AtomicUsize::new(0),
         }
     }
 
     /// The total of the workers' slots, asking each for its status; the
     /// default number of thunks in flight. `None` if none answers.
     pub fn slots(&self) -> Option<usize> {
+        let inner = &self.inner;
         let mut total = 0;
-        for w in &self.workers {
-            let resp = self.auth_get(self.agent.get(format!("{}/v1/status", w.url))).call();
+        for w in &inner.workers {
+            // A stopped worker accepts the connection and never answers.
+            let req = inner.auth_get(inner.agent.get(format!("{}/v1/status", w.url)));
+            let resp = req.config().timeout_global(Some(Duration::from_secs(2))).build().call();
             if let Ok((200, text)) = read(resp) {
                 if let Ok(s) = serde_json::from_str::<crate::protocol::Status>(&text) {
                     total += s.slots;
@@ -94,7 +116,9 @@ impl RemoteExecutor {
         }
         (total > 0).then_some(total)
     }
+}
 
+impl Inner {
     fn auth(
         &self,
         req: ureq::RequestBuilder<ureq::typestate::WithBody>,
@@ -116,11 +140,11 @@ impl RemoteExecutor {
     }
 
     /// Makes sure `w` holds every object of the thunk.
-    fn upload(&self, w: &Remote, job: &Job<'_>) -> Result<(), Attempt> {
+    fn upload(&self, w: &Remote, thunk: &Thunk) -> Result<(), Attempt> {
         let wanted: Vec<Name> = {
             let known = w.known.lock().expect("known");
             let mut seen = HashSet::new();
-            job.thunk.objects().map(|(o, _)| o.hash).filter(|h| !known.contains(h) && seen.insert(*h)).collect()
+            thunk.objects().map(|(o, _)| o.hash).filter(|h| !known.contains(h) && seen.insert(*h)).collect()
         };
         if wanted.is_empty() {
             return Ok(());
@@ -183,9 +207,9 @@ impl RemoteExecutor {
         Ok(())
     }
 
-    fn attempt(&self, w: &Remote, job: &Job<'_>) -> Result<Outcome, Attempt> {
-        self.upload(w, job)?;
-        let encoding = String::from_utf8(job.thunk.encode()).expect("thunk encodings are UTF-8");
+    fn attempt(&self, w: &Remote, thunk: &Thunk) -> Result<Outcome, Attempt> {
+        self.upload(w, thunk)?;
+        let encoding = String::from_utf8(thunk.encode()).expect("thunk encodings are UTF-8");
         let body = serde_json::to_string(&ExecuteRequest { thunks: vec![encoding] }).expect("serialises");
         let resp: ExecuteResponse = loop {
             let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
@@ -250,24 +274,99 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(
     Ok((code, text))
 }
 
+impl Inner {
+    /// How long before a running attempt counts as a straggler: four times
+    /// the median of recent durations, and at least `straggler_min`.
+    fn straggler_after(&self) -> Duration {
+        let d = self.durations.lock().expect("durations");
+        let mut v: Vec<Duration> = d.iter().rev().take(64).copied().collect();
+        v.sort();
+        let median = v.get(v.len() / 2).copied().unwrap_or_default();
+        (median * 4).max(self.straggler_min)
+    }
+
+    fn record(&self, took: Duration) {
+        let mut d = self.durations.lock().expect("durations");
+        d.push(took);
+        if d.len() > 256 {
+            d.drain(..128);
+        }
+    }
+}
+
+type Report = (usize, Duration, Result<Outcome, Attempt>);
+
+impl RemoteExecutor {
+    /// The next worker to try: alive, not stalled, not tried for this thunk.
+    fn pick(&self, tried: &HashSet<usize>) -> Option<usize> {
+        let ws = &self.inner.workers;
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..ws.len()).map(|k| (start + k) % ws.len()).find(|i| {
+            !tried.contains(i) && ws[*i].alive.load(Ordering::Relaxed) && !ws[*i].stalled.load(Ordering::Relaxed)
+        })
+    }
+
+    fn launch(&self, w: usize, thunk: &Arc<Thunk>, tx: &mpsc::Sender<Report>) {
+        let (inner, thunk, tx) = (Arc::clone(&self.inner), Arc::clone(thunk), tx.clone());
+        // Detached: a straggler's attempt may outlive the answer.
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let r = inner.attempt(&inner.workers[w], &thunk);
+            let _ = tx.send((w, start.elapsed(), r));
+        });
+    }
+}
+
 impl Executor for RemoteExecutor {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
-        let n = self.workers.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let thunk = Arc::new(job.thunk.clone());
+        let (tx, rx) = mpsc::channel();
+        let mut tried = HashSet::new();
         let mut why = Vec::new();
-        for k in 0..n {
-            let w = &self.workers[(start + k) % n];
-            if !w.alive.load(Ordering::Relaxed) {
-                continue;
-            }
-            match self.attempt(w, job) {
-                Ok(outcome) => return Ok(outcome),
-                Err(Attempt::Failed(e)) => return Err(e),
-                Err(Attempt::Unreachable(msg)) => {
-                    // Its thunks go elsewhere from now on.
-                    w.alive.store(false, Ordering::Relaxed);
-                    why.push(format!("{}: {msg}", w.url));
+        let mut running = 0;
+        if let Some(w) = self.pick(&tried) {
+            tried.insert(w);
+            self.launch(w, &thunk, &tx);
+            running += 1;
+        }
+        while running > 0 {
+            match rx.recv_timeout(self.inner.straggler_after()) {
+                Ok((w, took, result)) => {
+                    running -= 1;
+                    let remote = &self.inner.workers[w];
+                    remote.stalled.store(false, Ordering::Relaxed);
+                    match result {
+                        Ok(outcome) => {
+                            self.inner.record(took);
+                            return Ok(outcome);
+                        }
+                        Err(Attempt::Failed(e)) => return Err(e),
+                        Err(Attempt::Unreachable(msg)) => {
+                            // Its thunks go elsewhere from now on.
+                            remote.alive.store(false, Ordering::Relaxed);
+                            why.push(format!("{}: {msg}", remote.url));
+                            if let Some(next) = self.pick(&tried) {
+                                tried.insert(next);
+                                self.launch(next, &thunk, &tx);
+                                running += 1;
+                            }
+                        }
+                    }
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // A straggler: start the thunk again elsewhere; the
+                    // first answer wins.
+                    for w in &tried {
+                        self.inner.workers[*w].stalled.store(true, Ordering::Relaxed);
+                    }
+                    if let Some(next) = self.pick(&tried) {
+                        tried.insert(next);
+                        self.launch(next, &thunk, &tx);
+                        running += 1;
+                        self.duplicated.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
         if why.is_empty() {
