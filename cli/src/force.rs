@@ -49,10 +49,7 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let local = LocalExecutor::new(store.clone());
-    let remote = match engine()?.as_str() {
-        "remote" => Some(remote_executor(store)?),
-        _ => None,
-    };
+    let remote = RemoteExecutor::from_env(store)?;
     let (executor, default_jobs): (&dyn Executor, usize) = match &remote {
         Some(r) => (r, r.slots().unwrap_or(cores)),
         None => (&local, cores),
@@ -115,41 +112,6 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// `GG_ENGINE`: `local` (the default) or `remote`.
-fn engine() -> Result<String> {
-    let e = std::env::var("GG_ENGINE").unwrap_or_else(|_| "local".into());
-    match e.as_str() {
-        "local" | "remote" => Ok(e),
-        other => bail!("GG_ENGINE=`{other}`: expected `local` or `remote`"),
-    }
-}
-
-/// The remote engine from `GG_WORKERS`, `GG_TOKEN` (or `GG_TOKEN_FILE`)
-/// and `GG_REMOTE_STRICT`.
-fn remote_executor(store: &Store) -> Result<RemoteExecutor> {
-    let workers: Vec<String> = std::env::var("GG_WORKERS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
-    if workers.is_empty() {
-        bail!("GG_ENGINE=remote needs GG_WORKERS=URL[,URL…] (e.g. http://127.0.0.1:7878)");
-    }
-    let token = match (std::env::var("GG_TOKEN"), std::env::var_os("GG_TOKEN_FILE")) {
-        (Ok(t), _) => Some(t),
-        (_, Some(f)) => {
-            let t = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read GG_TOKEN_FILE `{}`", f.to_string_lossy()))?;
-            Some(t.trim().to_string())
-        }
-        _ => None,
-    };
-    let strict = std::env::var_os("GG_REMOTE_STRICT").is_some_and(|v| v == "1");
-    Ok(RemoteExecutor::new(store.clone(), &workers, token, strict))
 }
 
 /// What a command-line target names, or `None` for a file that is not a

@@ -157,7 +157,7 @@ fn json_c_builds_with_cmake_and_the_compiler_launcher_identically() {
 }
 
 #[test]
-fn lua_compile_thunks_forced_on_three_workers_give_the_plain_builds_objects() {
+fn lua_built_through_gg_cc_on_three_workers_is_identical_to_a_plain_build() {
     let s = Scratch::new();
     let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
     sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
@@ -165,39 +165,22 @@ fn lua_compile_thunks_forced_on_three_workers_give_the_plain_builds_objects() {
     sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
     let plain = build_outputs(&tree);
     sh(&s, &tree, "make clean", false);
-    // Record every compile as a thunk carrying its inputs and toolchain.
-    let log = sh(&s, &tree, "GG_STORE_INPUTS=1 GG_LOG=debug make -j2 linux CC='gg-cc -std=gnu99' 2>&1", true);
-    let recorded: Vec<(String, String)> = log
-        .lines()
-        .filter_map(|l| l.strip_prefix("gg-cc: recorded thunk "))
-        .map(|l| {
-            let (thunk, rest) = l.split_once(" for `").unwrap();
-            let obj = Path::new(rest.trim_end_matches('`')).with_extension("o");
-            (thunk.to_string(), format!("src/{}", obj.file_name().unwrap().to_string_lossy()))
-        })
-        .collect();
-    assert_eq!(recorded.len() as u64, count_objects(&plain), "one thunk per object:\n{log}");
-    // Forget the results, then force every thunk on three workers, strictly
-    // (no local fallback).
-    std::fs::remove_dir_all(s.store().join("reductions")).unwrap();
     let workers: Vec<crate::worker::WorkerProc> =
         (0..3).map(|i| crate::worker::start(&s.path().join(format!("worker{i}")), &[])).collect();
     let urls = workers.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",");
-    let mut args = vec!["force".to_string()];
-    args.extend(recorded.iter().map(|(t, _)| t.clone()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out =
-        s.cmd(&args).env("GG_ENGINE", "remote").env("GG_WORKERS", &urls).env("GG_REMOTE_STRICT", "1").output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    for (thunk, obj) in &recorded {
-        let value =
-            stdout.lines().find(|l| l.starts_with(thunk.as_str())).unwrap().split(' ').nth(1).unwrap().to_string();
-        let bytes = std::fs::read(crate::support::blob_path(&s.store(), &value)).unwrap();
-        assert!(plain.get(Path::new(obj)).is_some_and(|p| *p == bytes), "{obj}: the object forced on a worker differs");
-    }
+    // Strict: a compile that did not run on a worker fails the build.
+    let env = format!("GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1");
+    sh(&s, &tree, &format!("{env} make -j4 linux CC='gg-cc -std=gnu99'"), true);
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua compiled on three workers");
+    assert_eq!(stat(&s, "misses"), count_objects(&plain), "every compile went to a worker");
     let used = (0..3)
         .filter(|i| s.path().join(format!("worker{i}/reductions")).read_dir().is_ok_and(|mut d| d.next().is_some()))
         .count();
     assert!(used >= 2, "the compiles were spread over the workers");
+    // A rebuild is served from the local cache without asking the workers.
+    drop(workers);
+    s.ok(&["stats", "--zero"]);
+    sh(&s, &tree, &format!("make clean && {env} make -j4 linux CC='gg-cc -std=gnu99'"), true);
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua from the cache with the workers gone");
+    assert_all_hits(&s, count_objects(&plain), "lua");
 }

@@ -91,12 +91,47 @@ impl RemoteExecutor {
         RemoteExecutor {
             local: LocalExecutor::new(store.clone()),
             inner: Arc::new(Inner { store, agent, workers, token, durations: Mutex::default(), straggler_min }),
-            next: AtomicUsize::new(0),
+            // Many short-lived clients (one gg-cc per compile) must not all
+            // start with the first worker.
+            next: AtomicUsize::new(std::process::id() as usize),
             strict,
             warned: AtomicBool::new(false),
             fallbacks: AtomicUsize::new(0),
             duplicated: AtomicUsize::new(0),
         }
+    }
+
+    /// The remote engine `GG_ENGINE=remote` asks for, from `GG_WORKERS`,
+    /// `GG_TOKEN` (or `GG_TOKEN_FILE`) and `GG_REMOTE_STRICT`; `None` for
+    /// the local engine (`GG_ENGINE` unset or `local`).
+    pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
+        use anyhow::{bail, Context};
+        match std::env::var("GG_ENGINE").unwrap_or_default().as_str() {
+            "" | "local" => return Ok(None),
+            "remote" => {}
+            other => bail!("GG_ENGINE=`{other}`: expected `local` or `remote`"),
+        }
+        let workers: Vec<String> = std::env::var("GG_WORKERS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        if workers.is_empty() {
+            bail!("GG_ENGINE=remote needs GG_WORKERS=URL[,URL…] (e.g. http://127.0.0.1:7878)");
+        }
+        let token = match (std::env::var("GG_TOKEN"), std::env::var_os("GG_TOKEN_FILE")) {
+            (Ok(t), _) => Some(t),
+            (_, Some(f)) => {
+                let t = std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read GG_TOKEN_FILE `{}`", f.to_string_lossy()))?;
+                Some(t.trim().to_string())
+            }
+            _ => None,
+        };
+        let strict = std::env::var_os("GG_REMOTE_STRICT").is_some_and(|v| v == "1");
+        Ok(Some(RemoteExecutor::new(store.clone(), &workers, token, strict)))
     }
 
     /// The total of the workers' slots, asking each for its status; the

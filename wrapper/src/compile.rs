@@ -26,7 +26,6 @@ use crate::toolchain::{Family, Toolchain};
 const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "GCC_COLORS"];
 
 /// A compile gg handles: what it needs besides the parsed arguments.
-#[derive(Debug)]
 pub struct Job<'a> {
     pub store: &'a Store,
     pub inv: &'a Invocation,
@@ -35,6 +34,15 @@ pub struct Job<'a> {
     pub args: &'a [String],
     pub compile: &'a Compile,
     pub cwd: PathBuf,
+    /// Where a miss runs: `None` compiles in place (the local engine);
+    /// otherwise the compile thunk is sent to this engine.
+    pub engine: Option<&'a dyn gg_core::engine::Executor>,
+}
+
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("compile", &self.compile).field("remote", &self.engine.is_some()).finish()
+    }
 }
 
 impl Job<'_> {
@@ -75,13 +83,13 @@ impl Job<'_> {
 
     /// The user's depfile request, if the compiler would honour it: for
     /// plain assembler (`.s`) gcc writes no depfile at all.
-    fn depfile_request(&self) -> Option<&DepRequest> {
+    pub(crate) fn depfile_request(&self) -> Option<&DepRequest> {
         self.compile.deps.as_ref().filter(|_| self.compile.lang.preprocessed_by_compiler())
     }
 
     /// The depfile path the user gets: `-MF`, else (driver form) the
     /// output with its suffix replaced by `.d`.
-    fn user_depfile(&self, d: &DepRequest) -> String {
+    pub(crate) fn user_depfile(&self, d: &DepRequest) -> String {
         if let Some(f) = &d.file {
             return f.clone();
         }
@@ -116,6 +124,12 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
                 Err(e) => debug(&format!("direct-mode entry for `{}` unusable: {e:#}", job.compile.source)),
             },
             Err(why) => debug(&format!("direct-mode miss for `{}`: {why:?}", job.compile.source)),
+        }
+    }
+    if let (Some(engine), Some(key)) = (job.engine, key.as_deref()) {
+        match crate::remote::compile(job, engine, key)? {
+            Some(code) => return Ok(code),
+            None => debug("running this compile in place instead"),
         }
     }
     compile_in_place(job, key.as_deref())
@@ -236,7 +250,7 @@ fn finish(
 /// Dependency options for the real compile: always the full list (system
 /// headers included) into our temp file, with the user's targets, so that
 /// with `-MD` the file is exactly what the user asked for.
-fn dep_flags(job: &Job<'_>, dep_tmp: &Path) -> Vec<String> {
+pub(crate) fn dep_flags(job: &Job<'_>, dep_tmp: &Path) -> Vec<String> {
     let tmp = dep_tmp.to_string_lossy().into_owned();
     let c = job.compile;
     if !c.lang.preprocessed_by_compiler() {
@@ -266,7 +280,7 @@ fn dep_flags(job: &Job<'_>, dep_tmp: &Path) -> Vec<String> {
 
 /// The `-MMD` depfile: the full list without system headers, laid out as
 /// gcc lays it out.
-fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8> {
+pub(crate) fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8> {
     let c = job.compile;
     let system: Vec<&String> = job.toolchain.includes(c.lang).iter().collect();
     let user_isystem = user_system_dirs(&c.args);
@@ -323,10 +337,36 @@ fn record(
     output: &std::process::Output,
     user_dep: Option<&(String, Vec<u8>)>,
 ) -> Result<Event> {
-    let (stdout, stderr) = (&output.stdout[..], &output.stderr[..]);
+    let prepared = match prepare(job, deps, started)? {
+        Ok(p) => p,
+        Err(uncacheable) => return Ok(uncacheable),
+    };
+    let object = job.store.put_file(Path::new(out))?;
+    let keep = |bytes: &[u8]| -> Result<Option<Name>> {
+        Ok(if bytes.is_empty() { None } else { Some(job.store.put_bytes(Kind::Value, bytes)?) })
+    };
+    let reduction = Reduction {
+        outputs: vec![(prepared.thunk.outputs[0].clone(), object)],
+        stdout: keep(&output.stdout)?,
+        stderr: keep(&output.stderr)?,
+        executable: vec![],
+    };
+    commit(job, key, prepared, &reduction, user_dep)?;
+    Ok(Event::Miss { bytes: object.size() })
+}
+
+/// A compile's thunk and the manifest's view of its inputs.
+pub(crate) struct Prepared {
+    pub(crate) thunk: gg_core::Thunk,
+    pub(crate) files: Vec<FileEntry>,
+}
+
+/// Hashes the inputs and builds the thunk; `Err(event)` when the compile
+/// must not be recorded (the event says why).
+pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<Prepared, Event>> {
     let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
     if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
-        return Ok(Event::Uncacheable("an argument uses __DATE__/__TIME__".into()));
+        return Ok(Err(Event::Uncacheable("an argument uses __DATE__/__TIME__".into())));
     }
     let now = manifest::now_ns();
     let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
@@ -341,12 +381,12 @@ fn record(
     for p in &paths {
         // Changed while the compiler ran: what it read is not what we hash.
         if manifest::changed_since(Path::new(p), started) {
-            return Ok(Event::Uncacheable(format!("`{}` changed during the compile", short(p))));
+            return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
         }
         let stat = manifest::stat_of(Path::new(p), now);
         let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
         if !time_fixed && uses_time_macros(&bytes) {
-            return Ok(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p))));
+            return Ok(Err(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p)))));
         }
         // Files the assembler pulls in are in no depfile (ccache refuses
         // these too).
@@ -354,7 +394,7 @@ fn record(
             || (!job.compile.lang.preprocessed_by_compiler() || job.compile.lang == crate::args::Lang::AsmCpp)
                 && memchr::memmem::find(&bytes, b".include").is_some()
         {
-            return Ok(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p))));
+            return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
         }
         let hash = Name::of_value(&bytes);
         inputs.push((p.clone(), hash));
@@ -370,33 +410,34 @@ fn record(
         env: &env,
     };
     let thunk = thunkgen::compile_thunk(&parts)?;
-    let name = thunk.name();
-    debug(&format!("recorded thunk {name} for `{}`", job.compile.source));
-    if std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
+    debug(&format!("recorded thunk {} for `{}`", thunk.name(), job.compile.source));
+    if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
         store_inputs(job, &inputs, &thunk)?;
     }
-    let object = job.store.put_file(Path::new(out))?;
-    let keep = |bytes: &[u8]| -> Result<Option<Name>> {
-        Ok(if bytes.is_empty() { None } else { Some(job.store.put_bytes(Kind::Value, bytes)?) })
-    };
-    let reduction = Reduction {
-        outputs: vec![(thunk.outputs[0].clone(), object)],
-        stdout: keep(stdout)?,
-        stderr: keep(stderr)?,
-        executable: vec![],
-    };
-    job.store.set_reduction(&name, &reduction)?;
+    Ok(Ok(Prepared { thunk, files }))
+}
+
+/// Records the reduction and the manifest entry.
+pub(crate) fn commit(
+    job: &Job<'_>,
+    key: &str,
+    prepared: Prepared,
+    reduction: &Reduction,
+    user_dep: Option<&(String, Vec<u8>)>,
+) -> Result<()> {
+    let name = prepared.thunk.name();
+    job.store.set_reduction(&name, reduction)?;
     let depfile = match user_dep {
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,
     };
-    manifest::add(job.store, key, Entry { files, thunk: name, depfile })?;
-    Ok(Event::Miss { bytes: object.size() })
+    manifest::add(job.store, key, Entry { files: prepared.files, thunk: name, depfile })?;
+    Ok(())
 }
 
 /// Copies a stored object to `out` atomically, with the mode a compiler
 /// would give it (0666 less the umask), not the store's read-only one.
-fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
+pub(crate) fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     // SAFETY: umask only swaps a process-wide mask; gg-cc is one thread here.
     let mask = unsafe {

@@ -8,6 +8,7 @@ pub mod depfile;
 pub mod invoke;
 pub mod log;
 pub mod manifest;
+mod remote;
 pub mod stats;
 pub mod thunkgen;
 pub mod toolchain;
@@ -78,9 +79,12 @@ fn user_include_dirs(args: &[String]) -> Vec<String> {
     dirs.into_iter().map(|d| if d.starts_with('/') { d } else { cwd.join(d).to_string_lossy().into_owned() }).collect()
 }
 
+/// Makes the engine a miss runs on, given the store (`None`: in place).
+pub type EngineFactory<'a> = &'a dyn Fn(&Store) -> Result<Option<Box<dyn gg_core::engine::Executor>>>;
+
 /// Handles one gg-cc call; returns the exit code (or never returns, when
 /// the real compiler replaces this process).
-pub fn run(inv: &Invocation) -> Result<i32> {
+pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     let root = Store::locate();
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let args = args::expand_response_files(&inv.args, 0);
@@ -113,6 +117,15 @@ pub fn run(inv: &Invocation) -> Result<i32> {
         }
     }
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    let job = compile::Job { store: &store, inv, toolchain: &toolchain, args: &args, compile: &compile, cwd };
+    let engine = engine(&store)?;
+    let job = compile::Job {
+        store: &store,
+        inv,
+        toolchain: &toolchain,
+        args: &args,
+        compile: &compile,
+        cwd,
+        engine: engine.as_deref(),
+    };
     compile::run(&job)
 }

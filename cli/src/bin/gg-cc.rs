@@ -29,7 +29,11 @@ fn main() {
         eprintln!("gg-cc: error: {e:#}");
         std::process::exit(1);
     }
-    match gg_wrapper::run(&inv) {
+    let engine = |store: &gg_core::Store| -> anyhow::Result<Option<Box<dyn gg_core::engine::Executor>>> {
+        Ok(gg_worker::client::RemoteExecutor::from_env(store)?
+            .map(|r| Box::new(r) as Box<dyn gg_core::engine::Executor>))
+    };
+    match gg_wrapper::run(&inv, &engine) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             // An internal error: fall back to the real compiler, unchanged.

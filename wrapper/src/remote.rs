@@ -1,0 +1,126 @@
+//! A miss on a remote engine: scan the compile's dependencies with the
+//! preprocessor (a compile elsewhere cannot tell gg what it read), build
+//! the thunk, send it, and write what comes back as a local compile would.
+//! Anything short of a clean answer falls back to compiling in place.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+use gg_core::engine::{Executor, FailKind, Job as EngineJob};
+use gg_core::Reduction;
+
+use crate::compile::{commit, prepare, user_only_depfile, write_object, Job};
+use crate::depfile;
+use crate::log::debug;
+use crate::manifest;
+use crate::stats::{self, Event};
+
+/// `Ok(Some(code))` when the engine answered, `Ok(None)` to compile in place.
+pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result<Option<i32>> {
+    let c = job.compile;
+    let started = manifest::now_ns();
+    let (deps, scan_text) = if c.lang.preprocessed_by_compiler() {
+        let Some(text) = scan(job)? else { return Ok(None) };
+        match depfile::inputs(&text) {
+            Ok(d) => (d, text),
+            Err(e) => {
+                debug(&format!("the dependency scan is unreadable: {e}"));
+                return Ok(None);
+            }
+        }
+    } else {
+        (vec![c.source.clone()], String::new())
+    };
+    let user_dep = job.depfile_request().map(|d| {
+        let text = if d.user_only { user_only_depfile(job, d, &deps) } else { scan_text.clone().into_bytes() };
+        (job.user_depfile(d), text)
+    });
+    let prepared = match prepare(job, &deps, started)? {
+        Ok(p) => p,
+        Err(_) => return Ok(None),
+    };
+    let name = prepared.thunk.name();
+    let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk }) {
+        Ok(o) => o,
+        Err(e) if e.kind == FailKind::Exit => {
+            // The compiler's own failure, as it printed it.
+            std::io::stderr().write_all(&e.stderr)?;
+            stats::record(job.store, &Event::Uncacheable("compile failed".into()))?;
+            return Ok(Some(1));
+        }
+        Err(e) => {
+            debug(&format!("the engine did not compile `{}`: {}", c.source, e.message));
+            return Ok(None);
+        }
+    };
+    let Some(object) = outcome.outputs.first().copied() else { return Ok(None) };
+    let (blob, _) = job.store.verified(&object, false)?;
+    if let Some((path, bytes)) = &user_dep {
+        gg_core::fsutil::write_atomic(Path::new(path), bytes)?;
+    }
+    write_object(&blob, Path::new(&c.output_path()))?;
+    for (stream, blob) in [(1, outcome.stdout), (2, outcome.stderr)] {
+        if let Some(n) = blob {
+            let bytes = job.store.get(&n)?;
+            if stream == 1 {
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                std::io::stderr().write_all(&bytes)?;
+            }
+        }
+    }
+    let reduction = Reduction {
+        outputs: vec![(prepared.thunk.outputs[0].clone(), object)],
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        executable: outcome.executable,
+    };
+    commit(job, key, prepared, &reduction, user_dep.as_ref())?;
+    stats::record(job.store, &Event::Miss { bytes: object.size() })?;
+    Ok(Some(0))
+}
+
+/// Runs the preprocessor for the dependency list only, with the targets a
+/// compile with `-MD` would write, and returns the depfile's text; `None`
+/// if it fails (the in-place compile then reports the error exactly).
+fn scan(job: &Job<'_>) -> Result<Option<String>> {
+    let c = job.compile;
+    let tmp = job.store.temp_path("scan");
+    let mut args: Vec<String> = c.args.iter().filter(|a| *a != "-c" && *a != "-S").cloned().collect();
+    args.extend(["-M".into(), "-MF".into(), tmp.to_string_lossy().into_owned()]);
+    match &c.deps {
+        Some(d) => {
+            if d.phony {
+                args.push("-MP".into());
+            }
+            if d.targets.is_empty() {
+                let target = if d.via_wp {
+                    c.output_path_for_deps()
+                } else {
+                    c.output.clone().unwrap_or_else(|| c.output_path_for_deps())
+                };
+                args.extend(["-MQ".into(), target]);
+            }
+            for (t, quoted) in &d.targets {
+                args.push(if *quoted { "-MQ" } else { "-MT" }.into());
+                args.push(t.clone());
+            }
+        }
+        None => args.extend(["-MQ".into(), c.output_path()]),
+    }
+    let mut cmd = Command::new(&job.inv.compiler);
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(&job.inv.arg0);
+    }
+    let out = cmd.args(&args).output()?;
+    let text = fs::read_to_string(&tmp);
+    let _ = fs::remove_file(&tmp);
+    if !out.status.success() {
+        return Ok(None);
+    }
+    Ok(text.ok())
+}
