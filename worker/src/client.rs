@@ -28,6 +28,9 @@ struct Remote {
     /// An attempt there ran far past the expected time: send nothing new
     /// until something it runs comes back.
     stalled: AtomicBool,
+    /// Its `--jobs`, once asked; attempts now running there.
+    slots: AtomicUsize,
+    in_flight: AtomicUsize,
 }
 
 /// What attempts share, including ones still running on a straggler after
@@ -82,6 +85,8 @@ impl RemoteExecutor {
                 known: Mutex::default(),
                 alive: AtomicBool::new(true),
                 stalled: AtomicBool::new(false),
+                slots: AtomicUsize::new(2),
+                in_flight: AtomicUsize::new(0),
             })
             .collect();
         let straggler_min = std::env::var("GG_STRAGGLER_SECS")
@@ -146,6 +151,7 @@ impl RemoteExecutor {
             if let Ok((200, text)) = read(resp) {
                 if let Ok(s) = serde_json::from_str::<crate::protocol::Status>(&text) {
                     total += s.slots;
+                    w.slots.store(s.slots.max(1), Ordering::Relaxed);
                 }
             }
         }
@@ -332,21 +338,44 @@ impl Inner {
 type Report = (usize, Duration, Result<Outcome, Attempt>);
 
 impl RemoteExecutor {
-    /// The next worker to try: alive, not stalled, not tried for this thunk.
-    fn pick(&self, tried: &HashSet<usize>) -> Option<usize> {
+    /// The next worker to try: alive, not stalled, not tried for this
+    /// thunk; among those with a free slot, the one already holding the
+    /// most bytes of its inputs (ties go round the pool); when all are full,
+    /// the least loaded.
+    fn pick(&self, thunk: &Thunk, tried: &HashSet<usize>) -> Option<usize> {
         let ws = &self.inner.workers;
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..ws.len()).map(|k| (start + k) % ws.len()).find(|i| {
-            !tried.contains(i) && ws[*i].alive.load(Ordering::Relaxed) && !ws[*i].stalled.load(Ordering::Relaxed)
-        })
+        let held = |w: &Remote| -> u64 {
+            let known = w.known.lock().expect("known");
+            thunk.objects().filter(|(o, _)| known.contains(&o.hash)).map(|(o, _)| o.hash.size()).sum()
+        };
+        let load = |w: &Remote| (w.in_flight.load(Ordering::Relaxed), w.slots.load(Ordering::Relaxed).max(1));
+        let candidates: Vec<usize> = (0..ws.len())
+            .map(|k| (start + k) % ws.len())
+            .filter(|i| {
+                !tried.contains(i) && ws[*i].alive.load(Ordering::Relaxed) && !ws[*i].stalled.load(Ordering::Relaxed)
+            })
+            .collect();
+        let free: Vec<usize> = candidates.iter().copied().filter(|i| load(&ws[*i]).0 < load(&ws[*i]).1).collect();
+        if free.is_empty() {
+            return candidates.into_iter().min_by_key(|i| {
+                let (n, s) = load(&ws[*i]);
+                n * 1000 / s
+            });
+        }
+        // `max_by_key` keeps the last maximum: iterate in reverse so that
+        // ties go to the earliest in round-robin order.
+        free.into_iter().rev().max_by_key(|i| held(&ws[*i]))
     }
 
     fn launch(&self, w: usize, thunk: &Arc<Thunk>, tx: &mpsc::Sender<Report>) {
         let (inner, thunk, tx) = (Arc::clone(&self.inner), Arc::clone(thunk), tx.clone());
+        inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
         // Detached: a straggler's attempt may outlive the answer.
         std::thread::spawn(move || {
             let start = Instant::now();
             let r = inner.attempt(&inner.workers[w], &thunk);
+            inner.workers[w].in_flight.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send((w, start.elapsed(), r));
         });
     }
@@ -359,7 +388,7 @@ impl Executor for RemoteExecutor {
         let mut tried = HashSet::new();
         let mut why = Vec::new();
         let mut running = 0;
-        if let Some(w) = self.pick(&tried) {
+        if let Some(w) = self.pick(&thunk, &tried) {
             tried.insert(w);
             self.launch(w, &thunk, &tx);
             running += 1;
@@ -380,7 +409,7 @@ impl Executor for RemoteExecutor {
                             // Its thunks go elsewhere from now on.
                             remote.alive.store(false, Ordering::Relaxed);
                             why.push(format!("{}: {msg}", remote.url));
-                            if let Some(next) = self.pick(&tried) {
+                            if let Some(next) = self.pick(&thunk, &tried) {
                                 tried.insert(next);
                                 self.launch(next, &thunk, &tx);
                                 running += 1;
@@ -394,7 +423,7 @@ impl Executor for RemoteExecutor {
                     for w in &tried {
                         self.inner.workers[*w].stalled.store(true, Ordering::Relaxed);
                     }
-                    if let Some(next) = self.pick(&tried) {
+                    if let Some(next) = self.pick(&thunk, &tried) {
                         tried.insert(next);
                         self.launch(next, &thunk, &tx);
                         running += 1;
@@ -415,5 +444,50 @@ impl Executor for RemoteExecutor {
         }
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
         self.local.execute(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gg_core::{Function, Object};
+
+    fn thunk(input: Name) -> Thunk {
+        let f = Name::of_value(b"tool");
+        Thunk::new(
+            Function { hash: f, args: vec!["tool".into()], envars: vec![] },
+            vec![Object { path: "in".into(), hash: input }],
+            vec![Object { path: "tool".into(), hash: f }],
+            vec![],
+            vec!["out".into()],
+            String::new(),
+            0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_worker_holding_the_inputs_is_preferred_while_it_has_a_free_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let urls: Vec<String> = (0..3).map(|i| format!("http://127.0.0.1:{}", 1000 + i)).collect();
+        let r = RemoteExecutor::new(store, &urls, None, true);
+        let big = Name::of_value(&[0u8; 4096]);
+        let t = thunk(big);
+        r.inner.workers[1].known.lock().unwrap().insert(big);
+        for _ in 0..5 {
+            assert_eq!(r.pick(&t, &HashSet::new()), Some(1));
+        }
+        // Full: the work goes elsewhere rather than queueing there.
+        r.inner.workers[1].in_flight.store(2, Ordering::Relaxed);
+        let other = r.pick(&t, &HashSet::new()).unwrap();
+        assert_ne!(other, 1);
+        // Already tried, dead or stalled workers are skipped.
+        let tried: HashSet<usize> = [other].into();
+        let third = r.pick(&t, &tried).unwrap();
+        assert!(third != other && third != 1);
+        r.inner.workers[third].alive.store(false, Ordering::Relaxed);
+        r.inner.workers[other].stalled.store(true, Ordering::Relaxed);
+        assert_eq!(r.pick(&t, &HashSet::new()), Some(1), "only the busy one is left");
     }
 }
