@@ -169,3 +169,20 @@ fn a_stopped_worker_is_overtaken_by_straggler_duplication() {
         assert_eq!(String::from_utf8(bytes).unwrap(), format!("{i}\n"));
     }
 }
+
+#[test]
+fn the_engine_and_workers_can_come_from_a_project_config_file() {
+    let s = Scratch::new();
+    let ws = workers(&s, 1, &[]);
+    s.write("gg.toml", &format!("[engine]\nkind = \"remote\"\nworkers = [\"{}\"]\nstrict = true\n", ws[0].url));
+    let t = s.ok(&sh_thunk("echo configured > out", "out", &[]));
+    s.ok(&["force", &t]);
+    assert_eq!(reductions(&s.path().join("worker0")), 1, "the thunk ran on the configured worker");
+    // The environment wins over the file.
+    let t2 = s.ok(&sh_thunk("echo local > out", "out", &[]));
+    s.cmd(&["force", &t2]).env("GG_ENGINE", "local").status().unwrap();
+    assert_eq!(reductions(&s.path().join("worker0")), 1);
+    s.write("gg.toml", "[engine]\nkind = \"remote\"\nworkerz = []\n");
+    let err = s.fails(&["force", &t2]);
+    assert!(err.contains("gg.toml") && err.contains("workerz"), "{err}");
+}

@@ -89,10 +89,7 @@ impl RemoteExecutor {
                 in_flight: AtomicUsize::new(0),
             })
             .collect();
-        let straggler_min = std::env::var("GG_STRAGGLER_SECS")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(Duration::from_secs(10), Duration::from_secs_f64);
+        let straggler_min = Duration::from_secs(10);
         RemoteExecutor {
             local: LocalExecutor::new(store.clone()),
             inner: Arc::new(Inner { store, agent, workers, token, durations: Mutex::default(), straggler_min }),
@@ -111,32 +108,30 @@ impl RemoteExecutor {
     /// the local engine (`GG_ENGINE` unset or `local`).
     pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
         use anyhow::{bail, Context};
-        match std::env::var("GG_ENGINE").unwrap_or_default().as_str() {
-            "" | "local" => return Ok(None),
+        let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
+        match c.kind.as_deref().unwrap_or("local") {
+            "local" => return Ok(None),
             "remote" => {}
-            other => bail!("GG_ENGINE=`{other}`: expected `local` or `remote`"),
+            other => bail!("engine `{other}` (GG_ENGINE or the config file): expected `local` or `remote`"),
         }
-        let workers: Vec<String> = std::env::var("GG_WORKERS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
+        let workers = c.workers.unwrap_or_default();
         if workers.is_empty() {
-            bail!("GG_ENGINE=remote needs GG_WORKERS=URL[,URL…] (e.g. http://127.0.0.1:7878)");
+            bail!("the remote engine needs workers: GG_WORKERS=URL[,URL…] or `workers` in the config file");
         }
-        let token = match (std::env::var("GG_TOKEN"), std::env::var_os("GG_TOKEN_FILE")) {
-            (Ok(t), _) => Some(t),
-            (_, Some(f)) => {
-                let t = std::fs::read_to_string(&f)
-                    .with_context(|| format!("cannot read GG_TOKEN_FILE `{}`", f.to_string_lossy()))?;
+        let token = match (std::env::var("GG_TOKEN").ok().filter(|t| !t.is_empty()), &c.token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(f)) => {
+                let t = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the token file `{}`", f.display()))?;
                 Some(t.trim().to_string())
             }
             _ => None,
         };
-        let strict = std::env::var_os("GG_REMOTE_STRICT").is_some_and(|v| v == "1");
-        Ok(Some(RemoteExecutor::new(store.clone(), &workers, token, strict)))
+        let mut r = RemoteExecutor::new(store.clone(), &workers, token, c.strict.unwrap_or(false));
+        if let Some(secs) = c.straggler_secs {
+            Arc::get_mut(&mut r.inner).expect("not shared yet").straggler_min = Duration::from_secs_f64(secs);
+        }
+        Ok(Some(r))
     }
 
     /// The total of the workers' slots, asking each for its status; the

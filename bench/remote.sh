@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmarks of the remote engine against gg-workers on loopback, stores in
+# /dev/shm (what the protocol and engine cost, not the disk):
+#   burst:  N thunks that each sleep 1 s, `gg force -j N`, 2 workers with
+#           N/2 slots each. Target (N = 1000): <= 1.5 s wall.
+#   upload: 1000 blobs of 50 KB sent to one worker (a thunk with 1000
+#           inputs, forced once: the upload dominates). Target: <= 0.3 s.
+#   round trip: 200 trivial thunks one after another (-j 1) on one worker,
+#           against the same on the local engine; the difference is the
+#           protocol's cost per thunk. Target: <= 1 ms.
+# Usage: bench/remote.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000}
+cargo build --release -q -p gg
+bin=$PWD/target/release
+work=$(mktemp -d /dev/shm/gg-remote-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+worker() { # DIR JOBS -> prints URL
+    "$bin/gg-worker" serve --listen 127.0.0.1:0 --dir "$work/$1" --jobs "$2" > "$work/$1.out" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q listening "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
+    sed -n 's/^gg-worker listening on //p' "$work/$1.out"
+}
+secs() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>> "$work/err"; e=$(date +%s%N); echo "($e - $s) / 1000000000" | bc -l; }
+mk() { # SCRIPT [ARGS…] -> thunk name
+    local script=$1; shift
+    "$bin/gg" create-thunk --function /bin/sh=bin/sh --output out "$@" -- sh -c "$script"
+}
+export GG_DIR=$work/client
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+# Burst.
+w1=$(worker burst1 $((n / 2))); w2=$(worker burst2 $((n / 2)))
+seq "$n" | xargs -P 2 -I{} "$bin/gg" create-thunk --function /bin/sh=bin/sh --output out -- sh -c "sleep 1; echo {} > out" > "$work/burst"
+warm=$(mk "echo warm > out"); warm2=$(mk "echo warm2 > out")
+GG_ENGINE=remote GG_WORKERS=$w1,$w2 "$bin/gg" force "$warm" "$warm2" > /dev/null 2>&1
+# shellcheck disable=SC2046
+t=$(GG_ENGINE=remote GG_WORKERS=$w1,$w2 GG_REMOTE_STRICT=1 secs "$bin/gg" force -j "$n" $(cat "$work/burst"))
+printf 'burst: %d thunks of sleep 1 s, -j %d, 2 workers: %.2f s wall\n' "$n" "$n" "$t"
+
+# Upload.
+w3=$(worker upload 2)
+mkdir -p "$work/files"
+args=()
+for i in $(seq 1000); do head -c 51200 /dev/urandom > "$work/files/f$i"; args+=(--value "$work/files/f$i=in/f$i"); done
+big=$(mk "ls in | wc -l > out" "${args[@]}")
+t=$(GG_ENGINE=remote GG_WORKERS=$w3 GG_REMOTE_STRICT=1 secs "$bin/gg" force "$big")
+printf 'upload: 1000 blobs of 50 KB to one worker, then the thunk using them: %.3f s\n' "$t"
+
+# Round trip.
+w4=$(worker trip 1)
+: > "$work/trip.list"
+for i in $(seq 200); do mk "echo $i > out" >> "$work/trip.list"; done
+# shellcheck disable=SC2046
+GG_ENGINE=remote GG_WORKERS=$w4 "$bin/gg" force "$(head -1 "$work/trip.list")" > /dev/null 2>&1
+rm -rf "$work/client/reductions" "$work/trip-local"
+# shellcheck disable=SC2046
+remote=$(GG_ENGINE=remote GG_WORKERS=$w4 GG_REMOTE_STRICT=1 secs "$bin/gg" force -j 1 $(tail -n +2 "$work/trip.list"))
+rm -rf "$work/client/reductions"
+# shellcheck disable=SC2046
+local=$(secs "$bin/gg" force -j 1 $(tail -n +2 "$work/trip.list"))
+printf 'round trip: 199 trivial thunks, -j 1: remote %.2f ms, local %.2f ms per thunk; protocol %.2f ms per thunk\n' \
+    "$(echo "$remote * 1000 / 199" | bc -l)" "$(echo "$local * 1000 / 199" | bc -l)" "$(echo "($remote - $local) * 1000 / 199" | bc -l)"
