@@ -18,6 +18,9 @@ use gg_core::{Name, Store, Thunk};
 
 use crate::protocol::{ExecuteRequest, ExecuteResponse};
 
+/// Connections used at once to upload one thunk's missing blobs.
+const UPLOAD_LANES: usize = 8;
+
 /// One worker as the client sees it.
 #[derive(Debug)]
 struct Remote {
@@ -187,15 +190,38 @@ impl Inner {
         }
         let body = serde_json::to_string(&wanted).expect("names serialise");
         let missing: Vec<Name> = self.call_json(self.auth(self.agent.post(format!("{}/v1/missing", w.url))), body)?;
-        for name in &missing {
-            let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
-            let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
-            let (code, text) = read(resp)?;
-            if code != 200 {
-                return Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}")));
-            }
-        }
+        // Several connections at once: many small blobs are bound by round
+        // trips, not bandwidth.
+        let lanes = missing.len().clamp(1, UPLOAD_LANES);
+        let results: Vec<Result<(), Attempt>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..lanes)
+                .map(|lane| {
+                    let missing = &missing;
+                    scope.spawn(move || {
+                        for name in missing.iter().skip(lane).step_by(lanes) {
+                            self.put(w, name)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(Attempt::Unreachable("upload panicked".into()))))
+                .collect()
+        });
+        results.into_iter().collect::<Result<(), Attempt>>()?;
         w.known.lock().expect("known").extend(wanted);
+        Ok(())
+    }
+
+    fn put(&self, w: &Remote, name: &Name) -> Result<(), Attempt> {
+        let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+        let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
+        let (code, text) = read(resp)?;
+        if code != 200 {
+            return Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}")));
+        }
         Ok(())
     }
 
