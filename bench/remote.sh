@@ -15,12 +15,11 @@ n=${1:-1000}
 cargo build --release -q -p gg
 bin=$PWD/target/release
 work=$(mktemp -d /dev/shm/gg-remote-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "$work"/*.pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 worker() { # DIR JOBS -> prints URL
     "$bin/gg-worker" serve --listen 127.0.0.1:0 --dir "$work/$1" --jobs "$2" > "$work/$1.out" 2>&1 &
-    pids+=($!)
+    echo $! > "$work/$1.pid"  # $(worker …) runs in a subshell: keep the pid in a file
     for _ in $(seq 100); do grep -q listening "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
     sed -n 's/^gg-worker listening on //p' "$work/$1.out"
 }

@@ -1,19 +1,27 @@
-//! The worker's HTTP/1.1 front (docs/protocol.md): authentication, size
-//! limits and routing onto [`Service`]. Requests are served by a pool of
-//! threads; how many thunks run at once is the service's business.
+//! The worker's HTTP/1.1 front (docs/protocol.md): connections, keep-alive,
+//! authentication, size limits and routing onto [`Service`].
+//!
+//! One thread per connection, blocking. Request heads are parsed by
+//! `httparse`; bodies must carry a Content-Length (every client gg ships
+//! sends one). A first version used tiny_http, whose connection pool can
+//! leave a new connection unserved for ever when several arrive at once
+//! while earlier keep-alive connections sit idle: a remote build with
+//! parallel uploads hung on it.
 
-use std::io::Read;
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use gg_core::Name;
 use subtle::ConstantTimeEq;
-use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::protocol::ExecuteRequest;
 use crate::service::{Service, ServiceError};
+
+/// The largest request head accepted.
+const MAX_HEAD: usize = 64 * 1024;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -30,18 +38,28 @@ pub struct ServeOptions {
 }
 
 /// A bound server, ready to run.
+#[derive(Debug)]
 pub struct Worker {
-    server: Arc<Server>,
-    service: Arc<Service>,
-    token: Option<String>,
-    max_body: u64,
-    threads: usize,
+    listener: TcpListener,
+    shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Worker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("addr", &self.addr()).field("threads", &self.threads).finish()
-    }
+#[derive(Debug)]
+struct Shared {
+    service: Service,
+    token: Option<String>,
+    max_body: u64,
+}
+
+/// A parsed request head.
+struct Head {
+    method: String,
+    path: String,
+    content_length: Option<u64>,
+    chunked: bool,
+    authorization: Option<String>,
+    expect_continue: bool,
+    close: bool,
 }
 
 impl Worker {
@@ -58,91 +76,85 @@ impl Worker {
         }
         let store = gg_core::Store::open(&opts.store_dir)
             .with_context(|| format!("cannot open the store at `{}`", opts.store_dir.display()))?;
-        let server = Server::http(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let jobs = opts.jobs.max(1);
+        let service = Service::new(store, jobs, jobs * 4);
         Ok(Worker {
-            server: Arc::new(server),
-            service: Arc::new(Service::new(store, jobs, jobs * 4)),
-            token: opts.token.clone(),
-            max_body: opts.max_body,
-            threads: jobs * 2 + 4,
+            listener,
+            shared: Arc::new(Shared { service, token: opts.token.clone(), max_body: opts.max_body }),
         })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
-        self.server.server_addr().to_ip().expect("bound to an IP address")
+        self.listener.local_addr().expect("a bound socket has an address")
     }
 
-    /// Serves until the process ends.
+    /// Serves until the process ends: a thread per connection.
     pub fn run(self) {
-        let this = Arc::new(self);
-        let handles: Vec<_> = (0..this.threads)
-            .map(|_| {
-                let w = Arc::clone(&this);
-                std::thread::spawn(move || {
-                    while let Ok(req) = w.server.recv() {
-                        w.handle(req);
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            let _ = h.join();
-        }
-    }
-
-    fn authorized(&self, req: &Request) -> bool {
-        let Some(token) = &self.token else { return true };
-        let given = req
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
-            .unwrap_or("");
-        // Constant time: a mismatch takes as long wherever it is.
-        given.len() == token.len() && bool::from(given.as_bytes().ct_eq(token.as_bytes()))
-    }
-
-    fn handle(&self, mut req: Request) {
-        if !self.authorized(&req) {
-            return reply(req, 401, "missing or wrong bearer token");
-        }
-        if req.body_length().is_some_and(|n| n as u64 > self.max_body) {
-            return reply(req, 413, &format!("request body over the {} byte limit", self.max_body));
-        }
-        let mut body = Vec::new();
-        if let Err(e) = req.as_reader().take(self.max_body + 1).read_to_end(&mut body) {
-            return reply(req, 400, &format!("cannot read the request body: {e}"));
-        }
-        if body.len() as u64 > self.max_body {
-            return reply(req, 413, &format!("request body over the {} byte limit", self.max_body));
-        }
-        let url = req.url().to_string();
-        let method = req.method().clone();
-        let result = match (&method, url.as_str()) {
-            (Method::Get, "/v1/status") => json(&self.service.status()),
-            (Method::Post, "/v1/missing") => match serde_json::from_slice::<Vec<Name>>(&body) {
-                Ok(names) => json(&self.service.missing(&names)),
-                Err(e) => Err(ServiceError::BadRequest(format!("expected a JSON list of names: {e}"))),
-            },
-            (Method::Post, "/v1/execute") => match serde_json::from_slice::<ExecuteRequest>(&body) {
-                Ok(r) => self.service.execute(&r).and_then(|resp| json(&resp)),
-                Err(e) => Err(ServiceError::BadRequest(format!("bad execute request: {e}"))),
-            },
-            (method, path) if path.starts_with("/v1/blobs/") => match path["/v1/blobs/".len()..].parse::<Name>() {
-                Err(e) => Err(ServiceError::BadRequest(e.to_string())),
-                Ok(name) if *method == Method::Put => self.service.put_blob(&name, &body).map(|()| Vec::new()),
-                Ok(name) if *method == Method::Get => self.service.get_blob(&name),
-                Ok(_) => Err(ServiceError::BadRequest(format!("{method} is not allowed on blobs"))),
-            },
-            (method, path) => return reply(req, 404, &format!("no route for {method} {path}")),
-        };
-        match result {
-            Ok(bytes) => {
-                let _ = req.respond(Response::from_data(bytes));
+        for stream in self.listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let shared = Arc::clone(&self.shared);
+            let spawned = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || shared.connection(stream));
+            if spawned.is_err() {
+                // Out of threads: the connection is dropped and the client retries.
+                continue;
             }
-            Err(e) => {
+        }
+    }
+}
+
+impl Shared {
+    fn connection(&self, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let Ok(write_half) = stream.try_clone() else { return };
+        let mut reader = BufReader::new(stream);
+        let mut writer = write_half;
+        loop {
+            let head = match read_head(&mut reader) {
+                Ok(Some(h)) => h,
+                Ok(None) => return,
+                Err(msg) => {
+                    let _ = respond(&mut writer, 400, msg.as_bytes(), true);
+                    return;
+                }
+            };
+            let (code, body, close) = self.request(&head, &mut reader, &mut writer);
+            if respond(&mut writer, code, &body, close).is_err() || close {
+                return;
+            }
+        }
+    }
+
+    /// Handles one request: (status, body, close the connection after).
+    fn request(&self, head: &Head, reader: &mut impl Read, writer: &mut impl Write) -> (u16, Vec<u8>, bool) {
+        if !self.authorized(head) {
+            return (401, b"missing or wrong bearer token\n".to_vec(), true);
+        }
+        if head.chunked {
+            return (411, b"chunked bodies are not supported: send a Content-Length\n".to_vec(), true);
+        }
+        let length = head.content_length.unwrap_or(0);
+        if length > self.max_body {
+            return (413, format!("request body over the {} byte limit\n", self.max_body).into_bytes(), true);
+        }
+        if head.expect_continue && writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+            return (400, Vec::new(), true);
+        }
+        let mut body = Vec::with_capacity(length as usize);
+        if let Err(e) = reader.take(length).read_to_end(&mut body) {
+            return (400, format!("cannot read the request body: {e}\n").into_bytes(), true);
+        }
+        if (body.len() as u64) < length {
+            return (400, b"the request body ended early\n".to_vec(), true);
+        }
+        let result = self.route(&head.method, &head.path, &body);
+        match result {
+            Ok(bytes) => (200, bytes, head.close),
+            Err(Routed::NoRoute) => {
+                (404, format!("no route for {} {}\n", head.method, head.path).into_bytes(), head.close)
+            }
+            Err(Routed::Failed(e)) => {
                 let code = match e {
                     ServiceError::BadRequest(_) => 400,
                     ServiceError::Mismatch(_) => 422,
@@ -150,21 +162,120 @@ impl Worker {
                     ServiceError::Busy { .. } => 503,
                     ServiceError::Internal(_) => 500,
                 };
-                reply(req, code, &e.to_string());
+                (code, format!("{e}\n").into_bytes(), head.close)
             }
         }
     }
+
+    fn authorized(&self, head: &Head) -> bool {
+        let Some(token) = &self.token else { return true };
+        let given = head.authorization.as_deref().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+        // Constant time: a mismatch takes as long wherever it is.
+        given.len() == token.len() && bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+    }
+
+    fn route(&self, method: &str, path: &str, body: &[u8]) -> Result<Vec<u8>, Routed> {
+        let s = &self.service;
+        let r = match (method, path) {
+            ("GET", "/v1/status") => json(&s.status()),
+            ("POST", "/v1/missing") => match serde_json::from_slice::<Vec<Name>>(body) {
+                Ok(names) => json(&s.missing(&names)),
+                Err(e) => Err(ServiceError::BadRequest(format!("expected a JSON list of names: {e}"))),
+            },
+            ("POST", "/v1/execute") => match serde_json::from_slice::<ExecuteRequest>(body) {
+                Ok(r) => s.execute(&r).and_then(|resp| json(&resp)),
+                Err(e) => Err(ServiceError::BadRequest(format!("bad execute request: {e}"))),
+            },
+            (method, path) if path.starts_with("/v1/blobs/") => match path["/v1/blobs/".len()..].parse::<Name>() {
+                Err(e) => Err(ServiceError::BadRequest(e.to_string())),
+                Ok(name) if method == "PUT" => s.put_blob(&name, body).map(|()| Vec::new()),
+                Ok(name) if method == "GET" => s.get_blob(&name),
+                Ok(_) => Err(ServiceError::BadRequest(format!("{method} is not allowed on blobs"))),
+            },
+            _ => return Err(Routed::NoRoute),
+        };
+        r.map_err(Routed::Failed)
+    }
+}
+
+enum Routed {
+    NoRoute,
+    Failed(ServiceError),
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
     serde_json::to_vec(value).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
-/// An error reply: a plain-text body saying what is wrong.
-fn reply(req: Request, code: u16, message: &str) {
-    let mut resp = Response::from_string(format!("{message}\n")).with_status_code(code);
-    if code == 503 {
-        resp = resp.with_header(Header::from_bytes(&b"Retry-After"[..], &b"1"[..]).expect("valid header"));
+/// Reads one request head; `Ok(None)` at a clean end of the connection.
+fn read_head(reader: &mut impl BufRead) -> Result<Option<Head>, String> {
+    let mut raw = Vec::new();
+    loop {
+        let n = reader.read_until(b'\n', &mut raw).map_err(|e| format!("cannot read the request: {e}"))?;
+        if n == 0 {
+            return if raw.is_empty() { Ok(None) } else { Err("the connection closed inside a request head".into()) };
+        }
+        if raw.ends_with(b"\r\n\r\n") || raw == b"\r\n" {
+            if raw == b"\r\n" {
+                raw.clear(); // a stray empty line between requests
+                continue;
+            }
+            break;
+        }
+        if raw.len() > MAX_HEAD {
+            return Err("request head too large".into());
+        }
     }
-    let _ = req.respond(resp);
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(&raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err("incomplete request head".into()),
+        Err(e) => return Err(format!("malformed request head: {e}")),
+    }
+    let header = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(str::trim)
+    };
+    let content_length = match header("content-length") {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| format!("bad Content-Length `{v}`"))?),
+        None => None,
+    };
+    Ok(Some(Head {
+        method: req.method.unwrap_or("").to_string(),
+        path: req.path.unwrap_or("").to_string(),
+        content_length,
+        chunked: header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
+        authorization: header("authorization").map(str::to_string),
+        expect_continue: header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
+        close: header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || req.version == Some(0),
+    }))
+}
+
+fn respond(w: &mut impl Write, code: u16, body: &[u8], close: bool) -> std::io::Result<()> {
+    let reason = match code {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    };
+    let mut head = format!("HTTP/1.1 {code} {reason}\r\nContent-Length: {}\r\n", body.len());
+    if code == 503 {
+        head.push_str("Retry-After: 1\r\n");
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())?;
+    w.write_all(body)?;
+    w.flush()
 }
