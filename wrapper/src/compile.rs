@@ -310,20 +310,7 @@ pub(crate) fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]
 
 /// Folders named by `-isystem`/`-idirafter` (their headers are system headers).
 fn user_system_dirs(args: &[String]) -> Vec<String> {
-    let mut dirs = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        for opt in ["-isystem", "-idirafter"] {
-            if a == opt {
-                if let Some(d) = it.next() {
-                    dirs.push(d.clone());
-                }
-            } else if let Some(d) = a.strip_prefix(opt) {
-                dirs.push(d.to_string());
-            }
-        }
-    }
-    dirs
+    crate::args::option_values(args, &["-isystem", "-idirafter"])
 }
 
 /// Hashes the inputs, builds the thunk and stores its reduction and the

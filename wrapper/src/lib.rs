@@ -60,23 +60,13 @@ fn local_reason(c: &args::Compile) -> Option<String> {
     None
 }
 
-/// Folders named by `-I` and `-iquote`.
+/// Folders named by `-I` and `-iquote`, made absolute.
 fn user_include_dirs(args: &[String]) -> Vec<String> {
-    let mut dirs = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        for opt in ["-I", "-iquote"] {
-            if a == opt {
-                if let Some(d) = it.next() {
-                    dirs.push(d.clone());
-                }
-            } else if let Some(d) = a.strip_prefix(opt).filter(|d| !d.is_empty()) {
-                dirs.push(d.to_string());
-            }
-        }
-    }
     let cwd = std::env::current_dir().unwrap_or_default();
-    dirs.into_iter().map(|d| if d.starts_with('/') { d } else { cwd.join(d).to_string_lossy().into_owned() }).collect()
+    args::option_values(args, &["-I", "-iquote"])
+        .into_iter()
+        .map(|d| if d.starts_with('/') { d } else { cwd.join(d).to_string_lossy().into_owned() })
+        .collect()
 }
 
 /// Makes the engine a miss runs on, given the store (`None`: in place).

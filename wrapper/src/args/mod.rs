@@ -7,6 +7,25 @@ use std::path::Path;
 
 pub use parse::{classify, Classified, Compile, DepRequest, Lang, Mode};
 
+/// The values of the given options, joined (`-Idir`) or separate
+/// (`-I dir`), in order.
+pub fn option_values(args: &[String], opts: &[&str]) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for opt in opts {
+            if a == opt {
+                if let Some(v) = it.next() {
+                    values.push(v.clone());
+                }
+            } else if let Some(v) = a.strip_prefix(opt).filter(|v| !v.is_empty()) {
+                values.push(v.to_string());
+            }
+        }
+    }
+    values
+}
+
 /// Expands `@file` arguments (recursively, as gcc does) with gcc's
 /// quoting rules: whitespace separates, `'…'` and `"…"` group, `\` escapes.
 /// An `@file` that cannot be read is kept as is (gcc treats it as a file
@@ -66,6 +85,14 @@ fn split_response(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_values_are_found_joined_and_separate() {
+        let args: Vec<String> =
+            ["-Ia", "-I", "b", "-isystem/c", "-iquote", "d", "-O2"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(option_values(&args, &["-I", "-iquote"]), ["a", "b", "d"]);
+        assert_eq!(option_values(&args, &["-isystem"]), ["/c"]);
+    }
 
     #[test]
     fn response_files_split_like_gcc_and_nest() {
