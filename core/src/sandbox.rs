@@ -100,8 +100,18 @@ impl Sandbox {
             let dest = self.root.join(&object.path);
             self.make_parent(&dest, &mut made)?;
             let verified = store.verified(&object.hash, executable);
-            let (src, stamp) = verified
-                .map_err(|e| ExecError::engine(format!("object `{}` at `{}`: {e}", object.hash, object.path)))?;
+            let (src, stamp) = verified.map_err(|e| {
+                let kind = if matches!(e, crate::store::StoreError::Missing(_)) {
+                    crate::engine::FailKind::Missing
+                } else {
+                    crate::engine::FailKind::Engine
+                };
+                ExecError {
+                    kind,
+                    message: format!("object `{}` at `{}`: {e}", object.hash, object.path),
+                    stderr: Vec::new(),
+                }
+            })?;
             if outputs.contains(object.path.as_str()) {
                 copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;

@@ -186,3 +186,37 @@ fn the_engine_and_workers_can_come_from_a_project_config_file() {
     let err = s.fails(&["force", &t2]);
     assert!(err.contains("gg.toml") && err.contains("workerz"), "{err}");
 }
+
+#[test]
+fn a_silent_only_worker_ends_in_the_local_fallback_not_a_hang() {
+    let s = Scratch::new();
+    let ws = workers(&s, 1, &[]);
+    let t = s.ok(&sh_thunk("echo hi > out", "out", &[]));
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGSTOP) };
+    let start = std::time::Instant::now();
+    let out = s
+        .cmd(&["force", &t])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", urls(&ws))
+        .env("GG_STRAGGLER_SECS", "0.5")
+        .output()
+        .unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGCONT) };
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ran locally"), "{}", text(&out.stderr));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+}
+
+#[test]
+fn a_thunks_own_failure_is_reported_not_retried_on_other_workers() {
+    let s = Scratch::new();
+    let ws = workers(&s, 2, &[]);
+    // The output's name mimics a message about missing objects.
+    let t = s.ok(&sh_thunk("exit 0", "not in the store", &[]));
+    let out = s.cmd(&["force", &t]).env("GG_ENGINE", "remote").env("GG_WORKERS", urls(&ws)).output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("was not produced") && !err.contains("ran locally"), "{err}");
+}

@@ -226,3 +226,40 @@ fn at_most_jobs_thunks_run_at_once_and_a_full_queue_answers_503() {
     assert!(codes.contains(&503), "past 4 queued requests the worker must answer 503: {codes:?}");
     assert!(codes.iter().filter(|c| **c == 200).count() >= 2, "{codes:?}");
 }
+
+/// Sends raw bytes and returns what the worker answers before closing or
+/// going quiet.
+fn raw(url: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn malformed_or_ambiguous_requests_are_refused() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    // A head with no end is cut off at 64 KiB, not buffered for ever.
+    let mut huge = b"GET /".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 200_000));
+    assert!(raw(&w.url, &huge).starts_with("HTTP/1.1 400"), "an endless head is refused");
+    // Two Content-Lengths could be read differently by a proxy in front.
+    let smuggle = b"POST /v1/missing HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n[]GET /v1/status HTTP/1.1\r\n\r\n";
+    let answer = raw(&w.url, smuggle);
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.matches("HTTP/1.1").count() == 1, "{answer}");
+    assert!(raw(&w.url, b"POST /v1/missing HTTP/1.1\r\nContent-Length: +2\r\n\r\n[]").starts_with("HTTP/1.1 400"));
+    assert!(raw(&w.url, b"POST /v1/missing HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").starts_with("HTTP/1.1 411"));
+    // Heads ending in bare newlines are answered.
+    assert!(raw(&w.url, b"GET /v1/status HTTP/1.1\nConnection: close\n\n").starts_with("HTTP/1.1 200"));
+}

@@ -219,10 +219,12 @@ impl Inner {
         let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
         let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
         let (code, text) = read(resp)?;
-        if code != 200 {
-            return Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}")));
+        match code {
+            200 => Ok(()),
+            // Too large for this worker's limit: every worker would say so.
+            413 | 401 => Err(Attempt::Failed(ExecError::engine(format!("uploading `{name}`: {code} {}", text.trim())))),
+            _ => Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}"))),
         }
-        Ok(())
     }
 
     fn call_json<T: serde::de::DeserializeOwned>(
@@ -273,6 +275,7 @@ impl Inner {
         self.upload(w, thunk)?;
         let encoding = String::from_utf8(thunk.encode()).expect("thunk encodings are UTF-8");
         let body = serde_json::to_string(&ExecuteRequest { thunks: vec![encoding] }).expect("serialises");
+        let mut busy = 0;
         let resp: ExecuteResponse = loop {
             let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
             let (code, text) = read(req.header("Content-Type", "application/json").send(&body))?;
@@ -283,7 +286,11 @@ impl Inner {
                 }
                 // Busy: wait for a slot there (the scheduler keeps at most
                 // as many thunks in flight as it has jobs).
-                503 => std::thread::sleep(Duration::from_millis(100)),
+                503 if busy < 600 && !gg_core::interrupt::interrupted() => {
+                    busy += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                503 => return Err(Attempt::Unreachable(format!("busy for a minute: {}", text.trim()))),
                 400 | 401 | 413 => {
                     return Err(Attempt::Failed(ExecError::engine(format!(
                         "the worker refused the thunk ({code}): {}",
@@ -294,7 +301,7 @@ impl Inner {
             }
         };
         if let Some(f) = resp.failures.first() {
-            if f.message.contains("not in the store") {
+            if f.kind == "missing" {
                 // The worker lost a blob: forget what it holds; retry.
                 w.known.lock().expect("known").clear();
                 return Err(Attempt::Unreachable(f.message.clone()));
@@ -308,9 +315,15 @@ impl Inner {
             let stderr = STANDARD.decode(&f.stderr).unwrap_or_default();
             return Err(Attempt::Failed(ExecError { kind, message: format!("{} (on {})", f.message, w.url), stderr }));
         }
-        let Some(result) = resp.results.into_iter().next() else {
-            return Err(Attempt::Unreachable("the worker returned no result".into()));
+        let sent = thunk.name();
+        let Some(result) = resp.results.into_iter().find(|r| r.thunk == sent) else {
+            return Err(Attempt::Unreachable("the worker returned no result for the thunk".into()));
         };
+        let names_match = result.outputs.len() == thunk.outputs.len()
+            && result.outputs.iter().zip(&thunk.outputs).all(|(o, want)| o.name == *want);
+        if !names_match {
+            return Err(Attempt::Unreachable("the worker's outputs do not match the thunk's".into()));
+        }
         let mut outputs = Vec::new();
         for o in &result.outputs {
             self.fetch(w, &o.hash, o.data.as_deref())?;
@@ -414,8 +427,12 @@ impl Executor for RemoteExecutor {
             self.launch(w, &thunk, &tx);
             running += 1;
         }
+        let mut waited = Duration::ZERO;
+        let mut stalls = 0;
         while running > 0 {
-            match rx.recv_timeout(self.inner.straggler_after()) {
+            // Short ticks, so an interrupt is noticed promptly.
+            let tick = Duration::from_millis(200);
+            match rx.recv_timeout(tick) {
                 Ok((w, took, result)) => {
                     running -= 1;
                     let remote = &self.inner.workers[w];
@@ -439,6 +456,14 @@ impl Executor for RemoteExecutor {
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if gg_core::interrupt::interrupted() {
+                        return Err(ExecError::engine("interrupted"));
+                    }
+                    waited += tick;
+                    if waited < self.inner.straggler_after() {
+                        continue;
+                    }
+                    waited = Duration::ZERO;
                     // A straggler: start the thunk again elsewhere; the
                     // first answer wins.
                     for w in &tried {
@@ -449,6 +474,18 @@ impl Executor for RemoteExecutor {
                         self.launch(next, &thunk, &tx);
                         running += 1;
                         self.duplicated.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    // Nowhere left to run it: after three such periods,
+                    // give up on the silent workers.
+                    stalls += 1;
+                    if stalls >= 3 {
+                        for w in &tried {
+                            let remote = &self.inner.workers[*w];
+                            remote.alive.store(false, Ordering::Relaxed);
+                            why.push(format!("{}: no answer", remote.url));
+                        }
+                        break;
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,

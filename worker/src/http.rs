@@ -23,6 +23,13 @@ use crate::service::{Service, ServiceError};
 /// The largest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Connections served at once; more are closed straight away.
+const MAX_CONNECTIONS: usize = 4096;
+
+/// A connection silent this long (idle, or a request trickling in) is
+/// closed, so slow clients cannot hold threads for ever.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -49,6 +56,7 @@ struct Shared {
     service: Service,
     token: Option<String>,
     max_body: u64,
+    connections: std::sync::atomic::AtomicUsize,
 }
 
 /// A parsed request head.
@@ -79,10 +87,13 @@ impl Worker {
         let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let jobs = opts.jobs.max(1);
         let service = Service::new(store, jobs, jobs * 4);
-        Ok(Worker {
-            listener,
-            shared: Arc::new(Shared { service, token: opts.token.clone(), max_body: opts.max_body }),
-        })
+        let shared = Shared {
+            service,
+            token: opts.token.clone(),
+            max_body: opts.max_body,
+            connections: std::sync::atomic::AtomicUsize::new(0),
+        };
+        Ok(Worker { listener, shared: Arc::new(shared) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -92,13 +103,21 @@ impl Worker {
 
     /// Serves until the process ends: a thread per connection.
     pub fn run(self) {
+        use std::sync::atomic::Ordering;
         for stream in self.listener.incoming() {
             let Ok(stream) = stream else { continue };
+            if self.shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                self.shared.connections.fetch_sub(1, Ordering::SeqCst);
+                continue; // dropped: the client sees the connection close
+            }
             let shared = Arc::clone(&self.shared);
-            let spawned = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || shared.connection(stream));
+            let spawned = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+                shared.connection(stream);
+                shared.connections.fetch_sub(1, Ordering::SeqCst);
+            });
             if spawned.is_err() {
-                // Out of threads: the connection is dropped and the client retries.
-                continue;
+                // Out of threads: the connection was dropped with the closure.
+                self.shared.connections.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
@@ -107,6 +126,7 @@ impl Worker {
 impl Shared {
     fn connection(&self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
         let Ok(write_half) = stream.try_clone() else { return };
         let mut reader = BufReader::new(stream);
         let mut writer = write_half;
@@ -141,7 +161,8 @@ impl Shared {
         if head.expect_continue && writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
             return (400, Vec::new(), true);
         }
-        let mut body = Vec::with_capacity(length as usize);
+        // Grow as bytes arrive: a large Content-Length alone reserves nothing.
+        let mut body = Vec::with_capacity(length.min(1 << 20) as usize);
         if let Err(e) = reader.take(length).read_to_end(&mut body) {
             return (400, format!("cannot read the request body: {e}\n").into_bytes(), true);
         }
@@ -211,19 +232,24 @@ fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
 fn read_head(reader: &mut impl BufRead) -> Result<Option<Head>, String> {
     let mut raw = Vec::new();
     loop {
-        let n = reader.read_until(b'\n', &mut raw).map_err(|e| format!("cannot read the request: {e}"))?;
+        // Bounded even within one line: a head without newlines cannot grow.
+        let room = (MAX_HEAD + 1).saturating_sub(raw.len()) as u64;
+        let n = (&mut *reader)
+            .take(room)
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| format!("cannot read the request: {e}"))?;
+        if raw.len() > MAX_HEAD {
+            return Err("request head too large".into());
+        }
         if n == 0 {
             return if raw.is_empty() { Ok(None) } else { Err("the connection closed inside a request head".into()) };
         }
-        if raw.ends_with(b"\r\n\r\n") || raw == b"\r\n" {
-            if raw == b"\r\n" {
-                raw.clear(); // a stray empty line between requests
-                continue;
-            }
-            break;
+        if raw == b"\r\n" || raw == b"\n" {
+            raw.clear(); // a stray empty line between requests
+            continue;
         }
-        if raw.len() > MAX_HEAD {
-            return Err("request head too large".into());
+        if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") || raw.ends_with(b"\n\r\n") {
+            break;
         }
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -240,15 +266,28 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Head>, String> {
             .and_then(|h| std::str::from_utf8(h.value).ok())
             .map(str::trim)
     };
-    let content_length = match header("content-length") {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| format!("bad Content-Length `{v}`"))?),
-        None => None,
+    // One Content-Length, digits only (RFC 9112): anything else could be
+    // read differently by a proxy in front.
+    let lengths: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .filter_map(|h| std::str::from_utf8(h.value).ok())
+        .map(str::trim)
+        .collect();
+    let content_length = match lengths.as_slice() {
+        [] => None,
+        [v] if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(v.parse::<u64>().map_err(|_| format!("bad Content-Length `{v}`"))?)
+        }
+        _ => return Err(format!("bad or repeated Content-Length: {lengths:?}")),
     };
     Ok(Some(Head {
         method: req.method.unwrap_or("").to_string(),
         path: req.path.unwrap_or("").to_string(),
         content_length,
-        chunked: header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
+        // Any transfer coding is refused (411): bodies come with a length.
+        chunked: header("transfer-encoding").is_some(),
         authorization: header("authorization").map(str::to_string),
         expect_continue: header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
         close: header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || req.version == Some(0),

@@ -41,6 +41,9 @@ pub enum FailKind {
     Output,
     /// The engine could not set up or collect the run (store, disk, spawn).
     Engine,
+    /// An object of the thunk is not in the engine's store (a remote
+    /// client uploads it and tries again).
+    Missing,
 }
 
 /// A failed run, with what the function printed on stderr.
