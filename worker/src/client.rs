@@ -144,7 +144,7 @@ impl RemoteExecutor {
         let mut total = 0;
         for w in &inner.workers {
             // A stopped worker accepts the connection and never answers.
-            let req = inner.auth_get(inner.agent.get(format!("{}/v1/status", w.url)));
+            let req = inner.auth(inner.agent.get(format!("{}/v1/status", w.url)));
             let resp = req.config().timeout_global(Some(Duration::from_secs(2))).build().call();
             if let Ok((200, text)) = read(resp) {
                 if let Ok(s) = serde_json::from_str::<crate::protocol::Status>(&text) {
@@ -158,20 +158,7 @@ impl RemoteExecutor {
 }
 
 impl Inner {
-    fn auth(
-        &self,
-        req: ureq::RequestBuilder<ureq::typestate::WithBody>,
-    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
-        match &self.token {
-            Some(t) => req.header("Authorization", format!("Bearer {t}")),
-            None => req,
-        }
-    }
-
-    fn auth_get(
-        &self,
-        req: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
-    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
             Some(t) => req.header("Authorization", format!("Bearer {t}")),
             None => req,
@@ -251,7 +238,7 @@ impl Inner {
         let bytes = match inline {
             Some(data) => STANDARD.decode(data).map_err(|e| Attempt::Unreachable(format!("bad inline data: {e}")))?,
             None => {
-                let resp = self.auth_get(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
+                let resp = self.auth(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
                 let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
                 if resp.status().as_u16() != 200 {
                     return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
