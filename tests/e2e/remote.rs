@@ -12,6 +12,13 @@ fn workers(s: &Scratch, n: usize, extra: &[&str]) -> Vec<WorkerProc> {
     (0..n).map(|i| start(&s.path().join(format!("worker{i}")), extra)).collect()
 }
 
+/// `gg ARGS` on the remote engine with the workers `ws`.
+fn remote_cmd(s: &Scratch, args: &[&str], ws: &[WorkerProc]) -> Command {
+    let mut c = s.cmd(args);
+    c.env("GG_ENGINE", "remote").env("GG_WORKERS", urls(ws));
+    c
+}
+
 fn urls(ws: &[WorkerProc]) -> String {
     ws.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",")
 }
@@ -65,10 +72,7 @@ fn a_worker_killed_mid_build_has_its_thunks_retried_elsewhere() {
         (0..18).map(|i| s.ok(&sh_thunk(&format!("sleep 0.3; echo {i} > out"), "out", &[]))).collect();
     let mut args = vec!["force"];
     args.extend(targets.iter().map(String::as_str));
-    let child = s
-        .cmd(&args)
-        .env("GG_ENGINE", "remote")
-        .env("GG_WORKERS", urls(&ws))
+    let child = remote_cmd(&s, &args, &ws)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -118,22 +122,10 @@ fn workers_with_a_token_need_the_token() {
     s.write("token", "t0k3n\n");
     let ws = workers(&s, 1, &["--token-file", s.path().join("token").to_str().unwrap()]);
     let t = s.ok(&sh_thunk("echo remote > out", "out", &[]));
-    let out = s
-        .cmd(&["force", &t])
-        .env("GG_ENGINE", "remote")
-        .env("GG_WORKERS", urls(&ws))
-        .env("GG_TOKEN", "nope")
-        .output()
-        .unwrap();
+    let out = remote_cmd(&s, &["force", &t], &ws).env("GG_TOKEN", "nope").output().unwrap();
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
-    let out = s
-        .cmd(&["force", &t])
-        .env("GG_ENGINE", "remote")
-        .env("GG_WORKERS", urls(&ws))
-        .env("GG_TOKEN", "t0k3n")
-        .output()
-        .unwrap();
+    let out = remote_cmd(&s, &["force", &t], &ws).env("GG_TOKEN", "t0k3n").output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(reductions(&s.path().join("worker0")), 1);
 }
@@ -149,14 +141,7 @@ fn a_stopped_worker_is_overtaken_by_straggler_duplication() {
     let mut args = vec!["force", "-j", "3"];
     args.extend(targets.iter().map(String::as_str));
     let start = std::time::Instant::now();
-    let out = s
-        .cmd(&args)
-        .env("GG_ENGINE", "remote")
-        .env("GG_WORKERS", urls(&ws))
-        .env("GG_STRAGGLER_SECS", "1")
-        .env("GG_REMOTE_STRICT", "1")
-        .output()
-        .unwrap();
+    let out = remote_cmd(&s, &args, &ws).env("GG_STRAGGLER_SECS", "1").env("GG_REMOTE_STRICT", "1").output().unwrap();
     // SAFETY: as above.
     unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGCONT) };
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -195,13 +180,7 @@ fn a_silent_only_worker_ends_in_the_local_fallback_not_a_hang() {
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGSTOP) };
     let start = std::time::Instant::now();
-    let out = s
-        .cmd(&["force", &t])
-        .env("GG_ENGINE", "remote")
-        .env("GG_WORKERS", urls(&ws))
-        .env("GG_STRAGGLER_SECS", "0.5")
-        .output()
-        .unwrap();
+    let out = remote_cmd(&s, &["force", &t], &ws).env("GG_STRAGGLER_SECS", "0.5").output().unwrap();
     // SAFETY: as above.
     unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGCONT) };
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -215,7 +194,7 @@ fn a_thunks_own_failure_is_reported_not_retried_on_other_workers() {
     let ws = workers(&s, 2, &[]);
     // The output's name mimics a message about missing objects.
     let t = s.ok(&sh_thunk("exit 0", "not in the store", &[]));
-    let out = s.cmd(&["force", &t]).env("GG_ENGINE", "remote").env("GG_WORKERS", urls(&ws)).output().unwrap();
+    let out = remote_cmd(&s, &["force", &t], &ws).output().unwrap();
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("was not produced") && !err.contains("ran locally"), "{err}");
