@@ -92,6 +92,12 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     let mut ok = report.failures.is_empty();
+    // Engines may leave outputs where they were made: bring the targets'.
+    let values: Vec<_> = report.targets.iter().filter_map(|t| t.as_ref().ok().map(|r| r.value)).collect();
+    if let Err(e) = executor.fetch(&values) {
+        let _ = writeln!(stderr, "gg: error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     for (dest, result) in dests.iter().zip(&report.targets) {
         match (dest, result) {
             (Dest::Placeholder(path), Ok(r)) => {

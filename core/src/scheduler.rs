@@ -38,6 +38,9 @@ use crate::thunk::{Object, Thunk};
 /// or a socket.
 const WORKER_STACK: usize = 1 << 20;
 
+/// Thunks sent in one chain at most.
+const MAX_CHAIN: usize = 16;
+
 /// Index of a node in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NodeId(u32);
@@ -167,7 +170,6 @@ struct Forcer<'s> {
 
 struct Done {
     id: NodeId,
-    resolved: Name,
     result: Result<crate::engine::Outcome, ExecError>,
 }
 
@@ -335,6 +337,19 @@ impl Forcer<'_> {
         }
     }
 
+    /// The name of the thunk with every input replaced by its value, if
+    /// every input has one now.
+    fn resolved_name(&mut self, id: NodeId) -> Option<Name> {
+        let inputs: Vec<OutputRef> =
+            self.node(id).thunk.as_ref().expect("loaded").thunks.iter().map(|t| t.output.clone()).collect();
+        for r in &inputs {
+            if !matches!(self.resolve(r), Resolution::Value(_)) {
+                return None;
+            }
+        }
+        Some(self.resolved_thunk(id).name())
+    }
+
     /// The thunk with every thunk input replaced by its value.
     fn resolved_thunk(&mut self, id: NodeId) -> Thunk {
         let mut thunk = self.node(id).thunk.clone().expect("loaded");
@@ -349,9 +364,10 @@ impl Forcer<'_> {
 
     fn run(&mut self, executor: &dyn Executor, options: Options) {
         let jobs = options.jobs.max(1);
-        let (job_tx, job_rx) = mpsc::channel::<(NodeId, Name, Thunk)>();
+        let chains = executor.runs_chains();
+        let (job_tx, job_rx) = mpsc::channel::<Vec<(NodeId, Name, Thunk)>>();
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (done_tx, done_rx) = mpsc::channel::<Vec<Done>>();
         std::thread::scope(|scope| {
             // Workers are started as work arrives, so `-j 1000` on a small
             // graph starts a few threads, not a thousand.
@@ -362,12 +378,24 @@ impl Forcer<'_> {
                 let done_tx = done_tx.clone();
                 std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, move || loop {
                     let next = job_rx.lock().expect("job queue").recv();
-                    let Ok((id, name, thunk)) = next else { break };
-                    let resolved = thunk.name();
-                    let job = Job { name, thunk: &thunk };
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute(&job)))
-                        .unwrap_or_else(|_| Err(ExecError::engine("the executor panicked")));
-                    if done_tx.send(Done { id, resolved, result }).is_err() {
+                    let Ok(batch) = next else { break };
+                    let jobs: Vec<Job<'_>> = batch.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
+                    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &jobs[..] {
+                        [one] => vec![executor.execute(one)],
+                        many => executor.execute_chain(many),
+                    }))
+                    .unwrap_or_else(|_| jobs.iter().map(|_| Err(ExecError::engine("the executor panicked"))).collect());
+                    let mut results = results.into_iter();
+                    let done: Vec<Done> = batch
+                        .iter()
+                        .map(|(id, _, _)| Done {
+                            id: *id,
+                            result: results
+                                .next()
+                                .unwrap_or_else(|| Err(ExecError::engine("the engine gave no answer"))),
+                        })
+                        .collect();
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 })
@@ -380,7 +408,7 @@ impl Forcer<'_> {
                     let Some(id) = self.ready.pop_front() else {
                         break;
                     };
-                    if let Some(job) = self.dispatch(id) {
+                    if let Some(job) = self.dispatch(id, chains) {
                         if running == threads {
                             match spawn_worker() {
                                 Ok(_) => threads += 1,
@@ -398,7 +426,7 @@ impl Forcer<'_> {
                 }
                 let done = done_rx.recv().expect("a worker reports every job");
                 running -= 1;
-                self.complete(done);
+                self.complete_chain(done);
                 self.evaluate_fresh();
             }
             drop(job_tx);
@@ -407,8 +435,9 @@ impl Forcer<'_> {
     }
 
     /// Turns a ready node into a job, or answers it from the cache under
-    /// its resolved name.
-    fn dispatch(&mut self, id: NodeId) -> Option<(NodeId, Name, Thunk)> {
+    /// its resolved name. With `chains`, the job grows into a chain while
+    /// the last thunk's only consumer waits on nothing else.
+    fn dispatch(&mut self, id: NodeId, chains: bool) -> Option<Vec<(NodeId, Name, Thunk)>> {
         let thunk = self.resolved_thunk(id);
         let resolved = thunk.name();
         let name = self.node(id).name;
@@ -422,10 +451,93 @@ impl Forcer<'_> {
             }
         }
         self.node(id).state = State::Running;
-        Some((id, name, thunk))
+        let mut batch = vec![(id, name, thunk)];
+        // As sent: each member's original name -> the name it travels under.
+        let mut sent: HashMap<Name, Name> = HashMap::from([(name, resolved)]);
+        while chains && batch.len() < MAX_CHAIN {
+            let last = batch.last().expect("not empty").0;
+            let Some(next) = self.chain_successor(last, &sent) else { break };
+            let thunk = self.partly_resolved_thunk(next, &sent);
+            let next_name = self.node(next).name;
+            sent.insert(next_name, thunk.name());
+            self.node(next).state = State::Running;
+            batch.push((next, next_name, thunk));
+        }
+        Some(batch)
     }
 
-    fn complete(&mut self, done: Done) {
+    /// The one consumer of `last` when it could travel in the same chain:
+    /// `last` has no other consumer (so nothing else waits for the chain
+    /// to end) and its every other input is already a value or comes from
+    /// the chain. It is unregistered from the chain's waiter lists.
+    fn chain_successor(&mut self, last: NodeId, sent: &HashMap<Name, Name>) -> Option<NodeId> {
+        let waiters = &self.nodes[last.0 as usize].waiters;
+        let mut consumers = waiters.iter().filter_map(|w| match w {
+            Waiter::Node(c) => Some(*c),
+            Waiter::Target(_) => None,
+        });
+        let next = consumers.next()?;
+        if consumers.any(|c| c != next) || !matches!(self.node(next).state, State::Waiting(_)) {
+            return None;
+        }
+        let inputs: Vec<OutputRef> =
+            self.node(next).thunk.as_ref().expect("loaded").thunks.iter().map(|t| t.output.clone()).collect();
+        for r in &inputs {
+            match self.resolve(r) {
+                Resolution::Value(_) => {}
+                // Straight from a chain member (not through a dynamic thunk).
+                Resolution::Pending(p) if p == self.ids[&r.thunk] && sent.contains_key(&r.thunk) => {}
+                _ => return None,
+            }
+        }
+        let members: Vec<NodeId> = sent.keys().map(|n| self.ids[n]).collect();
+        for m in members {
+            self.node(m).waiters.retain(|w| !matches!(w, Waiter::Node(c) if *c == next));
+        }
+        Some(next)
+    }
+
+    /// The thunk with each input that is already a value replaced by it,
+    /// and each input from a chain member renamed to that member as sent.
+    fn partly_resolved_thunk(&mut self, id: NodeId, sent: &HashMap<Name, Name>) -> Thunk {
+        let mut thunk = self.node(id).thunk.clone().expect("loaded");
+        let inputs = std::mem::take(&mut thunk.thunks);
+        for mut t in inputs {
+            match self.resolve(&t.output) {
+                Resolution::Value(r) => thunk.values.push(Object { path: t.path, hash: r.value }),
+                _ => {
+                    t.output.thunk = sent[&t.output.thunk];
+                    thunk.thunks.push(t);
+                }
+            }
+        }
+        thunk.values.sort();
+        thunk.thunks.sort();
+        thunk
+    }
+
+    /// Records a chain's answers in order; after a failure, the rest of
+    /// the chain is skipped.
+    fn complete_chain(&mut self, done: Vec<Done>) {
+        let mut failed: Option<Name> = None;
+        for d in done {
+            if let Some(root) = failed {
+                self.settle(d.id, State::Skipped(root));
+                continue;
+            }
+            let ok = d.result.is_ok();
+            let name = self.node(d.id).name;
+            // Its inputs are all values now that the members before it are
+            // done: its fully resolved name shares the reduction.
+            let resolved = self.resolved_name(d.id).unwrap_or(name);
+            self.complete(d, resolved);
+            if !ok {
+                failed = Some(name);
+            }
+        }
+    }
+
+    fn complete(&mut self, done: Done, resolved: Name) {
         let name = self.node(done.id).name;
         match done.result {
             Ok(outcome) => {
@@ -441,8 +553,8 @@ impl Forcer<'_> {
                     self.report.stderr.push((name, e));
                 }
                 let mut recorded = self.store.set_reduction(&name, &red);
-                if recorded.is_ok() && done.resolved != name {
-                    recorded = self.store.set_reduction(&done.resolved, &red);
+                if recorded.is_ok() && resolved != name {
+                    recorded = self.store.set_reduction(&resolved, &red);
                 }
                 match recorded {
                     Ok(()) => self.settle(done.id, State::Done(red)),

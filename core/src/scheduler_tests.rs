@@ -291,3 +291,91 @@ fn a_huge_job_limit_starts_only_the_threads_the_work_needs() {
     assert!(report.ok());
     assert_eq!(report.ran, 3);
 }
+
+/// Runs chains the way a worker does: stores the thunks as sent and
+/// forces them with the scripted executor; records each chain's length.
+struct Chained<'s> {
+    inner: Scripted<'s>,
+    chains: Mutex<Vec<usize>>,
+}
+
+impl Executor for Chained<'_> {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        self.chains.lock().unwrap().push(1);
+        self.inner.execute(job)
+    }
+
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
+    fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
+        self.chains.lock().unwrap().push(jobs.len());
+        let store = self.inner.store;
+        let sent: Vec<Name> = jobs.iter().map(|j| store.put_thunk(j.thunk).unwrap()).collect();
+        let targets: Vec<OutputRef> = sent.iter().map(|n| OutputRef::first(*n)).collect();
+        let report = force(store, &self.inner, &targets, Options { jobs: 1, keep_going: false });
+        sent.iter()
+            .map(|n| match store.reduction(n) {
+                Some(r) => Ok(Outcome {
+                    outputs: r.outputs.into_iter().map(|(_, v)| v).collect(),
+                    executable: vec![],
+                    stdout: None,
+                    stderr: None,
+                }),
+                None => Err(report.failures.first().map_or_else(|| ExecError::engine("skipped"), |f| f.error.clone())),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn chains_travel_together_and_give_the_same_values() {
+    let (_d1, plain_store) = store();
+    let (targets, _, count) = big_graph(&plain_store);
+    let plain = force(&plain_store, &Scripted::new(&plain_store), &targets, Options { jobs: 4, keep_going: false });
+    assert!(plain.ok());
+
+    let (_d2, store) = store();
+    let (targets2, _, _) = big_graph(&store);
+    assert_eq!(targets, targets2, "the same graph");
+    let exec = Chained { inner: Scripted::new(&store), chains: Mutex::default() };
+    let report = force(&store, &exec, &targets, Options { jobs: 4, keep_going: false });
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.targets, plain.targets, "chains change no value");
+    // The dynamic thunk's inner thunk runs inside its chain, so the
+    // scheduler finds it reduced: ran + cached is what counts.
+    assert_eq!(report.ran + report.cached, plain.ran + plain.cached);
+    assert!(report.ran >= count - 1, "{} ran of {count}", report.ran);
+    let chains = exec.chains.lock().unwrap().clone();
+    // The ten 50-long chains go in pieces of at most MAX_CHAIN.
+    assert!(chains.iter().all(|&n| n <= MAX_CHAIN), "{chains:?}");
+    assert!(chains.iter().filter(|&&n| n == MAX_CHAIN).count() >= 10, "{chains:?}");
+    // The long chains alone save 460 requests (50 thunks in 4 requests,
+    // ten times); diamonds and fan-ins travel one thunk at a time.
+    assert!(chains.len() <= count - 460, "{} requests for {count} thunks", chains.len());
+}
+
+#[test]
+fn a_thunk_with_two_consumers_does_not_chain_and_a_failure_skips_the_rest_of_its_chain() {
+    let (_d, store) = store();
+    let top = mk(&store, "ok", "top", &[], &[]);
+    let left = mk(&store, "ok", "left", &[out(top)], &[]);
+    let right = mk(&store, "ok", "right", &[out(top)], &[]);
+    let a = mk(&store, "ok", "a", &[], &[]);
+    let b = mk(&store, "fail", "b", &[out(a)], &[]);
+    let c = mk(&store, "ok", "c", &[out(b)], &[]);
+    let exec = Chained { inner: Scripted::new(&store), chains: Mutex::default() };
+    let targets = [out(left), out(right), out(c)];
+    let report = force(&store, &exec, &targets, Options { jobs: 1, keep_going: true });
+    assert!(report.targets[0].is_ok() && report.targets[1].is_ok());
+    let failed: Vec<Name> = report.failures.iter().map(|f| f.thunk).collect();
+    assert_eq!(failed, vec![b], "b failed once; c was skipped, not failed");
+    assert!(report.targets[2].as_ref().unwrap_err().contains(&b.to_string()));
+    let chains = exec.chains.lock().unwrap().clone();
+    // top alone (two consumers), left and right alone, a+b+c together.
+    let mut sorted = chains.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![1, 1, 1, 3], "{chains:?}");
+    assert!(!exec.inner.ran().contains(&c), "c never ran");
+}

@@ -157,7 +157,7 @@ fn json_c_builds_with_cmake_and_the_compiler_launcher_identically() {
 }
 
 #[test]
-fn lua_built_through_gg_cc_on_three_workers_is_identical_to_a_plain_build() {
+fn lua_built_through_gg_cc_on_three_workers_one_killed_mid_build_is_identical_to_a_plain_build() {
     let s = Scratch::new();
     let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
     sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
@@ -165,18 +165,45 @@ fn lua_built_through_gg_cc_on_three_workers_is_identical_to_a_plain_build() {
     sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
     let plain = build_outputs(&tree);
     sh(&s, &tree, "make clean", false);
-    let workers: Vec<crate::worker::WorkerProc> =
+    let mut workers: Vec<crate::worker::WorkerProc> =
         (0..3).map(|i| crate::worker::start(&s.path().join(format!("worker{i}")), &[])).collect();
     let urls = workers.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",");
     // Strict: a compile that did not run on a worker fails the build.
     let env = format!("GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1");
-    sh(&s, &tree, &format!("{env} make -j4 linux CC='gg-cc -std=gnu99'"), true);
-    assert_same_outputs(&plain, &build_outputs(&tree), "lua compiled on three workers");
+    // One worker is killed (-9) once it has compiled a few objects: its
+    // compiles in flight go to the others.
+    let build = {
+        let (store, tree, env) = (s.store(), tree.clone(), env.clone());
+        std::thread::spawn(move || {
+            let bin = Path::new(env!("CARGO_BIN_EXE_gg-cc")).parent().unwrap();
+            Command::new("sh")
+                .args(["-ec", &format!("{env} make -j4 linux CC='gg-cc -std=gnu99'")])
+                .current_dir(&tree)
+                .env("GG_DIR", store)
+                .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+                .output()
+                .unwrap()
+        })
+    };
+    let reductions = |dir: &Path| -> usize {
+        let shards = dir.join("reductions").read_dir().into_iter().flatten().flatten();
+        shards.map(|s| s.path().read_dir().map_or(0, |d| d.count())).sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while reductions(&s.path().join("worker0")) < 3 && !build.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "worker0 never compiled anything");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!build.is_finished(), "the build ended before worker0 had compiled 3 objects");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(workers[0].child.id() as i32, libc::SIGKILL) };
+    let _ = workers[0].child.wait();
+    let out = build.join().unwrap();
+    assert!(out.status.success(), "make through the workers failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua compiled on three workers, one killed mid-build");
     assert_eq!(stat(&s, "misses"), count_objects(&plain), "every compile went to a worker");
-    let used = (0..3)
-        .filter(|i| s.path().join(format!("worker{i}/reductions")).read_dir().is_ok_and(|mut d| d.next().is_some()))
-        .count();
-    assert!(used >= 2, "the compiles were spread over the workers");
+    let used = (1..3).filter(|i| reductions(&s.path().join(format!("worker{i}"))) > 0).count();
+    assert!(used >= 1 && reductions(&s.path().join("worker0")) >= 3, "the compiles were spread over the workers");
     // A rebuild is served from the local cache without asking the workers.
     drop(workers);
     s.ok(&["stats", "--zero"]);

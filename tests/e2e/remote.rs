@@ -199,3 +199,86 @@ fn a_thunks_own_failure_is_reported_not_retried_on_other_workers() {
     let err = text(&out.stderr);
     assert!(err.contains("was not produced") && !err.contains("ran locally"), "{err}");
 }
+
+fn status(w: &WorkerProc) -> serde_json::Value {
+    let out = Command::new("curl").args(["-sf", &format!("{}/v1/status", w.url)]).output().unwrap();
+    assert!(out.status.success(), "status of {}", w.url);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn has_reduction(worker_dir: &Path, thunk: &str) -> bool {
+    worker_dir.join("reductions").join(&thunk[1..2]).join(thunk).exists()
+}
+
+/// A 200 KB intermediate (too big to come back inline), a consumer and its
+/// consumer: one chain.
+fn big_chain(s: &Scratch) -> (String, String, String) {
+    let a = s.ok(&sh_thunk("i=0; while [ $i -lt 2000 ]; do printf '%0100d' $i; i=$((i+1)); done > big", "big", &[]));
+    let a_big = format!("{a}#big=in/big");
+    let b = s.ok(&sh_thunk("wc -c < in/big > n", "n", &["--thunk", &a_big]));
+    let b_n = format!("{b}#n=in/n");
+    let c = s.ok(&sh_thunk("cat in/n in/n > out", "out", &["--thunk", &b_n]));
+    (a, b, c)
+}
+
+#[test]
+fn a_ready_chain_travels_as_one_request_and_its_intermediates_stay_on_the_worker() {
+    let s = Scratch::new();
+    let ws = workers(&s, 1, &[]);
+    let (a, _, c) = big_chain(&s);
+    let out = remote_cmd(&s, &["force", &c], &ws).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value = text(&out.stdout).split(' ').nth(1).unwrap().trim().to_string();
+    assert_eq!(std::fs::read(crate::support::blob_path(&s.store(), &value)).unwrap(), b"200000\n200000\n");
+    assert_eq!(status(&ws[0])["executed"], 1, "three thunks, one request");
+    // The 200 KB intermediate was made on the worker and never fetched.
+    let worker_dir = s.path().join("worker0");
+    let red: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(worker_dir.join("reductions").join(&a[1..2]).join(&a)).unwrap()).unwrap();
+    let big = red["outputs"][0][1].as_str().unwrap().to_string();
+    assert!(crate::support::blob_path(&worker_dir, &big).exists());
+    assert!(!crate::support::blob_path(&s.store(), &big).exists(), "the intermediate came back to the client");
+    // Forcing the intermediate itself brings it back.
+    let out = remote_cmd(&s, &["force", &a], &ws).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::metadata(crate::support::blob_path(&s.store(), &big)).unwrap().len(), 200_000);
+}
+
+#[test]
+fn an_intermediate_lost_with_its_worker_is_made_again_by_re_running_its_producer() {
+    let s = Scratch::new();
+    let mut ws = workers(&s, 2, &[]);
+    let a = s.ok(&sh_thunk("i=0; while [ $i -lt 2000 ]; do printf '%0100d' $i; i=$((i+1)); done > big", "big", &[]));
+    let a_big = format!("{a}#big=in/big");
+    // Two consumers, so A travels alone and its output stays on its worker.
+    let quick = s.ok(&sh_thunk("wc -c < in/big > n", "n", &["--thunk", &a_big]));
+    let slow = s.ok(&sh_thunk("sleep 2; wc -c < in/big > n", "n", &["--thunk", &a_big]));
+    let child = remote_cmd(&s, &["force", &quick, &slow], &ws)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until A has run somewhere, then kill the worker that ran it.
+    let dirs = [s.path().join("worker0"), s.path().join("worker1")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let holder = loop {
+        if let Some(i) = (0..2).find(|i| has_reduction(&dirs[*i], &a)) {
+            break i;
+        }
+        assert!(std::time::Instant::now() < deadline, "A never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(ws[holder].child.id() as i32, libc::SIGKILL) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for line in text(&out.stdout).lines() {
+        let value = line.split(' ').nth(1).unwrap();
+        assert_eq!(std::fs::read(crate::support::blob_path(&s.store(), value)).unwrap(), b"200000\n");
+    }
+    let other = 1 - holder;
+    assert!(has_reduction(&dirs[other], &a), "A was run again on the surviving worker");
+    let _ = ws[holder].child.wait();
+    ws.remove(holder);
+}

@@ -59,5 +59,10 @@ pub struct Status {
     pub slots: usize,
     pub running: usize,
     pub queued: usize,
+    /// The blob store's size as of its last scan plus what was stored
+    /// since (rescanned in the background at most every 10 s).
     pub store_bytes: u64,
+    /// Execute requests answered since the worker started.
+    #[serde(default)]
+    pub executed: u64,
 }

@@ -3,7 +3,9 @@
 //! verified blobs, run thunks in the local engine's sandbox with at most
 //! `jobs` at once, and report its status.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -80,6 +82,49 @@ pub struct Service {
     slots: Slots,
     /// Outputs up to this size come back inline in execute responses.
     pub inline_limit: u64,
+    /// Execute requests answered so far.
+    executed: AtomicU64,
+    size: Arc<StoreSize>,
+}
+
+/// The store's size: its last scan plus what was stored since. Walking a
+/// large store takes seconds, so status answers from the last scan and
+/// starts a new one in the background when that is older than
+/// [`RESCAN_AFTER`].
+#[derive(Debug, Default)]
+struct StoreSize {
+    /// Bytes, when scanned; when the last scan started; one running.
+    state: Mutex<(u64, Option<Instant>, bool)>,
+    /// Bytes stored since the last scan started.
+    added: AtomicU64,
+}
+
+const RESCAN_AFTER: Duration = Duration::from_secs(10);
+
+impl StoreSize {
+    fn refresh(self: &Arc<Self>, store: &Store) {
+        {
+            let mut st = self.state.lock().expect("size");
+            let fresh = st.1.is_some_and(|at| at.elapsed() < RESCAN_AFTER);
+            if fresh || st.2 {
+                return;
+            }
+            st.1 = Some(Instant::now());
+            st.2 = true;
+            self.added.store(0, Ordering::Relaxed);
+        }
+        let (me, store) = (Arc::clone(self), store.clone());
+        let _ = std::thread::Builder::new().name("store-size".into()).spawn(move || {
+            let bytes = store_bytes(&store);
+            let mut st = me.state.lock().expect("size");
+            st.0 = bytes;
+            st.2 = false;
+        });
+    }
+
+    fn bytes(&self) -> u64 {
+        self.state.lock().expect("size").0 + self.added.load(Ordering::Relaxed)
+    }
 }
 
 impl Service {
@@ -87,7 +132,9 @@ impl Service {
     pub fn new(store: Store, jobs: usize, queue: usize) -> Service {
         let executor = LocalExecutor::new(store.clone());
         let slots = Slots { jobs: jobs.max(1), queue, state: Mutex::new((0, 0)), freed: Condvar::new() };
-        Service { store, executor, slots, inline_limit: 64 * 1024 }
+        let size = Arc::new(StoreSize::default());
+        size.refresh(&store);
+        Service { store, executor, slots, inline_limit: 64 * 1024, executed: AtomicU64::new(0), size }
     }
 
     pub fn store(&self) -> &Store {
@@ -115,7 +162,11 @@ impl Service {
         if name.kind() == Kind::Thunk && !is_canonical_thunk(bytes) {
             return Err(ServiceError::Mismatch(format!("`{name}` is named as a thunk but is not a thunk encoding")));
         }
+        let new = !self.store.has(name);
         self.store.put_bytes(name.kind(), bytes).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if new {
+            self.size.added.fetch_add(name.size(), Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -156,10 +207,14 @@ impl Service {
         let _slot = self.slots.acquire()?;
         let targets: Vec<OutputRef> = names.iter().map(|n| OutputRef::first(*n)).collect();
         let report = scheduler::force(&self.store, &self.executor, &targets, Options { jobs: 1, keep_going: false });
+        let mut made = 0;
         let mut results = Vec::new();
         for name in &names {
             let Some(red) = self.store.reduction(name) else { continue };
             let mut outputs = Vec::new();
+            if report.ran > 0 {
+                made += red.outputs.iter().map(|(_, h)| h.size()).sum::<u64>();
+            }
             for (path, hash) in &red.outputs {
                 let data = if hash.size() <= self.inline_limit {
                     self.store.get(hash).ok().map(|b| STANDARD.encode(b))
@@ -176,6 +231,9 @@ impl Service {
                 executable: red.executable.clone(),
             });
         }
+        self.executed.fetch_add(1, Ordering::Relaxed);
+        // Roughly: an output may have been stored before.
+        self.size.added.fetch_add(made, Ordering::Relaxed);
         let failures = report
             .failures
             .iter()
@@ -189,16 +247,19 @@ impl Service {
         Ok(ExecuteResponse { results, failures })
     }
 
-    /// Jobs running and queued, the store's size, the version.
+    /// Jobs running and queued, the store's size (as of its last scan),
+    /// the version.
     pub fn status(&self) -> Status {
         let (running, queued) = self.slots.counts();
+        self.size.refresh(&self.store);
         Status {
             version: env!("CARGO_PKG_VERSION").to_string(),
             ir: gg_core::thunk::IR_VERSION,
             slots: self.slots.jobs,
             running,
             queued,
-            store_bytes: store_bytes(&self.store),
+            store_bytes: self.size.bytes(),
+            executed: self.executed.load(Ordering::Relaxed),
         }
     }
 }

@@ -57,6 +57,10 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         }
     };
     let Some(object) = outcome.outputs.first().copied() else { return Ok(None) };
+    if let Err(e) = engine.fetch(&[object]) {
+        debug(&format!("cannot fetch the object of `{}`: {}", c.source, e.message));
+        return Ok(None);
+    }
     let (blob, _) = job.store.verified(&object, false)?;
     if let Some((path, bytes)) = &user_dep {
         gg_core::fsutil::write_atomic(Path::new(path), bytes)?;

@@ -10,8 +10,9 @@ use crate::name::Name;
 use crate::thunk::Thunk;
 
 /// A thunk ready to run: `thunk` has no thunk inputs left (the scheduler
-/// replaced each by the value it reduced to); `name` is the name the
-/// caller asked for, which is what failures report.
+/// replaced each by the value it reduced to), except, in a chain, outputs
+/// of thunks earlier in the same chain; `name` is the name the caller
+/// asked for, which is what failures report.
 #[derive(Debug)]
 pub struct Job<'a> {
     pub name: Name,
@@ -71,4 +72,27 @@ impl std::error::Error for ExecError {}
 /// Runs ready thunks; called from many scheduler threads at once.
 pub trait Executor: Sync {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError>;
+
+    /// Whether [`Executor::execute_chain`] is worth calling: an engine
+    /// with a round trip per request saves one per link of a chain.
+    fn runs_chains(&self) -> bool {
+        false
+    }
+
+    /// Runs a ready chain: each job after the first may take outputs of
+    /// the jobs before it as thunk inputs (`T…#out` naming the earlier
+    /// job's thunk as sent). Answers every job in order; once one fails,
+    /// the jobs after it may be answered with any error (they are skipped).
+    fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
+        jobs.iter().map(|_| Err(ExecError::engine("this engine does not run chains"))).collect()
+    }
+
+    /// Makes sure every named blob is in the local store. An engine may
+    /// leave outputs where they were made until they are needed (the
+    /// remote engine keeps intermediates on its workers); the local engine
+    /// has them already.
+    fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
+        let _ = names;
+        Ok(())
+    }
 }

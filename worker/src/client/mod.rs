@@ -1,25 +1,22 @@
-//! The remote engine: an [`Executor`] that runs each ready thunk on one of
-//! a pool of gg-workers (docs/protocol.md). It uploads only the blobs a
-//! worker lacks (and remembers what each has), spreads thunks over the
-//! workers, moves on to another worker when one does not answer, and runs
+//! The remote engine: an [`Executor`] that runs each ready thunk (or ready
+//! chain) on one of a pool of gg-workers (docs/protocol.md). It uploads
+//! only the blobs a worker lacks (and remembers what each has), spreads
+//! thunks over the workers, leaves large outputs where they were made until
+//! needed, moves on to another worker when one does not answer, and runs
 //! locally, with a warning, when none does (`GG_REMOTE_STRICT=1` makes
 //! that an error instead).
 
-use std::collections::HashSet;
+mod attempt;
+mod blobs;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use gg_core::engine::local::LocalExecutor;
-use gg_core::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use gg_core::engine::{ExecError, Executor, Job, Outcome};
 use gg_core::{Name, Store, Thunk};
-
-use crate::protocol::{ExecuteRequest, ExecuteResponse};
-
-/// Connections used at once to upload one thunk's missing blobs.
-const UPLOAD_LANES: usize = 8;
 
 /// One worker as the client sees it.
 #[derive(Debug)]
@@ -48,6 +45,12 @@ struct Inner {
     durations: Mutex<Vec<Duration>>,
     /// No attempt counts as a straggler before this.
     straggler_min: Duration,
+    /// Runs thunks here when no worker answers, and re-runs producers of
+    /// outputs lost with their worker when none is left.
+    local: LocalExecutor,
+    /// The thunk (every input a value) that made each output left on a
+    /// worker: how to make it again if that worker is lost.
+    producers: Mutex<HashMap<Name, Arc<Thunk>>>,
 }
 
 /// Runs thunks on gg-workers.
@@ -56,7 +59,6 @@ pub struct RemoteExecutor {
     inner: Arc<Inner>,
     next: AtomicUsize,
     strict: bool,
-    local: LocalExecutor,
     warned: AtomicBool,
     /// Thunks that ran locally because no worker answered.
     pub fallbacks: AtomicUsize,
@@ -70,6 +72,9 @@ enum Attempt {
     Failed(ExecError),
     /// The worker did not answer properly: try another.
     Unreachable(String),
+    /// The worker could not set up or collect the run (its disk, its
+    /// sandbox): try another, but keep sending it work.
+    Engine(String),
 }
 
 impl RemoteExecutor {
@@ -94,8 +99,16 @@ impl RemoteExecutor {
             .collect();
         let straggler_min = Duration::from_secs(10);
         RemoteExecutor {
-            local: LocalExecutor::new(store.clone()),
-            inner: Arc::new(Inner { store, agent, workers, token, durations: Mutex::default(), straggler_min }),
+            inner: Arc::new(Inner {
+                local: LocalExecutor::new(store.clone()),
+                store,
+                agent,
+                workers,
+                token,
+                durations: Mutex::default(),
+                straggler_min,
+                producers: Mutex::default(),
+            }),
             // Many short-lived clients (one gg-cc per compile) must not all
             // start with the first worker.
             next: AtomicUsize::new(std::process::id() as usize),
@@ -165,55 +178,6 @@ impl Inner {
         }
     }
 
-    /// Makes sure `w` holds every object of the thunk.
-    fn upload(&self, w: &Remote, thunk: &Thunk) -> Result<(), Attempt> {
-        let wanted: Vec<Name> = {
-            let known = w.known.lock().expect("known");
-            let mut seen = HashSet::new();
-            thunk.objects().map(|(o, _)| o.hash).filter(|h| !known.contains(h) && seen.insert(*h)).collect()
-        };
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let body = serde_json::to_string(&wanted).expect("names serialise");
-        let missing: Vec<Name> = self.call_json(self.auth(self.agent.post(format!("{}/v1/missing", w.url))), body)?;
-        // Several connections at once: many small blobs are bound by round
-        // trips, not bandwidth.
-        let lanes = missing.len().clamp(1, UPLOAD_LANES);
-        let results: Vec<Result<(), Attempt>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..lanes)
-                .map(|lane| {
-                    let missing = &missing;
-                    scope.spawn(move || {
-                        for name in missing.iter().skip(lane).step_by(lanes) {
-                            self.put(w, name)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Attempt::Unreachable("upload panicked".into()))))
-                .collect()
-        });
-        results.into_iter().collect::<Result<(), Attempt>>()?;
-        w.known.lock().expect("known").extend(wanted);
-        Ok(())
-    }
-
-    fn put(&self, w: &Remote, name: &Name) -> Result<(), Attempt> {
-        let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
-        let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
-        let (code, text) = read(resp)?;
-        match code {
-            200 => Ok(()),
-            // Too large for this worker's limit: every worker would say so.
-            413 | 401 => Err(Attempt::Failed(ExecError::engine(format!("uploading `{name}`: {code} {}", text.trim())))),
-            _ => Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}"))),
-        }
-    }
-
     fn call_json<T: serde::de::DeserializeOwned>(
         &self,
         req: ureq::RequestBuilder<ureq::typestate::WithBody>,
@@ -228,98 +192,6 @@ impl Inner {
             )))),
             _ => Err(Attempt::Unreachable(format!("{code} {}", text.trim()))),
         }
-    }
-
-    /// Fetches a blob from `w` into the local store (verified by put).
-    fn fetch(&self, w: &Remote, name: &Name, inline: Option<&str>) -> Result<(), Attempt> {
-        if self.store.has(name) {
-            return Ok(());
-        }
-        let bytes = match inline {
-            Some(data) => STANDARD.decode(data).map_err(|e| Attempt::Unreachable(format!("bad inline data: {e}")))?,
-            None => {
-                let resp = self.auth(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
-                let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
-                if resp.status().as_u16() != 200 {
-                    return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
-                }
-                let limit = name.size() + 1;
-                resp.body_mut()
-                    .with_config()
-                    .limit(limit)
-                    .read_to_vec()
-                    .map_err(|e| Attempt::Unreachable(e.to_string()))?
-            }
-        };
-        if Name::of_bytes(name.kind(), &bytes) != *name {
-            return Err(Attempt::Unreachable(format!("the worker sent bytes that do not match `{name}`")));
-        }
-        self.store.put_bytes(name.kind(), &bytes).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
-        Ok(())
-    }
-
-    fn attempt(&self, w: &Remote, thunk: &Thunk) -> Result<Outcome, Attempt> {
-        self.upload(w, thunk)?;
-        let encoding = String::from_utf8(thunk.encode()).expect("thunk encodings are UTF-8");
-        let body = serde_json::to_string(&ExecuteRequest { thunks: vec![encoding] }).expect("serialises");
-        let mut busy = 0;
-        let resp: ExecuteResponse = loop {
-            let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
-            let (code, text) = read(req.header("Content-Type", "application/json").send(&body))?;
-            match code {
-                200 => {
-                    break serde_json::from_str(&text)
-                        .map_err(|e| Attempt::Unreachable(format!("unreadable answer: {e}")))?
-                }
-                // Busy: wait for a slot there (the scheduler keeps at most
-                // as many thunks in flight as it has jobs).
-                503 if busy < 600 && !gg_core::interrupt::interrupted() => {
-                    busy += 1;
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                503 => return Err(Attempt::Unreachable(format!("busy for a minute: {}", text.trim()))),
-                400 | 401 | 413 => {
-                    return Err(Attempt::Failed(ExecError::engine(format!(
-                        "the worker refused the thunk ({code}): {}",
-                        text.trim()
-                    ))))
-                }
-                _ => return Err(Attempt::Unreachable(format!("{code} {}", text.trim()))),
-            }
-        };
-        if let Some(f) = resp.failures.first() {
-            if f.kind == "missing" {
-                // The worker lost a blob: forget what it holds; retry.
-                w.known.lock().expect("known").clear();
-                return Err(Attempt::Unreachable(f.message.clone()));
-            }
-            let kind = match f.kind.as_str() {
-                "exit" => FailKind::Exit,
-                "timeout" => FailKind::Timeout,
-                "output" => FailKind::Output,
-                _ => FailKind::Engine,
-            };
-            let stderr = STANDARD.decode(&f.stderr).unwrap_or_default();
-            return Err(Attempt::Failed(ExecError { kind, message: format!("{} (on {})", f.message, w.url), stderr }));
-        }
-        let sent = thunk.name();
-        let Some(result) = resp.results.into_iter().find(|r| r.thunk == sent) else {
-            return Err(Attempt::Unreachable("the worker returned no result for the thunk".into()));
-        };
-        let names_match = result.outputs.len() == thunk.outputs.len()
-            && result.outputs.iter().zip(&thunk.outputs).all(|(o, want)| o.name == *want);
-        if !names_match {
-            return Err(Attempt::Unreachable("the worker's outputs do not match the thunk's".into()));
-        }
-        let mut outputs = Vec::new();
-        for o in &result.outputs {
-            self.fetch(w, &o.hash, o.data.as_deref())?;
-            outputs.push(o.hash);
-        }
-        for n in result.stdout.iter().chain(&result.stderr) {
-            self.fetch(w, n, None)?;
-        }
-        Ok(Outcome { outputs, executable: result.executable, stdout: result.stdout, stderr: result.stderr })
     }
 }
 
@@ -356,19 +228,21 @@ impl Inner {
     }
 }
 
-type Report = (usize, Duration, Result<Outcome, Attempt>);
+/// An attempt's end: the worker, how long it took, and its answers.
+type Report = (usize, Duration, Result<Vec<Result<Outcome, ExecError>>, Attempt>);
 
 impl RemoteExecutor {
     /// The next worker to try: alive, not stalled, not tried for this
     /// thunk; among those with a free slot, the one already holding the
     /// most bytes of its inputs (ties go round the pool); when all are full,
     /// the least loaded.
-    fn pick(&self, thunk: &Thunk, tried: &HashSet<usize>) -> Option<usize> {
+    fn pick(&self, chain: &[Arc<Thunk>], tried: &HashSet<usize>) -> Option<usize> {
         let ws = &self.inner.workers;
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let held = |w: &Remote| -> u64 {
             let known = w.known.lock().expect("known");
-            thunk.objects().filter(|(o, _)| known.contains(&o.hash)).map(|(o, _)| o.hash.size()).sum()
+            let objects = chain.iter().flat_map(|t| t.objects());
+            objects.filter(|(o, _)| known.contains(&o.hash)).map(|(o, _)| o.hash.size()).sum()
         };
         let load = |w: &Remote| (w.in_flight.load(Ordering::Relaxed), w.slots.load(Ordering::Relaxed).max(1));
         let candidates: Vec<usize> = (0..ws.len())
@@ -389,33 +263,36 @@ impl RemoteExecutor {
         free.into_iter().rev().max_by_key(|i| held(&ws[*i]))
     }
 
-    fn launch(&self, w: usize, thunk: &Arc<Thunk>, tx: &mpsc::Sender<Report>) {
-        let (inner, thunk, tx) = (Arc::clone(&self.inner), Arc::clone(thunk), tx.clone());
+    fn launch(&self, w: usize, chain: &Arc<Vec<Arc<Thunk>>>, tx: &mpsc::Sender<Report>) {
+        let (inner, chain, tx) = (Arc::clone(&self.inner), Arc::clone(chain), tx.clone());
         inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
         // Detached: a straggler's attempt may outlive the answer.
         std::thread::spawn(move || {
             let start = Instant::now();
-            let r = inner.attempt(&inner.workers[w], &thunk);
+            let r = inner.attempt(&inner.workers[w], &chain);
             inner.workers[w].in_flight.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send((w, start.elapsed(), r));
         });
     }
-}
 
-impl Executor for RemoteExecutor {
-    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
-        let thunk = Arc::new(job.thunk.clone());
+    /// Runs a chain on the workers, failing over and duplicating
+    /// stragglers; `None` when no worker answered.
+    fn run_remote(
+        &self,
+        chain: &Arc<Vec<Arc<Thunk>>>,
+        why: &mut Vec<String>,
+    ) -> Option<Vec<Result<Outcome, ExecError>>> {
         let (tx, rx) = mpsc::channel();
         let mut tried = HashSet::new();
-        let mut why = Vec::new();
         let mut running = 0;
-        if let Some(w) = self.pick(&thunk, &tried) {
+        if let Some(w) = self.pick(chain, &tried) {
             tried.insert(w);
-            self.launch(w, &thunk, &tx);
+            self.launch(w, chain, &tx);
             running += 1;
         }
         let mut waited = Duration::ZERO;
         let mut stalls = 0;
+        let mut engine_error = None;
         while running > 0 {
             // Short ticks, so an interrupt is noticed promptly.
             let tick = Duration::from_millis(200);
@@ -424,41 +301,48 @@ impl Executor for RemoteExecutor {
                     running -= 1;
                     let remote = &self.inner.workers[w];
                     remote.stalled.store(false, Ordering::Relaxed);
-                    match result {
-                        Ok(outcome) => {
-                            self.inner.record(took);
-                            return Ok(outcome);
+                    let retry = match result {
+                        Ok(answers) => {
+                            self.inner.record(took / chain.len() as u32);
+                            return Some(answers);
                         }
-                        Err(Attempt::Failed(e)) => return Err(e),
+                        Err(Attempt::Failed(e)) => return Some(chain.iter().map(|_| Err(e.clone())).collect()),
+                        Err(Attempt::Engine(msg)) => {
+                            engine_error = Some(msg);
+                            running == 0
+                        }
                         Err(Attempt::Unreachable(msg)) => {
                             // Its thunks go elsewhere from now on.
                             remote.alive.store(false, Ordering::Relaxed);
                             why.push(format!("{}: {msg}", remote.url));
-                            if let Some(next) = self.pick(&thunk, &tried) {
-                                tried.insert(next);
-                                self.launch(next, &thunk, &tx);
-                                running += 1;
-                            }
+                            running == 0
+                        }
+                    };
+                    if retry {
+                        if let Some(next) = self.pick(chain, &tried) {
+                            tried.insert(next);
+                            self.launch(next, chain, &tx);
+                            running += 1;
                         }
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if gg_core::interrupt::interrupted() {
-                        return Err(ExecError::engine("interrupted"));
+                        return Some(chain.iter().map(|_| Err(ExecError::engine("interrupted"))).collect());
                     }
                     waited += tick;
-                    if waited < self.inner.straggler_after() {
+                    if waited < self.inner.straggler_after() * chain.len() as u32 {
                         continue;
                     }
                     waited = Duration::ZERO;
-                    // A straggler: start the thunk again elsewhere; the
+                    // A straggler: start the chain again elsewhere; the
                     // first answer wins.
                     for w in &tried {
                         self.inner.workers[*w].stalled.store(true, Ordering::Relaxed);
                     }
-                    if let Some(next) = self.pick(&thunk, &tried) {
+                    if let Some(next) = self.pick(chain, &tried) {
                         tried.insert(next);
-                        self.launch(next, &thunk, &tx);
+                        self.launch(next, chain, &tx);
                         running += 1;
                         self.duplicated.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -478,17 +362,81 @@ impl Executor for RemoteExecutor {
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
+        // Every worker tried failed to set the run up: that is the answer,
+        // not a reason to run it here.
+        if let Some(msg) = engine_error {
+            return Some(chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect());
+        }
+        None
+    }
+
+    /// Runs a chain here, one thunk after another, after bringing in its
+    /// objects from wherever they are.
+    fn run_local(&self, chain: &[Arc<Thunk>]) -> Vec<Result<Outcome, ExecError>> {
+        let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
+        let mut answers = Vec::new();
+        for thunk in chain {
+            if answers.iter().any(Result::is_err) {
+                answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
+                continue;
+            }
+            let t = attempt::resolve_from(thunk, &made);
+            let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
+            let answer =
+                self.fetch(&objects).and_then(|()| self.inner.local.execute(&Job { name: t.name(), thunk: &t }));
+            if let Ok(o) = &answer {
+                made.insert(thunk.name(), thunk.outputs.iter().cloned().zip(o.outputs.iter().copied()).collect());
+            }
+            answers.push(answer);
+        }
+        answers
+    }
+
+    fn run(&self, chain: Vec<Arc<Thunk>>) -> Vec<Result<Outcome, ExecError>> {
+        let chain = Arc::new(chain);
+        let mut why = Vec::new();
+        if let Some(answers) = self.run_remote(&chain, &mut why) {
+            return answers;
+        }
         if why.is_empty() {
             why.push("every worker stopped answering earlier in this run".into());
         }
         if self.strict {
-            return Err(ExecError::engine(format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "))));
+            let msg = format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "));
+            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
         }
         if !self.warned.swap(true, Ordering::Relaxed) {
             eprintln!("gg: warning: no worker answered ({}); running thunks locally", why.join("; "));
         }
-        self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        self.local.execute(job)
+        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
+        self.run_local(&chain)
+    }
+}
+
+impl Executor for RemoteExecutor {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        let mut answers = self.run(vec![Arc::new(job.thunk.clone())]);
+        answers.pop().unwrap_or_else(|| Err(ExecError::engine("no answer")))
+    }
+
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
+    fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
+        self.run(jobs.iter().map(|j| Arc::new(j.thunk.clone())).collect())
+    }
+
+    fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
+        for name in names {
+            self.inner.obtain(name, 0).map_err(|e| match e {
+                Attempt::Failed(e) => e,
+                Attempt::Unreachable(m) | Attempt::Engine(m) => {
+                    ExecError::engine(format!("cannot fetch `{name}` from the workers: {m}"))
+                }
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -518,7 +466,7 @@ mod tests {
         let urls: Vec<String> = (0..3).map(|i| format!("http://127.0.0.1:{}", 1000 + i)).collect();
         let r = RemoteExecutor::new(store, &urls, None, true);
         let big = Name::of_value(&[0u8; 4096]);
-        let t = thunk(big);
+        let t = [Arc::new(thunk(big))];
         r.inner.workers[1].known.lock().unwrap().insert(big);
         for _ in 0..5 {
             assert_eq!(r.pick(&t, &HashSet::new()), Some(1));

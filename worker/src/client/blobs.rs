@@ -1,0 +1,187 @@
+//! Moving blobs between the client and its workers. Outputs stay on the
+//! worker that made them until something needs them elsewhere: a thunk
+//! sent to another worker, a local fallback, or the caller (`fetch`). A
+//! blob that no reachable worker holds any more is made again by re-running
+//! the thunk that produced it (recorded when its result came back), on a
+//! worker if one answers, else locally.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use gg_core::engine::{ExecError, Executor as _, Job};
+use gg_core::{Name, Thunk};
+
+use super::{read, Attempt, Inner, Remote};
+
+/// Connections used at once to upload one request's missing blobs.
+const UPLOAD_LANES: usize = 8;
+
+/// Recoveries nested deeper than this mean a cycle or a runaway.
+const MAX_RECOVERY_DEPTH: usize = 64;
+
+impl Inner {
+    /// Makes sure `w` holds every object of the thunks.
+    pub(super) fn upload(&self, w: &Remote, thunks: &[Arc<Thunk>]) -> Result<(), Attempt> {
+        let wanted: Vec<Name> = {
+            let known = w.known.lock().expect("known");
+            let mut seen = HashSet::new();
+            thunks
+                .iter()
+                .flat_map(|t| t.objects().map(|(o, _)| o.hash))
+                .filter(|h| !known.contains(h) && seen.insert(*h))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_string(&wanted).expect("names serialise");
+        let missing: Vec<Name> = self.call_json(self.auth(self.agent.post(format!("{}/v1/missing", w.url))), body)?;
+        // An intermediate made on another worker comes through here first.
+        for name in &missing {
+            self.obtain(name, 0)?;
+        }
+        // Several connections at once: many small blobs are bound by round
+        // trips, not bandwidth.
+        let lanes = missing.len().clamp(1, UPLOAD_LANES);
+        let results: Vec<Result<(), Attempt>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..lanes)
+                .map(|lane| {
+                    let missing = &missing;
+                    scope.spawn(move || {
+                        for name in missing.iter().skip(lane).step_by(lanes) {
+                            self.put(w, name)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(Attempt::Unreachable("upload panicked".into()))))
+                .collect()
+        });
+        results.into_iter().collect::<Result<(), Attempt>>()?;
+        w.known.lock().expect("known").extend(wanted);
+        Ok(())
+    }
+
+    fn put(&self, w: &Remote, name: &Name) -> Result<(), Attempt> {
+        let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+        let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
+        let (code, text) = read(resp)?;
+        match code {
+            200 => Ok(()),
+            // Too large for this worker's limit: every worker would say so.
+            413 | 401 => Err(Attempt::Failed(ExecError::engine(format!("uploading `{name}`: {code} {}", text.trim())))),
+            _ => Err(Attempt::Unreachable(format!("uploading `{name}`: {code} {text}"))),
+        }
+    }
+
+    /// Stores bytes that came inline or from a worker, after checking them.
+    pub(super) fn accept(&self, name: &Name, bytes: &[u8]) -> Result<(), Attempt> {
+        if Name::of_bytes(name.kind(), bytes) != *name {
+            return Err(Attempt::Unreachable(format!("the worker sent bytes that do not match `{name}`")));
+        }
+        self.store.put_bytes(name.kind(), bytes).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+        Ok(())
+    }
+
+    pub(super) fn accept_inline(&self, name: &Name, data: &str) -> Result<(), Attempt> {
+        let bytes = STANDARD.decode(data).map_err(|e| Attempt::Unreachable(format!("bad inline data: {e}")))?;
+        self.accept(name, &bytes)
+    }
+
+    /// Fetches a blob from `w` into the local store.
+    pub(super) fn fetch_from(&self, w: &Remote, name: &Name) -> Result<(), Attempt> {
+        if self.store.has(name) {
+            return Ok(());
+        }
+        let resp = self.auth(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
+        let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
+        if resp.status().as_u16() != 200 {
+            return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
+        }
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(name.size() + 1)
+            .read_to_vec()
+            .map_err(|e| Attempt::Unreachable(e.to_string()))?;
+        self.accept(name, &bytes)
+    }
+
+    /// Brings `name` into the local store: from a worker holding it, or by
+    /// making it again.
+    pub(super) fn obtain(&self, name: &Name, depth: usize) -> Result<(), Attempt> {
+        if self.store.has(name) {
+            return Ok(());
+        }
+        for w in &self.workers {
+            if !w.alive.load(Ordering::Relaxed) || !w.known.lock().expect("known").contains(name) {
+                continue;
+            }
+            match self.fetch_from(w, name) {
+                Ok(()) => return Ok(()),
+                // It lost the blob or stopped answering: not a holder now.
+                Err(Attempt::Unreachable(_)) => {
+                    w.known.lock().expect("known").remove(name);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.recover(name, depth)
+    }
+
+    /// Makes `name` again by re-running the thunk that produced it.
+    fn recover(&self, name: &Name, depth: usize) -> Result<(), Attempt> {
+        let producer = self.producers.lock().expect("producers").get(name).cloned();
+        let Some(producer) = producer else {
+            return Err(Attempt::Failed(ExecError::engine(format!(
+                "`{name}` is on no reachable worker and nothing recorded how to make it again"
+            ))));
+        };
+        if depth >= MAX_RECOVERY_DEPTH {
+            return Err(Attempt::Failed(ExecError::engine(format!("recovering `{name}` nests too deep"))));
+        }
+        let made = match self.workers.iter().find(|w| w.alive.load(Ordering::Relaxed)) {
+            Some(w) => {
+                let mut results = self.attempt(w, std::slice::from_ref(&producer))?;
+                match results.remove(0) {
+                    Ok(o) => o.outputs,
+                    Err(e) => return Err(Attempt::Failed(e)),
+                }
+            }
+            None => {
+                for (o, _) in producer.objects() {
+                    self.obtain(&o.hash, depth + 1)?;
+                }
+                let job = Job { name: producer.name(), thunk: &producer };
+                self.local.execute(&job).map_err(Attempt::Failed)?.outputs
+            }
+        };
+        if !made.contains(name) {
+            return Err(Attempt::Failed(ExecError::engine(format!(
+                "`{name}` was lost with its worker, and re-running thunk `{}` made something else: \
+                 the step is not reproducible",
+                producer.name()
+            ))));
+        }
+        self.obtain_made(name)
+    }
+
+    /// After a re-run: the blob is inline (already here) or on a worker.
+    fn obtain_made(&self, name: &Name) -> Result<(), Attempt> {
+        if self.store.has(name) {
+            return Ok(());
+        }
+        for w in self.workers.iter().filter(|w| w.alive.load(Ordering::Relaxed)) {
+            if w.known.lock().expect("known").contains(name) && self.fetch_from(w, name).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(Attempt::Unreachable(format!("`{name}` was made again but could not be fetched")))
+    }
+}
