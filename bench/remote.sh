@@ -2,7 +2,12 @@
 # Benchmarks of the remote engine against gg-workers on loopback, stores in
 # /dev/shm (what the protocol and engine cost, not the disk):
 #   burst:  N thunks that each sleep 1 s, `gg force -j N`, 2 workers with
-#           N/2 slots each. Target (N = 1000): <= 1.5 s wall.
+#           N/2 slots each. Target (N = 1000): <= 1.5 s wall. The thunk's
+#           function is bench/sleeper.c built static (one process, no
+#           dynamic linking); the same burst with `sh -c "sleep 1; echo"`
+#           (two dynamically linked processes per thunk) is shown too.
+#           Also printed: when the last thunk started, and the CPU seconds
+#           of the client, the workers and the thunks themselves.
 #   upload: 1000 blobs of 50 KB sent to one worker (a thunk with 1000
 #           inputs, forced once: the upload dominates). Target: <= 0.3 s.
 #   round trip: 200 trivial thunks one after another (-j 1) on one worker,
@@ -32,13 +37,28 @@ export GG_DIR=$work/client
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 # Burst.
-w1=$(worker burst1 $((n / 2))); w2=$(worker burst2 $((n / 2)))
-seq "$n" | xargs -P 2 -I{} "$bin/gg" create-thunk --function /bin/sh=bin/sh --output out -- sh -c "sleep 1; echo {} > out" > "$work/burst"
-warm=$(mk "echo warm > out"); warm2=$(mk "echo warm2 > out")
-GG_ENGINE=remote GG_WORKERS=$w1,$w2 "$bin/gg" force "$warm" "$warm2" > /dev/null 2>&1
-# shellcheck disable=SC2046
-t=$(GG_ENGINE=remote GG_WORKERS=$w1,$w2 GG_REMOTE_STRICT=1 secs "$bin/gg" force -j "$n" $(cat "$work/burst"))
-printf 'burst: %d thunks of sleep 1 s, -j %d, 2 workers: %.2f s wall\n' "$n" "$n" "$t"
+gcc -O2 -static -o "$work/sleeper" bench/sleeper.c
+cpu() { awk '{printf "%.2f %.2f", ($14 + $15) / 100, ($16 + $17) / 100}' "/proc/$1/stat"; }
+burst() { # LABEL FUNCTION-OBJECT ARGS-PREFIX…
+    local label=$1 fn=$2; shift 2
+    local w1 w2 p1 p2 start
+    w1=$(worker "$label-1" $((n / 2))); w2=$(worker "$label-2" $((n / 2)))
+    p1=$(cat "$work/$label-1.pid"); p2=$(cat "$work/$label-2.pid")
+    seq "$n" | xargs -P 2 -I{} "$bin/gg" create-thunk --function "$fn" --output out -- "$@" {} > "$work/$label.list"
+    start=$(date +%s.%N)
+    # shellcheck disable=SC2046
+    GG_ENGINE=remote GG_WORKERS=$w1,$w2 GG_REMOTE_STRICT=1 /usr/bin/time -o "$work/$label.time" -f "%U %S" \
+        "$bin/gg" force -j "$n" $(cat "$work/$label.list") > "$work/$label.values" 2>> "$work/err"
+    local end; end=$(date +%s.%N)
+    read -r w1cpu w1kids <<< "$(cpu "$p1")"; read -r w2cpu w2kids <<< "$(cpu "$p2")"
+    read -r cu cs < "$work/$label.time"
+    printf 'burst (%s): %d thunks of sleep 1 s, -j %d, 2 workers: %.2f s wall\n' "$label" "$n" "$n" "$(echo "$end - $start" | bc -l)"
+    printf '    CPU seconds: client %.2f, workers %.2f, thunk processes %.2f\n' \
+        "$(echo "$cu + $cs" | bc -l)" "$(echo "$w1cpu + $w2cpu" | bc -l)" "$(echo "$w1kids + $w2kids" | bc -l)"
+}
+# The sleeper writes its argument to `out` after sleeping.
+burst sleeper "$work/sleeper=bin/sleeper" sleeper 1
+burst sh /bin/sh=bin/sh sh -c 'sleep 1; echo "$0" > out'
 
 # Upload.
 w3=$(worker upload 2)

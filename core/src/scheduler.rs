@@ -364,6 +364,9 @@ impl Forcer<'_> {
 
     fn run(&mut self, executor: &dyn Executor, options: Options) {
         let jobs = options.jobs.max(1);
+        if jobs == 1 {
+            return self.run_inline(executor, options);
+        }
         let chains = executor.runs_chains();
         let (job_tx, job_rx) = mpsc::channel::<Vec<(NodeId, Name, Thunk)>>();
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -379,23 +382,7 @@ impl Forcer<'_> {
                 std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, move || loop {
                     let next = job_rx.lock().expect("job queue").recv();
                     let Ok(batch) = next else { break };
-                    let jobs: Vec<Job<'_>> = batch.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
-                    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &jobs[..] {
-                        [one] => vec![executor.execute(one)],
-                        many => executor.execute_chain(many),
-                    }))
-                    .unwrap_or_else(|_| jobs.iter().map(|_| Err(ExecError::engine("the executor panicked"))).collect());
-                    let mut results = results.into_iter();
-                    let done: Vec<Done> = batch
-                        .iter()
-                        .map(|(id, _, _)| Done {
-                            id: *id,
-                            result: results
-                                .next()
-                                .unwrap_or_else(|| Err(ExecError::engine("the engine gave no answer"))),
-                        })
-                        .collect();
-                    if done_tx.send(done).is_err() {
+                    if done_tx.send(run_batch(executor, &batch)).is_err() {
                         break;
                     }
                 })
@@ -432,6 +419,24 @@ impl Forcer<'_> {
             drop(job_tx);
         });
         drop(done_tx);
+    }
+
+    /// `-j 1`: every job on this thread, one after another. A worker
+    /// forces each request this way, so a thousand requests start no
+    /// thousand extra threads.
+    fn run_inline(&mut self, executor: &dyn Executor, options: Options) {
+        let chains = executor.runs_chains();
+        loop {
+            self.report.interrupted |= interrupt::interrupted();
+            if self.report.interrupted || (!options.keep_going && !self.report.failures.is_empty()) {
+                break;
+            }
+            let Some(id) = self.ready.pop_front() else { break };
+            let Some(batch) = self.dispatch(id, chains) else { continue };
+            let done = run_batch(executor, &batch);
+            self.complete_chain(done);
+            self.evaluate_fresh();
+        }
     }
 
     /// Turns a ready node into a job, or answers it from the cache under
@@ -582,6 +587,24 @@ impl Forcer<'_> {
         }
         self.report
     }
+}
+
+/// Runs one job or chain and pairs each answer with its node.
+fn run_batch(executor: &dyn Executor, batch: &[(NodeId, Name, Thunk)]) -> Vec<Done> {
+    let jobs: Vec<Job<'_>> = batch.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
+    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &jobs[..] {
+        [one] => vec![executor.execute(one)],
+        many => executor.execute_chain(many),
+    }))
+    .unwrap_or_else(|_| jobs.iter().map(|_| Err(ExecError::engine("the executor panicked"))).collect());
+    let mut results = results.into_iter();
+    batch
+        .iter()
+        .map(|(id, _, _)| Done {
+            id: *id,
+            result: results.next().unwrap_or_else(|| Err(ExecError::engine("the engine gave no answer"))),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -249,16 +249,17 @@ fn an_intermediate_lost_with_its_worker_is_made_again_by_re_running_its_producer
     let s = Scratch::new();
     let mut ws = workers(&s, 2, &[]);
     let a = s.ok(&sh_thunk("i=0; while [ $i -lt 2000 ]; do printf '%0100d' $i; i=$((i+1)); done > big", "big", &[]));
-    let a_big = format!("{a}#big=in/big");
-    // Two consumers, so A travels alone and its output stays on its worker.
-    let quick = s.ok(&sh_thunk("wc -c < in/big > n", "n", &["--thunk", &a_big]));
-    let slow = s.ok(&sh_thunk("sleep 2; wc -c < in/big > n", "n", &["--thunk", &a_big]));
-    let child = remote_cmd(&s, &["force", &quick, &slow], &ws)
+    let x = s.ok(&sh_thunk("sleep 1.5; echo x > x", "x", &[]));
+    // The consumer also waits for x, so A travels alone and its 200 KB
+    // output stays on its worker; that worker is killed before x is done,
+    // and the consumer can only run where A's output never was.
+    let (a_big, x_x) = (format!("{a}#big=in/big"), format!("{x}#x=in/x"));
+    let c = s.ok(&sh_thunk("wc -c < in/big > n; cat in/x >> n", "n", &["--thunk", &a_big, "--thunk", &x_x]));
+    let child = remote_cmd(&s, &["force", &c], &ws)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until A has run somewhere, then kill the worker that ran it.
     let dirs = [s.path().join("worker0"), s.path().join("worker1")];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let holder = loop {
@@ -266,17 +267,15 @@ fn an_intermediate_lost_with_its_worker_is_made_again_by_re_running_its_producer
             break i;
         }
         assert!(std::time::Instant::now() < deadline, "A never ran");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
     };
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!has_reduction(&dirs[0], &x) && !has_reduction(&dirs[1], &x), "x ended before the kill");
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(ws[holder].child.id() as i32, libc::SIGKILL) };
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for line in text(&out.stdout).lines() {
-        let value = line.split(' ').nth(1).unwrap();
-        assert_eq!(std::fs::read(crate::support::blob_path(&s.store(), value)).unwrap(), b"200000\n");
-    }
+    let value = text(&out.stdout).split(' ').nth(1).unwrap().trim().to_string();
+    assert_eq!(std::fs::read(crate::support::blob_path(&s.store(), &value)).unwrap(), b"200000\nx\n");
     let other = 1 - holder;
     assert!(has_reduction(&dirs[other], &a), "A was run again on the surviving worker");
     let _ = ws[holder].child.wait();

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -22,18 +22,95 @@ const UPLOAD_LANES: usize = 8;
 /// Recoveries nested deeper than this mean a cycle or a runaway.
 const MAX_RECOVERY_DEPTH: usize = 64;
 
+/// One blob on its way to one worker: `None` while in flight, then
+/// whether it arrived.
+#[derive(Debug, Default)]
+pub(super) struct Flight {
+    state: Mutex<Option<bool>>,
+    landed: Condvar,
+}
+
+impl Flight {
+    fn wait(&self) -> bool {
+        let mut st = self.state.lock().expect("flight");
+        loop {
+            match *st {
+                Some(ok) => return ok,
+                None => st = self.landed.wait(st).expect("flight"),
+            }
+        }
+    }
+}
+
+/// Lands an attempt's flights exactly once: with its outcome, or as
+/// failed if it unwinds first.
+struct Landing<'a> {
+    w: &'a Remote,
+    flights: &'a [(Name, Arc<Flight>)],
+}
+
+impl Landing<'_> {
+    fn land(self, ok: bool) {
+        self.finish(ok);
+        std::mem::forget(self);
+    }
+
+    fn finish(&self, ok: bool) {
+        let mut uploading = self.w.uploading.lock().expect("uploading");
+        for (h, f) in self.flights {
+            uploading.remove(h);
+            *f.state.lock().expect("flight") = Some(ok);
+            f.landed.notify_all();
+        }
+    }
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.finish(false);
+    }
+}
+
 impl Inner {
-    /// Makes sure `w` holds every object of the thunks.
+    /// Makes sure `w` holds every object of the thunks. Blobs another
+    /// attempt is already sending there are waited for, not sent twice.
     pub(super) fn upload(&self, w: &Remote, thunks: &[Arc<Thunk>]) -> Result<(), Attempt> {
-        let wanted: Vec<Name> = {
+        let mut mine = Vec::new();
+        let mut theirs = Vec::new();
+        {
             let known = w.known.lock().expect("known");
+            let mut uploading = w.uploading.lock().expect("uploading");
             let mut seen = HashSet::new();
-            thunks
-                .iter()
-                .flat_map(|t| t.objects().map(|(o, _)| o.hash))
-                .filter(|h| !known.contains(h) && seen.insert(*h))
-                .collect()
-        };
+            for h in thunks.iter().flat_map(|t| t.objects().map(|(o, _)| o.hash)) {
+                if known.contains(&h) || !seen.insert(h) {
+                    continue;
+                }
+                match uploading.get(&h) {
+                    Some(f) => theirs.push(Arc::clone(f)),
+                    None => {
+                        let f = Arc::new(Flight::default());
+                        uploading.insert(h, Arc::clone(&f));
+                        mine.push((h, f));
+                    }
+                }
+            }
+        }
+        // Whatever happens below, the flights taken are landed, so that
+        // nobody waits for ever.
+        let landing = Landing { w, flights: &mine };
+        let sent = self.send_missing(w, &mine.iter().map(|(h, _)| *h).collect::<Vec<_>>());
+        landing.land(sent.is_ok());
+        sent?;
+        for f in theirs {
+            if !f.wait() {
+                return Err(Attempt::Unreachable("an upload to this worker failed".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks `w` which of `wanted` it lacks and sends those.
+    fn send_missing(&self, w: &Remote, wanted: &[Name]) -> Result<(), Attempt> {
         if wanted.is_empty() {
             return Ok(());
         }
@@ -64,7 +141,7 @@ impl Inner {
                 .collect()
         });
         results.into_iter().collect::<Result<(), Attempt>>()?;
-        w.known.lock().expect("known").extend(wanted);
+        w.known.lock().expect("known").extend(wanted.iter().copied());
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 
 mod attempt;
 mod blobs;
+mod pool;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,6 +25,10 @@ struct Remote {
     url: String,
     /// Blobs this worker is known to hold.
     known: Mutex<HashSet<Name>>,
+    /// Blobs some attempt is checking or uploading there now: others wait
+    /// for it rather than send the same bytes again (a burst of a thousand
+    /// thunks shares one compiler).
+    uploading: Mutex<HashMap<Name, Arc<blobs::Flight>>>,
     alive: AtomicBool,
     /// An attempt there ran far past the expected time: send nothing new
     /// until something it runs comes back.
@@ -51,6 +56,8 @@ struct Inner {
     /// The thunk (every input a value) that made each output left on a
     /// worker: how to make it again if that worker is lost.
     producers: Mutex<HashMap<Name, Arc<Thunk>>>,
+    /// Threads for attempts.
+    pool: pool::Pool,
 }
 
 /// Runs thunks on gg-workers.
@@ -84,6 +91,11 @@ impl RemoteExecutor {
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(3)))
             .max_idle_connections_per_host(64)
+            // Each connection zeroes its buffers up front; a burst opens a
+            // thousand connections, and 2 × 128 KiB each (the default)
+            // made that page faulting a fifth of the client's time.
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(64 * 1024)
             .build()
             .into();
         let workers = urls
@@ -91,6 +103,7 @@ impl RemoteExecutor {
             .map(|u| Remote {
                 url: u.trim_end_matches('/').to_string(),
                 known: Mutex::default(),
+                uploading: Mutex::default(),
                 alive: AtomicBool::new(true),
                 stalled: AtomicBool::new(false),
                 slots: AtomicUsize::new(2),
@@ -108,6 +121,7 @@ impl RemoteExecutor {
                 durations: Mutex::default(),
                 straggler_min,
                 producers: Mutex::default(),
+                pool: pool::Pool::default(),
             }),
             // Many short-lived clients (one gg-cc per compile) must not all
             // start with the first worker.
@@ -267,7 +281,8 @@ impl RemoteExecutor {
         let (inner, chain, tx) = (Arc::clone(&self.inner), Arc::clone(chain), tx.clone());
         inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
         // Detached: a straggler's attempt may outlive the answer.
-        std::thread::spawn(move || {
+        let pool = &self.inner.pool;
+        pool.spawn(move || {
             let start = Instant::now();
             let r = inner.attempt(&inner.workers[w], &chain);
             inner.workers[w].in_flight.fetch_sub(1, Ordering::Relaxed);
