@@ -5,6 +5,7 @@ mod create;
 mod describe;
 mod force;
 mod masquerade;
+mod ninja;
 mod spec;
 
 use std::path::PathBuf;
@@ -53,6 +54,11 @@ enum Command {
         #[arg(long)]
         zero: bool,
     },
+    /// Build a Ninja project through gg (as `ninja`, with the same flags).
+    Ninja(ninja::Args),
+    /// Put a `ninja` in DIR that runs `gg ninja` for `ninja -t gg` and the
+    /// real ninja otherwise; put DIR first on PATH.
+    InstallNinjaShim { dir: PathBuf },
     /// Fill DIR with links named cc, gcc, g++, c++, clang, clang++ (and the
     /// versioned names found on PATH) to gg-cc; put DIR first on PATH.
     MasqueradeDir { dir: PathBuf },
@@ -98,6 +104,8 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Fsck => fsck(&open_store()?),
         Command::Stats { zero } => stats(&open_store()?, zero),
         Command::MasqueradeDir { dir } => masquerade::run(&dir),
+        Command::Ninja(args) => ninja::run(&args),
+        Command::InstallNinjaShim { dir } => ninja::shim::install(&dir).map(|()| ExitCode::SUCCESS),
     }
 }
 

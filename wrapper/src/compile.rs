@@ -51,7 +51,7 @@ impl Job<'_> {
     }
 
     /// The direct-mode key: everything but the headers.
-    fn direct_key(&self, source: &Name) -> String {
+    pub(crate) fn direct_key(&self, source: &Name) -> String {
         let mut h = blake3::Hasher::new();
         let mut put = |s: &str| {
             h.update(s.as_bytes());
@@ -343,9 +343,17 @@ fn record(
 }
 
 /// A compile's thunk and the manifest's view of its inputs.
-pub(crate) struct Prepared {
-    pub(crate) thunk: gg_core::Thunk,
+pub struct Prepared {
+    pub thunk: gg_core::Thunk,
     pub(crate) files: Vec<FileEntry>,
+    /// The inputs with their hashes, as the thunk holds them.
+    pub(crate) inputs: Vec<(String, Name)>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("thunk", &self.thunk.name()).finish()
+    }
 }
 
 /// Hashes the inputs and builds the thunk; `Err(event)` when the compile
@@ -401,7 +409,7 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
         store_inputs(job, &inputs, &thunk)?;
     }
-    Ok(Ok(Prepared { thunk, files }))
+    Ok(Ok(Prepared { thunk, files, inputs }))
 }
 
 /// Records the reduction and the manifest entry.
@@ -459,7 +467,7 @@ fn normalize(abs: &str) -> String {
 
 /// Puts every input, the toolchain and the thunk itself in the store, so
 /// that the thunk can be forced anywhere (`GG_STORE_INPUTS=1`).
-fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk) -> Result<()> {
+pub(crate) fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk) -> Result<()> {
     for (p, hash) in inputs {
         if !job.store.has(hash) {
             let stored = job.store.put_file(Path::new(p))?;

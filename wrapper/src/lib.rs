@@ -8,6 +8,7 @@ pub mod depfile;
 pub mod invoke;
 pub mod log;
 pub mod manifest;
+pub mod plan;
 mod remote;
 pub mod stats;
 pub mod thunkgen;

@@ -90,7 +90,7 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
 /// Runs the preprocessor for the dependency list only, with the targets a
 /// compile with `-MD` would write, and returns the depfile's text; `None`
 /// if it fails (the in-place compile then reports the error exactly).
-fn scan(job: &Job<'_>) -> Result<Option<String>> {
+pub(crate) fn scan(job: &Job<'_>) -> Result<Option<String>> {
     let c = job.compile;
     let tmp = job.store.temp_path("scan");
     let mut args: Vec<String> = c.args.iter().filter(|a| *a != "-c" && *a != "-S").cloned().collect();

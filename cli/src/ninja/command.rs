@@ -1,0 +1,145 @@
+//! Reading an edge's shell command as words, the way `/bin/sh` would split
+//! it, for the commands gg models. Anything the shell would do more with
+//! (expansions, redirections, pipes, lists other than `&&`) is refused, so
+//! such an edge runs through the shell as it is.
+
+/// The `&&`-separated simple commands of `command`, each as its words;
+/// `None` if the shell would do anything more than run them in order.
+pub fn split_and_list(command: &str) -> Option<Vec<Vec<String>>> {
+    let mut commands = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = command.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => word.push(c),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            // Escaped: the character itself; a newline
+                            // continues the line.
+                            c @ ('"' | '\\' | '$' | '`') => word.push(c),
+                            '\n' => {}
+                            c => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                        },
+                        '$' | '`' => return None,
+                        c => word.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next()? {
+                    '\n' => {}
+                    c => word.push(c),
+                }
+            }
+            '&' if chars.peek() == Some(&'&') => {
+                chars.next();
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+                if words.is_empty() {
+                    return None;
+                }
+                commands.push(std::mem::take(&mut words));
+            }
+            // Expansions, globs, redirections, pipes, other lists,
+            // subshells, comments and assignments are the shell's business.
+            '$' | '`' | '*' | '?' | '[' | '<' | '>' | '|' | ';' | '&' | '(' | ')' | '{' | '}' | '~' => return None,
+            '#' if !in_word => return None,
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    if words.is_empty() {
+        return None;
+    }
+    commands.push(words);
+    // `NAME=value cmd` sets the environment: not modelled.
+    if commands.iter().any(|c| c[0].contains('=')) {
+        return None;
+    }
+    Some(commands)
+}
+
+/// The one simple command `command` is, as words (CMake wraps some
+/// commands as `: && CMD && :`; the no-op `:` is dropped).
+pub fn simple(command: &str) -> Option<Vec<String>> {
+    let mut list = split_and_list(command)?;
+    list.retain(|c| !(c.len() == 1 && c[0] == ":"));
+    (list.len() == 1).then(|| list.pop().expect("one"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn words_split_as_the_shell_splits_them() {
+        assert_eq!(
+            simple("/usr/bin/cc -DX=\"a b\" -I'/p q' -o x.o -c a\\ b.c"),
+            Some(w(&["/usr/bin/cc", "-DX=a b", "-I/p q", "-o", "x.o", "-c", "a b.c"]))
+        );
+        assert_eq!(simple("cc -DS=\\\"s\\\" -c a.c"), Some(w(&["cc", "-DS=\"s\"", "-c", "a.c"])));
+        assert_eq!(simple(": && cc -o t t.o && :"), Some(w(&["cc", "-o", "t", "t.o"])));
+        assert_eq!(
+            split_and_list("rm -f x && ar qc x a.o"),
+            Some(vec![w(&["rm", "-f", "x"]), w(&["ar", "qc", "x", "a.o"])])
+        );
+    }
+
+    #[test]
+    fn anything_more_than_simple_commands_is_refused() {
+        for c in [
+            "cc -c a.c > log",
+            "cc -c $FLAGS a.c",
+            "cc -c \"$X\" a.c",
+            "cc -c a.c | tee",
+            "cc -c a.c; true",
+            "cc -c a.c || true",
+            "cc -c *.c",
+            "CFLAGS=x cc -c a.c",
+            "cc -c a.c &",
+            "cc -c 'unterminated",
+            "cc `pwd`/a.c",
+            "(cc -c a.c)",
+            "",
+            "&& cc",
+        ] {
+            assert_eq!(split_and_list(c), None, "{c}");
+        }
+        assert_eq!(simple("cc -c a.c && cc -c b.c"), None, "two commands");
+    }
+}

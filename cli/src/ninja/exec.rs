@@ -1,0 +1,232 @@
+//! Running a planned build. Edges gg models (compiles) are turned into
+//! thunks and forced together, as one graph, on the engine; the rest run
+//! through `/bin/sh` here, in graph order, up to `-j` at once. The two
+//! alternate: every modelled edge whose inputs are ready goes in one batch,
+//! then every ready local edge runs, until nothing is left or a failure
+//! stops the build.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use gg_core::engine::Executor;
+use gg_core::Store;
+use gg_ninja::{EdgeId, Graph, CONSOLE_POOL};
+use gg_wrapper::plan::CompileStep;
+
+use super::dirty::{Mtimes, Plan};
+use super::logs::Logs;
+use super::{command, compile_round, Options};
+
+/// How one edge is built.
+pub enum Kind {
+    Phony,
+    Compile(Box<CompileStep>),
+    Local,
+}
+
+/// A build in progress.
+pub struct Build<'a> {
+    pub graph: &'a Graph,
+    pub store: &'a Store,
+    pub executor: &'a dyn Executor,
+    pub options: &'a Options,
+    pub cwd: PathBuf,
+    pub plan: Plan,
+    pub logs: Logs,
+    pub mtimes: Mtimes,
+    pub kinds: HashMap<EdgeId, Kind>,
+    pub done: HashSet<EdgeId>,
+    pub failed: Vec<EdgeId>,
+    pub finished: usize,
+    pub total: usize,
+    pub start: Instant,
+    /// Edges that ran locally, and why (for `-d explain`-like output).
+    pub local_reasons: Vec<(EdgeId, String)>,
+}
+
+impl Build<'_> {
+    /// Decides how each dirty edge is built.
+    pub fn classify(&mut self) {
+        for &e in &self.plan.order {
+            let kind = if self.graph.is_phony(e) {
+                Kind::Phony
+            } else {
+                match self.model(e) {
+                    Ok(step) => Kind::Compile(Box::new(step)),
+                    Err(why) => {
+                        self.local_reasons.push((e, why));
+                        Kind::Local
+                    }
+                }
+            };
+            self.kinds.insert(e, kind);
+        }
+        self.total = self.kinds.values().filter(|k| !matches!(k, Kind::Phony)).count();
+    }
+
+    fn model(&self, e: EdgeId) -> Result<CompileStep, String> {
+        if !self.graph.rspfile(e).is_empty() {
+            return Err("a response file".into());
+        }
+        if self.graph.edge(e).pool() == CONSOLE_POOL {
+            return Err("the console pool".into());
+        }
+        let command = self.graph.command(e);
+        let argv = command::simple(&command).ok_or("not a simple command")?;
+        let step = CompileStep::model(self.store, &argv, &self.cwd)?;
+        // The edge's outputs must be what the compile writes.
+        let outs: Vec<&str> = self.graph.edge(e).outputs().iter().map(|&n| self.graph.path(n)).collect();
+        if outs != [gg_ninja::canonicalize_path(&step.output()).as_str()] {
+            return Err(format!("its outputs {outs:?} are not the compile's `{}`", step.output()));
+        }
+        Ok(step)
+    }
+
+    fn ready(&self, e: EdgeId) -> bool {
+        let edge = self.graph.edge(e);
+        edge.inputs().iter().all(|&i| match self.graph.producer(i) {
+            Some(p) => !self.kinds.contains_key(&p) || self.done.contains(&p),
+            None => true,
+        })
+    }
+
+    /// Runs the build; `true` if everything asked for was built.
+    pub fn run(&mut self) -> bool {
+        let mut pending: Vec<EdgeId> = self.plan.order.clone();
+        loop {
+            pending.retain(|e| !self.done.contains(e) && !self.failed.contains(e));
+            if pending.is_empty() || self.stopped() {
+                break;
+            }
+            let mut progress = false;
+            for &e in &pending {
+                if matches!(self.kinds[&e], Kind::Phony) && self.ready(e) {
+                    self.done.insert(e);
+                    progress = true;
+                }
+            }
+            let batch: Vec<EdgeId> = pending
+                .iter()
+                .copied()
+                .filter(|e| matches!(self.kinds[e], Kind::Compile(_)) && !self.done.contains(e) && self.ready(*e))
+                .collect();
+            if !batch.is_empty() {
+                compile_round::run(self, &batch);
+                progress = true;
+            }
+            if self.stopped() {
+                break;
+            }
+            let local: Vec<EdgeId> = pending
+                .iter()
+                .copied()
+                .filter(|e| matches!(self.kinds[e], Kind::Local) && !self.done.contains(e) && self.ready(*e))
+                .collect();
+            if !local.is_empty() {
+                self.run_local(&local);
+                progress = true;
+            }
+            if !progress {
+                break;
+            }
+        }
+        self.failed.is_empty() && self.plan.order.iter().all(|e| self.done.contains(e))
+    }
+
+    /// Whether failures reached `-k`'s limit.
+    pub fn stopped(&self) -> bool {
+        self.options.keep_going != 0 && self.failed.len() >= self.options.keep_going
+            || gg_core::interrupt::interrupted()
+    }
+
+    /// Prints the progress line for a finished edge.
+    pub fn report(&mut self, e: EdgeId) {
+        self.finished += 1;
+        let desc = self.graph.description(e);
+        let text = if desc.is_empty() || self.options.verbose { self.graph.command(e) } else { desc };
+        println!("[{}/{}] {text}", self.finished, self.total);
+    }
+
+    /// Prints a failed edge the way Ninja does and removes what it left.
+    pub fn fail(&mut self, e: EdgeId, output: &[u8]) {
+        self.finished += 1;
+        let outs: Vec<&str> = self.graph.edge(e).outputs().iter().map(|&n| self.graph.path(n)).collect();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "FAILED: {}", outs.join(" "));
+        let _ = writeln!(out, "{}", self.graph.command(e));
+        let _ = out.write_all(output);
+        self.failed.push(e);
+    }
+
+    /// Runs ready local edges, up to `-j` at once (`console` edges alone).
+    fn run_local(&mut self, edges: &[EdgeId]) {
+        let jobs = self.options.jobs.max(1);
+        for chunk in edges.chunks(jobs) {
+            let started: Vec<(EdgeId, Result<std::process::Child, String>, u64)> = chunk
+                .iter()
+                .map(|&e| {
+                    let t = self.start.elapsed().as_millis() as u64;
+                    (e, self.spawn(e), t)
+                })
+                .collect();
+            for (e, child, t0) in started {
+                let result = child.and_then(|c| c.wait_with_output().map_err(|err| err.to_string()));
+                match result {
+                    Ok(out) if out.status.success() => {
+                        let rsp = self.graph.rspfile(e);
+                        if !rsp.is_empty() {
+                            let _ = std::fs::remove_file(self.cwd.join(&rsp));
+                        }
+                        self.report(e);
+                        let mut stdout = std::io::stdout().lock();
+                        let _ = stdout.write_all(&out.stdout);
+                        let _ = stdout.write_all(&out.stderr);
+                        drop(stdout);
+                        let t1 = self.start.elapsed().as_millis() as u64;
+                        self.logs.record_local(self.graph, e, &self.cwd, &mut self.mtimes, t0, t1);
+                        self.done.insert(e);
+                    }
+                    Ok(out) => {
+                        let mut text = out.stdout;
+                        text.extend_from_slice(&out.stderr);
+                        self.fail(e, &text);
+                    }
+                    Err(why) => self.fail(e, format!("gg ninja: {why}\n").as_bytes()),
+                }
+                if self.stopped() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, e: EdgeId) -> Result<std::process::Child, String> {
+        let rsp = self.graph.rspfile(e);
+        if !rsp.is_empty() {
+            let path = self.cwd.join(&rsp);
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            std::fs::write(&path, self.graph.rspfile_content(e))
+                .map_err(|err| format!("cannot write `{}`: {err}", path.display()))?;
+        }
+        // Ninja creates the outputs' folders first.
+        for &o in self.graph.edge(e).outputs() {
+            if let Some(dir) = Path::new(self.graph.path(o)).parent() {
+                let _ = std::fs::create_dir_all(self.cwd.join(dir));
+            }
+        }
+        let console = self.graph.edge(e).pool() == CONSOLE_POOL;
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(self.graph.command(e)).current_dir(&self.cwd);
+        if console {
+            cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        } else {
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        cmd.spawn().map_err(|err| format!("cannot run /bin/sh: {err}"))
+    }
+}

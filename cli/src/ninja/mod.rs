@@ -1,0 +1,148 @@
+//! `gg ninja`: build a Ninja project through gg. The manifest is read in
+//! full (gg-ninja), the dirty edges found by Ninja's rules, compiles turned
+//! into thunks forced together on the engine, everything else run here in
+//! graph order, and `.ninja_log`/`.ninja_deps` written as Ninja writes
+//! them, so plain `ninja` and `gg ninja` take turns on one build folder.
+
+mod command;
+mod compile_round;
+mod dirty;
+mod exec;
+mod logs;
+pub mod shim;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use gg_core::engine::local::LocalExecutor;
+use gg_core::engine::Executor;
+use gg_core::Store;
+use gg_worker::client::RemoteExecutor;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Change to DIR before doing anything else.
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The manifest.
+    #[arg(short = 'f', value_name = "FILE", default_value = "build.ninja")]
+    file: String,
+    /// Jobs at once [default: the engine's slots, or the cores + 2].
+    #[arg(short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Keep going until N jobs fail (0: never stop).
+    #[arg(short = 'k', value_name = "N", default_value_t = 1)]
+    keep_going: usize,
+    /// Dry run: show what would be built.
+    #[arg(short = 'n')]
+    dry_run: bool,
+    /// Show each command instead of its description.
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
+    /// Leave compiled objects in the engine's store instead of writing them
+    /// here (their edges stay dirty for Ninja).
+    #[arg(long)]
+    keep_remote: bool,
+    /// Targets [default: the manifest's defaults, or its roots].
+    targets: Vec<String>,
+}
+
+/// How the build runs.
+#[derive(Debug)]
+pub struct Options {
+    pub jobs: usize,
+    /// Failures that stop the build (0: none does).
+    pub keep_going: usize,
+    pub verbose: bool,
+    pub keep_remote: bool,
+}
+
+pub fn run(a: &Args) -> Result<ExitCode> {
+    gg_core::interrupt::install_handler();
+    if let Some(dir) = &a.dir {
+        std::env::set_current_dir(dir).with_context(|| format!("cannot change to `{}`", dir.display()))?;
+        println!("gg ninja: Entering directory `{}'", dir.display());
+    }
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let root = Store::locate();
+    let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let local = LocalExecutor::new(store.clone());
+    let remote = RemoteExecutor::from_env(&store)?;
+    let (executor, default_jobs): (&dyn Executor, usize) = match &remote {
+        Some(r) => (r, r.slots().unwrap_or(cores + 2)),
+        None => (&local, cores + 2),
+    };
+    let jobs = a.jobs.unwrap_or(default_jobs);
+    if jobs == 0 {
+        bail!("-j 0: at least one job is needed");
+    }
+    let options = Options { jobs, keep_going: a.keep_going, verbose: a.verbose, keep_remote: a.keep_remote };
+    // A manifest rebuilt by its generator edge (CMake re-running) is read
+    // again, as Ninja does.
+    for _ in 0..100 {
+        let graph = gg_ninja::parse_file(&a.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let log_dir = cwd.join(graph.builddir().unwrap_or(""));
+        let logs = logs::Logs::load(&log_dir)?;
+        let targets = if a.targets.is_empty() {
+            graph.default_targets()
+        } else {
+            let mut t = Vec::new();
+            for name in &a.targets {
+                t.push(graph.lookup_path(name).with_context(|| format!("unknown target '{name}'"))?);
+            }
+            t
+        };
+        let plan = dirty::plan(&graph, &targets, &logs.build, &logs.deps)?;
+        if plan.order.iter().all(|&e| graph.is_phony(e)) {
+            println!("gg ninja: no work to do.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut build = exec::Build {
+            graph: &graph,
+            store: &store,
+            executor,
+            options: &options,
+            cwd: cwd.clone(),
+            plan,
+            logs,
+            mtimes: dirty::Mtimes::default(),
+            kinds: HashMap::new(),
+            done: HashSet::new(),
+            failed: Vec::new(),
+            finished: 0,
+            total: 0,
+            start: Instant::now(),
+            local_reasons: Vec::new(),
+        };
+        build.classify();
+        if a.dry_run {
+            for e in build.plan.order.clone() {
+                if !graph.is_phony(e) {
+                    build.report(e);
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let ok = build.run();
+        build.logs.save()?;
+        if gg_core::interrupt::interrupted() {
+            eprintln!("gg ninja: interrupted by user");
+            return Ok(ExitCode::from(130));
+        }
+        if !ok {
+            eprintln!("gg ninja: build stopped: subcommand failed.");
+            return Ok(ExitCode::FAILURE);
+        }
+        let manifest = gg_ninja::canonicalize_path(&a.file);
+        let regenerated =
+            build.done.iter().any(|&e| graph.edge(e).outputs().iter().any(|&o| graph.path(o) == manifest));
+        if !regenerated {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    bail!("the manifest `{}` was regenerated 100 times in a row", a.file)
+}

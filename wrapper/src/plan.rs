@@ -1,0 +1,179 @@
+//! Compiles planned ahead, for frontends that see a whole build at once
+//! (`gg ninja`): model a compile command, answer it from the direct-mode
+//! manifest, or build its thunk from a known dependency list (a deps log)
+//! or a scan, and after the engine ran it, write what a compile writes and
+//! record it, so that gg-cc and gg ninja share one cache.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use gg_core::{Name, Reduction, Store};
+
+use crate::args::{self, Classified, Compile};
+use crate::compile::{self, Job, Prepared};
+use crate::invoke::{self, Invocation};
+use crate::toolchain::{self, Toolchain};
+
+/// One compile command, understood.
+#[derive(Debug)]
+pub struct CompileStep {
+    inv: Invocation,
+    args: Vec<String>,
+    compile: Compile,
+    toolchain: Toolchain,
+    cwd: PathBuf,
+}
+
+/// A compile answered by the direct-mode manifest.
+#[derive(Debug)]
+pub struct Hit {
+    pub thunk: Name,
+    pub reduction: Reduction,
+    /// The user's depfile as the compiler wrote it, if one was asked for
+    /// and recorded.
+    pub depfile: Option<Vec<u8>>,
+    /// Every file the compile read (absolute paths), the source first.
+    pub inputs: Vec<String>,
+}
+
+/// Launchers that may precede the compiler in a command.
+const LAUNCHERS: &[&str] = &["gg-cc", "ccache", "sccache"];
+
+impl CompileStep {
+    /// Models `argv` (a compiler, or a launcher and a compiler, then the
+    /// arguments) run in `cwd`; `Err` says why it must run as it is.
+    pub fn model(store: &Store, argv: &[String], cwd: &Path) -> Result<CompileStep, String> {
+        let first = argv.first().ok_or("an empty command")?;
+        let base = Path::new(first).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let argv: &[String] = if LAUNCHERS.contains(&base.as_str()) { &argv[1..] } else { argv };
+        let compiler = argv.first().ok_or("a launcher without a compiler")?;
+        let name = Path::new(compiler).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if !invoke::is_compiler_name(&name) {
+            return Err(format!("`{name}` is not a compiler gg models"));
+        }
+        let path = if compiler.contains('/') {
+            std::path::absolute(cwd.join(compiler)).map_err(|e| e.to_string())?
+        } else {
+            toolchain::which(compiler).ok_or_else(|| format!("`{compiler}` is not on PATH"))?
+        };
+        let inv = Invocation { arg0: path.to_string_lossy().into_owned(), compiler: path, args: argv[1..].to_vec() };
+        let args = args::expand_response_files(&inv.args, 0);
+        let compile = match args::classify(&args) {
+            Classified::Local(reason) => return Err(reason),
+            Classified::Compile(c) => c,
+        };
+        if compile.deps.as_ref().is_some_and(|d| d.user_only) {
+            return Err("-MMD (gg ninja records full dependencies)".into());
+        }
+        let toolchain =
+            toolchain::discover(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
+        Ok(CompileStep { inv, args, compile, toolchain, cwd: cwd.to_path_buf() })
+    }
+
+    fn job<'a>(&'a self, store: &'a Store) -> Job<'a> {
+        Job {
+            store,
+            inv: &self.inv,
+            toolchain: &self.toolchain,
+            args: &self.args,
+            compile: &self.compile,
+            cwd: self.cwd.clone(),
+            engine: None,
+        }
+    }
+
+    /// The object it writes (as given on the command line).
+    pub fn output(&self) -> String {
+        self.compile.output_path()
+    }
+
+    /// The source, as given.
+    pub fn source(&self) -> &str {
+        &self.compile.source
+    }
+
+    /// The depfile the compiler would write, if asked for.
+    pub fn depfile(&self, store: &Store) -> Option<String> {
+        let job = self.job(store);
+        job.depfile_request().map(|d| job.user_depfile(d))
+    }
+
+    /// The direct-mode key, if the source can be read.
+    pub fn key(&self, store: &Store) -> Option<String> {
+        let source = Name::of_file(&self.cwd.join(&self.compile.source)).ok()?;
+        Some(self.job(store).direct_key(&source))
+    }
+
+    /// The manifest's answer for `key`, if its inputs are unchanged and its
+    /// reduction is recorded (and the depfile, with `need_depfile`).
+    pub fn lookup(&self, store: &Store, key: &str, need_depfile: bool) -> Option<Hit> {
+        let entry = crate::manifest::lookup(store, key).ok()?;
+        let reduction = store.reduction(&entry.thunk)?;
+        let depfile = match (self.depfile(store), entry.depfile) {
+            (Some(_), Some(n)) => Some(store.get(&n).ok()?),
+            (Some(_), None) if need_depfile => return None,
+            _ => None,
+        };
+        let inputs = entry.files.iter().map(|f| f.path.clone()).collect();
+        Some(Hit { thunk: entry.thunk, reduction, depfile, inputs })
+    }
+
+    /// The preprocessor's dependency scan, as the depfile a compile with
+    /// `-MD` would write; `None` if the preprocessor fails (the compile
+    /// itself then reports the error).
+    pub fn scan(&self, store: &Store) -> Result<Option<String>> {
+        crate::remote::scan(&self.job(store))
+    }
+
+    /// Hashes the inputs (`deps`: the headers and the source, from a scan
+    /// or a deps log) and builds the thunk, storing it with everything it
+    /// names; `Err` says why this compile cannot be cached.
+    pub fn prepare(&self, store: &Store, deps: &[String]) -> Result<Result<Prepared, String>> {
+        let job = self.job(store);
+        match compile::prepare(&job, deps, crate::manifest::now_ns())? {
+            Ok(p) => {
+                compile::store_inputs(&job, &p.inputs, &p.thunk)?;
+                Ok(Ok(p))
+            }
+            Err(event) => Ok(Err(format!("{event:?}"))),
+        }
+    }
+
+    /// After the engine ran the thunk: writes the depfile (if `write_depfile`
+    /// and it is known) and the object, then records the compile for
+    /// direct-mode hits, with the depfile. The object must be in the local
+    /// store.
+    pub fn finish(
+        &self,
+        store: &Store,
+        key: Option<&str>,
+        prepared: Prepared,
+        reduction: &Reduction,
+        depfile: Option<&[u8]>,
+        write_depfile: bool,
+    ) -> Result<()> {
+        let object = reduction.get(None).context("the compile thunk has no output")?;
+        let job = self.job(store);
+        let user_dep = match (self.depfile(store), depfile) {
+            (Some(path), Some(bytes)) => Some((path, bytes.to_vec())),
+            _ => None,
+        };
+        let written = user_dep.as_ref().filter(|_| write_depfile).map(|(p, b)| (p.as_str(), b.as_slice()));
+        self.write(store, &object, written)?;
+        if let Some(key) = key {
+            compile::commit(&job, key, prepared, reduction, user_dep.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Writes an object from the store (re-hashed) and the depfile.
+    pub fn write(&self, store: &Store, object: &Name, depfile: Option<(&str, &[u8])>) -> Result<()> {
+        let (blob, _) = store.verified(object, false)?;
+        if let Some((path, bytes)) = depfile {
+            gg_core::fsutil::write_atomic(&self.cwd.join(path), bytes)
+                .with_context(|| format!("cannot write `{path}`"))?;
+        }
+        let out = self.cwd.join(self.output());
+        compile::write_object(&blob, &out).with_context(|| format!("cannot write `{}`", out.display()))
+    }
+}
