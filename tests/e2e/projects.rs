@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::support::{text, Scratch};
 
 /// The unpacked source of a Debian package (fetched once, then cached).
-fn debian_source(pkg: &str) -> PathBuf {
+pub fn debian_source(pkg: &str) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration/fetch-source.sh");
     let out = Command::new(script).arg(pkg).output().unwrap();
     assert!(out.status.success(), "cannot fetch the Debian source of {pkg}:\n{}", text(&out.stderr));
@@ -21,7 +21,7 @@ fn debian_source(pkg: &str) -> PathBuf {
 
 /// Runs a shell command in `dir`; with `gg`, gg-cc's folder is first on
 /// PATH and the scratch store is used.
-fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
+pub fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
     let mut c = Command::new("sh");
     c.args(["-ec", script]).current_dir(dir).env("GG_DIR", s.store());
     if gg {
@@ -40,7 +40,7 @@ fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
 }
 
 /// Every ELF file and `ar` archive under `dir`, by relative path.
-fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -60,7 +60,7 @@ fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn assert_same_outputs(plain: &BTreeMap<PathBuf, Vec<u8>>, gg: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
+pub fn assert_same_outputs(plain: &BTreeMap<PathBuf, Vec<u8>>, gg: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
     let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count();
     assert!(objects > 0, "{what}: the plain build made no objects");
     assert_eq!(plain.keys().collect::<Vec<_>>(), gg.keys().collect::<Vec<_>>(), "{what}: different sets of outputs");

@@ -1,0 +1,148 @@
+//! `gg ninja` on a real CMake project from its Debian source package
+//! (json-c, configured with `-G Ninja` and cmake/gg.cmake): outputs
+//! identical to plain `ninja`, on the local engine and on two workers;
+//! plain `ninja` agrees afterwards that nothing is left to do; touching a
+//! source rebuilds only what depends on it; a broken source fails with the
+//! compiler's message and leaves no stale object; `ninja -t gg` through
+//! the shim.
+
+use std::path::{Path, PathBuf};
+
+use crate::projects::{assert_same_outputs, build_outputs, debian_source, sh};
+use crate::support::{text, Scratch};
+
+fn module() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cmake/gg.cmake")
+}
+
+/// json-c copied into the scratch folder, with a plain build's outputs.
+fn json_c(s: &Scratch) -> (PathBuf, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+    let tree = s.path().join("json-c");
+    sh(s, s.path(), &format!("cp -a {} {}", debian_source("json-c").display(), tree.display()), false);
+    sh(s, &tree, &configure(false), false);
+    sh(s, &tree, "ninja -C build > /dev/null", false);
+    let plain = build_outputs(&tree.join("build"));
+    (tree, plain)
+}
+
+fn configure(gg: bool) -> String {
+    let flag = if gg { format!("-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES={}", module().display()) } else { String::new() };
+    format!("rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo {flag} > /dev/null 2>&1")
+}
+
+/// The objects whose compile lines a `gg ninja` run printed.
+fn compiled(log: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        log.lines().filter_map(|l| l.split("Building C object ").nth(1)).map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn gg_ninja_builds_json_c_like_ninja_and_ninja_agrees_afterwards() {
+    let s = Scratch::new();
+    let (tree, plain) = json_c(&s);
+    sh(&s, &tree, &configure(true), true);
+    let launcher = std::fs::read_to_string(tree.join("build/CMakeCache.txt")).unwrap();
+    assert!(
+        launcher.contains("CMAKE_C_COMPILER_LAUNCHER:STRING=") && launcher.contains("gg-cc"),
+        "gg.cmake set no launcher"
+    );
+    let log = sh(&s, &tree, "gg ninja -C build", true);
+    assert!(log.contains("Linking C shared library libjson-c.so"), "{log}");
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja");
+    assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"), "ninja disagrees with gg ninja");
+    assert!(sh(&s, &tree, "gg ninja -C build", true).contains("no work to do"));
+
+    // One source touched: its two objects and what links them.
+    sh(&s, &tree, "sleep 0.01 && touch json_util.c", false);
+    let log = sh(&s, &tree, "gg ninja -C build", true);
+    assert_eq!(
+        compiled(&log),
+        vec!["CMakeFiles/json-c-static.dir/json_util.c.o", "CMakeFiles/json-c.dir/json_util.c.o"],
+        "{log}"
+    );
+    assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"));
+
+    // A broken source: the compiler's message, no object left behind.
+    let good = std::fs::read(tree.join("json_util.c")).unwrap();
+    let mut bad = good.clone();
+    bad.extend_from_slice(b"\nint broken( { \n");
+    std::fs::write(tree.join("json_util.c"), &bad).unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "gg ninja -C build -k 0"])
+        .current_dir(&tree)
+        .env("GG_DIR", s.store())
+        .env("PATH", path_with_gg())
+        .output()
+        .unwrap();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("FAILED: CMakeFiles/json-c.dir/json_util.c.o"), "{all}");
+    assert!(all.contains("json_util.c:") && all.contains("error:"), "no compiler message:\n{all}");
+    assert!(!tree.join("build/CMakeFiles/json-c.dir/json_util.c.o").exists(), "a stale object was left");
+    assert!(!sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"));
+    std::fs::write(tree.join("json_util.c"), &good).unwrap();
+    sh(&s, &tree, "gg ninja -C build > /dev/null", true);
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c after the fix");
+
+    // A warm rebuild after `ninja -t clean` compiles nothing.
+    sh(&s, &tree, "ninja -C build -t clean > /dev/null", false);
+    let log = sh(&s, &tree, "gg ninja -C build", true);
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c from the cache");
+    assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"), "{log}");
+}
+
+#[test]
+fn gg_ninja_on_two_workers_builds_json_c_like_ninja() {
+    let s = Scratch::new();
+    let (tree, plain) = json_c(&s);
+    let workers: Vec<crate::worker::WorkerProc> =
+        (0..2).map(|i| crate::worker::start(&s.path().join(format!("worker{i}")), &[])).collect();
+    let urls = workers.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",");
+    sh(&s, &tree, &configure(true), true);
+    sh(
+        &s,
+        &tree,
+        &format!("GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1 gg ninja -C build > /dev/null"),
+        true,
+    );
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja on two workers");
+    let ran = |i: usize| s.path().join(format!("worker{i}/reductions")).read_dir().map_or(0, |d| d.count());
+    assert!(ran(0) > 0 && ran(1) > 0, "both workers compiled");
+    assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"));
+}
+
+#[test]
+fn ninja_t_gg_runs_gg_ninja_through_the_shim_and_anything_else_runs_ninja() {
+    let s = Scratch::new();
+    let shim_dir = s.path().join("shim");
+    let out = s.ok(&["install-ninja-shim", shim_dir.to_str().unwrap()]);
+    assert!(out.ends_with("shim/ninja"), "{out}");
+    let dir = s.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("build.ninja"), "rule cp\n  command = cp $in $out\nbuild out.txt: cp in.txt\n").unwrap();
+    std::fs::write(dir.join("in.txt"), "hello\n").unwrap();
+    let path = format!("{}:{}", shim_dir.display(), path_with_gg());
+    let run = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("ninja {args}")])
+            .current_dir(&dir)
+            .env("GG_DIR", s.store())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ninja {args}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let gg = run("-t gg");
+    assert!(gg.contains("[1/1] cp in.txt out.txt"), "{gg}");
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "hello\n");
+    assert!(run("-n").contains("no work to do"), "the real ninja reads gg's log");
+    assert!(run("--version").starts_with("1."), "the real ninja answers the rest");
+}
+
+fn path_with_gg() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_gg")).parent().unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
