@@ -373,6 +373,11 @@ impl Graph {
         &self.pools
     }
 
+    /// The ids of every node.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
     /// The ids of every edge.
     pub fn edge_ids(&self) -> impl Iterator<Item = EdgeId> + '_ {
         (0..self.edges.len() as u32).map(EdgeId)

@@ -2,16 +2,19 @@
 //! depfiles), toolchain discovery, the compile thunk, direct-mode
 //! manifests and statistics, and `run`, which `gg-cc` calls.
 
+pub mod archive;
 pub mod args;
 pub mod compile;
 pub mod depfile;
 pub mod invoke;
+pub mod link;
 pub mod log;
 pub mod manifest;
 pub mod plan;
 mod remote;
 pub mod stats;
 pub mod thunkgen;
+pub mod tool;
 pub mod toolchain;
 
 use std::os::unix::process::CommandExt;
@@ -61,13 +64,35 @@ fn local_reason(c: &args::Compile) -> Option<String> {
     None
 }
 
-/// Folders named by `-I` and `-iquote`, made absolute.
-fn user_include_dirs(args: &[String]) -> Vec<String> {
-    let cwd = std::env::current_dir().unwrap_or_default();
+/// Folders named by `-I` and `-iquote`, made absolute against `cwd`.
+fn user_include_dirs(args: &[String], cwd: &std::path::Path) -> Vec<String> {
     args::option_values(args, &["-I", "-iquote"])
         .into_iter()
         .map(|d| if d.starts_with('/') { d } else { cwd.join(d).to_string_lossy().into_owned() })
         .collect()
+}
+
+/// With `-MMD`, whether gg can write the depfile exactly as the compiler
+/// would; `Err` says why not.
+pub fn user_only_deps_modelled(
+    compile: &args::Compile,
+    toolchain: &toolchain::Toolchain,
+    cwd: &std::path::Path,
+) -> Result<(), &'static str> {
+    if !compile.deps.as_ref().is_some_and(|d| d.user_only) {
+        return Ok(());
+    }
+    if !compile::handles_user_only_deps(toolchain) {
+        return Err("-MMD with a compiler whose depfile layout gg does not model");
+    }
+    // gcc leaves out headers found through system folders; gg tells them
+    // by path, which is ambiguous when a user folder lies inside a system
+    // one (pkg-config's -I/usr/include/glib-2.0).
+    let system = toolchain.includes(compile.lang);
+    if user_include_dirs(&compile.args, cwd).iter().any(|d| system.iter().any(|s| d.starts_with(s.as_str()))) {
+        return Err("-MMD with an include folder inside a system folder");
+    }
+    Ok(())
 }
 
 /// Makes the engine a miss runs on, given the store (`None`: in place).
@@ -90,17 +115,9 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
         Ok(t) => t,
         Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),
     };
-    if compile.deps.as_ref().is_some_and(|d| d.user_only) {
-        if !compile::handles_user_only_deps(&toolchain) {
-            return Err(local(Some(&store), inv, "-MMD with a compiler whose depfile layout gg does not model"));
-        }
-        // gcc leaves out headers found through system folders; gg tells
-        // them by path, which is ambiguous when a user folder lies inside
-        // a system one (pkg-config's -I/usr/include/glib-2.0).
-        let system = toolchain.includes(compile.lang);
-        if user_include_dirs(&compile.args).iter().any(|d| system.iter().any(|s| d.starts_with(s.as_str()))) {
-            return Err(local(Some(&store), inv, "-MMD with an include folder inside a system folder"));
-        }
+    let here = std::env::current_dir().unwrap_or_default();
+    if let Err(why) = user_only_deps_modelled(&compile, &toolchain, &here) {
+        return Err(local(Some(&store), inv, why));
     }
     for f in &compile.input_files {
         if std::fs::File::open(f).is_err() {

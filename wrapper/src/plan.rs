@@ -4,7 +4,9 @@
 //! or a scan, and after the engine ran it, write what a compile writes and
 //! record it, so that gg-cc and gg ninja share one cache.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use gg_core::{Name, Reduction, Store};
@@ -20,8 +22,25 @@ pub struct CompileStep {
     inv: Invocation,
     args: Vec<String>,
     compile: Compile,
-    toolchain: Toolchain,
+    toolchain: Arc<Toolchain>,
     cwd: PathBuf,
+}
+
+/// Toolchains already discovered in this process: a build names the same
+/// compiler tens of thousands of times.
+static TOOLCHAINS: Mutex<Option<HashMap<PathBuf, Arc<Toolchain>>>> = Mutex::new(None);
+
+fn toolchain_of(store: &Store, compiler: &Path) -> Result<Arc<Toolchain>> {
+    if let Some(t) = TOOLCHAINS.lock().expect("toolchains").get_or_insert_with(HashMap::new).get(compiler) {
+        return Ok(Arc::clone(t));
+    }
+    let t = Arc::new(toolchain::discover(store, compiler)?);
+    TOOLCHAINS
+        .lock()
+        .expect("toolchains")
+        .get_or_insert_with(HashMap::new)
+        .insert(compiler.to_path_buf(), Arc::clone(&t));
+    Ok(t)
 }
 
 /// A compile answered by the direct-mode manifest.
@@ -56,17 +75,19 @@ impl CompileStep {
         } else {
             toolchain::which(compiler).ok_or_else(|| format!("`{compiler}` is not on PATH"))?
         };
-        let inv = Invocation { arg0: path.to_string_lossy().into_owned(), compiler: path, args: argv[1..].to_vec() };
-        let args = args::expand_response_files(&inv.args, 0);
+        let mut args = argv[1..].to_vec();
+        if args.iter().any(|a| a.starts_with('@')) {
+            args = args::expand_response_files(&args, 0);
+        }
+        // The arguments live in `args`; nothing here execs the compiler as
+        // called, so the invocation keeps none.
+        let inv = Invocation { arg0: path.to_string_lossy().into_owned(), compiler: path, args: Vec::new() };
         let compile = match args::classify(&args) {
             Classified::Local(reason) => return Err(reason),
             Classified::Compile(c) => c,
         };
-        if compile.deps.as_ref().is_some_and(|d| d.user_only) {
-            return Err("-MMD (gg ninja records full dependencies)".into());
-        }
-        let toolchain =
-            toolchain::discover(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
+        let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
+        crate::user_only_deps_modelled(&compile, &toolchain, cwd)?;
         Ok(CompileStep { inv, args, compile, toolchain, cwd: cwd.to_path_buf() })
     }
 
@@ -74,7 +95,7 @@ impl CompileStep {
         Job {
             store,
             inv: &self.inv,
-            toolchain: &self.toolchain,
+            toolchain: &*self.toolchain,
             args: &self.args,
             compile: &self.compile,
             cwd: self.cwd.clone(),
@@ -123,6 +144,17 @@ impl CompileStep {
     /// itself then reports the error).
     pub fn scan(&self, store: &Store) -> Result<Option<String>> {
         crate::remote::scan(&self.job(store))
+    }
+
+    /// The depfile the compiler would have written, from a scan's text
+    /// (the full list) and the inputs it names: with `-MMD`, the list
+    /// without system headers.
+    pub fn depfile_bytes(&self, store: &Store, scan_text: &str, deps: &[String]) -> Vec<u8> {
+        let job = self.job(store);
+        match job.depfile_request() {
+            Some(d) if d.user_only => compile::user_only_depfile(&job, d, deps),
+            _ => scan_text.as_bytes().to_vec(),
+        }
     }
 
     /// Hashes the inputs (`deps`: the headers and the source, from a scan

@@ -278,8 +278,9 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// The shared libraries (and loader) an ELF program loads, as the dynamic
-/// loader resolves them. A static program, or a script, has none.
-fn shared_libraries(program: &Path) -> Vec<PathBuf> {
+/// loader resolves them (canonical paths). A static program, or a script,
+/// has none.
+pub fn shared_libraries(program: &Path) -> Vec<PathBuf> {
     let Some(loader) = loader_of(program) else { return Vec::new() };
     let Ok(out) = Command::new(&loader).arg("--list").arg(program).stdin(Stdio::null()).output() else {
         return Vec::new();
@@ -302,8 +303,9 @@ fn shared_libraries(program: &Path) -> Vec<PathBuf> {
     libs
 }
 
-/// The program interpreter named in an ELF file's PT_INTERP header.
-fn loader_of(program: &Path) -> Option<PathBuf> {
+/// The program interpreter named in an ELF file's PT_INTERP header
+/// (canonical path).
+pub fn loader_of(program: &Path) -> Option<PathBuf> {
     let bytes = fs::read(program).ok()?;
     fs::canonicalize(loader_of_bytes(&bytes)?).ok()
 }
@@ -331,9 +333,97 @@ fn loader_of_bytes(bytes: &[u8]) -> Option<String> {
     None
 }
 
+/// What the dynamic section of a shared library says about linking
+/// against it: its own name and the libraries it needs, with where to
+/// look for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ElfDynamic {
+    /// DT_SONAME.
+    pub soname: Option<String>,
+    /// DT_NEEDED entries, in order.
+    pub needed: Vec<String>,
+    /// DT_RUNPATH, or DT_RPATH when there is no DT_RUNPATH, split at `:`.
+    pub runpath: Vec<String>,
+}
+
+/// The dynamic section of a 64-bit little-endian ELF shared object; `None`
+/// for anything else (objects, archives, executables without one, scripts).
+pub fn elf_dynamic(bytes: &[u8]) -> Option<ElfDynamic> {
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return None;
+    }
+    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |o: usize| bytes.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
+    let u64_at = |o: usize| bytes.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    const ET_DYN: usize = 3;
+    if u16_at(0x10)? != ET_DYN {
+        return None;
+    }
+    let (phoff, phentsize, phnum) = (u64_at(0x20)? as usize, u16_at(0x36)?, u16_at(0x38)?);
+    // (vaddr, file offset, file size) of each loaded segment, to turn the
+    // string table's address into a file offset.
+    let mut loads = Vec::new();
+    let mut dynamic = None;
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let (kind, off, vaddr, filesz) = (u32_at(ph)?, u64_at(ph + 0x08)?, u64_at(ph + 0x10)?, u64_at(ph + 0x20)?);
+        match kind {
+            1 => loads.push((vaddr, off, filesz)),
+            2 => dynamic = Some((off as usize, filesz as usize)),
+            _ => {}
+        }
+    }
+    let (dyn_off, dyn_size) = dynamic?;
+    let mut entries = Vec::new();
+    let mut strtab = None;
+    for e in (dyn_off..dyn_off.checked_add(dyn_size)?).step_by(16) {
+        let (tag, val) = (u64_at(e)?, u64_at(e + 8)?);
+        match tag {
+            0 => break,
+            5 => strtab = Some(val),
+            _ => entries.push((tag, val)),
+        }
+    }
+    let strtab = strtab?;
+    let base =
+        loads.iter().find(|(v, _, size)| *v <= strtab && strtab < v + size).map(|(v, off, _)| off + (strtab - v))?;
+    let string = |at: u64| -> Option<String> {
+        let start = usize::try_from(base.checked_add(at)?).ok()?;
+        let rest = bytes.get(start..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    };
+    let mut out = ElfDynamic::default();
+    let (mut rpath, mut runpath) = (None, None);
+    for (tag, val) in entries {
+        match tag {
+            1 => out.needed.push(string(val)?),
+            14 => out.soname = Some(string(val)?),
+            15 => rpath = Some(string(val)?),
+            29 => runpath = Some(string(val)?),
+            _ => {}
+        }
+    }
+    if let Some(path) = runpath.or(rpath) {
+        out.runpath = path.split(':').filter(|d| !d.is_empty()).map(str::to_string).collect();
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dynamic_section_names_the_soname_and_the_needed_libraries() {
+        let libm = shared_libraries(&fs::canonicalize("/bin/sh").unwrap());
+        assert!(!libm.is_empty());
+        let libc = libm.iter().find(|p| p.to_string_lossy().contains("libc.so")).expect("sh links libc");
+        let d = elf_dynamic(&fs::read(libc).unwrap()).expect("libc is a shared object");
+        assert_eq!(d.soname.as_deref(), Some("libc.so.6"));
+        assert!(d.needed.iter().any(|n| n.starts_with("ld-linux")), "{d:?}");
+        assert_eq!(elf_dynamic(b"/* GNU ld script */ GROUP ( /lib/libc.so.6 )"), None);
+    }
 
     #[test]
     fn gcc_is_discovered_with_its_compiler_proper_assembler_and_libraries() {

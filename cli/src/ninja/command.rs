@@ -6,6 +6,10 @@
 /// The `&&`-separated simple commands of `command`, each as its words;
 /// `None` if the shell would do anything more than run them in order.
 pub fn split_and_list(command: &str) -> Option<Vec<Vec<String>>> {
+    // Most commands quote nothing: split them on blanks directly.
+    if !command.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'#' | b'\n')) {
+        return split_plain(command);
+    }
     let mut commands = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
@@ -84,6 +88,45 @@ pub fn split_and_list(command: &str) -> Option<Vec<Vec<String>>> {
     }
     commands.push(words);
     // `NAME=value cmd` sets the environment: not modelled.
+    if commands.iter().any(|c| c[0].contains('=')) {
+        return None;
+    }
+    Some(commands)
+}
+
+/// Bytes the shell gives a meaning to outside quotes.
+const SHELL_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"$`*?[<>|;&(){}~";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// `split_and_list` for a command without quotes, backslashes or `#`.
+fn split_plain(command: &str) -> Option<Vec<Vec<String>>> {
+    let mut commands = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for word in command.split_ascii_whitespace() {
+        if word == "&&" {
+            if words.is_empty() {
+                return None;
+            }
+            commands.push(std::mem::take(&mut words));
+            continue;
+        }
+        if word.bytes().any(|b| SHELL_SPECIAL[usize::from(b)]) {
+            return None;
+        }
+        words.push(word.to_string());
+    }
+    if words.is_empty() {
+        return None;
+    }
+    commands.push(words);
     if commands.iter().any(|c| c[0].contains('=')) {
         return None;
     }

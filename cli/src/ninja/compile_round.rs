@@ -193,7 +193,8 @@ fn prepare(b: &Build<'_>, e: EdgeId) -> anyhow::Result<Prep> {
                 return Ok(Prep::Local("the preprocessor failed".into()));
             };
             let deps = gg_wrapper::depfile::inputs(&text).map_err(|err| anyhow::anyhow!(err))?;
-            (deps, Some(text))
+            let depfile = String::from_utf8_lossy(&step.depfile_bytes(b.store, &text, &deps)).into_owned();
+            (deps, Some(depfile))
         }
     };
     match step.prepare(b.store, &deps)? {

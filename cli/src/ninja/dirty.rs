@@ -27,23 +27,57 @@ pub struct Plan {
 /// Modification times in nanoseconds; `None` for a missing file.
 #[derive(Debug, Default)]
 pub struct Mtimes {
+    /// Every node of the graph, stat'ed up front in parallel.
+    nodes: Vec<Option<i128>>,
+    /// Other paths (from the deps log), and nodes written since.
     cache: HashMap<String, Option<i128>>,
 }
 
+fn stat(path: &str) -> Option<i128> {
+    std::fs::metadata(path).ok().map(|m| i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()))
+}
+
 impl Mtimes {
+    /// Stats every node of `graph` on all cores: a large build has a
+    /// hundred thousand files to look at before anything can start.
+    pub fn of_graph(graph: &Graph) -> Mtimes {
+        let ids: Vec<NodeId> = graph.node_ids().collect();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+        let chunk = ids.len().div_ceil(threads.max(1)).max(1);
+        let mut nodes = vec![None; ids.len()];
+        std::thread::scope(|scope| {
+            for (part, ids) in nodes.chunks_mut(chunk).zip(ids.chunks(chunk)) {
+                scope.spawn(move || {
+                    for (slot, &id) in part.iter_mut().zip(ids) {
+                        *slot = stat(graph.path(id));
+                    }
+                });
+            }
+        });
+        Mtimes { nodes, cache: HashMap::new() }
+    }
+
     pub fn get(&mut self, path: &str) -> Option<i128> {
         if let Some(m) = self.cache.get(path) {
             return *m;
         }
-        let m =
-            std::fs::metadata(path).ok().map(|m| i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()));
+        let m = stat(path);
         self.cache.insert(path.to_string(), m);
         m
     }
 
+    /// A node's time, as stat'ed up front (or since it was written).
+    pub fn node(&mut self, graph: &Graph, id: NodeId) -> Option<i128> {
+        match self.nodes.get(id.index()) {
+            Some(m) if !self.cache.contains_key(graph.path(id)) => *m,
+            _ => self.get(graph.path(id)),
+        }
+    }
+
     /// Forgets a path (after an edge wrote it).
     pub fn forget(&mut self, path: &str) {
-        self.cache.remove(path);
+        let m = stat(path);
+        self.cache.insert(path.to_string(), m);
     }
 }
 
@@ -55,7 +89,8 @@ enum Mark {
 
 /// Plans the build of `targets`.
 pub fn plan(graph: &Graph, targets: &[NodeId], build: &BuildLog, deps: &DepsLog) -> Result<Plan> {
-    let mut p = Planner { graph, build, deps, marks: HashMap::new(), mtimes: Mtimes::default(), plan: Plan::default() };
+    let mtimes = Mtimes::of_graph(graph);
+    let mut p = Planner { graph, build, deps, marks: HashMap::new(), mtimes, plan: Plan::default() };
     for &t in targets {
         p.visit_node(t, None)?;
     }
@@ -83,7 +118,7 @@ impl Planner<'_> {
     fn visit_node(&mut self, node: NodeId, needed_by: Option<NodeId>) -> Result<bool> {
         let Some(edge) = self.graph.producer(node) else {
             let path = self.graph.path(node);
-            if self.mtimes.get(path).is_none() {
+            if self.mtimes.node(self.graph, node).is_none() {
                 match needed_by {
                     Some(by) => {
                         bail!("'{path}', needed by '{}', missing and no known rule to make it", self.graph.path(by))
@@ -115,7 +150,7 @@ impl Planner<'_> {
                                 },
                                 None => {
                                     let path = self.graph.path(i);
-                                    if self.mtimes.get(path).is_none() && !edge.validations().contains(&i) {
+                                    if self.mtimes.node(self.graph, i).is_none() && !edge.validations().contains(&i) {
                                         bail!(
                                             "'{path}', needed by '{}', missing and no known rule to make it",
                                             self.first_output(e)
@@ -146,19 +181,39 @@ impl Planner<'_> {
         self.graph.producer(node).is_some_and(|pe| matches!(self.marks.get(&pe), Some(Mark::Done { dirty: true })))
     }
 
+    /// Records the deps log's list for `e` if no file in it changed since
+    /// it was recorded.
+    fn note_fresh_deps(&mut self, e: EdgeId) {
+        let g = self.graph;
+        let Some(&first) = g.edge(e).outputs().first() else { return };
+        let Some(d) = self.deps.get(g.path(first)) else { return };
+        let recorded = i128::from(d.mtime);
+        let paths: Vec<String> = self.deps.input_paths(d).map(str::to_string).collect();
+        if paths.iter().all(|p| self.mtimes.get(p).is_some_and(|m| m <= recorded)) {
+            self.plan.fresh_deps.insert(e, paths);
+        }
+    }
+
     fn edge_dirty(&mut self, e: EdgeId) -> bool {
         let g = self.graph;
         let edge = g.edge(e);
         let inputs: Vec<NodeId> = edge.explicit_inputs().iter().chain(edge.implicit_inputs()).copied().collect();
         let rebuilt = inputs.iter().any(|&i| self.input_rebuilt(i));
         if g.is_phony(e) {
-            let missing = inputs.is_empty() && edge.outputs().iter().any(|&o| self.mtimes.get(g.path(o)).is_none());
+            let missing = inputs.is_empty() && edge.outputs().iter().any(|&o| self.mtimes.node(g, o).is_none());
             return rebuilt || missing;
         }
         let mut dirty = rebuilt;
-        let mut most_recent = inputs.iter().filter_map(|&i| self.mtimes.get(g.path(i))).max();
+        // A missing output is dirty whatever the rest says.
+        if edge.outputs().iter().any(|&o| self.mtimes.node(g, o).is_none()) {
+            if g.deps(e) == "gcc" {
+                self.note_fresh_deps(e);
+            }
+            return true;
+        }
+        let mut most_recent = inputs.iter().filter_map(|&i| self.mtimes.node(g, i)).max();
         let first = edge.outputs().first().map(|&n| g.path(n).to_string()).unwrap_or_default();
-        let first_mtime = self.mtimes.get(&first);
+        let first_mtime = edge.outputs().first().and_then(|&n| self.mtimes.node(g, n));
         // Header dependencies: from the deps log, or the depfile.
         if g.deps(e) == "gcc" {
             match self.deps.get(&first) {
@@ -204,7 +259,7 @@ impl Planner<'_> {
         let hash = build_log::hash_command(&g.command_for_log(e));
         for &o in edge.outputs() {
             let path = g.path(o);
-            match self.mtimes.get(path) {
+            match self.mtimes.node(g, o) {
                 None => return true,
                 Some(m) if most_recent.is_some_and(|r| m < r) => dirty = true,
                 Some(_) => {}

@@ -48,23 +48,36 @@ pub struct Build<'a> {
 }
 
 impl Build<'_> {
-    /// Decides how each dirty edge is built.
+    /// Decides how each dirty edge is built (on all cores: a large build
+    /// has tens of thousands of command lines to read).
     pub fn classify(&mut self) {
+        let edges: Vec<EdgeId> = self.plan.order.iter().copied().filter(|&e| !self.graph.is_phony(e)).collect();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+        let chunk = edges.len().div_ceil(threads).max(1);
+        let this = &*self;
+        let models: Vec<Vec<(EdgeId, Result<CompileStep, String>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = edges
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|&e| (e, this.model(e))).collect()))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("modelling does not panic")).collect()
+        });
         for &e in &self.plan.order {
-            let kind = if self.graph.is_phony(e) {
-                Kind::Phony
-            } else {
-                match self.model(e) {
-                    Ok(step) => Kind::Compile(Box::new(step)),
-                    Err(why) => {
-                        self.local_reasons.push((e, why));
-                        Kind::Local
-                    }
+            if self.graph.is_phony(e) {
+                self.kinds.insert(e, Kind::Phony);
+            }
+        }
+        for (e, model) in models.into_iter().flatten() {
+            let kind = match model {
+                Ok(step) => Kind::Compile(Box::new(step)),
+                Err(why) => {
+                    self.local_reasons.push((e, why));
+                    Kind::Local
                 }
             };
             self.kinds.insert(e, kind);
         }
-        self.total = self.kinds.values().filter(|k| !matches!(k, Kind::Phony)).count();
+        self.total = edges.len();
     }
 
     fn model(&self, e: EdgeId) -> Result<CompileStep, String> {

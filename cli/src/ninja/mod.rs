@@ -84,7 +84,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     // A manifest rebuilt by its generator edge (CMake re-running) is read
     // again, as Ninja does.
     for _ in 0..100 {
+        let t0 = Instant::now();
         let graph = gg_ninja::parse_file(&a.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let parsed = t0.elapsed();
         let log_dir = cwd.join(graph.builddir().unwrap_or(""));
         let logs = logs::Logs::load(&log_dir)?;
         let targets = if a.targets.is_empty() {
@@ -97,6 +99,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             t
         };
         let plan = dirty::plan(&graph, &targets, &logs.build, &logs.deps)?;
+        let planned = t0.elapsed();
         if plan.order.iter().all(|&e| graph.is_phony(e)) {
             println!("gg ninja: no work to do.");
             return Ok(ExitCode::SUCCESS);
@@ -119,12 +122,19 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             local_reasons: Vec::new(),
         };
         build.classify();
+        if std::env::var_os("GG_NINJA_TIMES").is_some() {
+            eprintln!("gg ninja: parsed in {parsed:?}, planned by {planned:?}, modelled by {:?}", t0.elapsed());
+        }
         if a.dry_run {
             for e in build.plan.order.clone() {
                 if !graph.is_phony(e) {
                     build.report(e);
                 }
             }
+            // The process ends here: freeing a large graph piece by piece
+            // would only cost time.
+            std::mem::forget(build);
+            std::mem::forget(graph);
             return Ok(ExitCode::SUCCESS);
         }
         let ok = build.run();

@@ -158,8 +158,14 @@ pub fn lookup(word: &str) -> Option<(&'static Opt, Option<&str>)> {
     if let Ok(i) = OPTIONS.binary_search_by(|o| o.name.cmp(word)) {
         return Some((&OPTIONS[i], None));
     }
-    OPTIONS
+    // Every name starts with `-` and one more character, and the table is
+    // sorted: only the rows sharing the word's first two characters can
+    // be a prefix of it (a large build looks up millions of words).
+    let head = word.get(..2).filter(|h| h.starts_with('-'))?;
+    let start = OPTIONS.partition_point(|o| o.name < head);
+    OPTIONS[start..]
         .iter()
+        .take_while(|o| o.name.starts_with(head))
         .filter(|o| matches!(o.arg, Arg::Joined | Arg::JoinedOrSeparate) && word.starts_with(o.name))
         .max_by_key(|o| o.name.len())
         .map(|o| (o, Some(&word[o.name.len()..])))
@@ -183,6 +189,17 @@ mod tests {
         assert_eq!(arg, None);
         let (opt, arg) = lookup("-MFdeps.d").unwrap();
         assert_eq!((opt.name, arg), ("-MF", Some("deps.d")));
+    }
+
+    #[test]
+    fn every_name_starts_with_a_dash_and_one_more_character() {
+        // `lookup` relies on it to search only the rows sharing the
+        // word's first two characters.
+        for o in OPTIONS {
+            assert!(o.name.len() >= 2 && o.name.starts_with('-'), "`{}`", o.name);
+        }
+        assert!(lookup("src/a-file.c").is_none());
+        assert!(lookup("-").is_none());
     }
 
     #[test]

@@ -1,0 +1,193 @@
+//! The archive model: a static library made by GNU `ar`, as CMake's Ninja
+//! generator writes it (`cmake -E rm -f x.a && ar qc x.a objs… && ranlib
+//! x.a`), or as make and Meson do (`ar rcs x.a objs…`, `rm -f x.a && ar
+//! csrD x.a objs…`), becomes one thunk that runs the same `ar` through its
+//! shipped loader on the same members.
+//!
+//! A thunk starts from an empty sandbox, so the archive is always made
+//! afresh, as in a clean build: the `rm` step has nothing to do, and `r`
+//! (replace) or `q` (append) make the same archive. GNU ar already writes
+//! the symbol index when it creates an archive, and `ranlib` afterwards
+//! rewrites the same index: the thunk runs `ar` with `s` instead (tests
+//! compare the bytes). Members are named by their file name only (no `P`),
+//! so where the sandbox puts them does not show; the thunk adds `D` unless
+//! `U` is given, which Debian's ar implies anyway, so that no time stamp or
+//! owner reaches the archive.
+
+use std::path::Path;
+
+use anyhow::Result;
+use gg_core::{Store, Thunk};
+
+use crate::tool::{self, Input, Model, Objects, Tool};
+
+/// The modifiers of `q`/`r` the model accepts: create quietly, index or
+/// not, deterministic, only newer (nothing is older in a new archive).
+const MODIFIERS: &str = "csSDu";
+
+/// The thunk for a static-library command, and its output paths as the
+/// command writes them (in the order of the thunk's outputs); or why it
+/// must run locally.
+pub fn archive_thunk(
+    store: &Store,
+    command: &str,
+    cwd: &Path,
+    inputs: &dyn Fn(&str) -> Input,
+) -> Result<Model<(Thunk, Vec<String>)>> {
+    let local = |why: String| Ok(Model::Local(format!("archive: {why}")));
+    let plan = match parse(command) {
+        Ok(plan) => plan,
+        Err(why) => return local(why),
+    };
+    let Some(ar) = Tool::find(&plan.ar, true)? else { return local(format!("`{}` not found", plan.ar)) };
+    if !ar.version.starts_with("GNU ar") {
+        return local(format!("`{}` is not GNU ar", plan.ar));
+    }
+    if let Some(ranlib) = &plan.ranlib {
+        let version = crate::toolchain::which(ranlib).and_then(|p| tool::probe(&p, &["--version"]));
+        if !version.is_some_and(|v| v.starts_with("GNU ranlib")) {
+            return local(format!("`{ranlib}` is not GNU ranlib"));
+        }
+    }
+
+    let mut objects = Objects::default();
+    if let Err(why) = ar.place(store, &mut objects)? {
+        return local(why);
+    }
+    let archive = tool::normalize(&plan.archive);
+    let out = tool::sandbox_path(&tool::absolute(cwd, &archive));
+    let mut args = vec![plan.modifiers(), tool::reroot(&archive)];
+    for member in &plan.members {
+        let member = tool::normalize(member);
+        let Some((source, _)) = tool::find_input(store, cwd, inputs, &member)? else {
+            return local(format!("the member `{member}` does not exist"));
+        };
+        let at = tool::sandbox_path(&tool::absolute(cwd, &member));
+        if at == out {
+            return local("the archive is also a member".into());
+        }
+        if let Err(why) = objects.add(at, source) {
+            return local(why);
+        }
+        args.push(tool::reroot(&member));
+    }
+    if objects.contains(&out) {
+        return local(format!("`{archive}` is also an input of the archive step"));
+    }
+    // argv[0] under the sandbox: BFD looks for its plugins beside it.
+    let function = ar.function(&tool::reroot(&ar.real), args);
+    let (values, executables, thunks) = objects.into_parts();
+    let cwd_rel = tool::sandbox_path(&cwd.to_string_lossy());
+    match Thunk::new(function, values, executables, thunks, vec![out], cwd_rel, 0) {
+        Ok(thunk) => Ok(Model::Thunk((thunk, vec![plan.archive]))),
+        Err(e) => local(format!("the thunk is not valid: {e}")),
+    }
+}
+
+/// What an archive command does, once understood.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    ar: String,
+    /// The operation (`q` or `r`) and its modifiers, as written.
+    ops: String,
+    archive: String,
+    members: Vec<String>,
+    /// The `ranlib` that runs afterwards, if any.
+    ranlib: Option<String>,
+}
+
+impl Plan {
+    /// The key letters the thunk runs `ar` with: the index written (`s`)
+    /// when `ranlib` follows, and deterministic (`D`).
+    fn modifiers(&self) -> String {
+        let mut ops: String = self.ops.chars().filter(|&c| !(self.ranlib.is_some() && c == 'S')).collect();
+        if self.ranlib.is_some() && !ops.contains('s') {
+            ops.push('s');
+        }
+        if !ops.contains('D') {
+            ops.push('D');
+        }
+        ops
+    }
+}
+
+fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Reads `[rm -f A &&] ar OPS A members… [&& ranlib A]`.
+fn parse(command: &str) -> Result<Plan, String> {
+    let steps = tool::shell_steps(command)?;
+    let mut steps = steps.as_slice();
+    let mut removed = None;
+    if let Some(first) = steps.first() {
+        let words: Vec<&str> = first.iter().map(String::as_str).collect();
+        match (base(words[0]), &words[1..]) {
+            ("cmake", ["-E", "rm" | "remove", "-f", path]) | ("rm", ["-f", path]) => {
+                removed = Some(path.to_string());
+                steps = &steps[1..];
+            }
+            _ => {}
+        }
+    }
+    let Some((ar_step, rest)) = steps.split_first() else { return Err("no `ar` step".into()) };
+    let ar = &ar_step[0];
+    if base(ar).contains("gcc-ar") {
+        return Err("gcc-ar (ar with the LTO plugin) is not modelled".into());
+    }
+    if ar_step.len() < 3 {
+        return Err(format!("`{ar}` without an archive"));
+    }
+    if ar_step[1].starts_with("--") {
+        return Err(format!("the ar option `{}`", ar_step[1]));
+    }
+    let ops = ar_step[1].strip_prefix('-').unwrap_or(&ar_step[1]).to_string();
+    check_ops(&ops)?;
+    let archive = ar_step[2].clone();
+    if archive.starts_with('-') {
+        return Err(format!("the option `{archive}` of ar"));
+    }
+    let members = ar_step[3..].to_vec();
+    if let Some(m) = members.iter().find(|m| m.starts_with('-')) {
+        return Err(format!("the option `{m}` of ar"));
+    }
+    if removed.as_ref().is_some_and(|r| tool::normalize(r) != tool::normalize(&archive)) {
+        return Err("the step removes another file than the archive".into());
+    }
+    let ranlib = match rest {
+        [] => None,
+        [step] if step.len() == 2 && tool::normalize(&step[1]) == tool::normalize(&archive) => {
+            if !(base(&step[0]) == "ranlib" || base(&step[0]).ends_with("-ranlib")) {
+                return Err(format!("the step `{}` after ar", step.join(" ")));
+            }
+            Some(step[0].clone())
+        }
+        [step, ..] => return Err(format!("the step `{}` after ar", step.join(" "))),
+    };
+    Ok(Plan { ar: ar.clone(), ops, archive, members, ranlib })
+}
+
+/// Accepts exactly one of `q` and `r` with modifiers from [`MODIFIERS`].
+fn check_ops(ops: &str) -> Result<(), String> {
+    let op: Vec<char> = ops.chars().filter(|c| "dmpqrstx".contains(*c)).collect();
+    match op.as_slice() {
+        ['q'] | ['r'] => {}
+        ['q' | 'r', 's'] | ['s', 'q' | 'r'] => {} // `s` is also a modifier
+        _ => return Err(format!("the ar operation `{ops}`")),
+    }
+    if let Some(c) = ops.chars().find(|c| !"qr".contains(*c) && !MODIFIERS.contains(*c)) {
+        let why = match c {
+            'T' => "a thin archive (members named by path)".to_string(),
+            'U' => "an archive with time stamps (U)".to_string(),
+            'P' => "members named by their full path (P)".to_string(),
+            'v' => "verbose ar output".to_string(),
+            c => format!("the ar modifier `{c}`"),
+        };
+        return Err(why);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "archive_tests.rs"]
+mod tests;

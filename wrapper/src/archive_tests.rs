@@ -1,0 +1,174 @@
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use gg_core::{Name, OutputRef};
+
+use super::*;
+use crate::tool::tests::force;
+
+fn local_reason(command: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join(".gg")).unwrap();
+    match archive_thunk(&store, command, dir.path(), &|_| Input::File).unwrap() {
+        Model::Local(why) => why,
+        Model::Thunk(_) => panic!("{command:?} should run locally"),
+    }
+}
+
+#[test]
+fn cmake_make_and_meson_archive_commands_are_understood() {
+    let cmake =
+        parse(": && /usr/bin/cmake -E rm -f libx.a && /usr/bin/ar qc libx.a  a.o b.o && /usr/bin/ranlib libx.a && :")
+            .unwrap();
+    assert_eq!(
+        cmake,
+        Plan {
+            ar: "/usr/bin/ar".into(),
+            ops: "qc".into(),
+            archive: "libx.a".into(),
+            members: vec!["a.o".into(), "b.o".into()],
+            ranlib: Some("/usr/bin/ranlib".into()),
+        }
+    );
+    assert_eq!(cmake.modifiers(), "qcsD");
+    let make = parse("ar rcs libx.a a.o").unwrap();
+    assert_eq!((make.ops.as_str(), make.ranlib.as_deref(), make.modifiers().as_str()), ("rcs", None, "rcsD"));
+    assert_eq!(parse("ar -cr libx.a a.o && ranlib ./libx.a").unwrap().modifiers(), "crsD");
+    let meson = parse("rm -f sub/libx.a && ar csrD sub/libx.a a.o").unwrap();
+    assert_eq!((meson.archive.as_str(), meson.modifiers().as_str()), ("sub/libx.a", "csrD"));
+    assert_eq!(parse("ar qcS x.a a.o && ranlib x.a").unwrap().modifiers(), "qcsD", "ranlib writes the index");
+    assert_eq!(parse("ar qcS x.a a.o").unwrap().modifiers(), "qcSD");
+    assert_eq!(parse("ar qc x.a").unwrap().members, Vec::<String>::new());
+}
+
+#[test]
+fn anything_else_runs_locally_with_the_reason() {
+    let cases = [
+        ("ar qc x.a a.o | tee", "shell operator"),
+        ("ar x x.a", "ar operation `x`"),
+        ("ar t x.a", "ar operation `t`"),
+        ("ar d x.a a.o", "ar operation `d`"),
+        ("ar qcT x.a a.o", "thin archive"),
+        ("ar qcU x.a a.o", "time stamps"),
+        ("ar qcP x.a a.o", "full path"),
+        ("ar qcv x.a a.o", "verbose"),
+        ("ar rcb a.o x.a b.o", "modifier `b`"),
+        ("ar --plugin p.so qc x.a a.o", "ar option `--plugin`"),
+        ("ar qc x.a --target=elf a.o", "option `--target=elf`"),
+        ("ar qc", "without an archive"),
+        ("gcc-ar qc x.a a.o", "gcc-ar"),
+        ("/usr/bin/cp qc x.a a.o", "is not GNU ar"),
+        ("no-such-ar-gg qc x.a a.o", "not found"),
+        ("rm -f y.a && ar qc x.a a.o", "another file"),
+        ("ar qc x.a a.o && ranlib y.a", "after ar"),
+        ("ar qc x.a a.o && ranlib x.a && echo done", "after ar"),
+        ("ar qc x.a a.o && strip x.a", "after ar"),
+        ("ar qc x.a a.o && /usr/bin/cp x.a", "after ar"),
+        ("cmake -E touch x.a", "ar operation"),
+        (":", "no `ar` step"),
+    ];
+    for (command, why) in cases {
+        let reason = local_reason(command);
+        assert!(reason.starts_with("archive: ") && reason.contains(why), "{command:?}: {reason:?}, expected {why:?}");
+    }
+}
+
+#[test]
+fn a_missing_member_or_an_archive_among_its_members_runs_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join(".gg")).unwrap();
+    let model = archive_thunk(&store, "ar qc x.a missing.o", dir.path(), &|_| Input::File).unwrap();
+    assert_eq!(model, Model::Local("archive: the member `missing.o` does not exist".into()));
+    fs::write(dir.path().join("x.a"), "").unwrap();
+    let model = archive_thunk(&store, "ar qc x.a ./x.a", dir.path(), &|_| Input::File).unwrap();
+    assert_eq!(model, Model::Local("archive: the archive is also a member".into()));
+}
+
+/// Compiles `a.c` and `b.c` (with a long file name) in `dir`.
+fn objects(dir: &Path) {
+    fs::create_dir_all(dir.join("obj")).unwrap();
+    fs::write(dir.join("a.c"), "int a(void) { return 1; }\n").unwrap();
+    fs::write(dir.join("b.c"), "int b_function_with_a_long_name(void) { return 2; }\n").unwrap();
+    for (src, obj) in [("a.c", "obj/a.o"), ("b.c", "obj/a_rather_long_object_file_name.o")] {
+        let st = Command::new("gcc").args(["-c", "-g", src, "-o", obj]).current_dir(dir).status().unwrap();
+        assert!(st.success());
+    }
+}
+
+fn sh(dir: &Path, script: &str) {
+    let st = Command::new("sh").args(["-c", script]).current_dir(dir).status().unwrap();
+    assert!(st.success(), "{script}");
+}
+
+#[test]
+fn the_forced_thunk_makes_the_archive_the_command_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    objects(dir);
+    let store = Store::open(dir.join(".gg")).unwrap();
+    let members = "obj/a.o obj/a_rather_long_object_file_name.o";
+    let abs = format!("{0}/obj/a.o {0}/obj/a_rather_long_object_file_name.o", dir.display());
+    let commands = [
+        format!(
+            ": && /usr/bin/cmake -E rm -f libx.a && /usr/bin/ar qc libx.a {members} && /usr/bin/ranlib libx.a && :"
+        ),
+        format!("ar rcs libx.a {members}"),
+        format!("ar qcS libx.a {members} && ranlib libx.a"),
+        format!("rm -f libx.a && ar csrD libx.a {abs}"),
+        format!("ar qc {}/obj/../libx.a ./obj/../{members}", dir.display()),
+        "ar qc libx.a".to_string(),
+    ];
+    for command in &commands {
+        let _ = fs::remove_file(dir.join("libx.a"));
+        sh(dir, command);
+        let direct = fs::read(dir.join("libx.a")).unwrap();
+        fs::remove_file(dir.join("libx.a")).unwrap();
+        let Model::Thunk((thunk, outputs)) = archive_thunk(&store, command, dir, &|_| Input::File).unwrap() else {
+            panic!("{command} should be a thunk");
+        };
+        assert_eq!(outputs.len(), 1);
+        assert_eq!(thunk.outputs, vec![tool::sandbox_path(&format!("{}/libx.a", dir.display()))]);
+        let forced = force(&store, &thunk).unwrap_or_else(|e| panic!("{command}: {e}"));
+        assert!(forced == direct, "{command}: the forced archive differs from the direct one");
+        assert!(!dir.join("libx.a").exists(), "the thunk ran in its sandbox");
+    }
+}
+
+#[test]
+fn ar_qc_then_ranlib_equals_ar_with_the_index_modifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    objects(dir);
+    let m = "obj/a.o obj/a_rather_long_object_file_name.o";
+    sh(
+        dir,
+        &format!("ar qc 1.a {m} && ranlib 1.a && ar qcsD 2.a {m} && ar qcS 3.a {m} && ranlib 3.a && ar rcsD 4.a {m}"),
+    );
+    let one = fs::read(dir.join("1.a")).unwrap();
+    for other in ["2.a", "3.a", "4.a"] {
+        assert!(fs::read(dir.join(other)).unwrap() == one, "{other} differs from ar qc + ranlib");
+    }
+}
+
+#[test]
+fn members_made_by_other_thunks_are_thunk_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join(".gg")).unwrap();
+    let made = OutputRef { thunk: Name::of_value(b"x").with_kind(gg_core::Kind::Thunk), output: Some("o/a.o".into()) };
+    let known = Name::of_value(b"b");
+    let inputs = |p: &str| match p {
+        "a.o" => Input::Output(made.clone()),
+        _ => Input::Value(known),
+    };
+    let Model::Thunk((thunk, _)) = archive_thunk(&store, "ar qc x.a a.o ../b.o", dir.path(), &inputs).unwrap() else {
+        panic!("a thunk");
+    };
+    let cwd = tool::sandbox_path(&dir.path().to_string_lossy());
+    assert_eq!(thunk.thunks.len(), 1);
+    assert_eq!((thunk.thunks[0].path.as_str(), &thunk.thunks[0].output), (format!("{cwd}/a.o").as_str(), &made));
+    let parent = tool::sandbox_path(&dir.path().parent().unwrap().to_string_lossy());
+    assert!(thunk.values.iter().any(|v| v.path == format!("{parent}/b.o") && v.hash == known));
+    assert_eq!(thunk.cwd, cwd);
+    assert!(thunk.function.args.ends_with(&["qcD".to_string(), "x.a".into(), "a.o".into(), "../b.o".into()]));
+}

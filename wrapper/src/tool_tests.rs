@@ -1,0 +1,137 @@
+use super::*;
+
+/// Forces `thunk` on the local engine; its first output's bytes, or the
+/// failure with the function's stderr.
+pub(crate) fn force(store: &Store, thunk: &gg_core::Thunk) -> Result<Vec<u8>, String> {
+    use gg_core::scheduler::{self, Options};
+    let name = store.put_thunk(thunk).unwrap();
+    let exec = gg_core::engine::local::LocalExecutor::new(store.clone());
+    let report = scheduler::force(store, &exec, &[OutputRef::first(name)], Options { jobs: 1, keep_going: false });
+    if let Some(f) = report.failures.first() {
+        return Err(format!("{}\n{}", f.error.message, String::from_utf8_lossy(&f.error.stderr)));
+    }
+    match &report.targets[0] {
+        Ok(r) => Ok(store.get(&r.value).unwrap()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+fn words(step: &[&str]) -> Vec<String> {
+    step.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn cmake_archive_commands_split_into_steps_without_the_no_ops() {
+    let cmd = ": && /usr/bin/cmake -E rm -f libx.a && /usr/bin/ar qc libx.a  a.o b.o && /usr/bin/ranlib libx.a && :";
+    assert_eq!(
+        shell_steps(cmd).unwrap(),
+        vec![
+            words(&["/usr/bin/cmake", "-E", "rm", "-f", "libx.a"]),
+            words(&["/usr/bin/ar", "qc", "libx.a", "a.o", "b.o"]),
+            words(&["/usr/bin/ranlib", "libx.a"]),
+        ]
+    );
+}
+
+#[test]
+fn quotes_and_backslashes_are_removed_as_the_shell_does() {
+    assert_eq!(
+        shell_steps(r#"cc 'a b.o' "c\"d.o" e\ f.o "-DX=\$y" x"y"'z'"#).unwrap(),
+        vec![words(&["cc", "a b.o", "c\"d.o", "e f.o", "-DX=$y", "xyz"])]
+    );
+    assert_eq!(shell_steps("cc \"a\\nb\"").unwrap(), vec![words(&["cc", "a\\nb"])]);
+}
+
+#[test]
+fn other_shell_syntax_is_refused_with_a_reason() {
+    for cmd in [
+        "ar qc x.a a.o | tee log",
+        "ar qc x.a a.o > log",
+        "ar qc x.a < list",
+        "ar qc x.a a.o; ranlib x.a",
+        "ar qc x.a a.o || true",
+        "ar qc x.a a.o &",
+        "ar qc x.a $OBJS",
+        "ar qc x.a \"$OBJS\"",
+        "ar qc x.a `cat list`",
+        "ar qc x.a *.o",
+        "ar qc x.a a?.o",
+        "(ar qc x.a a.o)",
+        "AR=1 ar qc x.a a.o",
+        "ar qc ~/x.a a.o",
+        "ar qc x.a a.o # comment",
+        "ar qc x.a 'a.o",
+        "ar qc x.a a.o &&",
+        "&& ar qc x.a a.o",
+        "ar qc x.a a.o\nranlib x.a",
+    ] {
+        assert!(shell_steps(cmd).is_err(), "{cmd:?} should be refused");
+    }
+}
+
+#[test]
+fn an_equals_sign_after_a_slash_is_no_assignment() {
+    assert_eq!(shell_steps("./a=b/tool x").unwrap(), vec![words(&["./a=b/tool", "x"])]);
+}
+
+#[test]
+fn paths_are_normalised_lexically_as_ninja_does() {
+    assert_eq!(normalize("a/./b/../c"), "a/c");
+    assert_eq!(normalize("../x/../../y"), "../../y");
+    assert_eq!(normalize("./x.o"), "x.o");
+    assert_eq!(normalize("/usr/lib/gcc/x/12/../../../y/crt1.o"), "/usr/lib/y/crt1.o");
+    assert_eq!(normalize("/../a"), "/a");
+    assert_eq!(normalize("a/.."), ".");
+    assert_eq!(absolute(Path::new("/b/c"), "../d/./e.o"), "/b/d/e.o");
+    assert_eq!(sandbox_path("/usr//lib/x"), "usr/lib/x");
+}
+
+#[test]
+fn only_absolute_paths_move_under_the_sandbox_root() {
+    assert_eq!(reroot("/usr/lib/../lib64/crt1.o"), format!("{ROOT_PLACEHOLDER}/usr/lib64/crt1.o"));
+    assert_eq!(reroot("./CMakeFiles/a.o"), "CMakeFiles/a.o");
+}
+
+#[test]
+fn shared_library_names_are_recognised() {
+    assert!(is_shared_name("libx.so"));
+    assert!(is_shared_name("/b/libx.so.5.2.0"));
+    assert!(!is_shared_name("libx.a"));
+    assert!(!is_shared_name("x.so.o/x.o"));
+}
+
+#[test]
+fn a_path_holds_one_file_and_data_wanted_as_a_program_is_executable() {
+    let a = Name::of_value(b"a");
+    let b = Name::of_value(b"b");
+    let mut o = Objects::default();
+    o.add("x".into(), Source::Value(a)).unwrap();
+    o.add("x".into(), Source::Value(a)).unwrap();
+    assert!(o.add("x".into(), Source::Value(b)).is_err());
+    o.add_executable("x".into(), a).unwrap();
+    o.add("y".into(), Source::Value(b)).unwrap();
+    let (values, executables, thunks) = o.into_parts();
+    assert_eq!(values, vec![Object { path: "y".into(), hash: b }]);
+    assert_eq!(executables, vec![Object { path: "x".into(), hash: a }]);
+    assert!(thunks.is_empty());
+}
+
+#[test]
+fn a_tool_ships_its_libraries_and_starts_through_its_loader() {
+    let ar = Tool::find("ar", true).unwrap().expect("binutils is installed");
+    assert!(ar.version.starts_with("GNU ar"), "{}", ar.version);
+    let paths: Vec<&str> = ar.files.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(paths.iter().any(|p| p.contains("libbfd")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.contains("libc.so.6")), "{paths:?}");
+    assert!(paths.contains(&ar.path.as_str()) && paths.contains(&ar.real.as_str()), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("bfd-plugins/liblto_plugin.so")), "the LTO plugin: {paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("LLVMgold")), "LLVM's plugin needs libLLVM: {paths:?}");
+    let f = ar.function("ar", vec!["--version".into()]);
+    assert!(f.args[0].starts_with(ROOT_PLACEHOLDER) && f.args[0].contains("ld-linux"), "{:?}", f.args);
+    assert_eq!(f.args[1], "--library-path");
+    assert!(f.args[2].split(':').all(|d| d.starts_with(ROOT_PLACEHOLDER)), "{:?}", f.args);
+    assert_eq!(&f.args[3..5], ["--argv0", "ar"]);
+    assert_eq!(f.args[5], reroot(&ar.real));
+    assert_eq!(f.args[6], "--version");
+    assert!(Tool::find("no-such-program-gg", false).unwrap().is_none());
+}
