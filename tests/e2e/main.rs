@@ -6,6 +6,7 @@ mod compile;
 mod example;
 mod gg_cc;
 mod hermetic;
+mod link;
 mod ninja;
 mod projects;
 mod remote;

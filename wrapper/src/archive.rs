@@ -10,9 +10,11 @@
 //! the symbol index when it creates an archive, and `ranlib` afterwards
 //! rewrites the same index: the thunk runs `ar` with `s` instead (tests
 //! compare the bytes). Members are named by their file name only (no `P`),
-//! so where the sandbox puts them does not show; the thunk adds `D` unless
-//! `U` is given, which Debian's ar implies anyway, so that no time stamp or
-//! owner reaches the archive.
+//! so where the sandbox puts them does not show; the thunk adds `D`, which
+//! Debian's ar implies anyway, so that no time stamp or owner reaches the
+//! archive (`U` runs locally). `ar` indexes LTO members through the BFD
+//! plugins installed beside it, so the thunk ships those too (GCC's LTO
+//! plugin, not LLVM's: see [`Tool::find`]).
 
 use std::path::Path;
 
@@ -25,9 +27,11 @@ use crate::tool::{self, Input, Model, Objects, Tool};
 /// not, deterministic, only newer (nothing is older in a new archive).
 const MODIFIERS: &str = "csSDu";
 
-/// The thunk for a static-library command, and its output paths as the
-/// command writes them (in the order of the thunk's outputs); or why it
-/// must run locally.
+/// The thunk for a static-library command (a shell command line as Ninja
+/// runs it) run in `cwd`, and its output paths as the command writes them
+/// (in the order of the thunk's outputs); or why it must run locally.
+/// `inputs` is asked about each member, by its path as written
+/// (normalised as Ninja normalises paths).
 pub fn archive_thunk(
     store: &Store,
     command: &str,

@@ -172,3 +172,18 @@ fn members_made_by_other_thunks_are_thunk_inputs() {
     assert_eq!(thunk.cwd, cwd);
     assert!(thunk.function.args.ends_with(&["qcD".to_string(), "x.a".into(), "a.o".into(), "../b.o".into()]));
 }
+
+#[test]
+fn lto_objects_get_the_symbol_index_the_shipped_plugin_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    fs::write(dir.join("l.c"), "int lto_function(int x) { return x * 3; }\n").unwrap();
+    sh(dir, "gcc -O2 -flto -c l.c -o l.o && ar qc direct.a l.o && nm -s direct.a | grep -q 'lto_function in l.o'");
+    let store = Store::open(dir.join(".gg")).unwrap();
+    let Model::Thunk((thunk, _)) = archive_thunk(&store, "ar qc lib.a l.o", dir, &|_| Input::File).unwrap() else {
+        panic!("a thunk");
+    };
+    assert!(thunk.executables.iter().any(|o| o.path.ends_with("bfd-plugins/liblto_plugin.so")));
+    let forced = force(&store, &thunk).unwrap();
+    assert!(forced == fs::read(dir.join("direct.a")).unwrap(), "the index of LTO members needs the LTO plugin");
+}

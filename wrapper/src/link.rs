@@ -57,9 +57,21 @@ pub struct Linked {
 
 /// Environment variables that change what the driver or ld reads, in
 /// ways the thunk (which has an empty environment) would not reproduce.
-const ENV_LOCAL: &[&str] = &["COMPILER_PATH", "GCC_EXEC_PREFIX", "LD_RUN_PATH", "LD_LIBRARY_PATH", "LDEMULATION"];
+/// (`LD_RUN_PATH` is also written into the output, and searched outside
+/// the sysroot.) `LD_LIBRARY_PATH`, which ld searches for DT_NEEDED
+/// libraries, is given to the thunk re-rooted (ld does not put the sysroot
+/// before it).
+const ENV_LOCAL: &[&str] = &["COMPILER_PATH", "GCC_EXEC_PREFIX", "LD_RUN_PATH", "LDEMULATION"];
 
-/// The thunk for a link command; or why it must run locally.
+/// The thunk for a link command (a shell command line as Ninja runs it)
+/// run in `cwd`; or why it must run locally.
+///
+/// `inputs` says where each file ld reads comes from. It is asked about
+/// every path the command names and every candidate a search forms (in
+/// the `-L` folders, beside linker scripts, in the folders searched for
+/// DT_NEEDED libraries), written relative to `cwd` or absolute, normalised
+/// as Ninja normalises paths; for anything no thunk makes, answer
+/// [`Input::File`] (a path that is no file then counts as absent).
 pub fn link_thunk(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Model<Linked>> {
     Ok(match model(store, command, cwd, inputs)? {
         Ok(linked) => Model::Thunk(linked),
@@ -67,68 +79,66 @@ pub fn link_thunk(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str
     })
 }
 
-fn model(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Result<Linked, String>> {
-    let steps = match tool::shell_steps(command) {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Err(why)),
+/// Unwraps a `Result<T, String>`, or returns `Ok(Err(why))`: the step
+/// must run locally for that reason.
+macro_rules! or_local {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(why) => return Ok(Err(why)),
+        }
     };
+}
+
+fn model(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Result<Linked, String>> {
+    let steps = or_local!(tool::shell_steps(command));
     let [argv] = steps.as_slice() else { return Ok(Err(format!("{} steps", steps.len()))) };
     if let Some(var) = ENV_LOCAL.iter().find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())) {
         return Ok(Err(format!("{var} is set")));
     }
-    if let Err(why) = check_driver_args(&argv[1..]) {
-        return Ok(Err(why));
-    }
-    let driver = match driver_link(argv, cwd) {
-        Ok(d) => d,
-        Err(why) => return Ok(Err(why)),
-    };
+    or_local!(check_driver_args(&argv[1..]));
+    let driver = or_local!(driver_link(argv, cwd));
     let Some(ld) = Tool::find(&driver.ld, false)? else { return Ok(Err(format!("`{}` not found", driver.ld))) };
     if !ld.version.starts_with("GNU ld") {
         return Ok(Err(format!("`{}` is not GNU ld (BFD)", driver.ld)));
     }
-    let line = match parse_ld(&driver.args) {
-        Ok(line) => line,
-        Err(why) => return Ok(Err(why)),
-    };
-    let defaults = match line.nostdlib {
-        true => Vec::new(),
-        false => match default_search_dirs(&ld, line.emulation.as_deref()) {
-            Ok(dirs) => dirs,
-            Err(why) => return Ok(Err(why)),
-        },
-    };
+    let line = or_local!(parse_ld(&driver.args));
+    let defaults =
+        if line.nostdlib { Vec::new() } else { or_local!(default_search_dirs(&ld, line.emulation.as_deref())) };
+    let library_path: Vec<String> = std::env::var("LD_LIBRARY_PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+
     let mut reader = Reader::new(store, cwd, inputs, &line, defaults);
-    if let Err(why) = reader.read_all(&line)? {
-        return Ok(Err(why));
-    }
+    or_local!(reader.read_all(&line)?);
     let conf = ld_so_conf(&ld);
-    if let Err(why) = reader.read_needed(&line, &conf.dirs)? {
-        return Ok(Err(why));
-    }
+    let more_dirs: Vec<String> = library_path.iter().chain(&conf.dirs).cloned().collect();
+    or_local!(reader.read_needed(&line, &more_dirs)?);
     let Reader { mut objects, shared, .. } = reader;
     if let Some((path, text)) = &conf.file {
         let name = store.put_bytes(Kind::Value, text.as_bytes()).context("cannot store ld.so.conf")?;
-        if let Err(why) = objects.add(tool::sandbox_path(path), Source::Value(name)) {
-            return Ok(Err(why));
-        }
+        or_local!(objects.add(tool::sandbox_path(path), Source::Value(name)));
     }
-    if let Err(why) = ld.place(store, &mut objects)? {
-        return Ok(Err(why));
-    }
+    or_local!(ld.place(store, &mut objects)?);
     let out = tool::sandbox_path(&tool::absolute(cwd, &line.output));
     if objects.contains(&out) {
         return Ok(Err(format!("the output `{}` is also an input", line.output)));
     }
+
     let mut args = vec![format!("--sysroot={ROOT_PLACEHOLDER}")];
     args.extend(line.args.iter().cloned());
-    let function = ld.function(&ld.path, args);
+    let mut function = ld.function(&ld.path, args);
+    if !library_path.is_empty() {
+        let dirs: Vec<String> = library_path.iter().map(|d| tool::reroot(d)).collect();
+        function.envars.push(format!("LD_LIBRARY_PATH={}", dirs.join(":")));
+    }
     let (values, executables, thunks) = objects.into_parts();
     let cwd_rel = tool::sandbox_path(&cwd.to_string_lossy());
-    let thunk = match Thunk::new(function, values, executables, thunks, vec![out], cwd_rel, 0) {
-        Ok(t) => t,
-        Err(e) => return Ok(Err(format!("the thunk is not valid: {e}"))),
-    };
+    let thunk = or_local!(Thunk::new(function, values, executables, thunks, vec![out], cwd_rel, 0)
+        .map_err(|e| format!("the thunk is not valid: {e}")));
     let library = line.shared.then(|| {
         let mut needed = BTreeSet::new();
         for s in &shared {
@@ -181,7 +191,8 @@ fn driver_link(argv: &[String], cwd: &Path) -> Result<DriverLink, String> {
     let driver = if name.contains('/') { Some(cwd.join(name)).filter(|p| p.is_file()) } else { toolchain::which(name) };
     let Some(driver) = driver else { return Err(format!("`{name}` not found")) };
     let version = tool::probe(&driver, &["--version"]).unwrap_or_default();
-    if version.contains("clang") || !version.contains("Free Software Foundation") {
+    let machine = tool::probe(&driver, &["-dumpmachine"]).unwrap_or_default();
+    if version.contains("clang") || !version.contains("Free Software Foundation") || machine.trim().is_empty() {
         return Err(format!("`{name}` is not the gcc driver"));
     }
     let out = {
@@ -563,9 +574,6 @@ struct LdLine {
     emulation: Option<String>,
 }
 
-/// Where an `-fresolution` file goes in the sandbox (written only for LTO).
-const RESOLUTION: &str = "-fresolution=@@GG_ROOT@@/gg-ld.res";
-
 /// Reads ld's arguments (without argv[0]) the way ld's option parser does
 /// (`getopt_long_only`: `-name` and `--name` alike, except that a single
 /// dash before `o` is always `-o`).
@@ -672,7 +680,9 @@ fn parse_ld(words: &[String]) -> Result<LdLine, String> {
                 let opt = if v.starts_with('/') {
                     tool::reroot(&v)
                 } else if v.starts_with("-fresolution=") {
-                    RESOLUTION.to_string()
+                    // gcc's temp file name would change the thunk's name
+                    // every time; the plugin writes it only for LTO.
+                    format!("-fresolution={ROOT_PLACEHOLDER}/gg-ld.res")
                 } else {
                     v.clone()
                 };
@@ -887,20 +897,15 @@ impl<'a> Reader<'a> {
             }
             let name = tool::store_file(self.store, &host)?;
             let at = tool::sandbox_path(&tool::absolute(self.cwd, plugin));
-            if let Err(why) = self.objects.add_executable(at, name) {
-                return Ok(Err(why));
-            }
+            or_local!(self.objects.add_executable(at, name));
         }
         for read in &line.reads {
-            let step = match read {
+            or_local!(match read {
                 Read::File(path, only_static) => self.open(path, *only_static, true)?,
                 Read::Script(path) => self.open(path, false, true)?,
                 Read::Data(path) => self.open(path, false, false)?,
                 Read::Lib(name, only_static) => self.library(name, *only_static)?,
-            };
-            if step.is_err() {
-                return Ok(step);
-            }
+            });
         }
         Ok(Ok(()))
     }
@@ -935,20 +940,17 @@ impl<'a> Reader<'a> {
                 (Source::Output(output), Found::Shared(shared))
             }
         };
-        if let Err(why) = self.objects.add(tool::sandbox_path(&abs), source) {
-            return Ok(Err(why));
-        }
+        or_local!(self.objects.add(tool::sandbox_path(&abs), source));
         Ok(Ok(Some(found)))
     }
 
     /// Opens a file named on the command line or in a script; `follow`:
     /// an input ld reads as a library or a script, not data for an option.
     fn open(&mut self, written: &str, only_static: bool, follow: bool) -> Result<Step> {
-        match self.find(written)? {
-            Err(why) => Ok(Err(why)),
-            Ok(None) => Ok(Err(format!("the input `{written}` does not exist"))),
-            Ok(Some(_)) if !follow => Ok(Ok(())),
-            Ok(Some(found)) => self.follow(written, found, only_static),
+        match or_local!(self.find(written)?) {
+            None => Ok(Err(format!("the input `{written}` does not exist"))),
+            Some(_) if !follow => Ok(Ok(())),
+            Some(found) => self.follow(written, found, only_static),
         }
     }
 
@@ -966,19 +968,14 @@ impl<'a> Reader<'a> {
                 if !self.scripts.insert(abs.clone()) {
                     return Ok(Ok(()));
                 }
-                let items = match script_inputs(&text) {
-                    Ok(items) => items,
-                    Err(why) => return Ok(Err(format!("the linker script `{written}` uses {why}"))),
-                };
+                let items =
+                    or_local!(script_inputs(&text).map_err(|why| format!("the linker script `{written}` uses {why}")));
                 let dir = abs.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d }).to_string();
                 for item in items {
-                    let step = match item.strip_prefix("-l") {
+                    or_local!(match item.strip_prefix("-l") {
                         Some(name) => self.library(name, only_static)?,
                         None => self.script_file(&item, &dir, only_static)?,
-                    };
-                    if step.is_err() {
-                        return Ok(step);
-                    }
+                    });
                 }
                 Ok(Ok(()))
             }
@@ -1013,10 +1010,8 @@ impl<'a> Reader<'a> {
     /// Opens the first of `candidates` that exists.
     fn first_of(&mut self, candidates: &[String], only_static: bool, what: &str) -> Result<Step> {
         for c in candidates {
-            match self.find(c)? {
-                Err(why) => return Ok(Err(why)),
-                Ok(None) => continue,
-                Ok(Some(found)) => return self.follow(c, found, only_static),
+            if let Some(found) = or_local!(self.find(c)?) {
+                return self.follow(c, found, only_static);
             }
         }
         Ok(Err(format!("{what} is not found")))
@@ -1024,45 +1019,32 @@ impl<'a> Reader<'a> {
 
     /// The libraries the shared libraries name in DT_NEEDED, which ld
     /// looks for by name: every candidate in every folder it may search
-    /// (`-rpath-link`, `-rpath`, the library's runpath, `ld.so.conf`, the
-    /// search folders), and what those need in turn.
-    fn read_needed(&mut self, line: &LdLine, conf_dirs: &[String]) -> Result<Step> {
-        let mut done: HashSet<String> = HashSet::new();
+    /// (`-rpath-link`, `-rpath`, the library's runpath, `LD_LIBRARY_PATH`
+    /// and `ld.so.conf` (`more_dirs`), the search folders), and what those
+    /// need in turn.
+    fn read_needed(&mut self, line: &LdLine, more_dirs: &[String]) -> Result<Step> {
+        let mut tried: HashSet<String> = HashSet::new();
         let mut next = 0;
         while next < self.shared.len() {
             let needed = self.shared[next].needed.clone();
-            let runpath = self.shared[next].runpath.clone();
+            let mut dirs: Vec<String> = (line.rpath_link.iter().chain(&line.rpath).chain(&self.shared[next].runpath))
+                .flat_map(|d| expand_tokens(d))
+                .collect();
+            dirs.extend(more_dirs.iter().cloned());
+            dirs.extend(self.search.iter().cloned());
             next += 1;
             for name in needed {
-                if !done.insert(name.clone()) {
-                    continue;
-                }
-                let candidates: Vec<String> = if name.contains('/') {
-                    vec![name.clone()]
+                let candidates = if name.contains('/') {
+                    vec![tool::normalize(&name)]
                 } else {
-                    let mut dirs: Vec<String> = line
-                        .rpath_link
-                        .iter()
-                        .chain(&line.rpath)
-                        .chain(&runpath)
-                        .flat_map(|d| expand_tokens(d))
-                        .collect();
-                    dirs.extend(conf_dirs.iter().cloned());
-                    dirs.extend(self.search.iter().cloned());
-                    let mut seen = HashSet::new();
-                    dirs.iter()
-                        .map(|d| tool::normalize(&format!("{d}/{name}")))
-                        .filter(|c| seen.insert(c.clone()))
-                        .collect()
+                    dirs.iter().map(|d| tool::normalize(&format!("{d}/{name}"))).collect()
                 };
                 for c in candidates {
-                    let step = match self.find(&c)? {
-                        Err(why) => Err(why),
-                        Ok(None) => Ok(()),
-                        Ok(Some(found)) => self.follow(&c, found, false)?,
-                    };
-                    if step.is_err() {
-                        return Ok(step);
+                    if !tried.insert(c.clone()) {
+                        continue;
+                    }
+                    if let Some(found) = or_local!(self.find(&c)?) {
+                        or_local!(self.follow(&c, found, false)?);
                     }
                 }
             }
@@ -1098,29 +1080,46 @@ fn expand_tokens(dir: &str) -> Vec<String> {
 /// What the file at `path` (its bytes here; `abs`, its path in the link)
 /// is to ld.
 fn classify(path: &Path, abs: &str) -> Result<Found> {
-    let read_err = || format!("cannot read `{}`", path.display());
-    let head = tool::head(path, 64).with_context(read_err)?;
+    static MEMO: tool::Memo<PathBuf, FileKind> = std::sync::OnceLock::new();
+    let kind = tool::memo_file(&MEMO, path, file_kind).with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(match kind {
+        FileKind::Plain => Found::Plain,
+        FileKind::Thin => Found::Thin,
+        FileKind::Script(text) => Found::Script(text),
+        FileKind::Shared(d) => Found::Shared(Shared::new(abs, d.soname, d.needed, &d.runpath)),
+    })
+}
+
+/// What a file is to ld, from its bytes alone.
+#[derive(Clone, Debug)]
+enum FileKind {
+    Plain,
+    Thin,
+    Script(String),
+    Shared(toolchain::ElfDynamic),
+}
+
+fn file_kind(path: &Path) -> std::io::Result<FileKind> {
+    let head = tool::head(path, 64)?;
     if head.starts_with(b"\x7fELF") {
         // ET_DYN: a shared library, whose dynamic section ld follows.
         if head.len() >= 18 && head[16] == 3 {
-            let bytes = fs::read(path).with_context(read_err)?;
-            if let Some(d) = toolchain::elf_dynamic(&bytes) {
-                return Ok(Found::Shared(Shared::new(abs, d.soname, d.needed, &d.runpath)));
+            if let Some(d) = toolchain::elf_dynamic(&fs::read(path)?) {
+                return Ok(FileKind::Shared(d));
             }
         }
-        return Ok(Found::Plain);
+        return Ok(FileKind::Plain);
     }
     if head.starts_with(b"!<thin>\n") {
-        return Ok(Found::Thin);
+        return Ok(FileKind::Thin);
     }
     if head.starts_with(b"!<arch>\n") {
-        return Ok(Found::Plain);
+        return Ok(FileKind::Plain);
     }
-    let bytes = fs::read(path).with_context(read_err)?;
-    match String::from_utf8(bytes) {
-        Ok(text) if !text.contains('\0') => Ok(Found::Script(text)),
-        _ => Ok(Found::Plain),
-    }
+    Ok(match String::from_utf8(fs::read(path)?) {
+        Ok(text) if !text.contains('\0') => FileKind::Script(text),
+        _ => FileKind::Plain,
+    })
 }
 
 /// The files and `-l` names a linker script reads (`INPUT`, `GROUP`,

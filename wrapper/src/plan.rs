@@ -95,7 +95,7 @@ impl CompileStep {
         Job {
             store,
             inv: &self.inv,
-            toolchain: &*self.toolchain,
+            toolchain: &self.toolchain,
             args: &self.args,
             compile: &self.compile,
             cwd: self.cwd.clone(),

@@ -201,7 +201,11 @@ pub fn is_shared_name(path: &str) -> bool {
     name.ends_with(".so") || name.contains(".so.")
 }
 
+/// What a file's stat says about its contents: device, inode, size, mtime.
 type StampKey = (u64, u64, u64, i64, i64);
+
+/// A per-process memo, valid while the file it is about keeps its stat.
+pub(crate) type Memo<K, V> = OnceLock<Mutex<HashMap<K, (StampKey, V)>>>;
 
 fn stamp_of(m: &fs::Metadata) -> StampKey {
     (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec())
@@ -210,17 +214,26 @@ fn stamp_of(m: &fs::Metadata) -> StampKey {
 /// The name of a file's contents, hashed once per process while its stat
 /// stays the same (system libraries are named by many thunks).
 pub fn hash_file(path: &Path) -> io::Result<Name> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (StampKey, Name)>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
+    static MEMO: Memo<PathBuf, Name> = OnceLock::new();
+    memo_file(&MEMO, path, Name::of_file)
+}
+
+/// `compute(path)`, once per process while the file's stat stays the same.
+pub(crate) fn memo_file<T: Clone>(
+    memo: &'static Memo<PathBuf, T>,
+    path: &Path,
+    compute: impl FnOnce(&Path) -> io::Result<T>,
+) -> io::Result<T> {
+    let memo = memo.get_or_init(Default::default);
     let stamp = stamp_of(&fs::metadata(path)?);
-    if let Some((s, n)) = cache.lock().expect("hash cache").get(path) {
+    if let Some((s, value)) = memo.lock().expect("file memo").get(path) {
         if *s == stamp {
-            return Ok(*n);
+            return Ok(value.clone());
         }
     }
-    let name = Name::of_file(path)?;
-    cache.lock().expect("hash cache").insert(path.to_path_buf(), (stamp, name));
-    Ok(name)
+    let value = compute(path)?;
+    memo.lock().expect("file memo").insert(path.to_path_buf(), (stamp, value.clone()));
+    Ok(value)
 }
 
 /// Hashes a file and makes sure the store holds it; returns its name.
@@ -342,8 +355,7 @@ pub fn head(path: &Path, len: usize) -> io::Result<Vec<u8>> {
 /// Runs `program args…` and returns its stdout, once per process for the
 /// same program (path and stat) and arguments; `None` if it fails.
 pub fn probe(program: &Path, args: &[&str]) -> Option<String> {
-    type Key = (PathBuf, Vec<String>);
-    static CACHE: OnceLock<Mutex<HashMap<Key, (StampKey, Option<String>)>>> = OnceLock::new();
+    static CACHE: Memo<(PathBuf, Vec<String>), Option<String>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let stamp = stamp_of(&fs::metadata(program).ok()?);
     let key = (program.to_path_buf(), args.iter().map(|a| a.to_string()).collect());
@@ -392,7 +404,7 @@ impl Tool {
     /// library the program does not load itself (LLVM's gold plugin would
     /// bring 170 MB of LLVM). `None` if there is no such program.
     pub fn find(program: &str, plugins: bool) -> Result<Option<Arc<Tool>>> {
-        static CACHE: OnceLock<Mutex<HashMap<(PathBuf, bool), (StampKey, Arc<Tool>)>>> = OnceLock::new();
+        static CACHE: Memo<(PathBuf, bool), Arc<Tool>> = OnceLock::new();
         let Some(found) = toolchain::which(program) else { return Ok(None) };
         let path = std::path::absolute(&found).unwrap_or(found);
         let real = fs::canonicalize(&path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
@@ -414,10 +426,13 @@ impl Tool {
             bail!("`{}` is not an ELF program", path.display());
         }
         let version = probe(real, &["--version"]).unwrap_or_default().lines().next().unwrap_or("").to_string();
-        let loader = toolchain::loader_of(real);
-        let libs = toolchain::shared_libraries(real);
+        // Libraries and loader at the paths the loader names them by: it
+        // looks each up by that name in the folders it is given.
+        let loader = toolchain::interpreter_of(real);
+        let libs = toolchain::loaded_libraries(real);
         let mut paths: Vec<PathBuf> = vec![path.to_path_buf(), real.to_path_buf()];
         paths.extend(libs.iter().cloned());
+        paths.extend(loader.iter().map(PathBuf::from));
         if plugins {
             paths.extend(bfd_plugins(real, &libs));
         }
@@ -428,20 +443,17 @@ impl Tool {
         }
         let mut lib_dirs: Vec<String> = Vec::new();
         for lib in &libs {
-            if Some(lib) == loader.as_ref() {
-                continue;
-            }
-            let dir = lib.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+            let dir = lib.parent().map(|d| normalize(&d.to_string_lossy())).unwrap_or_default();
             if !lib_dirs.contains(&dir) {
                 lib_dirs.push(dir);
             }
         }
         Ok(Tool {
-            path: path.to_string_lossy().into_owned(),
+            path: normalize(&path.to_string_lossy()),
             real: real.to_string_lossy().into_owned(),
             version,
             files: files.into_iter().collect(),
-            loader: loader.map(|l| l.to_string_lossy().into_owned()),
+            loader: loader.map(|l| normalize(&l)),
             lib_dirs,
         })
     }

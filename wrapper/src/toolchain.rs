@@ -278,9 +278,8 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// The shared libraries (and loader) an ELF program loads, as the dynamic
-/// loader resolves them (canonical paths). A static program, or a script,
-/// has none.
-pub fn shared_libraries(program: &Path) -> Vec<PathBuf> {
+/// loader resolves them. A static program, or a script, has none.
+fn shared_libraries(program: &Path) -> Vec<PathBuf> {
     let Some(loader) = loader_of(program) else { return Vec::new() };
     let Ok(out) = Command::new(&loader).arg("--list").arg(program).stdin(Stdio::null()).output() else {
         return Vec::new();
@@ -303,9 +302,39 @@ pub fn shared_libraries(program: &Path) -> Vec<PathBuf> {
     libs
 }
 
-/// The program interpreter named in an ELF file's PT_INTERP header
-/// (canonical path).
-pub fn loader_of(program: &Path) -> Option<PathBuf> {
+/// The shared libraries an ELF program loads, at the paths the dynamic
+/// loader finds them by (`/lib/x86_64-linux-gnu/libz.so.1`, not the file
+/// that link leads to): shipped in a folder the loader is given with
+/// `--library-path`, each must sit under that name. The loader itself is
+/// left out (see [`interpreter_of`]); a static program has none.
+pub fn loaded_libraries(program: &Path) -> Vec<PathBuf> {
+    let Some(loader) = loader_of(program) else { return Vec::new() };
+    let Ok(out) = Command::new(&loader).arg("--list").arg(program).stdin(Stdio::null()).output() else {
+        return Vec::new();
+    };
+    let mut libs = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)"; the loader's
+        // own line names it by path ("/lib64/ld-linux-x86-64.so.2 => …").
+        let Some((name, rest)) = line.split_once("=>") else { continue };
+        if name.trim().starts_with('/') {
+            continue;
+        }
+        let path = rest.trim().split(" (").next().unwrap_or("").trim();
+        if path.starts_with('/') {
+            libs.push(PathBuf::from(path));
+        }
+    }
+    libs
+}
+
+/// The program interpreter an ELF file names (PT_INTERP), as written.
+pub fn interpreter_of(program: &Path) -> Option<String> {
+    loader_of_bytes(&fs::read(program).ok()?)
+}
+
+/// The program interpreter named in an ELF file's PT_INTERP header.
+fn loader_of(program: &Path) -> Option<PathBuf> {
     let bytes = fs::read(program).ok()?;
     fs::canonicalize(loader_of_bytes(&bytes)?).ok()
 }
@@ -416,13 +445,23 @@ mod tests {
 
     #[test]
     fn the_dynamic_section_names_the_soname_and_the_needed_libraries() {
-        let libm = shared_libraries(&fs::canonicalize("/bin/sh").unwrap());
-        assert!(!libm.is_empty());
-        let libc = libm.iter().find(|p| p.to_string_lossy().contains("libc.so")).expect("sh links libc");
+        let libs = loaded_libraries(&fs::canonicalize("/bin/sh").unwrap());
+        let libc = libs.iter().find(|p| p.to_string_lossy().contains("libc.so")).expect("sh links libc");
         let d = elf_dynamic(&fs::read(libc).unwrap()).expect("libc is a shared object");
         assert_eq!(d.soname.as_deref(), Some("libc.so.6"));
         assert!(d.needed.iter().any(|n| n.starts_with("ld-linux")), "{d:?}");
         assert_eq!(elf_dynamic(b"/* GNU ld script */ GROUP ( /lib/libc.so.6 )"), None);
+    }
+
+    #[test]
+    fn loaded_libraries_are_named_as_the_loader_finds_them() {
+        let ld = fs::canonicalize(which("ld").expect("binutils is installed")).unwrap();
+        let libs = loaded_libraries(&ld);
+        // libbfd's soname is the file itself; libz.so.1 is a link to
+        // libz.so.1.2.x, and the loader looks for it by `libz.so.1`.
+        assert!(libs.iter().any(|p| p.file_name().is_some_and(|f| f == "libz.so.1")), "{libs:?}");
+        assert!(!libs.iter().any(|p| p.to_string_lossy().contains("ld-linux")), "{libs:?}");
+        assert!(interpreter_of(&ld).is_some_and(|i| i.starts_with('/') && i.contains("ld-linux")));
     }
 
     #[test]
