@@ -48,8 +48,12 @@ fn gg_ninja_builds_json_c_like_ninja_and_ninja_agrees_afterwards() {
         launcher.contains("CMAKE_C_COMPILER_LAUNCHER:STRING=") && launcher.contains("gg-cc"),
         "gg.cmake set no launcher"
     );
-    let log = sh(&s, &tree, "gg ninja -C build", true);
+    let log = sh(&s, &tree, "GG_LOG=debug gg ninja -C build 2>&1", true);
     assert!(log.contains("Linking C shared library libjson-c.so"), "{log}");
+    // Compiles, archives and links all became thunks; only CMake's
+    // symlink step for the shared library ran here.
+    let local: Vec<&str> = log.lines().filter(|l| l.contains("ran locally")).collect();
+    assert_eq!(local, vec!["gg ninja: `libjson-c.so.5` ran locally: `cmake` is not a compiler gg models"], "{log}");
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja");
     assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"), "ninja disagrees with gg ninja");
     assert!(sh(&s, &tree, "gg ninja -C build", true).contains("no work to do"));
@@ -101,12 +105,9 @@ fn gg_ninja_on_two_workers_builds_json_c_like_ninja() {
         (0..2).map(|i| crate::worker::start(&s.path().join(format!("worker{i}")), &[])).collect();
     let urls = workers.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",");
     sh(&s, &tree, &configure(true), true);
-    sh(
-        &s,
-        &tree,
-        &format!("GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1 gg ninja -C build > /dev/null"),
-        true,
-    );
+    let env = format!("GG_LOG=debug GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1");
+    let log = sh(&s, &tree, &format!("{env} gg ninja -C build 2>&1"), true);
+    assert_eq!(log.matches("ran locally").count(), 1, "only CMake's symlink step runs here:\n{log}");
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja on two workers");
     let ran = |i: usize| s.path().join(format!("worker{i}/reductions")).read_dir().map_or(0, |d| d.count());
     assert!(ran(0) > 0 && ran(1) > 0, "both workers compiled");

@@ -2,7 +2,8 @@
 
 use std::sync::OnceLock;
 
-fn enabled() -> bool {
+/// Whether `GG_LOG=debug` is set.
+pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("GG_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug")))
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 4;
+const TOOLCHAIN_VERSION: u32 = 5;
 
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,9 @@ pub struct Toolchain {
     /// The driver as invoked (absolute), where the thunk runs it from.
     pub driver: String,
     /// Every file of the toolchain (absolute path, hash), sorted by path:
-    /// programs first resolved through symlinks, and their libraries.
+    /// the programs (as called and resolved through symlinks), the loader
+    /// (resolved), and their libraries at the paths the loader looks them
+    /// up by (`…/libisl.so.23`, not the `libisl.so.23.2.0` it leads to).
     pub files: Vec<(String, Name)>,
     /// Default system include folders for C, in search order.
     pub c_includes: Vec<String>,
@@ -152,7 +154,12 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         // `x86_64-linux-gnu-as`): a sandbox has no links, only files.
         files.insert(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
         files.insert(real.clone());
-        files.extend(shared_libraries(&real));
+        files.extend(loader_of(&real));
+        // The shipped loader is given the libraries' folders and looks each
+        // one up there by the name it is needed by: shipped under the file
+        // a link leads to, it would not be found there, and the loader
+        // would take the machine's from its cache instead.
+        files.extend(loaded_libraries(&real));
     }
     let mut hashed = Vec::new();
     let mut stamps = Vec::new();
@@ -275,31 +282,6 @@ pub fn which(name: &str) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
-/// The shared libraries (and loader) an ELF program loads, as the dynamic
-/// loader resolves them. A static program, or a script, has none.
-fn shared_libraries(program: &Path) -> Vec<PathBuf> {
-    let Some(loader) = loader_of(program) else { return Vec::new() };
-    let Ok(out) = Command::new(&loader).arg("--list").arg(program).stdin(Stdio::null()).output() else {
-        return Vec::new();
-    };
-    let mut libs = vec![loader];
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        // "\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)" or
-        // "\t/lib64/ld-linux-x86-64.so.2 (0x…)"
-        let path = match line.split_once("=>") {
-            Some((_, rest)) => rest.trim(),
-            None => line.trim(),
-        };
-        let path = path.split(" (").next().unwrap_or("").trim();
-        if path.starts_with('/') {
-            if let Ok(real) = fs::canonicalize(path) {
-                libs.push(real);
-            }
-        }
-    }
-    libs
 }
 
 /// The shared libraries an ELF program loads, at the paths the dynamic
@@ -476,6 +458,31 @@ mod tests {
         assert!(paths.iter().any(|p| p.contains("ld-linux")), "{paths:?}");
         assert!(t.c_includes.iter().any(|d| d == "/usr/include"), "{:?}", t.c_includes);
         assert!(t.cxx_includes.len() > t.c_includes.len(), "C++ adds libstdc++'s folders");
+    }
+
+    #[test]
+    fn every_library_needed_is_shipped_under_that_name_in_a_library_folder() {
+        let t = discover_uncached(&which("gcc").unwrap(), None).unwrap();
+        let paths: BTreeSet<&Path> = t.files.iter().map(|(p, _)| Path::new(p.as_str())).collect();
+        // The folders the thunk's loader searches (see `thunkgen`): those of
+        // the shipped `.so` files, the loader's own left out.
+        let is_lib = |p: &Path| {
+            p.file_name().map(|f| f.to_string_lossy()).is_some_and(|f| f.contains(".so") && !f.starts_with("ld-linux"))
+        };
+        let dirs: BTreeSet<&Path> = paths.iter().filter(|p| is_lib(p)).filter_map(|p| p.parent()).collect();
+        let mut checked = 0;
+        for p in &paths {
+            let Some(d) = fs::read(p).ok().and_then(|b| elf_dynamic(&b)) else { continue };
+            for needed in d.needed.iter().filter(|n| !n.starts_with("ld-linux")) {
+                assert!(
+                    dirs.iter().any(|dir| paths.contains(dir.join(needed).as_path())),
+                    "`{needed}` (needed by `{}`) is not shipped under that name in any of {dirs:?}",
+                    p.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "no shipped file names a library: {paths:?}");
     }
 
     #[test]

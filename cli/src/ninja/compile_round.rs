@@ -1,9 +1,11 @@
-//! One batch of compile edges: each is answered from the direct-mode
-//! manifest, or gets its thunk from its dependencies (the deps log when
-//! fresh, else a preprocessor scan, run in parallel); all the thunks are
-//! then forced together on the engine, and each compile's object, depfile
-//! and log entries are written as Ninja would have them.
+//! One batch: each compile is answered from the direct-mode manifest, or
+//! gets its thunk from its dependencies (the deps log when fresh, else a
+//! preprocessor scan, run in parallel); archives and links become thunks
+//! that name the compiles' outputs; all the thunks are then forced together
+//! on the engine, as one graph, and each edge's outputs, depfile and log
+//! entries are written as Ninja would have them.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::sync::Mutex;
 
@@ -14,6 +16,7 @@ use gg_wrapper::compile::Prepared;
 use gg_wrapper::plan::{CompileStep, Hit};
 
 use super::exec::{Build, Kind};
+use super::steps::{self, Made, Step};
 
 /// What preparing one compile came to.
 enum Prep {
@@ -36,25 +39,78 @@ enum Prep {
 type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
 
 pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
-    let preps = prepare_all(b, batch);
+    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(b.kinds[e], Kind::Compile(_))).collect();
+    let preps = prepare_all(b, &compiles);
+    let mut made: HashMap<String, Made> = HashMap::new();
+    let mut modelled: HashSet<EdgeId> = HashSet::new();
     let mut forced: Vec<Forced> = Vec::new();
-    for (e, prep) in batch.iter().copied().zip(preps) {
+    for (e, prep) in compiles.iter().copied().zip(preps) {
+        let out = gg_ninja::canonicalize_path(&compile_step(b, e).output());
         match prep {
             Prep::Local(why) => {
                 b.local_reasons.push((e, why));
                 b.kinds.insert(e, Kind::Local);
             }
-            Prep::Hit { hit, deps } => finish_hit(b, e, &hit, &deps),
-            Prep::Thunk { prepared, key, depfile, deps } => forced.push((e, prepared, key, depfile, deps)),
+            Prep::Hit { hit, deps } => {
+                if let Some(v) = hit.reduction.get(None) {
+                    made.insert(out, Made::Value(v));
+                    modelled.insert(e);
+                }
+                finish_hit(b, e, &hit, &deps);
+            }
+            Prep::Thunk { prepared, key, depfile, deps } => {
+                let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
+                made.insert(out, Made::Output(r, None));
+                modelled.insert(e);
+                forced.push((e, prepared, key, depfile, deps));
+            }
         }
     }
-    if forced.is_empty() {
+    // Archives and links, inputs first (the batch is in graph order).
+    let in_batch: HashSet<EdgeId> = batch.iter().copied().collect();
+    let mut stepped: Vec<(EdgeId, Step)> = Vec::new();
+    for &e in batch {
+        let archive = match b.kinds[&e] {
+            Kind::Archive => true,
+            Kind::Link => false,
+            _ => continue,
+        };
+        // An input from a batch edge that is no thunk now: next round.
+        let g = b.graph;
+        if g.edge(e)
+            .inputs()
+            .iter()
+            .any(|&i| g.producer(i).is_some_and(|p| in_batch.contains(&p) && !modelled.contains(&p)))
+        {
+            continue;
+        }
+        match steps::model(b.store, g, e, &b.cwd, &made, archive) {
+            Ok(Ok(step)) => {
+                made.extend(steps::made_by(&step));
+                modelled.insert(e);
+                stepped.push((e, step));
+            }
+            Ok(Err(why)) => {
+                b.local_reasons.push((e, why));
+                b.kinds.insert(e, Kind::Local);
+            }
+            Err(err) => {
+                b.local_reasons.push((e, format!("{err:#}")));
+                b.kinds.insert(e, Kind::Local);
+            }
+        }
+    }
+    if forced.is_empty() && stepped.is_empty() {
         return;
     }
-    let targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
+    // The whole batch in one force: links consume the compiles' outputs
+    // where the engine made them.
+    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
+    targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
     let options = Options { jobs: b.options.jobs, keep_going: true };
     let report = scheduler::force(b.store, b.executor, &targets, options);
-    for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(report.targets) {
+    let mut results = report.targets.into_iter();
+    for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(results.by_ref()) {
         let thunk = prepared.thunk.name();
         match result {
             Ok(_) => {
@@ -94,11 +150,7 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
                 }
             }
             Err(why) => {
-                let stderr = report
-                    .failures
-                    .iter()
-                    .find(|f| f.thunk == thunk)
-                    .map_or_else(|| format!("gg ninja: {why}\n").into_bytes(), |f| f.error.stderr.clone());
+                let stderr = failure_text(&report.failures, &thunk, &why);
                 // A failed compile leaves no object behind (the compiler
                 // removes its own), so nothing stale looks up to date.
                 let out = b.cwd.join(compile_step(b, e).output());
@@ -107,8 +159,51 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
             }
         }
         if b.stopped() {
-            break;
+            return;
         }
+    }
+    for ((e, step), result) in stepped.into_iter().zip(results) {
+        let thunk = step.thunk.name();
+        let outcome = result.map_err(|why| failure_text(&report.failures, &thunk, &why)).and_then(|_| {
+            let red = b.store.reduction(&thunk).ok_or_else(|| b"gg ninja: the engine recorded no result\n".to_vec())?;
+            let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
+            b.executor
+                .fetch(&values)
+                .map_err(|err| anyhow::anyhow!(err.message))
+                .and_then(|()| steps::write(b.store, &step, &red, &b.cwd))
+                .map_err(|err| format!("gg ninja: {err:#}\n").into_bytes())?;
+            Ok(red)
+        });
+        match outcome {
+            Ok(red) => {
+                b.report(e);
+                print_stored(b, red.stdout);
+                print_stored(b, red.stderr);
+                let t = b.start.elapsed().as_millis() as u64;
+                b.logs.record_step(b.graph, e, &b.cwd, &mut b.mtimes, t, t);
+                b.done.insert(e);
+            }
+            // Skipped because an input failed: that failure is the report.
+            Err(_) if !report.failures.iter().any(|f| f.thunk == thunk) && !b.failed.is_empty() => {}
+            Err(text) => {
+                for path in &step.outputs {
+                    let _ = std::fs::remove_file(b.cwd.join(path));
+                }
+                b.fail(e, &text);
+            }
+        }
+        if b.stopped() {
+            return;
+        }
+    }
+}
+
+/// What a failed thunk printed, or why it did not run.
+fn failure_text(failures: &[gg_core::scheduler::Failure], thunk: &Name, why: &str) -> Vec<u8> {
+    match failures.iter().find(|f| f.thunk == *thunk) {
+        Some(f) if !f.error.stderr.is_empty() => f.error.stderr.clone(),
+        Some(f) => format!("gg ninja: {}\n", f.error.message).into_bytes(),
+        None => format!("gg ninja: {why}\n").into_bytes(),
     }
 }
 
@@ -160,6 +255,9 @@ fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String]) {
 
 /// Prepares every compile of the batch, `-j` at a time.
 fn prepare_all(b: &Build<'_>, batch: &[EdgeId]) -> Vec<Prep> {
+    if batch.is_empty() {
+        return Vec::new();
+    }
     let results: Vec<Mutex<Option<Prep>>> = batch.iter().map(|_| Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {

@@ -24,6 +24,10 @@ use super::{command, compile_round, Options};
 pub enum Kind {
     Phony,
     Compile(Box<CompileStep>),
+    /// Looks like `ar` (and `ranlib`): modelled once its inputs are known.
+    Archive,
+    /// Looks like a link by the compiler driver: likewise.
+    Link,
     Local,
 }
 
@@ -70,14 +74,33 @@ impl Build<'_> {
         for (e, model) in models.into_iter().flatten() {
             let kind = match model {
                 Ok(step) => Kind::Compile(Box::new(step)),
-                Err(why) => {
-                    self.local_reasons.push((e, why));
-                    Kind::Local
-                }
+                Err(why) => match self.archive_or_link(e) {
+                    Some(kind) => kind,
+                    None => {
+                        self.local_reasons.push((e, why));
+                        Kind::Local
+                    }
+                },
             };
             self.kinds.insert(e, kind);
         }
         self.total = edges.len();
+    }
+
+    /// Whether the edge looks like an archive or a link (the models decide
+    /// once the inputs are known).
+    fn archive_or_link(&self, e: EdgeId) -> Option<Kind> {
+        if !self.graph.rspfile(e).is_empty() || self.graph.edge(e).pool() == CONSOLE_POOL {
+            return None;
+        }
+        let steps = command::split_and_list(&self.graph.command(e))?;
+        let base = |w: &str| Path::new(w).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if steps.iter().any(|s| base(&s[0]) == "ar" || base(&s[0]).ends_with("-ar")) {
+            return Some(Kind::Archive);
+        }
+        let argv = command::simple(&self.graph.command(e))?;
+        let compile_only = argv.iter().any(|a| matches!(a.as_str(), "-c" | "-S" | "-E"));
+        (gg_wrapper::invoke::is_compiler_name(&base(&argv[0])) && !compile_only).then_some(Kind::Link)
     }
 
     fn model(&self, e: EdgeId) -> Result<CompileStep, String> {
@@ -121,11 +144,7 @@ impl Build<'_> {
                     progress = true;
                 }
             }
-            let batch: Vec<EdgeId> = pending
-                .iter()
-                .copied()
-                .filter(|e| matches!(self.kinds[e], Kind::Compile(_)) && !self.done.contains(e) && self.ready(*e))
-                .collect();
+            let batch = self.thunk_batch(&pending);
             if !batch.is_empty() {
                 compile_round::run(self, &batch);
                 progress = true;
@@ -147,6 +166,34 @@ impl Build<'_> {
             }
         }
         self.failed.is_empty() && self.plan.order.iter().all(|e| self.done.contains(e))
+    }
+
+    /// The edges to force together now: compiles whose inputs are all
+    /// built, and archives and links whose inputs are built or made by
+    /// the batch itself (so a link travels with the compiles it needs).
+    fn thunk_batch(&self, pending: &[EdgeId]) -> Vec<EdgeId> {
+        let mut batch = Vec::new();
+        let mut in_batch = HashSet::new();
+        for &e in pending {
+            if self.done.contains(&e) {
+                continue;
+            }
+            let ok = match self.kinds[&e] {
+                Kind::Compile(_) => self.ready(e),
+                Kind::Archive | Kind::Link => {
+                    self.graph.edge(e).inputs().iter().all(|&i| match self.graph.producer(i) {
+                        Some(p) => !self.kinds.contains_key(&p) || self.done.contains(&p) || in_batch.contains(&p),
+                        None => true,
+                    })
+                }
+                _ => false,
+            };
+            if ok {
+                batch.push(e);
+                in_batch.insert(e);
+            }
+        }
+        batch
     }
 
     /// Whether failures reached `-k`'s limit.

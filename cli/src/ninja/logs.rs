@@ -97,6 +97,11 @@ impl Logs {
         }
     }
 
+    /// After an archive or link thunk: its outputs.
+    pub fn record_step(&mut self, g: &Graph, e: EdgeId, cwd: &Path, mtimes: &mut Mtimes, t0: u64, t1: u64) {
+        self.record_outputs(g, e, cwd, mtimes, t0, t1);
+    }
+
     /// After a compile gg ran or answered: its output and its inputs.
     #[allow(clippy::too_many_arguments)]
     pub fn record_compile(

@@ -10,6 +10,7 @@ mod dirty;
 mod exec;
 mod logs;
 pub mod shim;
+mod steps;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -139,6 +140,12 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         }
         let ok = build.run();
         build.logs.save()?;
+        if gg_wrapper::log::enabled() {
+            for (e, why) in &build.local_reasons {
+                let out = graph.edge(*e).outputs().first().map_or("?", |&n| graph.path(n));
+                eprintln!("gg ninja: `{out}` ran locally: {why}");
+            }
+        }
         if gg_core::interrupt::interrupted() {
             eprintln!("gg ninja: interrupted by user");
             return Ok(ExitCode::from(130));

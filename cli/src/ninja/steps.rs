@@ -1,0 +1,111 @@
+//! Archive and link edges as thunks. Their inputs are named the way the
+//! engine will find them: the output of a compile (or archive, or link)
+//! thunk of the same batch, a cached object's value, or a file on disk; so
+//! a link thunk can consume objects that never come back to this machine.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use gg_core::{Name, OutputRef, Thunk};
+use gg_ninja::{EdgeId, Graph};
+use gg_wrapper::tool::{Input, Model, SharedInfo};
+
+/// What an edge of the batch makes, as inputs of later edges see it.
+#[derive(Clone, Debug)]
+pub enum Made {
+    /// A thunk's output (by output name), with what a link against it
+    /// needs to know when it is a shared library.
+    Output(OutputRef, Option<SharedInfo>),
+    /// A value already known (a cached compile).
+    Value(Name),
+}
+
+/// A modelled archive or link: its thunk and the paths of its outputs (as
+/// the command writes them, in the order of the thunk's outputs).
+#[derive(Debug)]
+pub struct Step {
+    pub thunk: Thunk,
+    pub outputs: Vec<String>,
+    pub library: Option<SharedInfo>,
+}
+
+/// Models archive or link edge `e`; `made` maps canonical paths made in
+/// this batch to how to name them. `Err` says why it runs locally.
+pub fn model(
+    store: &gg_core::Store,
+    graph: &Graph,
+    e: EdgeId,
+    cwd: &Path,
+    made: &HashMap<String, Made>,
+    archive: bool,
+) -> anyhow::Result<Result<Step, String>> {
+    let command = graph.command(e);
+    let inputs = |path: &str| -> Input {
+        let canon = gg_ninja::canonicalize_path(path);
+        match made.get(&canon) {
+            Some(Made::Output(r, None)) => Input::Output(r.clone()),
+            Some(Made::Output(r, Some(info))) => Input::SharedLibrary(r.clone(), info.clone()),
+            Some(Made::Value(v)) => Input::Value(*v),
+            None => Input::File,
+        }
+    };
+    let step = if archive {
+        match gg_wrapper::archive::archive_thunk(store, &command, cwd, &inputs)? {
+            Model::Thunk((thunk, outputs)) => Step { thunk, outputs, library: None },
+            Model::Local(why) => return Ok(Err(why)),
+        }
+    } else {
+        match gg_wrapper::link::link_thunk(store, &command, cwd, &inputs)? {
+            Model::Thunk(l) => Step { thunk: l.thunk, outputs: l.outputs, library: l.library },
+            Model::Local(why) => return Ok(Err(why)),
+        }
+    };
+    // The edge must declare exactly what the step writes.
+    let mut declared: Vec<String> =
+        graph.edge(e).outputs().iter().map(|&n| graph.path(n).to_string()).collect::<Vec<_>>();
+    let mut written: Vec<String> = step.outputs.iter().map(|p| gg_ninja::canonicalize_path(p)).collect();
+    declared.sort();
+    written.sort();
+    if declared != written {
+        return Ok(Err(format!("it declares {declared:?} but writes {written:?}")));
+    }
+    store.put_thunk(&step.thunk)?;
+    Ok(Ok(step))
+}
+
+/// What each output of `step` is, for the edges after it.
+pub fn made_by(step: &Step) -> Vec<(String, Made)> {
+    let name = step.thunk.name();
+    step.outputs
+        .iter()
+        .zip(&step.thunk.outputs)
+        .map(|(path, out)| {
+            let r = OutputRef { thunk: name, output: Some(out.clone()) };
+            (gg_ninja::canonicalize_path(path), Made::Output(r, step.library.clone()))
+        })
+        .collect()
+}
+
+/// Writes a step's outputs from the store (re-hashed), executable where
+/// the thunk made them so, each through a temp file and a rename.
+pub fn write(store: &gg_core::Store, step: &Step, red: &gg_core::Reduction, cwd: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for (path, out) in step.outputs.iter().zip(&step.thunk.outputs) {
+        let value = red.get(Some(out)).ok_or_else(|| anyhow::anyhow!("no output `{out}` recorded"))?;
+        let (blob, _) = store.verified(&value, false)?;
+        let dest = cwd.join(path);
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = gg_core::fsutil::temp_beside(&dest);
+        let mode = if red.is_executable(Some(out)) { 0o755 } else { 0o644 };
+        let written = std::fs::copy(&blob, &tmp)
+            .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
+            .and_then(|()| std::fs::rename(&tmp, &dest));
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow::anyhow!("cannot write `{}`: {err}", dest.display()));
+        }
+    }
+    Ok(())
+}
