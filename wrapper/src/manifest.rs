@@ -7,9 +7,11 @@
 //! Manifests live at `<store>/manifests/<c>/<key>` as JSON, newest entry
 //! first, at most [`MAX_ENTRIES`] entries per key (one per header set seen).
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use gg_core::{fsutil, Name, Store};
 use serde::{Deserialize, Serialize};
@@ -78,6 +80,28 @@ fn load(store: &Store, key: &str) -> Manifest {
     fs::read(path_for(store, key)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
+/// Files this process already found as recorded (path -> hash): a build
+/// looks up hundreds of compiles that share most of their headers.
+static CHECKED: Mutex<Option<HashMap<String, Name>>> = Mutex::new(None);
+
+fn checked(path: &str) -> Option<Name> {
+    CHECKED.lock().ok()?.as_ref()?.get(path).copied()
+}
+
+fn remember(path: &str, hash: Name) {
+    if let Ok(mut c) = CHECKED.lock() {
+        c.get_or_insert_with(HashMap::new).insert(path.to_string(), hash);
+    }
+}
+
+/// Forgets what [`lookup`] found: call it when files may have changed
+/// since (a build step ran that could write headers).
+pub fn forget_checked() {
+    if let Ok(mut c) = CHECKED.lock() {
+        *c = None;
+    }
+}
+
 /// Why a lookup missed, for `GG_LOG=debug`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Miss {
@@ -96,18 +120,21 @@ pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
     let mut first_miss = None;
     'entries: for entry in &manifest.entries {
         for f in &entry.files {
-            let path = Path::new(&f.path);
-            let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
-            if same_stat {
+            if checked(&f.path) == Some(f.hash) {
                 continue;
             }
-            match Name::of_file(path) {
-                Ok(n) if n == f.hash => {}
-                _ => {
-                    first_miss.get_or_insert_with(|| format!("`{}` changed", f.path));
-                    continue 'entries;
+            let path = Path::new(&f.path);
+            let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
+            if !same_stat {
+                match Name::of_file(path) {
+                    Ok(n) if n == f.hash => {}
+                    _ => {
+                        first_miss.get_or_insert_with(|| format!("`{}` changed", f.path));
+                        continue 'entries;
+                    }
                 }
             }
+            remember(&f.path, f.hash);
         }
         return Ok(entry.clone());
     }

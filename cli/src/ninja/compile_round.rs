@@ -20,7 +20,10 @@ use super::steps::{self, Made, Step};
 
 /// What preparing one compile came to.
 enum Prep {
+    /// Answered from the cache; the object (and depfile) already written,
+    /// or why not.
     Hit {
+        written: Result<(), String>,
         hit: Hit,
         deps: Vec<String>,
     },
@@ -51,12 +54,12 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
                 b.local_reasons.push((e, why));
                 b.kinds.insert(e, Kind::Local);
             }
-            Prep::Hit { hit, deps } => {
+            Prep::Hit { hit, deps, written } => {
                 if let Some(v) = hit.reduction.get(None) {
                     made.insert(out, Made::Value(v));
                     modelled.insert(e);
                 }
-                finish_hit(b, e, &hit, &deps);
+                finish_hit(b, e, &hit, &deps, written);
             }
             Prep::Thunk { prepared, key, depfile, deps } => {
                 let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
@@ -226,21 +229,25 @@ fn print_stored(b: &Build<'_>, blob: Option<Name>) {
     }
 }
 
-fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String]) {
+/// Writes a cached compile's object and depfile (on a preparing thread:
+/// a warm rebuild is mostly this).
+fn write_hit(b: &Build<'_>, e: EdgeId, hit: &Hit) -> Result<(), String> {
+    if b.options.keep_remote {
+        return Ok(());
+    }
     let step = compile_step(b, e);
-    let object = hit.reduction.get(None);
-    let result = match object {
-        None => Err(anyhow::anyhow!("the cached compile has no object")),
-        Some(o) => b.executor.fetch(&[o]).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
-            let depfile = step.depfile(b.store);
-            let written = match (&depfile, &hit.depfile) {
-                (Some(p), Some(bytes)) if wants_depfile(b, e) => Some((p.as_str(), bytes.as_slice())),
-                _ => None,
-            };
-            step.write(b.store, &o, written)
-        }),
+    let o = hit.reduction.get(None).ok_or("the cached compile has no object")?;
+    b.executor.fetch(&[o]).map_err(|err| err.message)?;
+    let depfile = step.depfile(b.store);
+    let written = match (&depfile, &hit.depfile) {
+        (Some(p), Some(bytes)) if wants_depfile(b, e) => Some((p.as_str(), bytes.as_slice())),
+        _ => None,
     };
-    match result {
+    step.write(b.store, &o, written).map_err(|err| format!("{err:#}"))
+}
+
+fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String], written: Result<(), String>) {
+    match written {
         Ok(()) => {
             b.report(e);
             print_stored(b, hit.reduction.stdout);
@@ -249,7 +256,7 @@ fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String]) {
             b.logs.record_compile(b.graph, e, &b.cwd, &mut b.mtimes, deps, t, t);
             b.done.insert(e);
         }
-        Err(err) => b.fail(e, format!("gg ninja: {err:#}\n").as_bytes()),
+        Err(err) => b.fail(e, format!("gg ninja: {err}\n").as_bytes()),
     }
 }
 
@@ -279,10 +286,18 @@ fn prepare(b: &Build<'_>, e: EdgeId) -> anyhow::Result<Prep> {
     if let Some(hit) = key.as_deref().and_then(|k| step.lookup(b.store, k, wants_depfile(b, e))) {
         // The depfile the compile wrote lists what it read, as Ninja
         // records it; else what the deps log says, else the manifest's.
-        let from_depfile =
-            hit.depfile.as_deref().and_then(|d| gg_wrapper::depfile::inputs(&String::from_utf8_lossy(d)).ok());
-        let deps = from_depfile.or_else(|| b.plan.fresh_deps.get(&e).cloned()).unwrap_or_else(|| hit.inputs.clone());
-        return Ok(Prep::Hit { hit, deps });
+        // The deps log's list when still true (already read), else the
+        // depfile the compile wrote, else every file the manifest names.
+        let deps = match b.plan.fresh_deps.get(&e) {
+            Some(d) => d.clone(),
+            None => hit
+                .depfile
+                .as_deref()
+                .and_then(|d| gg_wrapper::depfile::inputs(&String::from_utf8_lossy(d)).ok())
+                .unwrap_or_else(|| hit.inputs.clone()),
+        };
+        let written = write_hit(b, e, &hit);
+        return Ok(Prep::Hit { hit, deps, written });
     }
     let (deps, depfile) = match b.plan.fresh_deps.get(&e) {
         Some(deps) => (deps.clone(), None),

@@ -223,6 +223,8 @@ impl Build<'_> {
 
     /// Runs ready local edges, up to `-j` at once (`console` edges alone).
     fn run_local(&mut self, edges: &[EdgeId]) {
+        // They may write headers that later compiles read.
+        gg_wrapper::manifest::forget_checked();
         let jobs = self.options.jobs.max(1);
         for chunk in edges.chunks(jobs) {
             let started: Vec<(EdgeId, Result<std::process::Child, String>, u64)> = chunk
