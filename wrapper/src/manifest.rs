@@ -80,8 +80,9 @@ fn load(store: &Store, key: &str) -> Manifest {
     fs::read(path_for(store, key)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
-/// Files this process already found as recorded (path -> hash): a build
-/// looks up hundreds of compiles that share most of their headers.
+/// Files this process already found as recorded (path -> hash), when
+/// [`remember_checks`] turned that on: a build looks up hundreds of
+/// compiles that share most of their headers.
 static CHECKED: Mutex<Option<HashMap<String, Name>>> = Mutex::new(None);
 
 fn checked(path: &str) -> Option<Name> {
@@ -90,7 +91,19 @@ fn checked(path: &str) -> Option<Name> {
 
 fn remember(path: &str, hash: Name) {
     if let Ok(mut c) = CHECKED.lock() {
-        c.get_or_insert_with(HashMap::new).insert(path.to_string(), hash);
+        if let Some(map) = c.as_mut() {
+            map.insert(path.to_string(), hash);
+        }
+    }
+}
+
+/// From now on, [`lookup`] trusts a file it already found as recorded
+/// without looking at it again, until [`forget_checked`]: for a caller
+/// that knows no input changes meanwhile (`gg ninja` between the steps it
+/// runs itself).
+pub fn remember_checks() {
+    if let Ok(mut c) = CHECKED.lock() {
+        c.get_or_insert_with(HashMap::new);
     }
 }
 
@@ -98,7 +111,9 @@ fn remember(path: &str, hash: Name) {
 /// since (a build step ran that could write headers).
 pub fn forget_checked() {
     if let Ok(mut c) = CHECKED.lock() {
-        *c = None;
+        if let Some(map) = c.as_mut() {
+            map.clear();
+        }
     }
 }
 

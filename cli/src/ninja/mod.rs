@@ -82,6 +82,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         bail!("-j 0: at least one job is needed");
     }
     let options = Options { jobs, keep_going: a.keep_going, verbose: a.verbose, keep_remote: a.keep_remote };
+    // Between the steps it runs itself, nothing changes the sources: a
+    // header found unchanged once need not be looked at again.
+    gg_wrapper::manifest::remember_checks();
     // A manifest rebuilt by its generator edge (CMake re-running) is read
     // again, as Ninja does.
     for _ in 0..100 {
