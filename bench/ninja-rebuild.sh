@@ -4,7 +4,8 @@
 # `ninja` with ccache as the compiler launcher (its cache warmed the same
 # way) and against plain `ninja`, on libuv1 from its Debian source package
 # (441 compiles of about 220 sources, 6 links; CMake, -G Ninja,
-# RelWithDebInfo). Each rebuild is timed 5 times after a clean; medians.
+# RelWithDebInfo). The gg and ccache rebuilds are timed 5 times each after
+# a clean, alternating; medians. Plain ninja's full build, for scale, once.
 # Target: gg ninja <= 0.25 s. Usage: bench/ninja-rebuild.sh [PKG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ pkg=${1:-libuv1}
 cargo build --release -q -p gg
 bin=$PWD/target/release
 src=$(integration/fetch-source.sh "$pkg" 2> /dev/null)
-work=$(mktemp -d /var/tmp/gg-rebuild-bench.XXXXXX)
+work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/gg-rebuild-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export PATH="$bin:$PATH" GG_DIR=$work/gg-store CCACHE_DIR=$work/ccache
 configure() { # NAME CMAKE-FLAGS…
@@ -23,7 +24,7 @@ configure() { # NAME CMAKE-FLAGS…
 configure gg -DCMAKE_PROJECT_TOP_LEVEL_INCLUDES="$PWD/cmake/gg.cmake"
 configure ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 configure plain
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $pkg: $(ninja -C "$work/plain/build" -t commands | grep -c ' -c ') compiles"
+echo "build folders in $work; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $pkg: $(ninja -C "$work/plain/build" -t commands | grep -c ' -c ') compiles"
 gg ninja -C "$work/gg/build" > /dev/null
 ninja -C "$work/ccache/build" > /dev/null
 ninja -C "$work/plain/build" > /dev/null
@@ -35,9 +36,9 @@ for i in 1 2 3 4 5; do
     g+=("$(secs gg ninja -C "$work/gg/build")")
     ninja -C "$work/ccache/build" -t clean > /dev/null
     c+=("$(secs ninja -C "$work/ccache/build")")
-    ninja -C "$work/plain/build" -t clean > /dev/null
-    p+=("$(secs ninja -C "$work/plain/build")")
 done
+ninja -C "$work/plain/build" -t clean > /dev/null
+p+=("$(secs ninja -C "$work/plain/build")")
 mg=$(median "${g[@]}"); mc=$(median "${c[@]}"); mp=$(median "${p[@]}")
 printf 'warm rebuild after ninja -t clean: gg ninja %.3f s, ninja + ccache %.3f s (%.1fx gg), plain ninja %.2f s\n' \
     "$mg" "$mc" "$(echo "$mc / $mg" | bc -l)" "$mp"

@@ -201,9 +201,8 @@ fn a_thunks_own_failure_is_reported_not_retried_on_other_workers() {
 }
 
 fn status(w: &WorkerProc) -> serde_json::Value {
-    let out = Command::new("curl").args(["-sf", &format!("{}/v1/status", w.url)]).output().unwrap();
-    assert!(out.status.success(), "status of {}", w.url);
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut resp = ureq::get(format!("{}/v1/status", w.url)).call().unwrap();
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
 }
 
 fn has_reduction(worker_dir: &Path, thunk: &str) -> bool {
