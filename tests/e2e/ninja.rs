@@ -109,6 +109,18 @@ fn gg_ninja_on_two_workers_builds_json_c_like_ninja() {
     let log = sh(&s, &tree, &format!("{env} gg ninja -C build 2>&1"), true);
     assert_eq!(log.matches("ran locally").count(), 1, "only CMake's symlink step runs here:\n{log}");
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja on two workers");
+    // --keep-remote: the objects stay in the engine's store; the archives,
+    // libraries and programs are written, identical.
+    sh(&s, &tree, "ninja -C build -t clean > /dev/null", false);
+    sh(&s, &tree, &format!("{env} gg ninja -C build --keep-remote > /dev/null 2>&1"), true);
+    let kept = build_outputs(&tree.join("build"));
+    assert!(kept.keys().all(|p| p.extension().is_none_or(|e| e != "o")), "objects were written");
+    for (path, bytes) in &kept {
+        assert_eq!(Some(bytes), plain.get(path), "{} differs", path.display());
+    }
+    assert!(kept.keys().any(|p| p.ends_with("libjson-c.a")) && kept.keys().any(|p| p.ends_with("test1")));
+    sh(&s, &tree, &format!("{env} gg ninja -C build > /dev/null 2>&1"), true);
+    assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja on two workers");
     let ran = |i: usize| s.path().join(format!("worker{i}/reductions")).read_dir().map_or(0, |d| d.count());
     assert!(ran(0) > 0 && ran(1) > 0, "both workers compiled");
     assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"));
@@ -146,4 +158,79 @@ fn ninja_t_gg_runs_gg_ninja_through_the_shim_and_anything_else_runs_ninja() {
 fn path_with_gg() -> String {
     let bin = Path::new(env!("CARGO_BIN_EXE_gg")).parent().unwrap();
     format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+#[test]
+fn a_generated_header_is_made_locally_first_and_the_compile_and_link_that_need_it_follow_as_thunks() {
+    let s = Scratch::new();
+    let dir = s.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("build.ninja"),
+        "rule gen\n  command = printf '#define VALUE 42\\n' > $out\n  description = GEN $out\n\
+         rule cc\n  command = cc -O2 -MD -MF $out.d -c $in -o $out\n  deps = gcc\n  depfile = $out.d\n\
+         rule link\n  command = cc $in -o $out\n\
+         build gen/value.h: gen\n\
+         build main.o: cc main.c || gen/value.h\n\
+         build app: link main.o\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\n#include \"gen/value.h\"\nint main(void) { printf(\"%d\\n\", VALUE); return 0; }\n",
+    )
+    .unwrap();
+    // Plain ninja first, for the reference bytes.
+    sh(
+        &s,
+        &dir,
+        "ninja > /dev/null && cp app app.plain && cp main.o main.o.plain && ninja -t clean > /dev/null",
+        false,
+    );
+    let log = sh(&s, &dir, "GG_LOG=debug gg ninja 2>&1", true);
+    let local: Vec<&str> = log.lines().filter(|l| l.contains("ran locally")).collect();
+    assert_eq!(local.len(), 1, "{log}");
+    assert!(local[0].contains("`gen/value.h`"), "{log}");
+    // The generator ran before the compile that includes its output.
+    let gen_at = log.find("GEN gen/value.h").unwrap();
+    let cc_at = log.find("main.o").unwrap();
+    assert!(gen_at < cc_at, "{log}");
+    assert_eq!(sh(&s, &dir, "./app", false), "42\n");
+    assert_eq!(std::fs::read(dir.join("app")).unwrap(), std::fs::read(dir.join("app.plain")).unwrap());
+    assert_eq!(std::fs::read(dir.join("main.o")).unwrap(), std::fs::read(dir.join("main.o.plain")).unwrap());
+    assert!(sh(&s, &dir, "ninja -n", false).contains("no work to do"), "ninja disagrees");
+    // The header changes: the compile and the link run again, from a scan.
+    sh(&s, &dir, "sleep 0.01 && printf '#define VALUE 7\\n' > gen/value.h", false);
+    assert!(sh(&s, &dir, "gg ninja", true).contains("main.o"));
+    assert_eq!(sh(&s, &dir, "./app", false), "7\n");
+    assert!(sh(&s, &dir, "ninja -n", false).contains("no work to do"));
+}
+
+#[test]
+fn bad_manifests_and_unknown_targets_are_clear_errors() {
+    let s = Scratch::new();
+    let dir = s.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("build.ninja"), "rule cp\n  command = cp $in $out\nbuild out: nope in\n").unwrap();
+    let run = |args: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("gg ninja {args}")])
+            .current_dir(&dir)
+            .env("GG_DIR", s.store())
+            .env("PATH", path_with_gg())
+            .output()
+            .unwrap()
+    };
+    let out = run("");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("build.ninja:3:") && err.contains("unknown build rule 'nope'"), "{err}");
+    std::fs::write(dir.join("build.ninja"), "rule cp\n  command = cp $in $out\nbuild out: cp in\n").unwrap();
+    let out = run("nosuch");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown target 'nosuch'"), "{}", text(&out.stderr));
+    let out = run("");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("'in', needed by 'out', missing and no known rule to make it"), "{err}");
 }

@@ -44,7 +44,7 @@ type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
 pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
     let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(b.kinds[e], Kind::Compile(_))).collect();
     let preps = prepare_all(b, &compiles);
-    let mut made: HashMap<String, Made> = HashMap::new();
+    let mut made: HashMap<String, Made> = std::mem::take(&mut b.made);
     let mut modelled: HashSet<EdgeId> = HashSet::new();
     let mut forced: Vec<Forced> = Vec::new();
     for (e, prep) in compiles.iter().copied().zip(preps) {
@@ -103,6 +103,8 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
             }
         }
     }
+    // Later rounds name these outputs the same way.
+    b.made = made;
     if forced.is_empty() && stepped.is_empty() {
         return;
     }
@@ -252,8 +254,12 @@ fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String], written:
             b.report(e);
             print_stored(b, hit.reduction.stdout);
             print_stored(b, hit.reduction.stderr);
-            let t = b.start.elapsed().as_millis() as u64;
-            b.logs.record_compile(b.graph, e, &b.cwd, &mut b.mtimes, deps, t, t);
+            // With --keep-remote nothing was written: Ninja must still
+            // see the edge as dirty.
+            if !b.options.keep_remote {
+                let t = b.start.elapsed().as_millis() as u64;
+                b.logs.record_compile(b.graph, e, &b.cwd, &mut b.mtimes, deps, t, t);
+            }
             b.done.insert(e);
         }
         Err(err) => b.fail(e, format!("gg ninja: {err}\n").as_bytes()),

@@ -49,6 +49,10 @@ pub struct Build<'a> {
     pub start: Instant,
     /// Edges that ran locally, and why (for `-d explain`-like output).
     pub local_reasons: Vec<(EdgeId, String)>,
+    /// Outputs of this run's thunks, by canonical path: how later archives
+    /// and links name them, and where to get those not written here
+    /// (`--keep-remote`) when a local step needs them.
+    pub made: HashMap<String, super::steps::Made>,
 }
 
 impl Build<'_> {
@@ -265,7 +269,43 @@ impl Build<'_> {
         }
     }
 
+    /// Writes the inputs of a local edge that this run's thunks made but
+    /// left in the engine's store (`--keep-remote`).
+    fn materialize_inputs(&self, e: EdgeId) -> Result<(), String> {
+        for &i in self.graph.edge(e).inputs() {
+            let path = self.graph.path(i);
+            let dest = self.cwd.join(path);
+            if dest.exists() {
+                continue;
+            }
+            let value = match self.made.get(path) {
+                Some(super::steps::Made::Value(v)) => *v,
+                Some(super::steps::Made::Output(r, _)) => self
+                    .store
+                    .reduction(&r.thunk)
+                    .and_then(|red| red.get(r.output.as_deref()))
+                    .ok_or_else(|| format!("no result recorded for `{path}`"))?,
+                None => continue,
+            };
+            self.executor.fetch(&[value]).map_err(|err| err.message)?;
+            let (blob, _) = self.store.verified(&value, false).map_err(|err| err.to_string())?;
+            let tmp = gg_core::fsutil::temp_beside(&dest);
+            std::fs::copy(&blob, &tmp)
+                .and_then(|_| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+                })
+                .and_then(|()| std::fs::rename(&tmp, &dest))
+                .map_err(|err| {
+                    let _ = std::fs::remove_file(&tmp);
+                    format!("cannot write `{}`: {err}", dest.display())
+                })?;
+        }
+        Ok(())
+    }
+
     fn spawn(&self, e: EdgeId) -> Result<std::process::Child, String> {
+        self.materialize_inputs(e)?;
         let rsp = self.graph.rspfile(e);
         if !rsp.is_empty() {
             let path = self.cwd.join(&rsp);

@@ -124,6 +124,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             total: 0,
             start: Instant::now(),
             local_reasons: Vec::new(),
+            made: HashMap::new(),
         };
         build.classify();
         if std::env::var_os("GG_NINJA_TIMES").is_some() {
