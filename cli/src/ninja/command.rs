@@ -83,11 +83,16 @@ pub fn split_and_list(command: &str) -> Option<Vec<Vec<String>>> {
     if in_word {
         words.push(word);
     }
+    last_command(commands, words)
+}
+
+/// Ends a list with its last command: none may be empty, and none may
+/// start with `NAME=value` (it sets the environment: not modelled).
+fn last_command(mut commands: Vec<Vec<String>>, words: Vec<String>) -> Option<Vec<Vec<String>>> {
     if words.is_empty() {
         return None;
     }
     commands.push(words);
-    // `NAME=value cmd` sets the environment: not modelled.
     if commands.iter().any(|c| c[0].contains('=')) {
         return None;
     }
@@ -123,14 +128,7 @@ fn split_plain(command: &str) -> Option<Vec<Vec<String>>> {
         }
         words.push(word.to_string());
     }
-    if words.is_empty() {
-        return None;
-    }
-    commands.push(words);
-    if commands.iter().any(|c| c[0].contains('=')) {
-        return None;
-    }
-    Some(commands)
+    last_command(commands, words)
 }
 
 /// The one simple command `command` is, as words (CMake wraps some
