@@ -43,12 +43,12 @@ pub fn archive_thunk(
         Ok(plan) => plan,
         Err(why) => return local(why),
     };
-    let Some(ar) = Tool::find(&plan.ar, true)? else { return local(format!("`{}` not found", plan.ar)) };
+    let Some(ar) = Tool::find(store, &plan.ar, true)? else { return local(format!("`{}` not found", plan.ar)) };
     if !ar.version.starts_with("GNU ar") {
         return local(format!("`{}` is not GNU ar", plan.ar));
     }
     if let Some(ranlib) = &plan.ranlib {
-        let version = crate::toolchain::which(ranlib).and_then(|p| tool::probe(&p, &["--version"]));
+        let version = crate::toolchain::which(ranlib).and_then(|p| tool::probe(store, &p, &["--version"]));
         if !version.is_some_and(|v| v.starts_with("GNU ranlib")) {
             return local(format!("`{ranlib}` is not GNU ranlib"));
         }

@@ -7,7 +7,10 @@
 //!   `collect2` command (crt files, `-L` folders, `-plugin`, default
 //!   libraries). On GNU/Linux collect2 hands its arguments to ld unchanged
 //!   (it only steps in for LTO, which runs locally), so the thunk runs ld
-//!   with them: one program, which spawns nothing.
+//!   with them: one program, which spawns nothing. What the driver and ld
+//!   print is kept in the store across runs, while they and the
+//!   installation files the driver names keep their stamps (see
+//!   [`crate::tool`]), so that a warm build spawns nothing to model.
 //! - **ld runs under `--sysroot=<sandbox root>`**: checked on binutils 2.40,
 //!   ld then reads the absolute paths in linker scripts (`libc.so` names
 //!   `/lib/x86_64-linux-gnu/libc.so.6`), its default search folders, the
@@ -34,13 +37,13 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use gg_core::thunk::ROOT_PLACEHOLDER;
 use gg_core::{Kind, Store, Thunk};
+use serde::{Deserialize, Serialize};
 
-use crate::tool::{self, Input, Model, Objects, SharedInfo, Source, Tool};
+use crate::tool::{self, DiskCache, FileMemo, Input, Model, Objects, Output, Run, SharedInfo, Source, Tool};
 use crate::toolchain;
 
 /// A link as a thunk.
@@ -97,14 +100,14 @@ fn model(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Inpu
         return Ok(Err(format!("{var} is set")));
     }
     or_local!(check_driver_args(&argv[1..]));
-    let driver = or_local!(driver_link(argv, cwd));
-    let Some(ld) = Tool::find(&driver.ld, false)? else { return Ok(Err(format!("`{}` not found", driver.ld))) };
+    let driver = or_local!(driver_link(store, argv, cwd));
+    let Some(ld) = Tool::find(store, &driver.ld, false)? else { return Ok(Err(format!("`{}` not found", driver.ld))) };
     if !ld.version.starts_with("GNU ld") {
         return Ok(Err(format!("`{}` is not GNU ld (BFD)", driver.ld)));
     }
     let line = or_local!(parse_ld(&driver.args));
     let defaults =
-        if line.nostdlib { Vec::new() } else { or_local!(default_search_dirs(&ld, line.emulation.as_deref())) };
+        if line.nostdlib { Vec::new() } else { or_local!(default_search_dirs(store, &ld, line.emulation.as_deref())) };
     let library_path: Vec<String> = std::env::var("LD_LIBRARY_PATH")
         .unwrap_or_default()
         .split(':')
@@ -186,32 +189,25 @@ struct DriverLink {
 }
 
 /// Asks the driver for its link command (`-###`).
-fn driver_link(argv: &[String], cwd: &Path) -> Result<DriverLink, String> {
+fn driver_link(store: &Store, argv: &[String], cwd: &Path) -> Result<DriverLink, String> {
     let name = &argv[0];
     let driver = if name.contains('/') { Some(cwd.join(name)).filter(|p| p.is_file()) } else { toolchain::which(name) };
     let Some(driver) = driver else { return Err(format!("`{name}` not found")) };
-    let version = tool::probe(&driver, &["--version"]).unwrap_or_default();
-    let machine = tool::probe(&driver, &["-dumpmachine"]).unwrap_or_default();
+    let version = tool::probe(store, &driver, &["--version"]).unwrap_or_default();
+    let machine = tool::probe(store, &driver, &["-dumpmachine"]).unwrap_or_default();
     if version.contains("clang") || !version.contains("Free Software Foundation") || machine.trim().is_empty() {
         return Err(format!("`{name}` is not the gcc driver"));
     }
-    let out = {
-        use std::os::unix::process::CommandExt;
-        Command::new(&driver)
-            .arg0(name)
-            .args(&argv[1..])
-            .arg("-###")
-            .env("LC_ALL", "C")
-            .current_dir(cwd)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run `{name}`: {e}"))?
-    };
-    let text = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("`{name} -###` fails: {}", text.lines().last().unwrap_or("")));
+    let mut run = Run::new(&driver, &[]);
+    run.argv0 = Some(name.clone());
+    run.args = argv[1..].iter().cloned().chain(["-###".to_string()]).collect();
+    run.cwd = Some(cwd.to_path_buf());
+    let watch = |out: &Output| installation_files(&commands_of(&out.stderr), &argv[1..]);
+    let out = run.output(store, &watch).map_err(|e| format!("cannot run `{name}`: {e}"))?;
+    if !out.success {
+        return Err(format!("`{name} -###` fails: {}", out.stderr.lines().last().unwrap_or("")));
     }
-    let commands: Vec<Vec<String>> = text.lines().filter(|l| l.starts_with(' ')).map(split_gcc_line).collect();
+    let commands = commands_of(&out.stderr);
     let [program] = commands.as_slice() else {
         return Err(format!("the driver runs {} programs (a compile and a link?)", commands.len()));
     };
@@ -220,7 +216,7 @@ fn driver_link(argv: &[String], cwd: &Path) -> Result<DriverLink, String> {
         // collect2 runs `real-ld` or `collect-ld` from the compiler's
         // folders if there is one, else `ld` from there or from PATH.
         let prog_name =
-            |p: &str| tool::probe(&driver, &[&format!("-print-prog-name={p}")]).map(|s| s.trim().to_string());
+            |p: &str| tool::probe(store, &driver, &[&format!("-print-prog-name={p}")]).map(|s| s.trim().to_string());
         for special in ["real-ld", "collect-ld"] {
             if prog_name(special).as_deref() != Some(special) {
                 return Err(format!("the compiler has its own `{special}`"));
@@ -236,6 +232,27 @@ fn driver_link(argv: &[String], cwd: &Path) -> Result<DriverLink, String> {
         return Err(format!("the driver runs `{}`, not a linker", program[0]));
     };
     Ok(DriverLink { ld, args: program[1..].to_vec() })
+}
+
+/// The commands `gcc -###` prints (on stderr), split into words.
+fn commands_of(text: &str) -> Vec<Vec<String>> {
+    text.lines().filter(|l| l.starts_with(' ')).map(split_gcc_line).collect()
+}
+
+/// The files and folders of the compiler's installation that the driver
+/// chose for `commands`: the absolute paths in them (as words, `-L`
+/// folders, plugin options) that none of its arguments `args` holds.
+/// Those the arguments hold are the link's own (its inputs, the output,
+/// `-rpath` folders), which change with every build.
+fn installation_files(commands: &[Vec<String>], args: &[String]) -> Vec<String> {
+    let mut files = BTreeSet::new();
+    for word in commands.iter().flatten() {
+        let path = ["-L", "-plugin-opt="].iter().find_map(|p| word.strip_prefix(p)).unwrap_or(word);
+        if path.starts_with('/') && !args.iter().any(|a| a.contains(path)) {
+            files.insert(path.to_string());
+        }
+    }
+    files.into_iter().collect()
 }
 
 /// Splits one command line as `gcc -###` prints it: words separated by
@@ -574,7 +591,7 @@ struct LdLine {
     emulation: Option<String>,
 }
 
-/// Reads ld's arguments (without argv[0]) the way ld's option parser does
+/// Reads ld's arguments (without `argv[0]`) the way ld's option parser does
 /// (`getopt_long_only`: `-name` and `--name` alike, except that a single
 /// dash before `o` is always `-o`).
 fn parse_ld(words: &[String]) -> Result<LdLine, String> {
@@ -730,13 +747,13 @@ fn parse_ld(words: &[String]) -> Result<LdLine, String> {
 
 /// ld's default search folders for an emulation (its default script's
 /// `SEARCH_DIR`s, which are under the sysroot), as paths on this machine.
-fn default_search_dirs(ld: &Tool, emulation: Option<&str>) -> Result<Vec<String>, String> {
+fn default_search_dirs(store: &Store, ld: &Tool, emulation: Option<&str>) -> Result<Vec<String>, String> {
     let mut args = vec!["--verbose"];
     if let Some(e) = emulation {
         args.splice(0..0, ["-m", e]);
     }
-    let text = tool::probe(Path::new(&ld.real), &args).unwrap_or_default();
-    let sysroot = tool::probe(Path::new(&ld.real), &["--print-sysroot"]).unwrap_or_default();
+    let text = tool::probe(store, Path::new(&ld.real), &args).unwrap_or_default();
+    let sysroot = tool::probe(store, Path::new(&ld.real), &["--print-sysroot"]).unwrap_or_default();
     if !sysroot.trim().is_empty() && sysroot.trim() != "/" {
         return Err(format!("`{}` has a sysroot of its own (`{}`)", ld.path, sysroot.trim()));
     }
@@ -923,11 +940,11 @@ impl<'a> Reader<'a> {
                     return Ok(Ok(None));
                 }
                 let name = tool::store_file(self.store, &host)?;
-                (Source::Value(name), classify(&host, &abs)?)
+                (Source::Value(name), classify(self.store, &host, &abs)?)
             }
             Input::Value(name) => {
                 let blob = self.store.blob(&name).with_context(|| format!("the input `{normal}`"))?;
-                (Source::Value(name), classify(&blob, &abs)?)
+                (Source::Value(name), classify(self.store, &blob, &abs)?)
             }
             Input::Output(_) if tool::is_shared_name(&normal) => {
                 return Ok(Err(format!(
@@ -1079,9 +1096,11 @@ fn expand_tokens(dir: &str) -> Vec<String> {
 
 /// What the file at `path` (its bytes here; `abs`, its path in the link)
 /// is to ld.
-fn classify(path: &Path, abs: &str) -> Result<Found> {
-    static MEMO: tool::Memo<PathBuf, FileKind> = std::sync::OnceLock::new();
-    let kind = tool::memo_file(&MEMO, path, file_kind).with_context(|| format!("cannot read `{}`", path.display()))?;
+fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
+    static KINDS: FileMemo<FileKind> = FileMemo::new(None, |_, _| true);
+    let kind = KINDS
+        .get(DiskCache::of(store), path, |p| file_kind(store, p))
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(match kind {
         FileKind::Plain => Found::Plain,
         FileKind::Thin => Found::Thin,
@@ -1091,20 +1110,28 @@ fn classify(path: &Path, abs: &str) -> Result<Found> {
 }
 
 /// What a file is to ld, from its bytes alone.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum FileKind {
     Plain,
     Thin,
     Script(String),
-    Shared(toolchain::ElfDynamic),
+    Shared(Dynamic),
 }
 
-fn file_kind(path: &Path) -> std::io::Result<FileKind> {
+/// [`toolchain::ElfDynamic`], as `files/` keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Dynamic {
+    soname: Option<String>,
+    needed: Vec<String>,
+    runpath: Vec<String>,
+}
+
+fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
     let head = tool::head(path, 64)?;
     if head.starts_with(b"\x7fELF") {
         // ET_DYN: a shared library, whose dynamic section ld follows.
         if head.len() >= 18 && head[16] == 3 {
-            if let Some(d) = toolchain::elf_dynamic(&fs::read(path)?) {
+            if let Some(d) = dynamic_section(store, path)? {
                 return Ok(FileKind::Shared(d));
             }
         }
@@ -1119,6 +1146,16 @@ fn file_kind(path: &Path) -> std::io::Result<FileKind> {
     Ok(match String::from_utf8(fs::read(path)?) {
         Ok(text) if !text.contains('\0') => FileKind::Script(text),
         _ => FileKind::Plain,
+    })
+}
+
+/// The dynamic section of a shared library. Finding it reads the whole
+/// file (libc is 2 MB), so it is kept in the store (see [`FileMemo`]).
+fn dynamic_section(store: &Store, path: &Path) -> std::io::Result<Option<Dynamic>> {
+    static SECTIONS: FileMemo<Option<Dynamic>> = FileMemo::new(Some("elf-dynamic"), |_, _| true);
+    SECTIONS.get(DiskCache::of(store), path, |p| {
+        let d = toolchain::elf_dynamic(&fs::read(p)?);
+        Ok(d.map(|d| Dynamic { soname: d.soname, needed: d.needed, runpath: d.runpath }))
     })
 }
 

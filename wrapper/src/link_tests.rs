@@ -184,6 +184,30 @@ fn gcc_command_lines_split_with_their_quotes() {
     );
 }
 
+#[test]
+fn a_kept_driver_link_rests_on_the_installation_files_it_names_not_on_the_links_own() {
+    let text = concat!(
+        "Using built-in specs.\n",
+        r#" /usr/lib/gcc/x86_64-linux-gnu/12/collect2 -plugin /usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so "#,
+        r#""-plugin-opt=/usr/lib/gcc/x86_64-linux-gnu/12/lto-wrapper" "-plugin-opt=-fresolution=/tmp/cc1.res" "#,
+        r#"-o /b/prog /usr/lib/x86_64-linux-gnu/Scrt1.o -L/usr/lib/gcc/x86_64-linux-gnu/12 -L/b/lib "#,
+        r#"/b/a.o -rpath /b/lib -lm"#,
+        "\nCOLLECT_GCC_OPTIONS='-o' '/b/prog'\n",
+    );
+    let args: Vec<String> =
+        ["-o", "/b/prog", "/b/a.o", "-L/b/lib", "-Wl,-rpath,/b/lib", "-lm"].iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        installation_files(&commands_of(text), &args),
+        [
+            "/usr/lib/gcc/x86_64-linux-gnu/12",
+            "/usr/lib/gcc/x86_64-linux-gnu/12/collect2",
+            "/usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so",
+            "/usr/lib/gcc/x86_64-linux-gnu/12/lto-wrapper",
+            "/usr/lib/x86_64-linux-gnu/Scrt1.o",
+        ]
+    );
+}
+
 fn words(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
 }
