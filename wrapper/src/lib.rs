@@ -15,6 +15,7 @@ mod remote;
 pub mod stats;
 pub mod thunkgen;
 pub mod tool;
+mod tool_cache;
 pub mod toolchain;
 
 use std::os::unix::process::CommandExt;
