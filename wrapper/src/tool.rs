@@ -70,6 +70,72 @@ pub enum Model<T> {
 /// (pipes, redirections, `;`, `||`, expansions, globs, assignments,
 /// subshells) is refused with the reason.
 pub fn shell_steps(command: &str) -> Result<Vec<Vec<String>>, String> {
+    // Most commands quote nothing: split those on blanks directly (a large
+    // build.ninja has tens of thousands of them).
+    let steps = if command.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'\n' | b'\r' | b'\x0c')) {
+        quoted_steps(command)?
+    } else {
+        plain_steps(command)?
+    };
+    finish_steps(steps)
+}
+
+/// Bytes that are shell syntax wherever they stand in an unquoted word.
+const SHELL_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"$`*?[<>|;&()";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// [`shell_steps`] for a command without quotes, backslashes or line
+/// breaks: blanks separate words.
+fn plain_steps(command: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut steps: Vec<Vec<String>> = vec![Vec::new()];
+    for w in command.split_ascii_whitespace() {
+        if w == "&&" {
+            if steps.last().is_some_and(Vec::is_empty) {
+                return Err("an empty step".into());
+            }
+            steps.push(Vec::new());
+            continue;
+        }
+        if let Some(&b) = w.as_bytes().iter().find(|&&b| SHELL_SPECIAL[usize::from(b)]) {
+            return Err(match b {
+                b'$' | b'`' => "a shell expansion".into(),
+                b'*' | b'?' | b'[' => "a glob".into(),
+                _ => format!("the shell operator `{}`", char::from(b)),
+            });
+        }
+        if w.starts_with(['~', '#']) {
+            return Err(format!("a word starting with `{}`", &w[..1]));
+        }
+        steps.last_mut().expect("one step").push(w.to_string());
+    }
+    Ok(steps)
+}
+
+/// The checks every split command gets, and the no-op steps dropped.
+fn finish_steps(mut steps: Vec<Vec<String>>) -> Result<Vec<Vec<String>>, String> {
+    if steps.last().is_some_and(Vec::is_empty) {
+        return Err("an empty step".into());
+    }
+    for step in &steps {
+        if step[0].split('/').next().is_some_and(|head| head.contains('=')) {
+            return Err("a variable assignment".into());
+        }
+    }
+    steps.retain(|s| !(s.len() == 1 && (s[0] == ":" || s[0] == "true")));
+    Ok(steps)
+}
+
+/// [`shell_steps`] for a command with quotes or backslashes, character by
+/// character as the shell reads it.
+fn quoted_steps(command: &str) -> Result<Vec<Vec<String>>, String> {
     let mut steps = vec![Vec::new()];
     let mut word: Option<String> = None;
     let mut chars = command.chars().peekable();
@@ -137,15 +203,6 @@ pub fn shell_steps(command: &str) -> Result<Vec<Vec<String>>, String> {
     if let Some(w) = word.take() {
         steps.last_mut().expect("one step").push(w);
     }
-    if steps.last().is_some_and(Vec::is_empty) {
-        return Err("an empty step".into());
-    }
-    for step in &steps {
-        if step[0].split('/').next().is_some_and(|head| head.contains('=')) {
-            return Err("a variable assignment".into());
-        }
-    }
-    steps.retain(|s| !(s.len() == 1 && (s[0] == ":" || s[0] == "true")));
     Ok(steps)
 }
 

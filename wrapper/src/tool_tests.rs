@@ -173,3 +173,31 @@ fn a_discovered_tool_is_read_back_until_a_file_it_lists_changes() {
     }
     assert_eq!(find(cache), tool, "a corrupt record");
 }
+
+#[test]
+fn the_fast_split_of_unquoted_commands_agrees_with_the_full_one() {
+    for cmd in [
+        "/usr/bin/cc -DX=1 -I../inc -O2 -c a.c -o a.o",
+        ": && cc -o t t.o libx.a -lm && :",
+        "rm -f x && ar qc x a.o",
+        "cc -c a.c > log",
+        "cc -c $FLAGS a.c",
+        "cc -c *.c",
+        "cc -c a.c; true",
+        "cc -c a.c &",
+        "CFLAGS=x cc -c a.c",
+        "cc ~/a.c",
+        "cc a.c #x",
+        "cc a{b}.c",
+        "&& cc",
+        "cc &&",
+        "",
+    ] {
+        let plain = plain_steps(cmd).and_then(finish_steps);
+        let full = quoted_steps(cmd).and_then(finish_steps);
+        assert_eq!(plain.is_ok(), full.is_ok(), "{cmd:?}: {plain:?} against {full:?}");
+        if let (Ok(p), Ok(f)) = (plain, full) {
+            assert_eq!(p, f, "{cmd:?}");
+        }
+    }
+}

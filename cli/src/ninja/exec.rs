@@ -18,7 +18,14 @@ use gg_wrapper::plan::CompileStep;
 
 use super::dirty::{Mtimes, Plan};
 use super::logs::Logs;
-use super::{command, compile_round, Options};
+use super::{compile_round, Options};
+
+/// The one command `command` runs, as words (CMake wraps some as
+/// `: && CMD && :`), if the shell would do nothing more.
+fn simple(command: &str) -> Option<Vec<String>> {
+    let mut steps = gg_wrapper::tool::shell_steps(command).ok()?;
+    (steps.len() == 1).then(|| steps.pop().expect("one"))
+}
 
 /// How one edge is built.
 pub enum Kind {
@@ -97,12 +104,12 @@ impl Build<'_> {
         if !self.graph.rspfile(e).is_empty() || self.graph.edge(e).pool() == CONSOLE_POOL {
             return None;
         }
-        let steps = command::split_and_list(&self.graph.command(e))?;
+        let steps = gg_wrapper::tool::shell_steps(&self.graph.command(e)).ok()?;
         let base = |w: &str| Path::new(w).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         if steps.iter().any(|s| base(&s[0]) == "ar" || base(&s[0]).ends_with("-ar")) {
             return Some(Kind::Archive);
         }
-        let argv = command::simple(&self.graph.command(e))?;
+        let argv = simple(&self.graph.command(e))?;
         let compile_only = argv.iter().any(|a| matches!(a.as_str(), "-c" | "-S" | "-E"));
         (gg_wrapper::invoke::is_compiler_name(&base(&argv[0])) && !compile_only).then_some(Kind::Link)
     }
@@ -115,7 +122,7 @@ impl Build<'_> {
             return Err("the console pool".into());
         }
         let command = self.graph.command(e);
-        let argv = command::simple(&command).ok_or("not a simple command")?;
+        let argv = simple(&command).ok_or("not a simple command")?;
         let step = CompileStep::model(self.store, &argv, &self.cwd)?;
         // The edge's outputs must be what the compile writes.
         let outs: Vec<&str> = self.graph.edge(e).outputs().iter().map(|&n| self.graph.path(n)).collect();

@@ -4,7 +4,6 @@
 //! graph order, and `.ninja_log`/`.ninja_deps` written as Ninja writes
 //! them, so plain `ninja` and `gg ninja` take turns on one build folder.
 
-mod command;
 mod compile_round;
 mod dirty;
 mod exec;
