@@ -5,7 +5,7 @@
 //! changed is hashed again (so `touch` costs a hash, not a miss).
 //!
 //! Manifests live at `<store>/manifests/<c>/<key>` as JSON, newest entry
-//! first, at most [`MAX_ENTRIES`] entries per key (one per header set seen).
+//! first, at most `MAX_ENTRIES` (16) entries per key (one per header set seen).
 
 use std::collections::HashMap;
 use std::fs;
