@@ -3,7 +3,6 @@
 //! placeholder, never a partial file).
 
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -139,13 +138,6 @@ fn materialize(store: &Store, path: &Path, r: &Resolved) -> Result<()> {
     // Re-hashed, not just sized: a corrupt cache entry must never become a
     // build output.
     let (blob, _) = store.verified(&r.value, false).with_context(|| format!("`{}`", path.display()))?;
-    let tmp = fsutil::temp_beside(path);
     let mode = if r.executable { 0o755 } else { 0o644 };
-    let result = std::fs::copy(&blob, &tmp)
-        .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write `{}`", path.display()))
+    fsutil::copy_atomic_with_mode(&blob, path, mode).with_context(|| format!("cannot write `{}`", path.display()))
 }

@@ -50,6 +50,20 @@ pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<()> {
     result
 }
 
+/// Copies `from` to `to` atomically with permission bits `mode` (a store
+/// blob is read-only; a build output is not).
+pub fn copy_atomic_with_mode(from: &Path, to: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = temp_beside(to);
+    let result = fs::copy(from, &tmp)
+        .and_then(|_| fs::set_permissions(&tmp, fs::Permissions::from_mode(mode)))
+        .and_then(|()| fs::rename(&tmp, to));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Adds context to an I/O error: what was being done to which path.
 pub fn ctx(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
     let msg = format!("{what} `{}`", path.display());
@@ -68,6 +82,23 @@ mod tests {
         write_atomic(&p, b"new").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_copy_with_a_mode_replaces_a_read_only_source_writable_and_leaves_no_temp() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let blob = dir.path().join("blob");
+        fs::write(&blob, b"bytes").unwrap();
+        fs::set_permissions(&blob, fs::Permissions::from_mode(0o444)).unwrap();
+        let out = dir.path().join("prog");
+        fs::write(&out, b"old").unwrap();
+        copy_atomic_with_mode(&blob, &out, 0o755).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"bytes");
+        assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o755);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert!(copy_atomic_with_mode(&blob, &dir.path().join("no/such/dir"), 0o644).is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "a failed copy leaves no temp");
     }
 
     #[test]

@@ -433,21 +433,13 @@ pub(crate) fn commit(
 /// Copies a stored object to `out` atomically, with the mode a compiler
 /// would give it (0666 less the umask), not the store's read-only one.
 pub(crate) fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     // SAFETY: umask only swaps a process-wide mask; gg-cc is one thread here.
     let mask = unsafe {
         let m = libc::umask(0o022);
         libc::umask(m);
         m
     };
-    let tmp = fsutil::temp_beside(out);
-    let result = fs::copy(blob, &tmp)
-        .and_then(|_| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o666 & !(mask as u32))))
-        .and_then(|()| fs::rename(&tmp, out));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    fsutil::copy_atomic_with_mode(blob, out, 0o666 & !(mask as u32))
 }
 
 /// Resolves `.` and `..` in an absolute path without touching the disk.

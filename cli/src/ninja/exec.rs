@@ -296,17 +296,8 @@ impl Build<'_> {
             };
             self.executor.fetch(&[value]).map_err(|err| err.message)?;
             let (blob, _) = self.store.verified(&value, false).map_err(|err| err.to_string())?;
-            let tmp = gg_core::fsutil::temp_beside(&dest);
-            std::fs::copy(&blob, &tmp)
-                .and_then(|_| {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
-                })
-                .and_then(|()| std::fs::rename(&tmp, &dest))
-                .map_err(|err| {
-                    let _ = std::fs::remove_file(&tmp);
-                    format!("cannot write `{}`: {err}", dest.display())
-                })?;
+            gg_core::fsutil::copy_atomic_with_mode(&blob, &dest, 0o644)
+                .map_err(|err| format!("cannot write `{}`: {err}", dest.display()))?;
         }
         Ok(())
     }

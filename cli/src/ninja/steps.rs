@@ -89,7 +89,6 @@ pub fn made_by(step: &Step) -> Vec<(String, Made)> {
 /// Writes a step's outputs from the store (re-hashed), executable where
 /// the thunk made them so, each through a temp file and a rename.
 pub fn write(store: &gg_core::Store, step: &Step, red: &gg_core::Reduction, cwd: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     for (path, out) in step.outputs.iter().zip(&step.thunk.outputs) {
         let value = red.get(Some(out)).ok_or_else(|| anyhow::anyhow!("no output `{out}` recorded"))?;
         let (blob, _) = store.verified(&value, false)?;
@@ -97,15 +96,9 @@ pub fn write(store: &gg_core::Store, step: &Step, red: &gg_core::Reduction, cwd:
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = gg_core::fsutil::temp_beside(&dest);
         let mode = if red.is_executable(Some(out)) { 0o755 } else { 0o644 };
-        let written = std::fs::copy(&blob, &tmp)
-            .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
-            .and_then(|()| std::fs::rename(&tmp, &dest));
-        if let Err(err) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(anyhow::anyhow!("cannot write `{}`: {err}", dest.display()));
-        }
+        gg_core::fsutil::copy_atomic_with_mode(&blob, &dest, mode)
+            .map_err(|err| anyhow::anyhow!("cannot write `{}`: {err}", dest.display()))?;
     }
     Ok(())
 }
