@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use gg_core::engine::local::LocalExecutor;
-use gg_core::engine::Executor;
 use gg_core::scheduler::{self, Options, Resolved};
 use gg_core::{fsutil, placeholder, OutputRef, Store};
-use gg_worker::client::RemoteExecutor;
+use gg_worker::engine::Engine;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -47,13 +45,9 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         dests.push(dest);
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let local = LocalExecutor::new(store.clone());
-    let remote = RemoteExecutor::from_env(store)?;
-    let (executor, default_jobs): (&dyn Executor, usize) = match &remote {
-        Some(r) => (r, r.slots().unwrap_or(cores)),
-        None => (&local, cores),
-    };
-    let jobs = a.jobs.unwrap_or(default_jobs);
+    let engine = Engine::from_env(store)?;
+    let executor = engine.executor();
+    let jobs = a.jobs.unwrap_or_else(|| engine.default_jobs(cores));
     if jobs == 0 {
         bail!("-j 0: at least one job is needed");
     }
@@ -78,13 +72,8 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         report.cached,
         report.failures.len()
     );
-    let fallbacks = remote.as_ref().map_or(0, |r| r.fallbacks.load(std::sync::atomic::Ordering::Relaxed));
-    let duplicated = remote.as_ref().map_or(0, |r| r.duplicated.load(std::sync::atomic::Ordering::Relaxed));
-    if duplicated > 0 {
-        let _ = writeln!(stderr, "gg: {duplicated} slow thunk(s) started again on another worker");
-    }
-    if fallbacks > 0 {
-        let _ = writeln!(stderr, "gg: {fallbacks} thunk(s) ran locally because no worker answered");
+    for line in engine.summary() {
+        let _ = writeln!(stderr, "gg: {line}");
     }
     if report.interrupted {
         let _ = writeln!(stderr, "gg: interrupted; running thunks were killed, placeholders left in place");

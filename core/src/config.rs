@@ -11,6 +11,14 @@
 //! token_file = "/etc/gg/token"        # GG_TOKEN_FILE (GG_TOKEN: the token)
 //! strict = true                       # GG_REMOTE_STRICT=1
 //! straggler_secs = 10                 # GG_STRAGGLER_SECS
+//!
+//! # kind = "lambda": the function and its bucket (docs/lambda.md)
+//! function = "gg"                     # GG_LAMBDA_FUNCTION
+//! bucket = "my-gg-blobs"              # GG_S3_BUCKET
+//! region = "eu-west-1"                # GG_LAMBDA_REGION (else AWS_REGION…)
+//! lambda_endpoint = "http://…"        # GG_LAMBDA_ENDPOINT (default: AWS)
+//! s3_endpoint = "http://…"            # GG_S3_ENDPOINT (default: AWS)
+//! invoke_timeout_secs = 960           # GG_LAMBDA_TIMEOUT
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,6 +34,12 @@ pub struct EngineConfig {
     pub token_file: Option<PathBuf>,
     pub strict: Option<bool>,
     pub straggler_secs: Option<f64>,
+    pub function: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub lambda_endpoint: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub invoke_timeout_secs: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +72,20 @@ pub fn engine() -> Result<EngineConfig, String> {
     if let Some(s) = env("GG_STRAGGLER_SECS") {
         c.straggler_secs = Some(s.parse().map_err(|_| format!("GG_STRAGGLER_SECS=`{s}`: not a number"))?);
     }
+    for (var, field) in [
+        ("GG_LAMBDA_FUNCTION", &mut c.function),
+        ("GG_S3_BUCKET", &mut c.bucket),
+        ("GG_LAMBDA_REGION", &mut c.region),
+        ("GG_LAMBDA_ENDPOINT", &mut c.lambda_endpoint),
+        ("GG_S3_ENDPOINT", &mut c.s3_endpoint),
+    ] {
+        if let Some(v) = env(var) {
+            *field = Some(v);
+        }
+    }
+    if let Some(s) = env("GG_LAMBDA_TIMEOUT") {
+        c.invoke_timeout_secs = Some(s.parse().map_err(|_| format!("GG_LAMBDA_TIMEOUT=`{s}`: not a number"))?);
+    }
     Ok(c)
 }
 
@@ -67,6 +95,12 @@ fn merge(into: &mut EngineConfig, from: EngineConfig) {
     into.token_file = from.token_file.or(into.token_file.take());
     into.strict = from.strict.or(into.strict);
     into.straggler_secs = from.straggler_secs.or(into.straggler_secs);
+    into.function = from.function.or(into.function.take());
+    into.bucket = from.bucket.or(into.bucket.take());
+    into.region = from.region.or(into.region.take());
+    into.lambda_endpoint = from.lambda_endpoint.or(into.lambda_endpoint.take());
+    into.s3_endpoint = from.s3_endpoint.or(into.s3_endpoint.take());
+    into.invoke_timeout_secs = from.invoke_timeout_secs.or(into.invoke_timeout_secs);
 }
 
 fn read(path: &Path) -> Result<EngineConfig, String> {
@@ -116,5 +150,24 @@ mod tests {
         assert_eq!(c.kind.as_deref(), Some("remote"));
         assert_eq!(c.strict, Some(false));
         assert_eq!(c.workers.unwrap(), ["http://x:1"]);
+    }
+
+    #[test]
+    fn the_lambda_settings_are_read_and_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("gg.toml");
+        let text = "[engine]\nkind = \"lambda\"\nfunction = \"gg-build\"\nbucket = \"blobs\"\n\
+                    s3_endpoint = \"http://127.0.0.1:9000\"\ninvoke_timeout_secs = 30\n";
+        std::fs::write(&p, text).unwrap();
+        let mut c = read(&p).unwrap();
+        assert_eq!((c.function.as_deref(), c.bucket.as_deref()), (Some("gg-build"), Some("blobs")));
+        assert_eq!(c.invoke_timeout_secs, Some(30.0));
+        merge(
+            &mut c,
+            EngineConfig { bucket: Some("other".into()), region: Some("eu-west-1".into()), ..Default::default() },
+        );
+        assert_eq!(c.bucket.as_deref(), Some("other"));
+        assert_eq!(c.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"), "kept from the earlier source");
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
     }
 }

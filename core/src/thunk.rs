@@ -279,6 +279,26 @@ impl Thunk {
         self.values.iter().map(|o| (o, false)).chain(self.executables.iter().map(|o| (o, true)))
     }
 
+    /// This thunk with each input from a thunk in `made` (thunk name to its
+    /// outputs, in declared order) replaced by the value it produced; the
+    /// others stay thunk inputs. An engine running a chain itself (after a
+    /// worker was lost, say) resolves each member from those before it.
+    pub fn resolved_from(&self, made: &std::collections::HashMap<Name, Vec<(String, Name)>>) -> Thunk {
+        let mut t = self.clone();
+        for input in std::mem::take(&mut t.thunks) {
+            let value = made.get(&input.output.thunk).and_then(|outs| match &input.output.output {
+                Some(o) => outs.iter().find(|(n, _)| n == o).map(|(_, v)| *v),
+                None => outs.first().map(|(_, v)| *v),
+            });
+            match value {
+                Some(hash) => t.values.push(Object { path: input.path, hash }),
+                None => t.thunks.push(input),
+            }
+        }
+        t.values.sort();
+        t
+    }
+
     /// The path the function runs from: the first executable with its hash.
     pub fn function_path(&self) -> &str {
         let f = self.executables.iter().find(|o| o.hash == self.function.hash);

@@ -195,3 +195,27 @@ fn the_function_runs_from_its_executable_path() {
     assert_eq!(thunk.output_index(Some("src/a.o")), Some(0));
     assert_eq!(thunk.output_index(Some("nope")), None);
 }
+
+#[test]
+fn resolving_from_made_outputs_replaces_only_those_inputs() {
+    let thunk = build(parts()).unwrap();
+    let gen_h = v("generated header");
+    let made = std::collections::HashMap::from([(t("gen"), vec![("other".into(), v("x")), ("gen.h".into(), gen_h)])]);
+    let r = thunk.resolved_from(&made);
+    assert!(r.values.contains(&obj("inc/gen.h", gen_h)), "the named output of `gen` is now a value");
+    assert_eq!(r.thunks.len(), 1, "`gen2` was not made: it stays a thunk input");
+    assert_eq!(r.thunks[0].path, "inc/gen2.h");
+    let mut sorted = r.values.clone();
+    sorted.sort();
+    assert_eq!(r.values, sorted, "values stay in canonical order");
+    let both = std::collections::HashMap::from([
+        (t("gen"), vec![("gen.h".into(), gen_h)]),
+        (t("gen2"), vec![("o".into(), v("g2"))]),
+    ]);
+    let r = thunk.resolved_from(&both);
+    assert!(
+        r.thunks.is_empty() && r.values.contains(&obj("inc/gen2.h", v("g2"))),
+        "a bare reference takes the first output"
+    );
+    assert_eq!(Thunk::decode(&r.encode()).unwrap(), r, "the result is a valid thunk");
+}

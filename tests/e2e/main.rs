@@ -6,6 +6,7 @@ mod compile;
 mod example;
 mod gg_cc;
 mod hermetic;
+mod lambda;
 mod link;
 mod ninja;
 mod projects;

@@ -2,8 +2,11 @@
 //! service (blobs, execution, status) knows nothing of HTTP, so the same
 //! core can later answer Lambda invocations.
 
+pub mod aws;
 pub mod client;
+pub mod engine;
 pub mod http;
+pub mod lambda;
 pub mod protocol;
 pub mod service;
 

@@ -52,12 +52,23 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
             return Ok(Some(1));
         }
         Err(e) => {
+            if strict() {
+                // GG_REMOTE_STRICT=1: nothing runs here that was meant to
+                // run remotely.
+                eprintln!("gg-cc: error: the engine did not compile `{}`: {}", c.source, e.message);
+                stats::record(job.store, &Event::Uncacheable("engine failed (strict mode)".into()))?;
+                return Ok(Some(1));
+            }
             debug(&format!("the engine did not compile `{}`: {}", c.source, e.message));
             return Ok(None);
         }
     };
     let Some(object) = outcome.outputs.first().copied() else { return Ok(None) };
     if let Err(e) = engine.fetch(&[object]) {
+        if strict() {
+            eprintln!("gg-cc: error: cannot fetch the object of `{}`: {}", c.source, e.message);
+            return Ok(Some(1));
+        }
         debug(&format!("cannot fetch the object of `{}`: {}", c.source, e.message));
         return Ok(None);
     }
@@ -127,4 +138,10 @@ pub(crate) fn scan(job: &Job<'_>) -> Result<Option<String>> {
         return Ok(None);
     }
     Ok(text.ok())
+}
+
+/// Whether `GG_REMOTE_STRICT=1` (or `strict = true` in the config file)
+/// forbids compiling here what the engine could not.
+fn strict() -> bool {
+    gg_core::config::engine().is_ok_and(|c| c.strict == Some(true))
 }

@@ -1,4 +1,5 @@
-//! `gg-worker serve`: run thunks for gg clients over HTTP (docs/protocol.md).
+//! `gg-worker serve`: run thunks for gg clients over HTTP; `gg-worker
+//! lambda`: the same as an AWS Lambda custom runtime (docs/protocol.md).
 
 use std::path::PathBuf;
 
@@ -37,6 +38,9 @@ enum Command {
         #[arg(long, default_value_t = 1 << 30)]
         max_body: u64,
     },
+    /// Serve Lambda invocations through the Runtime API
+    /// (AWS_LAMBDA_RUNTIME_API): what the deployment's `bootstrap` runs.
+    Lambda,
 }
 
 fn main() {
@@ -47,7 +51,12 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body } = Cli::parse().command;
+    let (listen, token_file, insecure_no_auth, dir, jobs, max_body) = match Cli::parse().command {
+        Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body } => {
+            (listen, token_file, insecure_no_auth, dir, jobs, max_body)
+        }
+        Command::Lambda => return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg),
+    };
     let token = match token_file {
         Some(f) => {
             let t = std::fs::read_to_string(&f).with_context(|| format!("cannot read token file `{}`", f.display()))?;

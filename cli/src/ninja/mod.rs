@@ -17,10 +17,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use gg_core::engine::local::LocalExecutor;
-use gg_core::engine::Executor;
 use gg_core::Store;
-use gg_worker::client::RemoteExecutor;
+use gg_worker::engine::Engine;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -70,13 +68,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let root = Store::locate();
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let local = LocalExecutor::new(store.clone());
-    let remote = RemoteExecutor::from_env(&store)?;
-    let (executor, default_jobs): (&dyn Executor, usize) = match &remote {
-        Some(r) => (r, r.slots().unwrap_or(cores + 2)),
-        None => (&local, cores + 2),
-    };
-    let jobs = a.jobs.unwrap_or(default_jobs);
+    let engine = Engine::from_env(&store)?;
+    let executor = engine.executor();
+    let jobs = a.jobs.unwrap_or_else(|| engine.default_jobs(cores + 2));
     if jobs == 0 {
         bail!("-j 0: at least one job is needed");
     }

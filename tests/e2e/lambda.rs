@@ -1,0 +1,403 @@
+//! The Lambda engine against real third-party servers on loopback:
+//! s3s-fs (S3, checking SigV4 signatures) and cargo-lambda's emulator (the
+//! Runtime and Invoke APIs), with gg-worker processes serving as the
+//! function. Both servers come from integration/lambda-tools.sh.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{blob_path, sh_thunk, text, Scratch};
+
+/// The bucket every test uses.
+const BUCKET: &str = "gg-blobs";
+const KEY: &str = "AKIAGGTEST";
+const SECRET: &str = "gg-test-secret";
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An S3 server, a Lambda emulator and some function processes.
+pub struct Cloud {
+    dir: PathBuf,
+    s3_port: u16,
+    api_port: u16,
+    functions: Vec<Proc>,
+    _servers: Vec<Proc>,
+}
+
+fn tools() -> (PathBuf, PathBuf) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration/lambda-tools.sh");
+    let out = Command::new(script).output().unwrap();
+    assert!(out.status.success(), "cannot install s3s-fs and cargo-lambda:\n{}", text(&out.stderr));
+    let out = text(&out.stdout);
+    let mut lines = out.lines().map(PathBuf::from);
+    (lines.next().unwrap(), lines.next().unwrap())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on port {port}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Cloud {
+    /// Servers on free ports, with `functions` function processes.
+    pub fn start(s: &Scratch, functions: usize) -> Cloud {
+        let (s3s, lambda) = tools();
+        let dir = s.path().join("cloud");
+        std::fs::create_dir_all(dir.join("s3").join(BUCKET)).unwrap();
+        let s3_port = free_port();
+        let s3_log = dir.join("s3.log");
+        let s3 = Command::new(s3s)
+            .args(["--host", "127.0.0.1", "--port", &s3_port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
+            .arg(dir.join("s3"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&s3_log).unwrap())
+            .spawn()
+            .unwrap();
+        // The emulator serves the functions its working folder's Cargo.toml
+        // names as binaries.
+        let project = dir.join("function");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(
+            project.join("Cargo.toml"),
+            "[package]\nname = \"gg-function\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [[bin]]\nname = \"gg\"\npath = \"main.rs\"\n",
+        )
+        .unwrap();
+        std::fs::write(project.join("main.rs"), "fn main() {}\n").unwrap();
+        let api_port = free_port();
+        let api_log = dir.join("emulator.log");
+        let emulator = Command::new(lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &api_port.to_string()])
+            .current_dir(&project)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&api_log).unwrap())
+            .spawn()
+            .unwrap();
+        let servers = vec![Proc(s3), Proc(emulator)];
+        wait_for_port(s3_port, "s3s-fs", &s3_log);
+        wait_for_port(api_port, "cargo lambda watch", &api_log);
+        let mut cloud = Cloud { dir, s3_port, api_port, functions: Vec::new(), _servers: servers };
+        for _ in 0..functions {
+            cloud.add_function(SECRET);
+        }
+        cloud
+    }
+
+    fn s3_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// Starts one more function process (a fresh environment, as Lambda
+    /// starts one), signing its S3 calls with `secret`.
+    pub fn add_function(&mut self, secret: &str) -> usize {
+        self.add_function_with(secret, &[])
+    }
+
+    pub fn add_function_with(&mut self, secret: &str, env: &[(&str, &str)]) -> usize {
+        let i = self.functions.len();
+        let scratch = self.dir.join(format!("fn{i}"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
+            .arg("lambda")
+            // The emulator's Runtime API for function `gg`, as a full URL.
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{}/.rt/gg", self.api_port))
+            .env("GG_LAMBDA_TMP", &scratch)
+            .env("GG_S3_ENDPOINT", self.s3_url())
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.join(format!("fn{i}.log"))).unwrap())
+            .spawn()
+            .unwrap();
+        self.functions.push(Proc(child));
+        i
+    }
+
+    /// Kills every function process (-9).
+    pub fn stop_functions(&mut self) {
+        for f in &mut self.functions {
+            let _ = f.0.kill();
+            let _ = f.0.wait();
+        }
+    }
+
+    pub fn function_pid(&self, i: usize) -> u32 {
+        self.functions[i].0.id()
+    }
+
+    /// The environment that points gg at this cloud.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("GG_ENGINE", "lambda".to_string()),
+            ("GG_REMOTE_STRICT", "1".into()),
+            ("GG_LAMBDA_FUNCTION", "gg".into()),
+            ("GG_LAMBDA_ENDPOINT", format!("http://127.0.0.1:{}", self.api_port)),
+            ("GG_S3_ENDPOINT", self.s3_url()),
+            ("GG_S3_BUCKET", BUCKET.into()),
+            ("AWS_ACCESS_KEY_ID", KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// `gg ARGS` on this cloud.
+    pub fn gg(&self, s: &Scratch, args: &[&str]) -> Command {
+        let mut c = s.cmd(args);
+        c.envs(self.env());
+        c
+    }
+
+    /// Keys under `prefix` in the bucket.
+    pub fn objects(&self, prefix: &str) -> Vec<String> {
+        let dir = self.dir.join("s3").join(BUCKET).join(prefix);
+        let mut keys: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    pub fn function_log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.join(format!("fn{i}.log"))).unwrap_or_default()
+    }
+
+    pub fn scratch(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("fn{i}"))
+    }
+}
+
+fn forced(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "gg force failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn a_thunk_runs_as_an_invocation_with_its_blobs_and_reduction_in_s3() {
+    let s = Scratch::new();
+    let cloud = Cloud::start(&s, 1);
+    // A 100 KB input goes through S3; the small script travels inline.
+    let big = s.write("big.txt", &"0123456789".repeat(10_000));
+    let value = format!("{}=in/big.txt", big.display());
+    let t = s.ok(&sh_thunk(
+        "wc -c < in/big.txt > out; head -c 200000 /dev/zero > zeros; echo done >&2",
+        "out",
+        &["--value", &value, "--output", "zeros"],
+    ));
+    let out = cloud.gg(&s, &["force", &format!("{t}#out"), &format!("{t}#zeros")]).output().unwrap();
+    let stdout = forced(&out);
+    assert!(text(&out.stderr).contains("done"), "the function's stderr is replayed:\n{}", text(&out.stderr));
+    let values: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    let read = |v: &str| std::fs::read(blob_path(&s.store(), v)).unwrap();
+    assert_eq!(read(values[0]), b"100000\n");
+    assert_eq!(read(values[1]), vec![0; 200_000], "a large output is fetched from S3 when forced");
+    let blobs = cloud.objects("blobs");
+    let hashed = s.ok(&["hash", big.to_str().unwrap()]);
+    let input = hashed.split_whitespace().next().unwrap().to_string();
+    assert!(blobs.contains(&input), "the large input went through S3: {blobs:?}");
+    for v in &values {
+        assert!(blobs.iter().any(|b| b == v), "every output is in S3: {v} not in {blobs:?}");
+    }
+    assert_eq!(cloud.objects("reductions"), [t], "the reduction is in S3");
+    // The scratch folder holds only the store once the invocation is over.
+    let left: Vec<_> = std::fs::read_dir(cloud.scratch(0)).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["gg-store"], "the scratch folder was cleaned");
+}
+
+#[test]
+fn a_thunks_own_failure_is_reported_once_with_its_stderr() {
+    let s = Scratch::new();
+    let cloud = Cloud::start(&s, 1);
+    let t = s.ok(&sh_thunk("echo 'no such header' >&2; exit 3", "out", &[]));
+    let out = cloud.gg(&s, &["force", &t]).output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains(&t) && err.contains("no such header"), "the thunk and its stderr are shown:\n{err}");
+    assert!(err.contains("1 lambda invocation(s), 0 of them retries"), "not retried:\n{err}");
+}
+
+#[test]
+fn a_wrong_s3_secret_is_a_clear_error_without_a_hang_and_a_warning_without_strict_mode() {
+    let s = Scratch::new();
+    let cloud = Cloud::start(&s, 1);
+    let t = s.ok(&sh_thunk("echo hi > out", "out", &[]));
+    let start = Instant::now();
+    let out = cloud.gg(&s, &["force", &t]).env("AWS_SECRET_ACCESS_KEY", "not-the-secret").output().unwrap();
+    assert!(!out.status.success(), "strict mode: the build fails");
+    let err = text(&out.stderr);
+    assert!(err.contains("SignatureDoesNotMatch") && err.contains(BUCKET), "S3's reason and the bucket:\n{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "no hang: {:?}", start.elapsed());
+    let out = cloud
+        .gg(&s, &["force", &t])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .env("GG_REMOTE_STRICT", "0")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "without strict mode the thunk runs locally:\n{err}");
+    assert!(err.contains("warning") && err.contains("SignatureDoesNotMatch"), "{err}");
+    assert!(err.contains("1 thunk(s) ran locally"), "{err}");
+}
+
+#[test]
+fn a_function_killed_mid_invocation_is_retried_in_a_new_environment() {
+    let s = Scratch::new();
+    let mut cloud = Cloud::start(&s, 1);
+    let mark = s.path().join("started");
+    let script = format!("echo >> {}; sleep 2; echo finished > out", mark.display());
+    let t = s.ok(&sh_thunk(&script, "out", &[]));
+    let force = {
+        let mut c = cloud.gg(&s, &["force", &t]);
+        c.env("GG_LAMBDA_TIMEOUT", "5").stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !mark.exists() {
+        assert!(Instant::now() < deadline, "the thunk never started:\n{}", cloud.function_log(0));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(cloud.function_pid(0) as i32, libc::SIGKILL) };
+    cloud.add_function(SECRET);
+    let out = force.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "the retry succeeded:\n{err}");
+    assert!(err.contains("2 lambda invocation(s), 1 of them retries"), "{err}");
+    assert_eq!(std::fs::read_to_string(&mark).unwrap().lines().count(), 2, "the thunk ran twice");
+}
+
+#[test]
+fn a_function_that_keeps_failing_is_retried_then_reported() {
+    let s = Scratch::new();
+    let mut cloud = Cloud::start(&s, 0);
+    // The function's own S3 calls are refused: every invocation fails.
+    cloud.add_function("the-function-has-a-wrong-secret");
+    let big = s.write("big.txt", &"x".repeat(100_000));
+    let value = format!("{}=big.txt", big.display());
+    let t = s.ok(&sh_thunk("wc -c < big.txt > out", "out", &["--value", &value]));
+    let start = Instant::now();
+    let out = cloud.gg(&s, &["force", &t]).output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("failed 3 times running thunk") && err.contains(&t), "{err}");
+    assert!(err.contains("gg.S3") && err.contains("SignatureDoesNotMatch"), "the function's error is shown:\n{err}");
+    assert!(err.contains("3 lambda invocation(s), 2 of them retries"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(30), "{:?}", start.elapsed());
+}
+
+#[test]
+fn a_blob_lost_from_the_bucket_is_uploaded_again() {
+    let s = Scratch::new();
+    let mut cloud = Cloud::start(&s, 1);
+    let big = s.write("big.txt", &"y".repeat(100_000));
+    let value = format!("{}=big.txt", big.display());
+    let first = s.ok(&sh_thunk("wc -c < big.txt > out", "out", &["--value", &value]));
+    forced(&cloud.gg(&s, &["force", &first]).output().unwrap());
+    // The bucket loses the input (a lifecycle rule, say); the client
+    // still believes it is there. A new environment has none of it.
+    cloud.stop_functions();
+    cloud.add_function(SECRET);
+    let hashed = s.ok(&["hash", big.to_str().unwrap()]);
+    let input = hashed.split_whitespace().next().unwrap();
+    std::fs::remove_file(cloud.dir.join("s3").join(BUCKET).join("blobs").join(input)).unwrap();
+    let second = s.ok(&sh_thunk("wc -c < big.txt > out; echo again >> out", "out", &["--value", &value]));
+    let out = cloud.gg(&s, &["force", &second]).output().unwrap();
+    forced(&out);
+    assert!(cloud.objects("blobs").contains(&input.to_string()), "uploaded again: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("2 lambda invocation(s), 0 of them retries"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_function_keeps_its_store_under_the_limit() {
+    let s = Scratch::new();
+    let mut cloud = Cloud::start(&s, 0);
+    let i = cloud.add_function_with(SECRET, &[("GG_LAMBDA_STORE_LIMIT", "1000000")]);
+    let mut thunks = Vec::new();
+    for n in 0..6 {
+        thunks.push(s.ok(&sh_thunk(&format!("head -c 400000 /dev/urandom > out; echo {n}"), "out", &[])));
+    }
+    for t in &thunks {
+        forced(&cloud.gg(&s, &["force", t]).output().unwrap());
+    }
+    let mut total = 0;
+    for dir in ["blobs", "exec"] {
+        let root = cloud.scratch(i).join("gg-store").join(dir);
+        for shard in std::fs::read_dir(root).unwrap().flatten() {
+            for e in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                total += e.metadata().unwrap().len();
+            }
+        }
+    }
+    assert!(total <= 1_000_000, "the store holds {total} bytes, over its limit");
+    assert_eq!(cloud.objects("reductions").len(), 6, "every output still reached S3");
+}
+
+/// `make` in `tree` through gg-cc on `cloud`, with the store `store`.
+fn make_through(cloud: &Cloud, tree: &Path, store: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_gg-cc")).parent().unwrap();
+    Command::new("sh")
+        .args(["-ec", "make clean >/dev/null && make -j4 linux CC='gg-cc -std=gnu99'"])
+        .current_dir(tree)
+        .envs(cloud.env())
+        .env("GG_DIR", store)
+        .envs(env.iter().copied())
+        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn lua_from_debian_builds_on_lambda_identically_and_a_fresh_machine_hits_the_bucket() {
+    use crate::projects::{assert_same_outputs, build_outputs, debian_source, sh};
+    let s = Scratch::new();
+    let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
+    sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
+    let tree = s.path().join("lua-5.4.4");
+    sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
+    let plain = build_outputs(&tree);
+    let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count();
+
+    let mut cloud = Cloud::start(&s, 3);
+    // Strict mode: a compile that did not run as an invocation fails.
+    let out = make_through(&cloud, &tree, &s.store(), &[]);
+    assert!(out.status.success(), "make on lambda failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua compiled on lambda");
+    let reductions = cloud.objects("reductions").len();
+    assert!(reductions >= objects, "every compile left its reduction in S3 ({reductions} for {objects} objects)");
+    let served: Vec<usize> = (0..3).filter(|i| cloud.function_log(*i).is_empty()).collect();
+    assert_eq!(served.len(), 3, "the functions reported no errors");
+
+    // Another machine: an empty store, and no function running at all.
+    // Every compile must come from the reductions in the bucket.
+    cloud.stop_functions();
+    let fresh = s.path().join("fresh-store");
+    // A miss would find no function: each of its 3 invocations times out
+    // and gg-cc fails (strict mode) rather than compiling here.
+    let out = make_through(&cloud, &tree, &fresh, &[("GG_LAMBDA_TIMEOUT", "5")]);
+    assert!(out.status.success(), "the build from the bucket failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert_same_outputs(&plain, &build_outputs(&tree), "lua from the bucket's reductions");
+}

@@ -1,0 +1,144 @@
+//! The client's side of the bucket: which blobs S3 holds (remembered in
+//! the store, so the next gg-cc process does not ask again), uploads of
+//! the ones it lacks (in parallel, each blob once even when a thousand
+//! invocations want it at the same moment), and downloads checked against
+//! their names.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use gg_core::{Name, Store};
+
+use super::fanout;
+use super::payload::blob_key;
+use crate::aws::S3;
+
+/// Parallel S3 calls per batch of blobs.
+const THREADS: usize = 32;
+
+/// A bucket as the client knows it.
+#[derive(Debug)]
+pub struct Bucket {
+    pub s3: S3,
+    store: Store,
+    known: Mutex<HashSet<Name>>,
+    /// Append-only list of names known to be in the bucket.
+    known_file: PathBuf,
+    /// One lock per blob being checked or uploaded now.
+    flights: Mutex<HashMap<Name, Arc<Mutex<()>>>>,
+}
+
+impl Bucket {
+    pub fn new(s3: S3, store: Store) -> Bucket {
+        let id: String = format!("{}_{}", s3.endpoint(), s3.bucket())
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect();
+        let known_file = store.root().join("lambda").join(format!("{id}.known"));
+        let known = std::fs::read_to_string(&known_file)
+            .map(|text| text.lines().filter_map(|l| l.parse().ok()).collect())
+            .unwrap_or_default();
+        Bucket { s3, store, known: Mutex::new(known), known_file, flights: Mutex::default() }
+    }
+
+    pub fn is_known(&self, name: &Name) -> bool {
+        self.known.lock().expect("known").contains(name)
+    }
+
+    /// Records blobs the function put in the bucket.
+    pub fn learn(&self, names: &[Name]) {
+        let mut known = self.known.lock().expect("known");
+        let new: Vec<&Name> = names.iter().filter(|n| known.insert(**n)).collect();
+        if new.is_empty() {
+            return;
+        }
+        let text: String = new.iter().map(|n| format!("{n}\n")).collect();
+        // One append per batch; a lost line only costs a check later.
+        let _ = std::fs::create_dir_all(self.known_file.parent().expect("in the store"));
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.known_file) {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+
+    /// Forgets blobs the function found missing (a lifecycle rule, say).
+    pub fn forget(&self, names: &[Name]) {
+        let mut known = self.known.lock().expect("known");
+        for n in names {
+            known.remove(n);
+        }
+        drop(known);
+        let _ = std::fs::remove_file(&self.known_file);
+        let all: Vec<Name> = self.known.lock().expect("known").drain().collect();
+        self.learn(&all);
+    }
+
+    /// Makes sure every blob is in the bucket: asks S3 about those not
+    /// known to be there and uploads what it lacks.
+    pub fn ensure(&self, names: &[Name]) -> Result<(), String> {
+        let results = fanout::map(names, THREADS, |n| self.ensure_one(n));
+        let done: Vec<Name> = names.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(n, _)| *n).collect();
+        self.learn(&done);
+        results.into_iter().collect()
+    }
+
+    fn ensure_one(&self, name: &Name) -> Result<(), String> {
+        if self.is_known(name) {
+            return Ok(());
+        }
+        let flight = Arc::clone(self.flights.lock().expect("flights").entry(*name).or_default());
+        let _held = flight.lock().expect("flight");
+        if self.is_known(name) {
+            return Ok(());
+        }
+        let key = blob_key(name);
+        let result = match self.s3.exists(&key) {
+            Ok(true) => Ok(()),
+            Ok(false) => match self.store.get(name) {
+                Ok(bytes) => self.s3.put(&key, &bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot upload `{name}`: {e}")),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if result.is_ok() {
+            self.learn(&[*name]);
+        }
+        self.flights.lock().expect("flights").remove(name);
+        result
+    }
+
+    /// Uploads blobs whatever was known about them.
+    pub fn upload(&self, names: &[Name]) -> Result<(), String> {
+        let results = fanout::map(names, THREADS, |n| -> Result<(), String> {
+            let bytes = self.store.get(n).map_err(|e| format!("cannot upload `{n}`: {e}"))?;
+            self.s3.put(&blob_key(n), &bytes).map_err(|e| e.to_string())
+        });
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        self.learn(names);
+        Ok(())
+    }
+
+    /// Brings blobs the local store lacks from the bucket, each checked
+    /// against its name.
+    pub fn download(&self, names: &[Name]) -> Result<(), String> {
+        let absent: Vec<Name> = names.iter().copied().filter(|n| !self.store.has(n)).collect();
+        let results = fanout::map(&absent, THREADS, |n| -> Result<(), String> {
+            let key = blob_key(n);
+            let bytes = self
+                .s3
+                .get(&key)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("`{n}` is in neither the local store nor bucket `{}`", self.s3.bucket()))?;
+            let actual = Name::of_bytes(n.kind(), &bytes);
+            if actual != *n {
+                return Err(format!(
+                    "S3 object `{}/{key}` is corrupt: its bytes hash to `{actual}`; it was not used",
+                    self.s3.bucket()
+                ));
+            }
+            self.store.put_bytes(n.kind(), &bytes).map(|_| ()).map_err(|e| format!("cannot store `{n}`: {e}"))
+        });
+        results.into_iter().collect()
+    }
+}

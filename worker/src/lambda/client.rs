@@ -1,0 +1,294 @@
+//! The Lambda engine (`GG_ENGINE=lambda`): an [`Executor`] that runs each
+//! ready thunk or chain as one synchronous invocation of the gg function.
+//!
+//! Before invoking, it asks the bucket for the chain's reductions (another
+//! machine may have run it). Small inputs travel inline; the rest are put
+//! in S3 unless known to be there. Small outputs come back inline; the
+//! rest stay in S3 until something needs them here. A function error or a
+//! lost invocation is retried, then reported with the thunk; when the
+//! service itself cannot be used (refused, unavailable, S3 failing) the
+//! thunks run locally with a warning, or fail under `GG_REMOTE_STRICT=1`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use gg_core::engine::local::LocalExecutor;
+use gg_core::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use gg_core::store::Reduction;
+use gg_core::{Kind, Name, Store, Thunk};
+
+use super::blobs::Bucket;
+use super::fanout;
+use super::invoke::{InvokeError, Invoker};
+use super::payload::{reduction_key, Answer, Invocation, INLINE_BUDGET};
+
+/// Inputs and outputs up to this size travel inside the payloads.
+pub const INLINE_LIMIT: u64 = 64 * 1024;
+
+/// Invocations of one chain before a function error is reported.
+const ATTEMPTS: u32 = 3;
+
+/// Runs thunks as Lambda invocations.
+#[derive(Debug)]
+pub struct LambdaExecutor {
+    store: Store,
+    bucket: Bucket,
+    invoker: Invoker,
+    local: LocalExecutor,
+    strict: bool,
+    warned: AtomicBool,
+    /// Thunks that ran locally because the service could not be used.
+    pub fallbacks: AtomicUsize,
+    /// Invocations made (retries included).
+    pub invocations: AtomicUsize,
+    /// Invocations made again after a function error or a lost answer.
+    pub retried: AtomicUsize,
+    /// Thunks answered from reductions in the bucket.
+    pub bucket_hits: AtomicUsize,
+}
+
+/// Why a chain was not run remotely.
+enum Unusable {
+    /// The thunks themselves are at fault, or the function kept failing:
+    /// report it.
+    Report(String),
+    /// The service (or S3) cannot be used: run locally unless strict.
+    Service(String),
+}
+
+impl LambdaExecutor {
+    pub fn new(store: Store, bucket: Bucket, invoker: Invoker, strict: bool) -> LambdaExecutor {
+        LambdaExecutor {
+            local: LocalExecutor::new(store.clone()),
+            store,
+            bucket,
+            invoker,
+            strict,
+            warned: AtomicBool::new(false),
+            fallbacks: AtomicUsize::new(0),
+            invocations: AtomicUsize::new(0),
+            retried: AtomicUsize::new(0),
+            bucket_hits: AtomicUsize::new(0),
+        }
+    }
+
+    fn run(&self, chain: &[&Thunk]) -> Vec<Result<Outcome, ExecError>> {
+        if let Some(outcomes) = self.answer_from_bucket(chain) {
+            self.bucket_hits.fetch_add(chain.len(), Ordering::Relaxed);
+            return outcomes.into_iter().map(Ok).collect();
+        }
+        let why = match self.run_remote(chain) {
+            Ok(answers) => return answers,
+            Err(Unusable::Report(why)) => return chain.iter().map(|_| Err(ExecError::engine(why.clone()))).collect(),
+            Err(Unusable::Service(why)) => why,
+        };
+        if self.strict {
+            let msg = format!("the lambda engine cannot run thunks (GG_REMOTE_STRICT=1): {why}");
+            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!("gg: warning: the lambda engine cannot run thunks ({why}); running them locally");
+        }
+        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
+        self.run_local(chain)
+    }
+
+    /// Every member's reduction from the bucket, or `None`.
+    fn answer_from_bucket(&self, chain: &[&Thunk]) -> Option<Vec<Outcome>> {
+        let found = fanout::map(chain, 16, |t| self.bucket.s3.get(&reduction_key(&t.name())).ok().flatten());
+        let mut outcomes = Vec::new();
+        for (thunk, json) in chain.iter().zip(found) {
+            let red: Reduction = serde_json::from_slice(&json?).ok()?;
+            let names: Vec<&String> = red.outputs.iter().map(|(n, _)| n).collect();
+            if names != thunk.outputs.iter().collect::<Vec<_>>() {
+                return None;
+            }
+            let outputs: Vec<Name> = red.outputs.iter().map(|(_, h)| *h).collect();
+            self.bucket.learn(&outputs);
+            outcomes.push(Outcome { outputs, executable: red.executable, stdout: red.stdout, stderr: red.stderr });
+        }
+        // What the thunks printed is replayed from the local store.
+        let printed: Vec<Name> =
+            outcomes.iter().flat_map(|o| o.stdout.iter().chain(o.stderr.iter()).copied()).collect();
+        self.bucket.download(&printed).ok()?;
+        Some(outcomes)
+    }
+
+    fn run_remote(&self, chain: &[&Thunk]) -> Result<Vec<Result<Outcome, ExecError>>, Unusable> {
+        let (invocation, sent_to_s3) = self.invocation(chain).map_err(Unusable::Service)?;
+        let payload = serde_json::to_vec(&invocation).expect("serializable");
+        let mut reuploaded = false;
+        let mut last = String::new();
+        let mut attempt = 0;
+        while attempt < ATTEMPTS {
+            attempt += 1;
+            self.invocations.fetch_add(1, Ordering::Relaxed);
+            let body = match self.invoker.invoke(&payload) {
+                Ok(body) => body,
+                Err(e @ (InvokeError::Function { .. } | InvokeError::Lost(_))) => {
+                    last = e.to_string();
+                    if attempt < ATTEMPTS {
+                        self.retried.fetch_add(1, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+                    continue;
+                }
+                Err(e) => return Err(Unusable::Service(format!("{}: {e}", self.invoker.describe()))),
+            };
+            let answer: Answer = serde_json::from_slice(&body)
+                .map_err(|e| Unusable::Service(format!("{}: the answer is not gg's: {e}", self.invoker.describe())))?;
+            if answer.failures.iter().any(|f| f.kind == "missing") && !reuploaded {
+                // The bucket lost blobs it was thought to hold.
+                reuploaded = true;
+                attempt -= 1;
+                self.bucket.forget(&sent_to_s3);
+                self.bucket.upload(&sent_to_s3).map_err(Unusable::Service)?;
+                continue;
+            }
+            return Ok(self.answers(chain, answer));
+        }
+        let first = chain.first().map(|t| t.name().to_string()).unwrap_or_default();
+        Err(Unusable::Report(format!(
+            "{} failed {ATTEMPTS} times running thunk {first}; last: {last}",
+            self.invoker.describe()
+        )))
+    }
+
+    /// The payload for `chain`, with small inputs inline and the others
+    /// put in S3 first; also the names sent through S3.
+    fn invocation(&self, chain: &[&Thunk]) -> Result<(Invocation, Vec<Name>), String> {
+        let mut objects: Vec<Name> = chain.iter().flat_map(|t| t.objects().map(|(o, _)| o.hash)).collect();
+        objects.sort_unstable();
+        objects.dedup();
+        let mut blobs = BTreeMap::new();
+        let mut via_s3 = Vec::new();
+        let mut budget = INLINE_BUDGET;
+        for n in objects {
+            let small = n.size() <= INLINE_LIMIT && (n.size() as usize * 4 / 3 + 4) <= budget;
+            match small.then(|| self.store.get(&n).ok()).flatten() {
+                Some(bytes) => {
+                    let text = STANDARD.encode(bytes);
+                    budget -= text.len();
+                    blobs.insert(n, text);
+                }
+                None => via_s3.push(n),
+            }
+        }
+        self.bucket.ensure(&via_s3)?;
+        let thunks = chain.iter().map(|t| String::from_utf8(t.encode()).expect("thunk encodings are JSON")).collect();
+        let inv = Invocation { bucket: self.bucket.s3.bucket().into(), thunks, blobs, inline_limit: INLINE_LIMIT };
+        Ok((inv, via_s3))
+    }
+
+    /// Each member's outcome from the function's answer, checked against
+    /// the thunk sent; inline outputs are stored here, the others stay in
+    /// the bucket until fetched.
+    fn answers(&self, chain: &[&Thunk], answer: Answer) -> Vec<Result<Outcome, ExecError>> {
+        let mut results: HashMap<Name, crate::protocol::Result> =
+            answer.results.into_iter().map(|r| (r.thunk, r)).collect();
+        let mut failures: HashMap<Name, crate::protocol::Failure> =
+            answer.failures.into_iter().map(|f| (f.thunk, f)).collect();
+        let mut out = Vec::new();
+        for thunk in chain {
+            let name = thunk.name();
+            if let Some(r) = results.remove(&name) {
+                out.push(self.outcome(thunk, r));
+            } else if let Some(f) = failures.remove(&name) {
+                out.push(Err(ExecError {
+                    kind: match f.kind.as_str() {
+                        "exit" => FailKind::Exit,
+                        "timeout" => FailKind::Timeout,
+                        "output" => FailKind::Output,
+                        "missing" => FailKind::Missing,
+                        _ => FailKind::Engine,
+                    },
+                    message: f.message,
+                    stderr: STANDARD.decode(f.stderr).unwrap_or_default(),
+                }));
+            } else if out.iter().any(Result::is_err) {
+                out.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
+            } else {
+                out.push(Err(ExecError::engine(format!("the function did not answer for thunk {name}"))));
+            }
+        }
+        out
+    }
+
+    fn outcome(&self, thunk: &Thunk, r: crate::protocol::Result) -> Result<Outcome, ExecError> {
+        let names: Vec<&String> = r.outputs.iter().map(|o| &o.name).collect();
+        if names != thunk.outputs.iter().collect::<Vec<_>>() {
+            return Err(ExecError::engine(format!(
+                "the function answered outputs {names:?} for thunk {}, which declares {:?}",
+                thunk.name(),
+                thunk.outputs
+            )));
+        }
+        for o in &r.outputs {
+            // Outputs not inline stay in the bucket until needed here.
+            if let Some(text) = &o.data {
+                let bytes =
+                    STANDARD.decode(text).map_err(|e| ExecError::engine(format!("output `{}`: {e}", o.name)))?;
+                if Name::of_bytes(Kind::Value, &bytes) != o.hash {
+                    return Err(ExecError::engine(format!(
+                        "output `{}` of thunk {} came back with bytes that do not hash to `{}`",
+                        o.name,
+                        thunk.name(),
+                        o.hash
+                    )));
+                }
+                self.store.put_bytes(Kind::Value, &bytes).map_err(|e| ExecError::engine(e.to_string()))?;
+            }
+        }
+        // The function put every output in the bucket.
+        self.bucket.learn(&r.outputs.iter().map(|o| o.hash).collect::<Vec<_>>());
+        let printed: Vec<Name> = r.stdout.iter().chain(r.stderr.iter()).copied().collect();
+        self.bucket.download(&printed).map_err(ExecError::engine)?;
+        Ok(Outcome {
+            outputs: r.outputs.iter().map(|o| o.hash).collect(),
+            executable: r.executable,
+            stdout: r.stdout,
+            stderr: r.stderr,
+        })
+    }
+
+    fn run_local(&self, chain: &[&Thunk]) -> Vec<Result<Outcome, ExecError>> {
+        let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
+        let mut answers = Vec::new();
+        for thunk in chain {
+            if answers.iter().any(Result::is_err) {
+                answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
+                continue;
+            }
+            let t = thunk.resolved_from(&made);
+            let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
+            let answer = self.fetch(&objects).and_then(|()| self.local.execute(&Job { name: t.name(), thunk: &t }));
+            if let Ok(o) = &answer {
+                made.insert(thunk.name(), thunk.outputs.iter().cloned().zip(o.outputs.iter().copied()).collect());
+            }
+            answers.push(answer);
+        }
+        answers
+    }
+}
+
+impl Executor for LambdaExecutor {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        self.run(&[job.thunk]).pop().expect("one answer per thunk")
+    }
+
+    fn runs_chains(&self) -> bool {
+        true
+    }
+
+    fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
+        let chain: Vec<&Thunk> = jobs.iter().map(|j| j.thunk).collect();
+        self.run(&chain)
+    }
+
+    fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
+        self.bucket.download(names).map_err(ExecError::engine)
+    }
+}

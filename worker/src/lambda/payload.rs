@@ -1,0 +1,44 @@
+//! The JSON an invocation carries each way (docs/protocol.md, "Lambda").
+//! The answer is the worker's execute response, so both engines read
+//! results and failures the same way.
+
+use std::collections::BTreeMap;
+
+use gg_core::Name;
+use serde::{Deserialize, Serialize};
+
+pub use crate::protocol::ExecuteResponse as Answer;
+
+/// Lambda refuses a synchronous payload (either way) over 6 MB.
+pub const PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Inline bytes an invocation or answer may carry, in base64, leaving room
+/// under [`PAYLOAD_LIMIT`] for the thunks and the rest of the JSON.
+pub const INLINE_BUDGET: usize = 4 * 1024 * 1024;
+
+/// One invocation: a thunk or a ready chain, as `POST /v1/execute` takes
+/// them, and where its blobs are.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invocation {
+    /// The bucket holding `blobs/NAME` and `reductions/THUNK`.
+    pub bucket: String,
+    /// Canonical thunk encodings; later ones may consume earlier ones'
+    /// outputs.
+    pub thunks: Vec<String>,
+    /// Small inputs sent along (base64), so they need no S3 round trip.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub blobs: BTreeMap<Name, String>,
+    /// Outputs up to this size come back inline too (all go to S3).
+    pub inline_limit: u64,
+}
+
+/// The key of a blob in the bucket.
+pub fn blob_key(name: &Name) -> String {
+    format!("blobs/{name}")
+}
+
+/// The key of a thunk's reduction (a JSON `Reduction`) in the bucket.
+pub fn reduction_key(thunk: &Name) -> String {
+    format!("reductions/{thunk}")
+}
