@@ -4,6 +4,7 @@
 mod create;
 mod describe;
 mod force;
+mod lambda;
 mod masquerade;
 mod ninja;
 mod spec;
@@ -56,6 +57,9 @@ enum Command {
     },
     /// Build a Ninja project through gg (as `ninja`, with the same flags).
     Ninja(ninja::Args),
+    /// Package, deploy and feed the Lambda engine's function.
+    #[command(subcommand)]
+    Lambda(lambda::Command),
     /// Put a `ninja` in DIR that runs `gg ninja` for `ninja -t gg` and the
     /// real ninja otherwise; put DIR first on PATH.
     InstallNinjaShim { dir: PathBuf },
@@ -105,6 +109,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Stats { zero } => stats(&open_store()?, zero),
         Command::MasqueradeDir { dir } => masquerade::run(&dir),
         Command::Ninja(args) => ninja::run(&args),
+        Command::Lambda(cmd) => lambda::run(&cmd),
         Command::InstallNinjaShim { dir } => ninja::shim::install(&dir).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -33,13 +33,13 @@ pub struct Cloud {
     _servers: Vec<Proc>,
 }
 
-fn tools() -> (PathBuf, PathBuf) {
+/// s3s-fs, cargo-lambda, moto_server and aws, installed if need be.
+pub fn tools() -> [PathBuf; 4] {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration/lambda-tools.sh");
     let out = Command::new(script).output().unwrap();
-    assert!(out.status.success(), "cannot install s3s-fs and cargo-lambda:\n{}", text(&out.stderr));
-    let out = text(&out.stdout);
-    let mut lines = out.lines().map(PathBuf::from);
-    (lines.next().unwrap(), lines.next().unwrap())
+    assert!(out.status.success(), "cannot install the Lambda test tools:\n{}", text(&out.stderr));
+    let paths: Vec<PathBuf> = text(&out.stdout).lines().map(PathBuf::from).collect();
+    paths.try_into().expect("four tools")
 }
 
 fn free_port() -> u16 {
@@ -61,7 +61,7 @@ fn wait_for_port(port: u16, what: &str, log: &Path) {
 impl Cloud {
     /// Servers on free ports, with `functions` function processes.
     pub fn start(s: &Scratch, functions: usize) -> Cloud {
-        let (s3s, lambda) = tools();
+        let [s3s, lambda, ..] = tools();
         let dir = s.path().join("cloud");
         std::fs::create_dir_all(dir.join("s3").join(BUCKET)).unwrap();
         let s3_port = free_port();
@@ -114,11 +114,17 @@ impl Cloud {
     }
 
     pub fn add_function_with(&mut self, secret: &str, env: &[(&str, &str)]) -> usize {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gg-worker"));
+        c.arg("lambda");
+        self.add_function_cmd(c, secret, env)
+    }
+
+    /// Starts `c` as a function process, in the environment Lambda gives.
+    pub fn add_function_cmd(&mut self, mut c: Command, secret: &str, env: &[(&str, &str)]) -> usize {
         let i = self.functions.len();
         let scratch = self.dir.join(format!("fn{i}"));
         std::fs::create_dir_all(&scratch).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
-            .arg("lambda")
+        let child = c
             // The emulator's Runtime API for function `gg`, as a full URL.
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{}/.rt/gg", self.api_port))
             .env("GG_LAMBDA_TMP", &scratch)
@@ -400,4 +406,113 @@ fn lua_from_debian_builds_on_lambda_identically_and_a_fresh_machine_hits_the_buc
     let out = make_through(&cloud, &tree, &fresh, &[("GG_LAMBDA_TIMEOUT", "5")]);
     assert!(out.status.success(), "the build from the bucket failed:\n{}{}", text(&out.stdout), text(&out.stderr));
     assert_same_outputs(&plain, &build_outputs(&tree), "lua from the bucket's reductions");
+}
+
+#[test]
+fn the_packaged_bootstrap_serves_invocations_with_its_own_libraries() {
+    let s = Scratch::new();
+    let zip = s.path().join("fn.zip");
+    let out = s.ok(&["lambda", "package", "-o", zip.to_str().unwrap()]);
+    assert!(out.contains("bootstrap") && out.contains("bin/gg-worker") && out.contains("lib/libc.so.6"), "{out}");
+    // The same gg-worker gives the same zip, byte for byte.
+    let again = s.path().join("again.zip");
+    s.ok(&["lambda", "package", "-o", again.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&zip).unwrap(), std::fs::read(&again).unwrap(), "the zip is reproducible");
+    // Lambda unpacks it to LAMBDA_TASK_ROOT and runs `bootstrap`.
+    let task = s.path().join("task");
+    let unzip = Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(&task).status().unwrap();
+    assert!(unzip.success());
+    let mode =
+        |p: &str| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(task.join(p)).unwrap().permissions());
+    assert_eq!(mode("bootstrap") & 0o777, 0o755, "bootstrap is executable");
+    assert_eq!(mode("bin/gg-worker") & 0o777, 0o755);
+    let mut cloud = Cloud::start(&s, 0);
+    let mut c = Command::new(task.join("bootstrap"));
+    c.env("LAMBDA_TASK_ROOT", &task);
+    let i = cloud.add_function_cmd(c, SECRET, &[]);
+    let t = s.ok(&sh_thunk("echo packaged > out", "out", &[]));
+    let out = cloud.gg(&s, &["force", &t]).output().unwrap();
+    forced(&out);
+    // bootstrap exec'd the loader: the function process maps only the
+    // packaged C library.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", cloud.function_pid(i))).unwrap();
+    let libs: Vec<&str> =
+        maps.lines().filter_map(|l| l.split_whitespace().nth(5)).filter(|p| p.contains(".so")).collect();
+    assert!(libs.iter().any(|l| l.ends_with("/lib/libc.so.6")), "{libs:?}");
+    for lib in &libs {
+        assert!(lib.starts_with(task.to_str().unwrap()), "`{lib}` was loaded from outside the package: {libs:?}");
+    }
+}
+
+#[test]
+fn deploy_creates_then_updates_the_function_through_the_aws_cli() {
+    let s = Scratch::new();
+    let [_, _, moto, aws] = tools();
+    let port = free_port();
+    let log = s.path().join("moto.log");
+    let _moto = Proc(
+        Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port, "moto_server", &log);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let aws_cmd = |args: &[&str]| {
+        let out = Command::new(&aws)
+            .args(["--endpoint-url", &endpoint, "--region", "eu-west-1", "--output", "json"])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "aws {args:?}:\n{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = aws_cmd(&["iam", "create-role", "--role-name", "gg-fn", "--assume-role-policy-document", trust]);
+    let arn = role["Role"]["Arn"].as_str().unwrap().to_string();
+    let deploy = |extra: &[&str]| {
+        let mut c = s.cmd(&["lambda", "deploy", "--function", "gg-test"]);
+        c.args(extra)
+            .env("GG_AWS_CLI", &aws)
+            .env("GG_LAMBDA_ENDPOINT", &endpoint)
+            .env("GG_LAMBDA_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET);
+        c.output().unwrap()
+    };
+    // A new function needs a role.
+    let out = deploy(&[]);
+    assert!(!out.status.success() && text(&out.stderr).contains("--role"), "{}", text(&out.stderr));
+    let zip = s.path().join("fn.zip");
+    s.ok(&["lambda", "package", "-o", zip.to_str().unwrap()]);
+    let out = deploy(&["--role", &arn, "--zip", zip.to_str().unwrap(), "--memory", "2048"]);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("created"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let f = aws_cmd(&["lambda", "get-function", "--function-name", "gg-test"]);
+    let conf = &f["Configuration"];
+    assert_eq!(conf["Runtime"], "provided.al2023");
+    assert_eq!(conf["Handler"], "bootstrap");
+    assert_eq!(conf["MemorySize"], 2048);
+    assert_eq!(conf["Timeout"], 900);
+    assert_eq!(conf["EphemeralStorage"]["Size"], 10240);
+    assert_eq!(conf["Environment"]["Variables"]["GG_LAMBDA_STORE_LIMIT"], (10240u64 << 19).to_string());
+    assert_eq!(conf["CodeSize"], std::fs::metadata(&zip).unwrap().len(), "the zip given was deployed");
+    // Deploying again updates code and settings in place.
+    let out = deploy(&["--zip", zip.to_str().unwrap(), "--memory", "1024", "--timeout", "600"]);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("updated"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let conf = &aws_cmd(&["lambda", "get-function", "--function-name", "gg-test"])["Configuration"];
+    assert_eq!((conf["MemorySize"].as_u64(), conf["Timeout"].as_u64()), (Some(1024), Some(600)));
 }

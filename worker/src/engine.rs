@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use gg_core::config::EngineConfig;
 use gg_core::engine::local::LocalExecutor;
 use gg_core::engine::Executor;
 use gg_core::Store;
@@ -35,22 +36,7 @@ impl Engine {
             "local" => Ok(Engine::Local(LocalExecutor::new(store.clone()))),
             "remote" => Ok(Engine::Remote(RemoteExecutor::from_env(store)?.context("the remote engine")?)),
             "lambda" => {
-                let bucket = c.bucket.context(
-                    "the lambda engine needs a bucket for its blobs: GG_S3_BUCKET=NAME or `bucket` in the config file",
-                )?;
-                if let Some(why) = crate::aws::s3::bad_bucket_name(&bucket) {
-                    bail!("GG_S3_BUCKET (or `bucket` in the config file): {why}");
-                }
-                let region = match c.region {
-                    Some(r) => r,
-                    None => credentials::region(&ProcessEnv).map_err(anyhow::Error::msg)?,
-                };
-                let creds = Credentials::find(&ProcessEnv).map_err(anyhow::Error::msg)?;
-                let function = c.function.unwrap_or_else(|| "gg".into());
-                let timeout = Duration::from_secs_f64(c.invoke_timeout_secs.unwrap_or(960.0));
-                let invoker = Invoker::new(c.lambda_endpoint.as_deref(), &function, &region, creds.clone(), timeout);
-                let s3 = S3::new(c.s3_endpoint.as_deref(), &bucket, &region, creds);
-                let bucket = Bucket::new(s3, store.clone());
+                let (bucket, invoker) = lambda_parts(&c, store)?;
                 Ok(Engine::Lambda(Box::new(LambdaExecutor::new(
                     store.clone(),
                     bucket,
@@ -119,3 +105,33 @@ impl Engine {
         lines
     }
 }
+
+/// The region the lambda engine uses: the config's, else AWS's.
+pub fn lambda_region(c: &EngineConfig) -> Result<String> {
+    match &c.region {
+        Some(r) => Ok(r.clone()),
+        None => credentials::region(&ProcessEnv).map_err(anyhow::Error::msg),
+    }
+}
+
+/// The bucket and the function the configuration names, with
+/// credentials: what the lambda engine and `gg lambda` commands use.
+pub fn lambda_parts(c: &EngineConfig, store: &Store) -> Result<(Bucket, Invoker)> {
+    let bucket = c
+        .bucket
+        .clone()
+        .context("the lambda engine needs a bucket for its blobs: GG_S3_BUCKET=NAME or `bucket` in the config file")?;
+    if let Some(why) = crate::aws::s3::bad_bucket_name(&bucket) {
+        bail!("GG_S3_BUCKET (or `bucket` in the config file): {why}");
+    }
+    let region = lambda_region(c)?;
+    let creds = Credentials::find(&ProcessEnv).map_err(anyhow::Error::msg)?;
+    let function = c.function.clone().unwrap_or_else(|| DEFAULT_FUNCTION.into());
+    let timeout = Duration::from_secs_f64(c.invoke_timeout_secs.unwrap_or(960.0));
+    let invoker = Invoker::new(c.lambda_endpoint.as_deref(), &function, &region, creds.clone(), timeout);
+    let s3 = S3::new(c.s3_endpoint.as_deref(), &bucket, &region, creds);
+    Ok((Bucket::new(s3, store.clone()), invoker))
+}
+
+/// The function's name when none is configured.
+pub const DEFAULT_FUNCTION: &str = "gg";

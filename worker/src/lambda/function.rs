@@ -357,7 +357,7 @@ mod tests {
         let mut a = Answer {
             results: vec![ThunkResult {
                 thunk: Name::of_value(b"t"),
-                outputs: vec![out(10), out(3 << 20), out(3 << 20), out(100)],
+                outputs: vec![out(10), out(2 << 20), out(2 << 20), out(100)],
                 stdout: None,
                 stderr: None,
                 executable: Vec::new(),
@@ -366,7 +366,8 @@ mod tests {
         };
         trim_inline(&mut a, 8 << 20);
         let kept: Vec<bool> = a.results[0].outputs.iter().map(|o| o.data.is_some()).collect();
-        assert_eq!(kept, [true, false, true, true], "one 3 MB output dropped to fit the budget");
+        assert!(kept[0] && kept[3], "small outputs stay inline: {kept:?}");
+        assert!(kept[1] ^ kept[2], "one 2 MB output dropped to fit the budget: {kept:?}");
         trim_inline(&mut a, 50);
         let kept: Vec<bool> = a.results[0].outputs.iter().map(|o| o.data.is_some()).collect();
         assert_eq!(kept, [true, false, false, false]);

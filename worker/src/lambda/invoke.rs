@@ -179,3 +179,103 @@ impl Invoker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The emulator neither throttles nor answers errors the way AWS does,
+    //! so these answer the Invoke API's documented responses from a
+    //! loopback socket.
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// Serves `answers` (status line, extra headers, body) in order, one
+    /// per connection; returns the endpoint.
+    fn serve(answers: Vec<(&'static str, &'static str, &'static str)>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (status, headers, body) in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body_in = vec![0; len];
+                std::io::Read::read_exact(&mut reader, &mut body_in).unwrap();
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        url
+    }
+
+    fn invoker(url: &str) -> Invoker {
+        let creds = Credentials { access_key: "AK".into(), secret_key: "SK".into(), session_token: None };
+        Invoker::new(Some(url), "gg", "us-east-1", creds, Duration::from_secs(5))
+    }
+
+    #[test]
+    fn throttling_is_retried_with_backoff() {
+        let url = serve(vec![
+            ("429 Too Many Requests", "", r#"{"Type":"User","message":"Rate Exceeded.","retryAfterSeconds":"1"}"#),
+            ("429 Too Many Requests", "", r#"{"message":"Rate Exceeded."}"#),
+            ("200 OK", "", r#"{"results":[],"failures":[]}"#),
+        ]);
+        let start = Instant::now();
+        let body = invoker(&url).invoke(b"{}").unwrap();
+        assert_eq!(body, br#"{"results":[],"failures":[]}"#);
+        assert!(start.elapsed() >= Duration::from_millis(600), "it backed off: {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn throttling_past_patience_is_an_error_saying_so() {
+        let url = serve(vec![("429 Too Many Requests", "", r#"{"message":"Rate Exceeded."}"#); 3]);
+        let mut inv = invoker(&url);
+        inv.patience = Duration::from_millis(500);
+        let e = inv.invoke(b"{}").unwrap_err();
+        assert!(matches!(e, InvokeError::Unavailable(_)) && e.to_string().contains("Rate Exceeded"), "{e}");
+    }
+
+    #[test]
+    fn function_errors_are_read_the_aws_way_and_the_emulator_way() {
+        let aws = r#"{"errorMessage":"S3 GET failed","errorType":"gg.S3","stackTrace":[]}"#;
+        let url =
+            serve(vec![("200 OK", "X-Amz-Function-Error: Unhandled\r\n", aws), ("500 Internal Server Error", "", aws)]);
+        let inv = invoker(&url);
+        for _ in 0..2 {
+            match inv.invoke(b"{}") {
+                Err(InvokeError::Function { kind, message }) => {
+                    assert_eq!((kind.as_str(), message.as_str()), ("gg.S3", "S3 GET failed"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_not_retried() {
+        let url = serve(vec![(
+            "403 Forbidden",
+            "",
+            r#"{"Type":"User","message":"The security token included in the request is invalid."}"#,
+        )]);
+        match invoker(&url).invoke(b"{}") {
+            Err(InvokeError::Refused { status: 403, message }) => {
+                assert!(message.contains("security token"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
