@@ -516,3 +516,32 @@ fn deploy_creates_then_updates_the_function_through_the_aws_cli() {
     let conf = &aws_cmd(&["lambda", "get-function", "--function-name", "gg-test"])["Configuration"];
     assert_eq!((conf["MemorySize"].as_u64(), conf["Timeout"].as_u64()), (Some(1024), Some(600)));
 }
+
+#[test]
+fn upload_puts_files_in_the_bucket_under_their_names() {
+    let s = Scratch::new();
+    let cloud = Cloud::start(&s, 0);
+    let small = s.write("small.txt", "small\n");
+    let big = s.write("big.bin", &"z".repeat(2 << 20));
+    let out = cloud.gg(&s, &["lambda", "upload", small.to_str().unwrap(), big.to_str().unwrap()]).output().unwrap();
+    let listed = forced(&out);
+    let names: Vec<String> = listed.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    assert_eq!(names.len(), 2, "{listed}");
+    assert_eq!(cloud.objects("blobs"), {
+        let mut n = names.clone();
+        n.sort();
+        n
+    });
+    let stored = cloud.dir.join("s3").join(BUCKET).join("blobs").join(&names[1]);
+    assert_eq!(std::fs::read(stored).unwrap().len(), 2 << 20, "the 2 MB file arrived whole");
+    let out = cloud
+        .gg(&s, &["lambda", "upload", small.to_str().unwrap()])
+        .env("GG_S3_BUCKET", "Bad_Bucket")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("`Bad_Bucket` is not a valid S3 bucket name"),
+        "{}",
+        text(&out.stderr)
+    );
+}

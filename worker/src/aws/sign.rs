@@ -23,10 +23,11 @@ pub enum Service {
 }
 
 /// Adds the `Authorization`, `X-Amz-Date` (and, with temporary
-/// credentials, `X-Amz-Security-Token`) headers for `body`.
+/// credentials, `X-Amz-Security-Token`) headers for `body`; `None` signs
+/// for an unsigned payload (S3 only: `UNSIGNED-PAYLOAD`).
 pub fn sign<B>(
     req: &mut Request<B>,
-    body: &[u8],
+    body: Option<&[u8]>,
     service: Service,
     region: &str,
     creds: &Credentials,
@@ -61,7 +62,8 @@ pub fn sign<B>(
     let uri = req.uri().to_string();
     let headers: Vec<(&str, &str)> =
         req.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))).collect();
-    let signable = SignableRequest::new(req.method().as_str(), &uri, headers.into_iter(), SignableBody::Bytes(body))
+    let body = body.map_or(SignableBody::UnsignedPayload, SignableBody::Bytes);
+    let signable = SignableRequest::new(req.method().as_str(), &uri, headers.into_iter(), body)
         .map_err(|e| format!("cannot sign the request to `{uri}`: {e}"))?;
     let (instructions, _) =
         sigv4(signable, &params).map_err(|e| format!("cannot sign the request to `{uri}`: {e}"))?.into_parts();

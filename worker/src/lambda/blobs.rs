@@ -18,6 +18,10 @@ use crate::aws::S3;
 /// Parallel S3 calls per batch of blobs.
 const THREADS: usize = 32;
 
+/// Blobs up to this size are put without asking S3 first: on a small
+/// blob, the question costs about what sending it does.
+const ASK_ABOVE: u64 = 1 << 20;
+
 /// A bucket as the client knows it.
 #[derive(Debug)]
 pub struct Bucket {
@@ -74,16 +78,26 @@ impl Bucket {
         self.learn(&all);
     }
 
-    /// Makes sure every blob is in the bucket: asks S3 about those not
-    /// known to be there and uploads what it lacks.
+    /// Makes sure every blob is in the bucket: puts those not known to be
+    /// there (asking S3 first about large ones), reading them from the
+    /// store.
     pub fn ensure(&self, names: &[Name]) -> Result<(), String> {
-        let results = fanout::map(names, THREADS, |n| self.ensure_one(n));
+        self.ensure_from(names, &|n| self.store.get(n).map_err(|e| format!("cannot upload `{n}`: {e}")))
+    }
+
+    /// As [`Bucket::ensure`], reading each blob's bytes with `read`.
+    pub fn ensure_from(
+        &self,
+        names: &[Name],
+        read: &(dyn Fn(&Name) -> Result<Vec<u8>, String> + Sync),
+    ) -> Result<(), String> {
+        let results = fanout::map(names, THREADS, |n| self.ensure_one(n, read));
         let done: Vec<Name> = names.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(n, _)| *n).collect();
         self.learn(&done);
         results.into_iter().collect()
     }
 
-    fn ensure_one(&self, name: &Name) -> Result<(), String> {
+    fn ensure_one(&self, name: &Name, read: &dyn Fn(&Name) -> Result<Vec<u8>, String>) -> Result<(), String> {
         if self.is_known(name) {
             return Ok(());
         }
@@ -93,13 +107,11 @@ impl Bucket {
             return Ok(());
         }
         let key = blob_key(name);
-        let result = match self.s3.exists(&key) {
+        let there = if name.size() > ASK_ABOVE { self.s3.exists(&key).map_err(|e| e.to_string()) } else { Ok(false) };
+        let result = match there {
             Ok(true) => Ok(()),
-            Ok(false) => match self.store.get(name) {
-                Ok(bytes) => self.s3.put(&key, &bytes).map_err(|e| e.to_string()),
-                Err(e) => Err(format!("cannot upload `{name}`: {e}")),
-            },
-            Err(e) => Err(e.to_string()),
+            Ok(false) => read(name).and_then(|bytes| self.s3.put(&key, &bytes).map_err(|e| e.to_string())),
+            Err(e) => Err(e),
         };
         if result.is_ok() {
             self.learn(&[*name]);

@@ -131,7 +131,7 @@ impl Invoker {
             .header("X-Amz-Invocation-Type", "RequestResponse")
             .body(payload.to_vec())
             .map_err(|e| InvokeError::Refused { status: 0, message: format!("bad URL `{}`: {e}", self.url) })?;
-        sign(&mut req, payload, Service::Lambda, &self.region, &self.creds)
+        sign(&mut req, Some(payload), Service::Lambda, &self.region, &self.creds)
             .map_err(|message| InvokeError::Refused { status: 0, message })?;
         let resp = self.agent.run(req).map_err(|e| InvokeError::Lost(format!("{}: {e}", self.url)))?;
         let status = resp.status().as_u16();
