@@ -1,5 +1,6 @@
 //! `gg-worker serve`: run thunks for gg clients over HTTP; `gg-worker
-//! lambda`: the same as an AWS Lambda custom runtime (docs/protocol.md).
+//! lambda`: the same as an AWS Lambda custom runtime (docs/protocol.md,
+//! docs/lambda.md).
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! The Lambda engine: gg-worker as a custom runtime (`bootstrap`) that
 //! runs one thunk or ready chain per invocation with blobs in S3, and the
 //! client engine (`GG_ENGINE=lambda`) that invokes it through the Invoke
-//! API. See docs/protocol.md, "Lambda".
+//! API. See docs/lambda.md.
 
 pub mod blobs;
 pub mod client;

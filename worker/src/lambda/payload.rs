@@ -1,4 +1,4 @@
-//! The JSON an invocation carries each way (docs/protocol.md, "Lambda").
+//! The JSON an invocation carries each way (docs/lambda.md, "The payload").
 //! The answer is the worker's execute response, so both engines read
 //! results and failures the same way.
 
