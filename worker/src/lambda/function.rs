@@ -90,6 +90,9 @@ pub struct Function {
     /// least recently used first.
     used: Mutex<HashMap<Name, u64>>,
     invocations: Mutex<u64>,
+    /// An upper bound on the store's size: its last scan plus every blob
+    /// used since. The store is only walked when this passes the limit.
+    bound: Mutex<u64>,
 }
 
 const STORE_DIR: &str = "gg-store";
@@ -109,6 +112,8 @@ impl Function {
             in_s3: Mutex::default(),
             used: Mutex::default(),
             invocations: Mutex::new(0),
+            // Unknown until walked: walk after the first invocation.
+            bound: Mutex::new(u64::MAX),
         })
     }
 
@@ -143,6 +148,9 @@ impl Function {
         needed.sort_unstable();
         needed.dedup();
         self.touch(&needed);
+        // Executables also get a runnable copy in the store (exec/).
+        let copies: u64 = thunks.iter().flat_map(|t| t.executables.iter().map(|o| o.hash.size())).sum();
+        self.grow(copies);
         let absent: Vec<Name> = needed.iter().copied().filter(|n| !self.store().has(n)).collect();
         let missing = self.fetch(&s3, &absent)?;
         if !missing.is_empty() {
@@ -227,7 +235,13 @@ impl Function {
         known.extend(names.iter().map(|n| (bucket.to_string(), *n)));
     }
 
+    fn grow(&self, bytes: u64) {
+        let mut bound = self.bound.lock().expect("bound");
+        *bound = bound.saturating_add(bytes);
+    }
+
     fn touch(&self, names: &[Name]) {
+        self.grow(names.iter().map(Name::size).sum());
         let now = *self.invocations.lock().expect("count");
         let mut used = self.used.lock().expect("used");
         for n in names {
@@ -262,6 +276,9 @@ impl Function {
     }
 
     fn trim(&self) -> Result<(), String> {
+        if *self.bound.lock().expect("bound") <= self.settings.store_limit {
+            return Ok(());
+        }
         let root = self.store().root();
         let mut blobs: Vec<(u64, u64, PathBuf, Option<Name>)> = Vec::new();
         let mut total = 0;
@@ -277,6 +294,7 @@ impl Function {
             }
         }
         if total <= self.settings.store_limit {
+            *self.bound.lock().expect("bound") = total;
             return Ok(());
         }
         let used = self.used.lock().expect("used");
@@ -294,6 +312,7 @@ impl Function {
             std::fs::remove_file(&path).map_err(|e| format!("cannot trim `{}`: {e}", path.display()))?;
             total -= len;
         }
+        *self.bound.lock().expect("bound") = total;
         // A reduction naming a trimmed blob would be a hit with no bytes.
         let reductions = root.join("reductions");
         std::fs::remove_dir_all(&reductions)
