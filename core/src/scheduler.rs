@@ -21,14 +21,17 @@
 //! running, a ready thunk's inputs are replaced by their values; that
 //! resolved thunk has its own name, and its reduction is recorded too, so a
 //! producer that re-ran with identical output lets its consumers hit the
-//! cache. Executors run on `jobs` threads and report over a channel; the
-//! scheduler thread owns the graph.
+//! cache. Executors run on up to `jobs` threads and report over a channel;
+//! the scheduler thread owns the graph. An engine with a cost per request
+//! (`Executor::runs_batches`) gets everything that became ready at once in
+//! one call, and reports each unit of it as it ends.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use crate::engine::{ExecError, Executor, Job};
+use crate::engine::{ExecError, Executor, Job, Outcome};
 use crate::interrupt;
 use crate::name::{Name, OutputRef};
 use crate::store::{Reduction, Store};
@@ -132,6 +135,23 @@ enum Resolution {
 
 /// Forces `targets` with `executor`, recording reductions in `store`.
 pub fn force(store: &Store, executor: &dyn Executor, targets: &[OutputRef], options: Options) -> Report {
+    force_observed(store, executor, targets, options, &mut |_, _, _| {})
+}
+
+/// Called as soon as target `i` has its answer, with the failure of the
+/// thunk it names when that thunk failed itself (not when it was skipped).
+pub type TargetObserver<'o> = dyn FnMut(usize, &Result<Resolved, String>, Option<&Failure>) + 'o;
+
+/// [`force`], telling `on_target` about each target as it settles: a
+/// worker streams each thunk's answer of a batch as it comes, so a client
+/// can start the consumers of a quick thunk before its slow siblings end.
+pub fn force_observed(
+    store: &Store,
+    executor: &dyn Executor,
+    targets: &[OutputRef],
+    options: Options,
+    on_target: &mut TargetObserver<'_>,
+) -> Report {
     let mut forcer = Forcer {
         store,
         nodes: Vec::new(),
@@ -140,6 +160,7 @@ pub fn force(store: &Store, executor: &dyn Executor, targets: &[OutputRef], opti
         fresh: Vec::new(),
         report: Report::default(),
         targets: targets.iter().map(|t| TargetState::Pending(t.clone())).collect(),
+        on_target,
     };
     // `fresh` is a stack: resolving targets last-first makes the first
     // target and its inputs evaluate (and become ready) first, as in Ninja.
@@ -156,7 +177,7 @@ enum TargetState {
     Resolved(Result<Resolved, String>),
 }
 
-struct Forcer<'s> {
+struct Forcer<'s, 'o> {
     store: &'s Store,
     nodes: Vec<Node>,
     ids: HashMap<Name, NodeId>,
@@ -166,14 +187,26 @@ struct Forcer<'s> {
     fresh: Vec<NodeId>,
     report: Report,
     targets: Vec<TargetState>,
+    on_target: &'o mut TargetObserver<'o>,
 }
 
 struct Done {
     id: NodeId,
-    result: Result<crate::engine::Outcome, ExecError>,
+    result: Result<Outcome, ExecError>,
 }
 
-impl Forcer<'_> {
+/// A job, or a chain of jobs, sent to an executor as one.
+type Unit = Vec<(NodeId, Name, Thunk)>;
+
+/// What an executor thread tells the scheduler.
+enum Message {
+    /// A unit's answers.
+    Unit(Vec<Done>),
+    /// The thread finished its batch and is free.
+    Idle,
+}
+
+impl Forcer<'_, '_> {
     fn node(&mut self, id: NodeId) -> &mut Node {
         &mut self.nodes[id.0 as usize]
     }
@@ -225,11 +258,16 @@ impl Forcer<'_> {
             return;
         };
         let r = r.clone();
-        match self.resolve(&r) {
-            Resolution::Value(v) => self.targets[i] = TargetState::Resolved(Ok(v)),
-            Resolution::Failed(why, _) | Resolution::Broken(why) => self.targets[i] = TargetState::Resolved(Err(why)),
-            Resolution::Pending(id) => self.node(id).waiters.push(Waiter::Target(i)),
-        }
+        let (result, cause) = match self.resolve(&r) {
+            Resolution::Value(v) => (Ok(v), None),
+            Resolution::Failed(why, cause) => (Err(why), Some(cause)),
+            Resolution::Broken(why) => (Err(why), None),
+            Resolution::Pending(id) => return self.node(id).waiters.push(Waiter::Target(i)),
+        };
+        let failure =
+            cause.filter(|c| *c == r.thunk).and_then(|c| self.report.failures.iter().rev().find(|f| f.thunk == c));
+        (self.on_target)(i, &result, failure);
+        self.targets[i] = TargetState::Resolved(result);
     }
 
     /// Evaluates every fresh node: load it, answer it from the cache, or
@@ -368,21 +406,24 @@ impl Forcer<'_> {
             return self.run_inline(executor, options);
         }
         let chains = executor.runs_chains();
-        let (job_tx, job_rx) = mpsc::channel::<Vec<(NodeId, Name, Thunk)>>();
+        let batches = executor.runs_batches();
+        let (job_tx, job_rx) = mpsc::channel::<Vec<Unit>>();
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = mpsc::channel::<Vec<Done>>();
+        let (done_tx, done_rx) = mpsc::channel::<Message>();
         std::thread::scope(|scope| {
-            // Workers are started as work arrives, so `-j 1000` on a small
-            // graph starts a few threads, not a thousand.
+            // Executor threads are started as work arrives (one per batch
+            // in flight), so `-j 1000` on a small graph starts a few
+            // threads, not a thousand.
             let mut threads = 0usize;
-            let mut jobs = jobs;
+            let mut busy = 0usize;
             let spawn_worker = || {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
                 std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, move || loop {
                     let next = job_rx.lock().expect("job queue").recv();
                     let Ok(batch) = next else { break };
-                    if done_tx.send(run_batch(executor, &batch)).is_err() {
+                    run_units(executor, &batch, &done_tx);
+                    if done_tx.send(Message::Idle).is_err() {
                         break;
                     }
                 })
@@ -391,30 +432,52 @@ impl Forcer<'_> {
             loop {
                 self.report.interrupted |= interrupt::interrupted();
                 let stop = self.report.interrupted || (!options.keep_going && !self.report.failures.is_empty());
+                let mut started = Vec::new();
                 while running < jobs && !stop {
                     let Some(id) = self.ready.pop_front() else {
                         break;
                     };
-                    if let Some(job) = self.dispatch(id, chains) {
-                        if running == threads {
-                            match spawn_worker() {
-                                Ok(_) => threads += 1,
-                                // Out of threads: run with what we have.
-                                Err(_) if threads > 0 => jobs = threads,
-                                Err(e) => panic!("cannot start a worker thread: {e}"),
-                            }
-                        }
-                        job_tx.send(job).expect("workers are alive");
+                    if let Some(unit) = self.dispatch(id, chains) {
+                        started.push(unit);
                         running += 1;
                     }
+                }
+                // A batching engine gets everything that became ready at
+                // once in one call; others get one unit per call.
+                let sends: Vec<Vec<Unit>> = match batches {
+                    true if !started.is_empty() => vec![started],
+                    true => Vec::new(),
+                    false => started.into_iter().map(|u| vec![u]).collect(),
+                };
+                for batch in sends {
+                    if busy == threads {
+                        match spawn_worker() {
+                            Ok(_) => threads += 1,
+                            // Out of threads: the batch waits for one.
+                            Err(_) if threads > 0 => {}
+                            Err(e) => panic!("cannot start a worker thread: {e}"),
+                        }
+                    }
+                    job_tx.send(batch).expect("workers are alive");
+                    busy += 1;
                 }
                 if running == 0 {
                     break;
                 }
-                let done = done_rx.recv().expect("a worker reports every job");
-                running -= 1;
-                self.complete_chain(done);
-                self.evaluate_fresh();
+                // Take every answer already in before starting more, so
+                // that answers arriving together start their consumers
+                // as one batch; nothing waits for answers still to come.
+                let first = done_rx.recv().expect("a worker reports every job");
+                for message in std::iter::once(first).chain(std::iter::from_fn(|| done_rx.try_recv().ok())) {
+                    match message {
+                        Message::Unit(done) => {
+                            running -= 1;
+                            self.complete_chain(done);
+                            self.evaluate_fresh();
+                        }
+                        Message::Idle => busy -= 1,
+                    }
+                }
             }
             drop(job_tx);
         });
@@ -432,8 +495,8 @@ impl Forcer<'_> {
                 break;
             }
             let Some(id) = self.ready.pop_front() else { break };
-            let Some(batch) = self.dispatch(id, chains) else { continue };
-            let done = run_batch(executor, &batch);
+            let Some(unit) = self.dispatch(id, chains) else { continue };
+            let done = run_unit(executor, &unit);
             self.complete_chain(done);
             self.evaluate_fresh();
         }
@@ -442,7 +505,7 @@ impl Forcer<'_> {
     /// Turns a ready node into a job, or answers it from the cache under
     /// its resolved name. With `chains`, the job grows into a chain while
     /// the last thunk's only consumer waits on nothing else.
-    fn dispatch(&mut self, id: NodeId, chains: bool) -> Option<Vec<(NodeId, Name, Thunk)>> {
+    fn dispatch(&mut self, id: NodeId, chains: bool) -> Option<Unit> {
         let thunk = self.resolved_thunk(id);
         let resolved = thunk.name();
         let name = self.node(id).name;
@@ -590,16 +653,44 @@ impl Forcer<'_> {
 }
 
 /// Runs one job or chain and pairs each answer with its node.
-fn run_batch(executor: &dyn Executor, batch: &[(NodeId, Name, Thunk)]) -> Vec<Done> {
-    let jobs: Vec<Job<'_>> = batch.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
+fn run_unit(executor: &dyn Executor, unit: &Unit) -> Vec<Done> {
+    let jobs: Vec<Job<'_>> = unit.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
     let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &jobs[..] {
         [one] => vec![executor.execute(one)],
         many => executor.execute_chain(many),
     }))
     .unwrap_or_else(|_| jobs.iter().map(|_| Err(ExecError::engine("the executor panicked"))).collect());
+    pair(unit, results)
+}
+
+/// Runs a batch of units, reporting each unit as the executor answers it.
+fn run_units(executor: &dyn Executor, batch: &[Unit], done_tx: &mpsc::Sender<Message>) {
+    if let [unit] = batch {
+        let _ = done_tx.send(Message::Unit(run_unit(executor, unit)));
+        return;
+    }
+    let jobs: Vec<Vec<Job<'_>>> =
+        batch.iter().map(|u| u.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect()).collect();
+    let units: Vec<&[Job<'_>]> = jobs.iter().map(Vec::as_slice).collect();
+    let answered: Vec<AtomicBool> = batch.iter().map(|_| AtomicBool::new(false)).collect();
+    // Each unit is reported once: a second answer (or a bad index) from a
+    // confused engine is dropped rather than corrupting the counts.
+    let done = |i: usize, results: Vec<Result<Outcome, ExecError>>| {
+        if answered.get(i).is_some_and(|a| !a.swap(true, Ordering::AcqRel)) {
+            let _ = done_tx.send(Message::Unit(pair(&batch[i], results)));
+        }
+    };
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute_batch(&units, &done)));
+    let why = if run.is_err() { "the executor panicked" } else { "the engine gave no answer" };
+    for (i, unit) in batch.iter().enumerate() {
+        done(i, unit.iter().map(|_| Err(ExecError::engine(why))).collect());
+    }
+}
+
+/// Pairs each answer with its node; a missing answer is a failure.
+fn pair(unit: &Unit, results: Vec<Result<Outcome, ExecError>>) -> Vec<Done> {
     let mut results = results.into_iter();
-    batch
-        .iter()
+    unit.iter()
         .map(|(id, _, _)| Done {
             id: *id,
             result: results.next().unwrap_or_else(|| Err(ExecError::engine("the engine gave no answer"))),

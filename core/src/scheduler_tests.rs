@@ -379,3 +379,135 @@ fn a_thunk_with_two_consumers_does_not_chain_and_a_failure_skips_the_rest_of_its
     assert_eq!(sorted, vec![1, 1, 1, 3], "{chains:?}");
     assert!(!exec.inner.ran().contains(&c), "c never ran");
 }
+
+/// A batching engine: records each batch's units, answers the units
+/// marked `slow` only after every other unit of the run has started
+/// (or a deadline), and drops the answers of units marked `silent`.
+struct Batched<'s> {
+    inner: Scripted<'s>,
+    batches: Mutex<Vec<usize>>,
+    /// Labels in the order their answers were handed back.
+    answered: Mutex<Vec<String>>,
+}
+
+impl<'s> Batched<'s> {
+    fn new(store: &'s Store) -> Self {
+        Batched { inner: Scripted::new(store), batches: Mutex::default(), answered: Mutex::default() }
+    }
+}
+
+impl Executor for Batched<'_> {
+    fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        self.batches.lock().unwrap().push(1);
+        let answer = self.inner.execute(job);
+        self.answered.lock().unwrap().push(job.thunk.function.args[2].clone());
+        answer
+    }
+
+    fn runs_batches(&self) -> bool {
+        true
+    }
+
+    fn execute_batch(&self, units: &[&[Job<'_>]], done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
+        self.batches.lock().unwrap().push(units.len());
+        let label = |u: &[Job<'_>]| u[0].thunk.function.args[2].clone();
+        let mut slow = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            let l = label(unit);
+            if l.starts_with("slow") {
+                slow.push(i);
+            } else if !l.starts_with("silent") {
+                let answer = vec![self.inner.execute(&unit[0])];
+                self.answered.lock().unwrap().push(l);
+                done(i, answer);
+            }
+        }
+        if slow.is_empty() {
+            return;
+        }
+        // Hold the slow ones until their quick siblings' consumer ran.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.answered.lock().unwrap().iter().any(|l| l.starts_with("consumer")) {
+            assert!(std::time::Instant::now() < deadline, "the consumer never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for i in slow {
+            let answer = vec![self.inner.execute(&units[i][0])];
+            self.answered.lock().unwrap().push(label(units[i]));
+            done(i, answer);
+        }
+    }
+}
+
+#[test]
+fn ready_independent_thunks_go_to_a_batching_engine_in_one_call_with_the_same_values() {
+    let (_d1, plain_store) = store();
+    let (targets, _, count) = big_graph(&plain_store);
+    let plain = force(&plain_store, &Scripted::new(&plain_store), &targets, Options { jobs: 64, keep_going: false });
+    let (_d2, store) = store();
+    big_graph(&store);
+    let exec = Batched::new(&store);
+    let report = force(&store, &exec, &targets, Options { jobs: 64, keep_going: false });
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.targets, plain.targets, "batches change no value");
+    assert_eq!(report.ran, count);
+    let batches = exec.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), count, "every thunk in exactly one batch");
+    assert!(batches.iter().all(|&n| n <= 64), "{batches:?}");
+    // The 200 leaves, the 10 chain heads and 100 diamond tops are ready
+    // at once: the first batch fills the job limit.
+    assert_eq!(batches[0], 64, "{batches:?}");
+}
+
+#[test]
+fn a_quick_units_consumer_starts_before_its_slow_batch_sibling_is_answered() {
+    let (_d, store) = store();
+    let slow = mk(&store, "ok", "slow", &[], &[]);
+    let quick = mk(&store, "ok", "quick", &[], &[]);
+    let consumer = mk(&store, "ok", "consumer", &[out(quick)], &[]);
+    let exec = Batched::new(&store);
+    let report = force(&store, &exec, &[out(slow), out(consumer)], Options { jobs: 8, keep_going: false });
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(exec.batches.lock().unwrap()[0], 2, "slow and quick travel together");
+    assert_eq!(*exec.answered.lock().unwrap(), ["quick", "consumer", "slow"]);
+}
+
+#[test]
+fn a_failure_in_a_batch_leaves_its_siblings_answered_and_an_unanswered_unit_fails() {
+    let (_d, store) = store();
+    let bad = mk(&store, "fail", "bad", &[], &[]);
+    let good: Vec<Name> = (0..5).map(|i| mk(&store, "ok", &format!("good {i}"), &[], &[])).collect();
+    let silent = mk(&store, "ok", "silent", &[], &[]);
+    let mut targets = vec![out(bad), out(silent)];
+    targets.extend(good.iter().map(|g| out(*g)));
+    let exec = Batched::new(&store);
+    // Without -k: the batch was already running, so its siblings count.
+    let report = force(&store, &exec, &targets, Options { jobs: 8, keep_going: false });
+    assert_eq!(*exec.batches.lock().unwrap(), [7]);
+    assert_eq!(report.ran, 5);
+    assert!(report.targets[2..].iter().all(Result::is_ok), "{:?}", report.targets);
+    let failed: Vec<Name> = report.failures.iter().map(|f| f.thunk).collect();
+    assert!(failed.contains(&bad) && failed.contains(&silent), "{failed:?}");
+    let why = &report.failures.iter().find(|f| f.thunk == silent).unwrap().error.message;
+    assert!(why.contains("gave no answer"), "{why}");
+}
+
+#[test]
+fn force_observed_reports_each_target_as_it_settles_with_its_own_failure() {
+    let (_d, store) = store();
+    let a = mk(&store, "ok", "a", &[], &[]);
+    let bad = mk(&store, "fail", "bad", &[], &[]);
+    let after = mk(&store, "ok", "after", &[out(bad)], &[]);
+    let mut seen = Vec::new();
+    let targets = [out(a), out(bad), out(after)];
+    let report = force_observed(
+        &store,
+        &Scripted::new(&store),
+        &targets,
+        Options { jobs: 2, keep_going: true },
+        &mut |i, result, failure| seen.push((i, result.is_ok(), failure.map(|f| f.thunk))),
+    );
+    assert_eq!(report.ran, 1);
+    seen.sort_by_key(|s| s.0);
+    assert_eq!(seen, [(0, true, None), (1, false, Some(bad)), (2, false, None)]);
+}

@@ -280,3 +280,114 @@ fn an_intermediate_lost_with_its_worker_is_made_again_by_re_running_its_producer
     let _ = ws[holder].child.wait();
     ws.remove(holder);
 }
+
+/// The value `gg force` printed for `target`, read from the client's store.
+fn forced_text(s: &Scratch, stdout: &str, target: &str) -> String {
+    let line = stdout.lines().find(|l| l.starts_with(target)).unwrap_or_else(|| panic!("{target} in {stdout}"));
+    let value = line.split(' ').nth(1).unwrap();
+    String::from_utf8(std::fs::read(crate::support::blob_path(&s.store(), value)).unwrap()).unwrap()
+}
+
+#[test]
+fn independent_ready_thunks_reach_a_worker_as_one_request_and_a_failure_spares_its_siblings() {
+    let s = Scratch::new();
+    let ws = workers(&s, 1, &["--jobs", "8"]);
+    // Each good thunk waits (10 s at most) until all seven have started:
+    // run one after another, they would fail.
+    let met = s.path().join("met");
+    std::fs::create_dir(&met).unwrap();
+    let met = met.display();
+    let good: Vec<String> = (0..7)
+        .map(|i| {
+            let script = format!(
+                "touch {met}/{i}; n=0; while [ $(ls {met} | wc -l) -lt 7 ] && [ $n -lt 200 ]; do sleep 0.05; \
+                 n=$((n+1)); done; [ $n -lt 200 ] && echo {i} > out"
+            );
+            s.ok(&sh_thunk(&script, "out", &[]))
+        })
+        .collect();
+    let bad = s.ok(&sh_thunk("sleep 0.1; echo broken >&2; exit 3", "out", &[]));
+    let mut args = vec!["force", "-j", "8", bad.as_str()];
+    args.extend(good.iter().map(String::as_str));
+    // Without -k: the failure stops new work, not its siblings in flight.
+    let out = remote_cmd(&s, &args, &ws).output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("exited with status 3") && err.contains("broken"), "{err}");
+    assert!(err.contains("7 thunk(s) ran") && err.contains("1 failed"), "{err}");
+    assert_eq!(status(&ws[0])["executed"], 1, "eight thunks, one request");
+    // Their reductions are recorded: forcing them again runs nothing.
+    let mut args2 = vec!["force"];
+    args2.extend(good.iter().map(String::as_str));
+    let out = remote_cmd(&s, &args2, &ws).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("0 thunk(s) ran, 7 answered from the cache"), "{}", text(&out.stderr));
+    for (i, t) in good.iter().enumerate() {
+        assert_eq!(forced_text(&s, &text(&out.stdout), t), format!("{i}\n"));
+    }
+}
+
+#[test]
+fn a_quick_thunks_consumer_runs_while_a_slow_batch_sibling_still_runs() {
+    let s = Scratch::new();
+    let ws = workers(&s, 1, &["--jobs", "4"]);
+    let slow = s.ok(&sh_thunk("sleep 3; echo slow > out", "out", &[]));
+    let q1 = s.ok(&sh_thunk("echo q1 > out", "out", &[]));
+    let q2 = s.ok(&sh_thunk("echo q2 > out", "out", &[]));
+    // Two producers: the consumer cannot travel in a chain with either,
+    // so it starts only once the client has both answers.
+    let (in1, in2) = (format!("{q1}#out=in/1"), format!("{q2}#out=in/2"));
+    let c = s.ok(&sh_thunk("cat in/1 in/2 > out", "out", &["--thunk", &in1, "--thunk", &in2]));
+    let child = remote_cmd(&s, &["force", "-j", "4", &slow, &c], &ws)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The client records each reduction as its answer comes in.
+    let dir = s.store();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !has_reduction(&dir, &c) {
+        assert!(std::time::Instant::now() < deadline, "the consumer never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!has_reduction(&dir, &slow), "the consumer waited for the slow thunk");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(forced_text(&s, &text(&out.stdout), &c), "q1\nq2\n");
+    assert_eq!(status(&ws[0])["executed"], 2, "slow, q1 and q2 in one request; the consumer in another");
+}
+
+#[test]
+fn a_worker_killed_mid_batch_still_gives_every_thunk_its_result() {
+    let s = Scratch::new();
+    let mut ws = workers(&s, 2, &["--jobs", "6"]);
+    let targets: Vec<String> =
+        (0..12).map(|i| s.ok(&sh_thunk(&format!("sleep 0.5; echo {i} > out"), "out", &[]))).collect();
+    let mut args = vec!["force", "-j", "12"];
+    args.extend(targets.iter().map(String::as_str));
+    let child = remote_cmd(&s, &args, &ws)
+        .env("GG_REMOTE_STRICT", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both batches are running (six thunks each) when one worker dies.
+    let dirs = [s.path().join("worker0"), s.path().join("worker1")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !dirs.iter().all(|d| d.join("sandboxes").read_dir().is_ok_and(|mut e| e.next().is_some())) {
+        assert!(std::time::Instant::now() < deadline, "the batches never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(ws[0].child.id() as i32, libc::SIGKILL) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (i, t) in targets.iter().enumerate() {
+        assert_eq!(forced_text(&s, &text(&out.stdout), t), format!("{i}\n"));
+    }
+    // The survivor got its own batch and the dead one's, not twelve requests.
+    let executed = status(&ws[1])["executed"].as_u64().unwrap();
+    assert!((1..=3).contains(&executed), "{executed} requests");
+    let _ = ws[0].child.wait();
+    ws.remove(0);
+}

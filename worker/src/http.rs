@@ -68,6 +68,16 @@ struct Head {
     authorization: Option<String>,
     expect_continue: bool,
     close: bool,
+    /// `Accept: application/x-ndjson`: stream an execute answer.
+    stream: bool,
+}
+
+/// How a request was answered.
+enum Reply {
+    /// Status, body, close the connection after.
+    Body(u16, Vec<u8>, bool),
+    /// Streamed already; `false` if writing it failed.
+    Streamed(bool),
 }
 
 impl Worker {
@@ -139,53 +149,98 @@ impl Shared {
                     return;
                 }
             };
-            let (code, body, close) = self.request(&head, &mut reader, &mut writer);
-            if respond(&mut writer, code, &body, close).is_err() || close {
-                return;
+            match self.request(&head, &mut reader, &mut writer) {
+                Reply::Body(code, body, close) => {
+                    if respond(&mut writer, code, &body, close).is_err() || close {
+                        return;
+                    }
+                }
+                Reply::Streamed(ok) => {
+                    if !ok || head.close {
+                        return;
+                    }
+                }
             }
         }
     }
 
-    /// Handles one request: (status, body, close the connection after).
-    fn request(&self, head: &Head, reader: &mut impl Read, writer: &mut impl Write) -> (u16, Vec<u8>, bool) {
+    /// Handles one request.
+    fn request(&self, head: &Head, reader: &mut impl Read, writer: &mut impl Write) -> Reply {
         if !self.authorized(head) {
-            return (401, b"missing or wrong bearer token\n".to_vec(), true);
+            return Reply::Body(401, b"missing or wrong bearer token\n".to_vec(), true);
         }
         if head.chunked {
-            return (411, b"chunked bodies are not supported: send a Content-Length\n".to_vec(), true);
+            return Reply::Body(411, b"chunked bodies are not supported: send a Content-Length\n".to_vec(), true);
         }
         let length = head.content_length.unwrap_or(0);
         if length > self.max_body {
-            return (413, format!("request body over the {} byte limit\n", self.max_body).into_bytes(), true);
+            return Reply::Body(
+                413,
+                format!("request body over the {} byte limit\n", self.max_body).into_bytes(),
+                true,
+            );
         }
         if head.expect_continue && writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return (400, Vec::new(), true);
+            return Reply::Body(400, Vec::new(), true);
         }
         // Grow as bytes arrive: a large Content-Length alone reserves nothing.
         let mut body = Vec::with_capacity(length.min(1 << 20) as usize);
         if let Err(e) = reader.take(length).read_to_end(&mut body) {
-            return (400, format!("cannot read the request body: {e}\n").into_bytes(), true);
+            return Reply::Body(400, format!("cannot read the request body: {e}\n").into_bytes(), true);
         }
         if (body.len() as u64) < length {
-            return (400, b"the request body ended early\n".to_vec(), true);
+            return Reply::Body(400, b"the request body ended early\n".to_vec(), true);
         }
-        let result = self.route(&head.method, &head.path, &body);
-        match result {
-            Ok(bytes) => (200, bytes, head.close),
+        if head.stream && head.method == "POST" && head.path == "/v1/execute" {
+            return match self.execute_streamed(&body, writer) {
+                Ok(reply) => reply,
+                Err(e) => Reply::Body(error_code(&e), format!("{e}\n").into_bytes(), head.close),
+            };
+        }
+        match self.route(&head.method, &head.path, &body) {
+            Ok(bytes) => Reply::Body(200, bytes, head.close),
             Err(Routed::NoRoute) => {
-                (404, format!("no route for {} {}\n", head.method, head.path).into_bytes(), head.close)
+                Reply::Body(404, format!("no route for {} {}\n", head.method, head.path).into_bytes(), head.close)
             }
-            Err(Routed::Failed(e)) => {
-                let code = match e {
-                    ServiceError::BadRequest(_) => 400,
-                    ServiceError::Mismatch(_) => 422,
-                    ServiceError::NotFound(_) => 404,
-                    ServiceError::Busy { .. } => 503,
-                    ServiceError::Internal(_) => 500,
-                };
-                (code, format!("{e}\n").into_bytes(), head.close)
-            }
+            Err(Routed::Failed(e)) => Reply::Body(error_code(&e), format!("{e}\n").into_bytes(), head.close),
         }
+    }
+
+    /// An execute request answered line by line (docs/protocol.md): one
+    /// JSON [`Answer`](crate::protocol::Answer) per thunk as it settles,
+    /// in a chunked body, so the client can start consumers of a quick
+    /// thunk while its siblings still run. Errors before the first line
+    /// (a bad request, busy) are ordinary answers.
+    fn execute_streamed(&self, body: &[u8], writer: &mut impl Write) -> Result<Reply, ServiceError> {
+        let req = serde_json::from_slice::<ExecuteRequest>(body)
+            .map_err(|e| ServiceError::BadRequest(format!("bad execute request: {e}")))?;
+        let admitted = self.service.admit(&req)?;
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // The head goes with the first line and the end with the last, so
+        // a one-thunk request is one write, one packet, as before.
+        let mut out = head.as_bytes().to_vec();
+        let mut left = req.thunks.len();
+        let mut ok = true;
+        // The thunks run to the end even if the client went away: their
+        // reductions are cached for the next request.
+        admitted.run_each(&mut |answer| {
+            let line = serde_json::to_vec(&answer).expect("answers serialise");
+            let _ = write!(out, "{:x}\r\n", line.len() + 1);
+            out.extend_from_slice(&line);
+            out.extend_from_slice(b"\n\r\n");
+            left = left.saturating_sub(1);
+            if left == 0 {
+                out.extend_from_slice(b"0\r\n\r\n");
+            }
+            ok = ok && writer.write_all(&out).is_ok();
+            out.clear();
+        });
+        if left > 0 {
+            out.extend_from_slice(b"0\r\n\r\n");
+            ok = ok && writer.write_all(&out).is_ok();
+        }
+        ok = ok && writer.flush().is_ok();
+        Ok(Reply::Streamed(ok))
     }
 
     fn authorized(&self, head: &Head) -> bool {
@@ -216,6 +271,16 @@ impl Shared {
             _ => return Err(Routed::NoRoute),
         };
         r.map_err(Routed::Failed)
+    }
+}
+
+fn error_code(e: &ServiceError) -> u16 {
+    match e {
+        ServiceError::BadRequest(_) => 400,
+        ServiceError::Mismatch(_) => 422,
+        ServiceError::NotFound(_) => 404,
+        ServiceError::Busy { .. } => 503,
+        ServiceError::Internal(_) => 500,
     }
 }
 
@@ -291,6 +356,7 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Head>, String> {
         authorization: header("authorization").map(str::to_string),
         expect_continue: header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
         close: header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || req.version == Some(0),
+        stream: header("accept").is_some_and(|v| v.contains("application/x-ndjson")),
     }))
 }
 
@@ -314,7 +380,14 @@ fn respond(w: &mut impl Write, code: u16, body: &[u8], close: bool) -> std::io::
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
-    w.write_all(head.as_bytes())?;
-    w.write_all(body)?;
+    // One write for a small answer: one packet, one syscall.
+    if body.len() <= 64 * 1024 {
+        let mut all = head.into_bytes();
+        all.extend_from_slice(body);
+        w.write_all(&all)?;
+    } else {
+        w.write_all(head.as_bytes())?;
+        w.write_all(body)?;
+    }
     w.flush()
 }

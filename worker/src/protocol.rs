@@ -51,6 +51,21 @@ pub struct ExecuteResponse {
     pub failures: Vec<Failure>,
 }
 
+/// One line of a streamed `POST /v1/execute` answer (`Accept:
+/// application/x-ndjson`): the answer for `thunks[i]`, sent as soon as
+/// that thunk has one. Exactly one of the three is set.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Answer {
+    pub i: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Result>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Not run: a thunk it consumes failed (the message says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
 /// `GET /v1/status`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Status {

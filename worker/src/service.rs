@@ -1,7 +1,8 @@
 //! What a worker does, independent of how requests arrive (HTTP today,
 //! the Lambda runtime later): answer which blobs it lacks, take and serve
 //! verified blobs, run thunks in the local engine's sandbox with at most
-//! `jobs` at once, and report its status.
+//! `jobs` at once (a request of independent thunks runs them side by side
+//! on the slots free when it starts), and report its status.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -14,7 +15,7 @@ use gg_core::scheduler::{self, Options};
 use gg_core::store::is_canonical_thunk;
 use gg_core::{Kind, Name, OutputRef, Store, StoreError, Thunk};
 
-use crate::protocol::{ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
+use crate::protocol::{Answer, ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
 
 /// Why a request is refused; the transport maps it to a status code.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +44,15 @@ struct Slots {
     freed: Condvar,
 }
 
-struct Slot<'a>(&'a Slots);
+/// Slots held by one request: released together when it ends.
+#[derive(Debug)]
+struct Slot<'a>(&'a Slots, usize);
 
 impl Slots {
-    fn acquire(&self) -> Result<Slot<'_>, ServiceError> {
+    /// One slot, waiting in the queue for it if need be, plus up to
+    /// `want - 1` more if they are free right now: a batch never waits
+    /// for more than one, so it cannot stall behind a long thunk.
+    fn acquire(&self, want: usize) -> Result<Slot<'_>, ServiceError> {
         let mut st = self.state.lock().expect("slots");
         if st.0 >= self.jobs {
             if st.1 >= self.queue {
@@ -58,8 +64,9 @@ impl Slots {
             }
             st.1 -= 1;
         }
-        st.0 += 1;
-        Ok(Slot(self))
+        let n = want.clamp(1, self.jobs - st.0);
+        st.0 += n;
+        Ok(Slot(self, n))
     }
 
     fn counts(&self) -> (usize, usize) {
@@ -69,8 +76,11 @@ impl Slots {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.0.state.lock().expect("slots").0 -= 1;
-        self.0.freed.notify_one();
+        self.0.state.lock().expect("slots").0 -= self.1;
+        match self.1 {
+            1 => self.0.freed.notify_one(),
+            _ => self.0.freed.notify_all(),
+        }
     }
 }
 
@@ -194,57 +204,62 @@ impl Service {
     /// Runs a ready thunk or subgraph (later thunks may consume earlier
     /// ones' outputs) and reports every thunk's outputs.
     pub fn execute(&self, req: &ExecuteRequest) -> Result<ExecuteResponse, ServiceError> {
+        let admitted = self.admit(req)?;
+        let names = admitted.names.clone();
+        let report = admitted.force(&mut |_, _, _| {});
+        let mut made = 0;
+        let mut results = Vec::new();
+        for name in &names {
+            let Some(result) = self.result(name) else { continue };
+            if report.ran > 0 {
+                made += result.outputs.iter().map(|o| o.size).sum::<u64>();
+            }
+            results.push(result);
+        }
+        // Roughly: an output may have been stored before.
+        self.size.added.fetch_add(made, Ordering::Relaxed);
+        let failures = report.failures.iter().map(failure).collect();
+        Ok(ExecuteResponse { results, failures })
+    }
+
+    /// Checks and stores a request's thunks and takes its slots: after
+    /// this, the request runs. Errors here are the request's answer.
+    pub fn admit(&self, req: &ExecuteRequest) -> Result<Admitted<'_>, ServiceError> {
         if req.thunks.is_empty() {
             return Err(ServiceError::BadRequest("no thunks to execute".into()));
         }
         let mut names = Vec::with_capacity(req.thunks.len());
+        let mut thunk_inputs = Vec::with_capacity(req.thunks.len());
         for (i, text) in req.thunks.iter().enumerate() {
             // Every path is validated again here, whatever the client did.
             let thunk =
                 Thunk::decode(text.as_bytes()).map_err(|e| ServiceError::BadRequest(format!("thunks[{i}]: {e}")))?;
             names.push(self.store.put_thunk(&thunk).map_err(|e| ServiceError::Internal(e.to_string()))?);
+            thunk_inputs.push(thunk.thunks.iter().map(|t| t.output.thunk).collect::<Vec<_>>());
         }
-        let _slot = self.slots.acquire()?;
-        let targets: Vec<OutputRef> = names.iter().map(|n| OutputRef::first(*n)).collect();
-        let report = scheduler::force(&self.store, &self.executor, &targets, Options { jobs: 1, keep_going: false });
-        let mut made = 0;
-        let mut results = Vec::new();
-        for name in &names {
-            let Some(red) = self.store.reduction(name) else { continue };
-            let mut outputs = Vec::new();
-            if report.ran > 0 {
-                made += red.outputs.iter().map(|(_, h)| h.size()).sum::<u64>();
-            }
-            for (path, hash) in &red.outputs {
-                let data = if hash.size() <= self.inline_limit {
-                    self.store.get(hash).ok().map(|b| STANDARD.encode(b))
-                } else {
-                    None
-                };
-                outputs.push(Output { name: path.clone(), hash: *hash, size: hash.size(), data });
-            }
-            results.push(ThunkResult {
-                thunk: *name,
-                outputs,
-                stdout: red.stdout,
-                stderr: red.stderr,
-                executable: red.executable.clone(),
-            });
+        // As many slots as there are thunks that can start at once: those
+        // consuming no other thunk of the request (a chain runs one at a
+        // time, so it needs one).
+        let sent: std::collections::HashSet<&Name> = names.iter().collect();
+        let starts = thunk_inputs.iter().filter(|inputs| !inputs.iter().any(|t| sent.contains(t))).count();
+        let slot = self.slots.acquire(starts)?;
+        Ok(Admitted { service: self, names, slot })
+    }
+
+    /// The answer for `name` if it is reduced here: its outputs (small
+    /// ones inline) and streams.
+    fn result(&self, name: &Name) -> Option<ThunkResult> {
+        let red = self.store.reduction(name)?;
+        let mut outputs = Vec::with_capacity(red.outputs.len());
+        for (path, hash) in &red.outputs {
+            let data = if hash.size() <= self.inline_limit {
+                self.store.get(hash).ok().map(|b| STANDARD.encode(b))
+            } else {
+                None
+            };
+            outputs.push(Output { name: path.clone(), hash: *hash, size: hash.size(), data });
         }
-        self.executed.fetch_add(1, Ordering::Relaxed);
-        // Roughly: an output may have been stored before.
-        self.size.added.fetch_add(made, Ordering::Relaxed);
-        let failures = report
-            .failures
-            .iter()
-            .map(|f| Failure {
-                thunk: f.thunk,
-                kind: format!("{:?}", f.error.kind).to_lowercase(),
-                message: f.error.message.clone(),
-                stderr: STANDARD.encode(&f.error.stderr),
-            })
-            .collect();
-        Ok(ExecuteResponse { results, failures })
+        Some(ThunkResult { thunk: *name, outputs, stdout: red.stdout, stderr: red.stderr, executable: red.executable })
     }
 
     /// Jobs running and queued, the store's size (as of its last scan),
@@ -261,6 +276,59 @@ impl Service {
             store_bytes: self.size.bytes(),
             executed: self.executed.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// An admitted execute request, holding its slots until it has run.
+#[derive(Debug)]
+pub struct Admitted<'a> {
+    service: &'a Service,
+    names: Vec<Name>,
+    slot: Slot<'a>,
+}
+
+impl Admitted<'_> {
+    /// Forces the request's thunks on its slots. `-k`: one thunk's
+    /// failure must not take its independent siblings with it.
+    fn force(self, on_target: &mut scheduler::TargetObserver<'_>) -> scheduler::Report {
+        let s = self.service;
+        let targets: Vec<OutputRef> = self.names.iter().map(|n| OutputRef::first(*n)).collect();
+        let options = Options { jobs: self.slot.1, keep_going: true };
+        let report = scheduler::force_observed(&s.store, &s.executor, &targets, options, on_target);
+        s.executed.fetch_add(1, Ordering::Relaxed);
+        report
+    }
+
+    /// Runs the request and hands over each thunk's answer as soon as it
+    /// has one (`thunks[i]` answers with `i`), in the order they settle.
+    pub fn run_each(self, on_answer: &mut dyn FnMut(Answer)) {
+        let s = self.service;
+        let names = self.names.clone();
+        let mut made = 0;
+        self.force(&mut |i, resolved, own| {
+            let mut answer = Answer { i, result: None, failure: None, skipped: None };
+            // A reduction is the answer even when a thunk it output then
+            // failed: the client forces that thunk itself.
+            if let Some(result) = s.result(&names[i]) {
+                made += result.outputs.iter().map(|o| o.size).sum::<u64>();
+                answer.result = Some(result);
+            } else if let Some(f) = own {
+                answer.failure = Some(failure(f));
+            } else {
+                answer.skipped = Some(resolved.as_ref().err().cloned().unwrap_or_default());
+            }
+            on_answer(answer);
+        });
+        s.size.added.fetch_add(made, Ordering::Relaxed);
+    }
+}
+
+fn failure(f: &scheduler::Failure) -> Failure {
+    Failure {
+        thunk: f.thunk,
+        kind: format!("{:?}", f.error.kind).to_lowercase(),
+        message: f.error.message.clone(),
+        stderr: STANDARD.encode(&f.error.stderr),
     }
 }
 

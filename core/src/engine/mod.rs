@@ -87,6 +87,30 @@ pub trait Executor: Sync {
         jobs.iter().map(|_| Err(ExecError::engine("this engine does not run chains"))).collect()
     }
 
+    /// Whether [`Executor::execute_batch`] should get every job the
+    /// scheduler can start at once: an engine with a cost per request
+    /// sends a burst of independent thunks in a few requests.
+    fn runs_batches(&self) -> bool {
+        false
+    }
+
+    /// Runs independent units, each a job or a chain (as for
+    /// [`Executor::execute_chain`]), and calls `done(i, answers)` once per
+    /// unit `i` as soon as that unit is answered, from any thread, so a
+    /// consumer of a quick unit need not wait for a slow sibling. Units
+    /// not answered when it returns count as failed.
+    fn execute_batch(&self, units: &[&[Job<'_>]], done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
+        for (i, unit) in units.iter().enumerate() {
+            done(
+                i,
+                match unit {
+                    [one] => vec![self.execute(one)],
+                    many => self.execute_chain(many),
+                },
+            );
+        }
+    }
+
     /// Makes sure every named blob is in the local store. An engine may
     /// leave outputs where they were made until they are needed (the
     /// remote engine keeps intermediates on its workers); the local engine

@@ -1,9 +1,12 @@
-//! One attempt to run a thunk or a ready chain on one worker: upload what
-//! it lacks, ask it to execute, and read the answer. Small outputs come
-//! back inline; larger ones stay on the worker until needed (the client
-//! remembers where, and which thunk made them).
+//! One attempt to run a batch of units (each a thunk or a ready chain) on
+//! one worker: upload what they lack, send them in one streamed execute
+//! request, and hand back each unit's answers as soon as the worker has
+//! sent them. Small outputs come back inline; larger ones stay on the
+//! worker until needed (the client remembers where, and which thunk made
+//! them).
 
 use std::collections::HashMap;
+use std::io::BufRead as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,25 +14,91 @@ use gg_core::engine::{ExecError, FailKind, Outcome};
 use gg_core::{Name, Object, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
-use crate::protocol::{ExecuteRequest, ExecuteResponse};
+use crate::protocol::{Answer, ExecuteRequest};
+
+/// One unit's answers, or why the worker gave none.
+pub(super) type UnitAnswer = Result<Vec<Result<Outcome, ExecError>>, Attempt>;
 
 impl Inner {
     /// Runs `chain` (each thunk may consume outputs of the ones before it)
     /// on `w`. `Ok` holds one answer per thunk; an `Err` means the worker
     /// itself did not answer properly and another may be tried.
-    pub(super) fn attempt(&self, w: &Remote, chain: &[Arc<Thunk>]) -> Result<Vec<Result<Outcome, ExecError>>, Attempt> {
-        self.upload(w, chain)?;
-        let thunks = chain.iter().map(|t| String::from_utf8(t.encode()).expect("thunk encodings are UTF-8")).collect();
-        let body = serde_json::to_string(&ExecuteRequest { thunks }).expect("serialises");
-        let mut busy = 0;
-        let resp: ExecuteResponse = loop {
-            let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
-            let (code, text) = read(req.header("Content-Type", "application/json").send(&body))?;
-            match code {
-                200 => {
-                    break serde_json::from_str(&text)
-                        .map_err(|e| Attempt::Unreachable(format!("unreadable answer: {e}")))?
+    pub(super) fn attempt(&self, w: &Remote, chain: &[Arc<Thunk>]) -> UnitAnswer {
+        let mut answer = None;
+        self.attempt_each(w, &[chain], &mut |_, a| answer = Some(a));
+        answer.expect("every unit is answered")
+    }
+
+    /// Runs independent `units` on `w` in one request and calls
+    /// `on_unit(k, answer)` exactly once per unit, as soon as the worker
+    /// has answered all of unit `k`'s thunks.
+    pub(super) fn attempt_each(&self, w: &Remote, units: &[&[Arc<Thunk>]], on_unit: &mut dyn FnMut(usize, UnitAnswer)) {
+        // Each thunk sent, as (unit, position in it); answers by unit.
+        let mut index = Vec::new();
+        let mut answers: Vec<Vec<Option<Answer>>> = units.iter().map(|u| u.iter().map(|_| None).collect()).collect();
+        let mut give = |k: usize, answer: UnitAnswer, answers: &mut Vec<Vec<Option<Answer>>>| {
+            // Marks the unit answered by emptying its slots.
+            if !answers[k].is_empty() {
+                answers[k].clear();
+                on_unit(k, answer);
+            }
+        };
+        let ended = (|| -> Result<(), Attempt> {
+            let all: Vec<Arc<Thunk>> = units.iter().flat_map(|u| u.iter().cloned()).collect();
+            self.upload(w, &all)?;
+            let mut thunks = Vec::with_capacity(all.len());
+            for (k, unit) in units.iter().enumerate() {
+                for (j, t) in unit.iter().enumerate() {
+                    index.push((k, j));
+                    thunks.push(String::from_utf8(t.encode()).expect("thunk encodings are UTF-8"));
                 }
+            }
+            let body = serde_json::to_string(&ExecuteRequest { thunks }).expect("serialises");
+            let mut resp = self.send_execute(w, &body)?;
+            let mut lines = std::io::BufReader::new(resp.body_mut().with_config().limit(1 << 40).reader());
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if lines.read_until(b'\n', &mut line).map_err(|e| Attempt::Unreachable(e.to_string()))? == 0 {
+                    return Ok(());
+                }
+                let a: Answer = serde_json::from_slice(&line)
+                    .map_err(|e| Attempt::Unreachable(format!("unreadable answer: {e}")))?;
+                let Some(&(k, j)) = index.get(a.i) else {
+                    return Err(Attempt::Unreachable(format!("an answer for thunk {} of {}", a.i, index.len())));
+                };
+                let Some(slot) = answers[k].get_mut(j) else { continue }; // unit already given up
+                *slot = Some(a);
+                if answers[k].iter().all(Option::is_some) {
+                    let got: Vec<Answer> = answers[k].iter_mut().map(|a| a.take().expect("all some")).collect();
+                    let answer = self.unit_answer(w, units[k], got);
+                    give(k, answer, &mut answers);
+                }
+            }
+        })();
+        let why = match ended {
+            Err(e) => e,
+            Ok(()) => Attempt::Unreachable("the worker's answer ended early".into()),
+        };
+        for k in 0..units.len() {
+            give(k, Err(why.clone()), &mut answers);
+        }
+    }
+
+    /// Sends an execute request, waiting while the worker is busy; the
+    /// answer's lines are still to be read.
+    fn send_execute(&self, w: &Remote, body: &str) -> Result<ureq::http::Response<ureq::Body>, Attempt> {
+        let mut busy = 0;
+        loop {
+            let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
+            let req = req.header("Content-Type", "application/json").header("Accept", "application/x-ndjson");
+            let resp = req.send(body).map_err(|e| Attempt::Unreachable(e.to_string()))?;
+            let code = resp.status().as_u16();
+            if code == 200 {
+                return Ok(resp);
+            }
+            let (_, text) = read(Ok(resp))?;
+            match code {
                 // Busy: wait for a slot there (the scheduler keeps at most
                 // as many thunks in flight as it has jobs).
                 503 if busy < 600 && !gg_core::interrupt::interrupted() => {
@@ -45,8 +114,13 @@ impl Inner {
                 }
                 _ => return Err(Attempt::Unreachable(format!("{code} {}", text.trim()))),
             }
-        };
-        for f in &resp.failures {
+        }
+    }
+
+    /// A unit's answers from the worker's: outputs taken in (or left on
+    /// the worker with the thunk that made them), failures translated.
+    fn unit_answer(&self, w: &Remote, chain: &[Arc<Thunk>], got: Vec<Answer>) -> UnitAnswer {
+        for f in got.iter().filter_map(|a| a.failure.as_ref()) {
             match f.kind.as_str() {
                 // The worker lost a blob: forget what it holds; retry.
                 "missing" => {
@@ -59,25 +133,24 @@ impl Inner {
                 _ => {}
             }
         }
-        let mut results: HashMap<Name, crate::protocol::Result> =
-            resp.results.into_iter().map(|r| (r.thunk, r)).collect();
         let mut answers = Vec::with_capacity(chain.len());
         // Outputs of the chain so far, by the name each thunk was sent under.
         let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
-        for (i, thunk) in chain.iter().enumerate() {
-            let sent = thunk.name();
-            if let Some(f) = resp.failures.iter().find(|f| f.thunk == sent) {
+        for (i, (thunk, answer)) in chain.iter().zip(got).enumerate() {
+            if let Some(f) = &answer.failure {
                 answers.push(Err(self.failure(w, f)));
                 continue;
             }
-            let Some(result) = results.remove(&sent) else {
+            let Some(result) = answer.result else {
                 if i == 0 {
                     return Err(Attempt::Unreachable("the worker returned no result for the thunk".into()));
                 }
                 answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
                 continue;
             };
-            let names_match = result.outputs.len() == thunk.outputs.len()
+            let sent = thunk.name();
+            let names_match = result.thunk == sent
+                && result.outputs.len() == thunk.outputs.len()
                 && result.outputs.iter().zip(&thunk.outputs).all(|(o, want)| o.name == *want);
             if !names_match {
                 return Err(Attempt::Unreachable("the worker's outputs do not match the thunk's".into()));

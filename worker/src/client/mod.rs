@@ -1,10 +1,11 @@
 //! The remote engine: an [`Executor`] that runs each ready thunk (or ready
 //! chain) on one of a pool of gg-workers (docs/protocol.md). It uploads
 //! only the blobs a worker lacks (and remembers what each has), spreads
-//! thunks over the workers, leaves large outputs where they were made until
-//! needed, moves on to another worker when one does not answer, and runs
-//! locally, with a warning, when none does (`GG_REMOTE_STRICT=1` makes
-//! that an error instead).
+//! thunks over the workers, sends the ready thunks bound for one worker in
+//! one request, leaves large outputs where they were made until needed,
+//! moves on to another worker when one does not answer, and runs locally,
+//! with a warning, when none does (`GG_REMOTE_STRICT=1` makes that an
+//! error instead).
 
 mod attempt;
 mod blobs;
@@ -74,6 +75,7 @@ pub struct RemoteExecutor {
 }
 
 /// How one attempt on one worker ended, when not with outputs.
+#[derive(Clone)]
 enum Attempt {
     /// The thunk itself failed: report it, do not retry elsewhere.
     Failed(ExecError),
@@ -242,8 +244,27 @@ impl Inner {
     }
 }
 
-/// An attempt's end: the worker, how long it took, and its answers.
-type Report = (usize, Duration, Result<Vec<Result<Outcome, ExecError>>, Attempt>);
+/// A unit's end on one worker: the worker, the unit, how long it took,
+/// and its answers.
+type Report = (usize, usize, Duration, attempt::UnitAnswer);
+
+/// A thunk or a ready chain, run as one.
+type Chain = Arc<Vec<Arc<Thunk>>>;
+
+/// Where one unit of a batch stands.
+struct Unit {
+    chain: Chain,
+    /// Workers it was sent to.
+    tried: HashSet<usize>,
+    /// Attempts still running.
+    running: usize,
+    /// When it was last started somewhere: how long it has been waiting.
+    since: Instant,
+    /// Straggler periods with nowhere else to send it.
+    stalls: usize,
+    engine_error: Option<String>,
+    answered: bool,
+}
 
 impl RemoteExecutor {
     /// The next worker to try: alive, not stalled, not tried for this
@@ -277,112 +298,192 @@ impl RemoteExecutor {
         free.into_iter().rev().max_by_key(|i| held(&ws[*i]))
     }
 
-    fn launch(&self, w: usize, chain: &Arc<Vec<Arc<Thunk>>>, tx: &mpsc::Sender<Report>) {
-        let (inner, chain, tx) = (Arc::clone(&self.inner), Arc::clone(chain), tx.clone());
-        inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
+    /// Sends `batch` (units by index, each already counted in the
+    /// worker's `in_flight`) to `w` in one request, on a pool thread.
+    fn launch(&self, w: usize, batch: Vec<(usize, Chain)>, tx: &mpsc::Sender<Report>) {
+        let (inner, tx) = (Arc::clone(&self.inner), tx.clone());
         // Detached: a straggler's attempt may outlive the answer.
-        let pool = &self.inner.pool;
-        pool.spawn(move || {
+        self.inner.pool.spawn(move || {
             let start = Instant::now();
-            let r = inner.attempt(&inner.workers[w], &chain);
-            inner.workers[w].in_flight.fetch_sub(1, Ordering::Relaxed);
-            let _ = tx.send((w, start.elapsed(), r));
+            let chains: Vec<&[Arc<Thunk>]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
+            let remote = &inner.workers[w];
+            inner.attempt_each(remote, &chains, &mut |k, answer| {
+                remote.in_flight.fetch_sub(1, Ordering::Relaxed);
+                let _ = tx.send((w, batch[k].0, start.elapsed(), answer));
+            });
         });
     }
 
-    /// Runs a chain on the workers, failing over and duplicating
-    /// stragglers; `None` when no worker answered.
-    fn run_remote(
-        &self,
-        chain: &Arc<Vec<Arc<Thunk>>>,
-        why: &mut Vec<String>,
-    ) -> Option<Vec<Result<Outcome, ExecError>>> {
-        let (tx, rx) = mpsc::channel();
-        let mut tried = HashSet::new();
-        let mut running = 0;
-        if let Some(w) = self.pick(chain, &tried) {
-            tried.insert(w);
-            self.launch(w, chain, &tx);
-            running += 1;
-        }
-        let mut waited = Duration::ZERO;
-        let mut stalls = 0;
-        let mut engine_error = None;
-        while running > 0 {
-            // Short ticks, so an interrupt is noticed promptly.
-            let tick = Duration::from_millis(200);
-            match rx.recv_timeout(tick) {
-                Ok((w, took, result)) => {
-                    running -= 1;
-                    let remote = &self.inner.workers[w];
-                    remote.stalled.store(false, Ordering::Relaxed);
-                    let retry = match result {
-                        Ok(answers) => {
-                            self.inner.record(took / chain.len() as u32);
-                            return Some(answers);
+    /// Runs independent units on the workers, those bound for one worker
+    /// in one request, failing over and duplicating stragglers unit by
+    /// unit, and falling back to the local engine (each unit on its own
+    /// thread, as the scheduler would have run them) when no worker
+    /// answers. Calls `done(i, answers)` once per unit as it ends.
+    fn run_units(&self, chains: Vec<Chain>, done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
+        let now = Instant::now();
+        let mut units: Vec<Unit> = chains
+            .into_iter()
+            .map(|chain| Unit {
+                chain,
+                tried: HashSet::new(),
+                running: 0,
+                since: now,
+                stalls: 0,
+                engine_error: None,
+                answered: false,
+            })
+            .collect();
+        let (tx, rx) = mpsc::channel::<Report>();
+        // Why workers were written off, once per worker, for the warning.
+        let mut why: Vec<String> = Vec::new();
+        let mut left = units.len();
+        let tick = Duration::from_millis(200);
+        std::thread::scope(|scope| {
+            // Units to start on a (further) worker.
+            let mut start: Vec<usize> = (0..units.len()).collect();
+            let mut checked = Instant::now();
+            loop {
+                let mut batches: HashMap<usize, Vec<(usize, Chain)>> = HashMap::new();
+                for i in start.drain(..) {
+                    let u = &mut units[i];
+                    match self.pick(&u.chain, &u.tried) {
+                        Some(w) => {
+                            u.tried.insert(w);
+                            u.running += 1;
+                            u.since = Instant::now();
+                            // Counted now, so the next pick sees the load.
+                            self.inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
+                            batches.entry(w).or_default().push((i, Arc::clone(&u.chain)));
                         }
-                        Err(Attempt::Failed(e)) => return Some(chain.iter().map(|_| Err(e.clone())).collect()),
-                        Err(Attempt::Engine(msg)) => {
-                            engine_error = Some(msg);
-                            running == 0
-                        }
-                        Err(Attempt::Unreachable(msg)) => {
-                            // Its thunks go elsewhere from now on.
-                            remote.alive.store(false, Ordering::Relaxed);
-                            why.push(format!("{}: {msg}", remote.url));
-                            running == 0
-                        }
-                    };
-                    if retry {
-                        if let Some(next) = self.pick(chain, &tried) {
-                            tried.insert(next);
-                            self.launch(next, chain, &tx);
-                            running += 1;
+                        // Somewhere to go only matters when nothing runs.
+                        None if u.running > 0 => {}
+                        None => {
+                            u.answered = true;
+                            left -= 1;
+                            let (chain, engine_error, why) = (Arc::clone(&u.chain), u.engine_error.take(), why.clone());
+                            scope.spawn(move || done(i, self.without_workers(&chain, engine_error, why)));
                         }
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if gg_core::interrupt::interrupted() {
-                        return Some(chain.iter().map(|_| Err(ExecError::engine("interrupted"))).collect());
+                for (w, batch) in batches {
+                    self.launch(w, batch, &tx);
+                }
+                if left == 0 {
+                    break;
+                }
+                // Short ticks, so an interrupt is noticed promptly.
+                let first = match rx.recv_timeout(tick) {
+                    Ok(report) => Some(report),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("this function holds a sender"),
+                };
+                for (w, i, took, result) in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                    let u = &mut units[i];
+                    // Zero already if its attempts were abandoned.
+                    u.running = u.running.saturating_sub(1);
+                    let remote = &self.inner.workers[w];
+                    remote.stalled.store(false, Ordering::Relaxed);
+                    if u.answered {
+                        continue; // a duplicate that lost
                     }
-                    waited += tick;
-                    if waited < self.inner.straggler_after() * chain.len() as u32 {
+                    let answers = match result {
+                        Ok(answers) => {
+                            self.inner.record(took / u.chain.len() as u32);
+                            answers
+                        }
+                        Err(Attempt::Failed(e)) => u.chain.iter().map(|_| Err(e.clone())).collect(),
+                        Err(Attempt::Engine(msg)) => {
+                            u.engine_error = Some(msg);
+                            if u.running == 0 {
+                                start.push(i);
+                            }
+                            continue;
+                        }
+                        Err(Attempt::Unreachable(msg)) => {
+                            // Its thunks go elsewhere from now on.
+                            if remote.alive.swap(false, Ordering::Relaxed) {
+                                why.push(format!("{}: {msg}", remote.url));
+                            }
+                            if u.running == 0 {
+                                start.push(i);
+                            }
+                            continue;
+                        }
+                    };
+                    u.answered = true;
+                    left -= 1;
+                    done(i, answers);
+                }
+                if checked.elapsed() < tick {
+                    continue;
+                }
+                checked = Instant::now();
+                if gg_core::interrupt::interrupted() {
+                    for (i, u) in units.iter_mut().enumerate().filter(|(_, u)| !u.answered) {
+                        u.answered = true;
+                        done(i, u.chain.iter().map(|_| Err(ExecError::engine("interrupted"))).collect());
+                    }
+                    break;
+                }
+                let after = self.inner.straggler_after();
+                for (i, u) in units.iter_mut().enumerate() {
+                    if u.answered || u.running == 0 || u.since.elapsed() < after * u.chain.len() as u32 {
                         continue;
                     }
-                    waited = Duration::ZERO;
-                    // A straggler: start the chain again elsewhere; the
-                    // first answer wins.
-                    for w in &tried {
+                    u.since = Instant::now();
+                    // A straggler: start it again elsewhere; the first
+                    // answer wins.
+                    for w in &u.tried {
                         self.inner.workers[*w].stalled.store(true, Ordering::Relaxed);
                     }
-                    if let Some(next) = self.pick(chain, &tried) {
-                        tried.insert(next);
-                        self.launch(next, chain, &tx);
-                        running += 1;
+                    if self.pick(&u.chain, &u.tried).is_some() {
                         self.duplicated.fetch_add(1, Ordering::Relaxed);
+                        start.push(i);
                         continue;
                     }
                     // Nowhere left to run it: after three such periods,
                     // give up on the silent workers.
-                    stalls += 1;
-                    if stalls >= 3 {
-                        for w in &tried {
+                    u.stalls += 1;
+                    if u.stalls >= 3 {
+                        for w in &u.tried {
                             let remote = &self.inner.workers[*w];
-                            remote.alive.store(false, Ordering::Relaxed);
-                            why.push(format!("{}: no answer", remote.url));
+                            if remote.alive.swap(false, Ordering::Relaxed) {
+                                why.push(format!("{}: no answer", remote.url));
+                            }
                         }
-                        break;
+                        // Its attempts are abandoned: start it as if none ran.
+                        u.running = 0;
+                        start.push(i);
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-        }
-        // Every worker tried failed to set the run up: that is the answer,
-        // not a reason to run it here.
+        });
+    }
+
+    /// The answer for a unit no worker would run: the error every worker
+    /// tried gave when they all failed to set it up (running it here would
+    /// hide a broken pool), else the local engine's.
+    fn without_workers(
+        &self,
+        chain: &[Arc<Thunk>],
+        engine_error: Option<String>,
+        mut why: Vec<String>,
+    ) -> Vec<Result<Outcome, ExecError>> {
         if let Some(msg) = engine_error {
-            return Some(chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect());
+            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
         }
-        None
+        if why.is_empty() {
+            why.push("every worker stopped answering earlier in this run".into());
+        }
+        if self.strict {
+            let msg = format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "));
+            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!("gg: warning: no worker answered ({}); running thunks locally", why.join("; "));
+        }
+        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
+        self.run_local(chain)
     }
 
     /// Runs a chain here, one thunk after another, after bringing in its
@@ -407,24 +508,11 @@ impl RemoteExecutor {
         answers
     }
 
+    /// Runs one unit.
     fn run(&self, chain: Vec<Arc<Thunk>>) -> Vec<Result<Outcome, ExecError>> {
-        let chain = Arc::new(chain);
-        let mut why = Vec::new();
-        if let Some(answers) = self.run_remote(&chain, &mut why) {
-            return answers;
-        }
-        if why.is_empty() {
-            why.push("every worker stopped answering earlier in this run".into());
-        }
-        if self.strict {
-            let msg = format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "));
-            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
-        }
-        if !self.warned.swap(true, Ordering::Relaxed) {
-            eprintln!("gg: warning: no worker answered ({}); running thunks locally", why.join("; "));
-        }
-        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
-        self.run_local(&chain)
+        let answer = Mutex::new(Vec::new());
+        self.run_units(vec![Arc::new(chain)], &|_, a| *answer.lock().expect("answer") = a);
+        answer.into_inner().expect("answer")
     }
 }
 
@@ -440,6 +528,15 @@ impl Executor for RemoteExecutor {
 
     fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
         self.run(jobs.iter().map(|j| Arc::new(j.thunk.clone())).collect())
+    }
+
+    fn runs_batches(&self) -> bool {
+        true
+    }
+
+    fn execute_batch(&self, units: &[&[Job<'_>]], done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
+        let chains = units.iter().map(|u| Arc::new(u.iter().map(|j| Arc::new(j.thunk.clone())).collect())).collect();
+        self.run_units(chains, done);
     }
 
     fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
