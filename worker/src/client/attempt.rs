@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gg_core::engine::{ExecError, FailKind, Outcome};
-use gg_core::{Name, Object, Thunk};
+use gg_core::{Name, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
 use crate::protocol::{Answer, ExecuteRequest};
@@ -156,7 +156,7 @@ impl Inner {
                 return Err(Attempt::Unreachable("the worker's outputs do not match the thunk's".into()));
             }
             // The thunk as it would have been sent alone: what re-runs it.
-            let standalone = Arc::new(resolve_from(thunk, &made));
+            let standalone = Arc::new(thunk.resolved_from(&made));
             let mut outputs = Vec::new();
             for o in &result.outputs {
                 match &o.data {
@@ -195,23 +195,4 @@ impl Inner {
         let stderr = base64::engine::general_purpose::STANDARD.decode(&f.stderr).unwrap_or_default();
         ExecError { kind, message: format!("{} (on {})", f.message, w.url), stderr }
     }
-}
-
-/// `thunk` with each input from an earlier member of its chain replaced by
-/// the value it produced (every input a value, as if sent alone).
-pub(super) fn resolve_from(thunk: &Thunk, made: &HashMap<Name, Vec<(String, Name)>>) -> Thunk {
-    let mut t = thunk.clone();
-    let inputs = std::mem::take(&mut t.thunks);
-    for input in inputs {
-        let value = made.get(&input.output.thunk).and_then(|outs| match &input.output.output {
-            Some(o) => outs.iter().find(|(n, _)| n == o).map(|(_, v)| *v),
-            None => outs.first().map(|(_, v)| *v),
-        });
-        match value {
-            Some(hash) => t.values.push(Object { path: input.path, hash }),
-            None => t.thunks.push(input),
-        }
-    }
-    t.values.sort();
-    t
 }

@@ -496,7 +496,7 @@ impl RemoteExecutor {
                 answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
                 continue;
             }
-            let t = attempt::resolve_from(thunk, &made);
+            let t = thunk.resolved_from(&made);
             let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
             let answer =
                 self.fetch(&objects).and_then(|()| self.inner.local.execute(&Job { name: t.name(), thunk: &t }));
