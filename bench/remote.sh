@@ -3,8 +3,8 @@
 # /dev/shm (what the protocol and engine cost, not the disk):
 #   burst:  N thunks that each sleep 1 s, `gg force -j N`, 2 workers with
 #           N/2 slots each. Target (N = 1000): <= 1.5 s wall. The thunk's
-#           function is bench/sleeper.c built static (one process, no
-#           dynamic linking); the same burst with `sh -c "sleep 1; echo"`
+#           function is bench/sleeper.c built static without the C library (one
+#           exec, no startup code); the same burst with `sh -c "sleep 1; echo"`
 #           (two dynamically linked processes per thunk) is shown too.
 #           Also printed: when the last thunk started, and the CPU seconds
 #           of the client, the workers and the thunks themselves.
@@ -37,7 +37,7 @@ export GG_DIR=$work/client
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 # Burst.
-gcc -O2 -static -o "$work/sleeper" bench/sleeper.c
+gcc -O2 -static -nostdlib -ffreestanding -fno-stack-protector -o "$work/sleeper" bench/sleeper.c
 cpu() { awk '{printf "%.2f %.2f", ($14 + $15) / 100, ($16 + $17) / 100}' "/proc/$1/stat"; }
 burst() { # LABEL FUNCTION-OBJECT ARGS-PREFIX…
     local label=$1 fn=$2; shift 2

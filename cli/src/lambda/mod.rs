@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
-use gg_core::{Name, Store};
+use gg_core::Store;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -110,23 +110,9 @@ fn upload(files: &[PathBuf]) -> Result<ExitCode> {
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
     let (bucket, _) = gg_worker::engine::lambda_parts(&c, &store)?;
-    // Read from the files themselves: the bucket needs them, the local
-    // store does not.
-    let mut names = Vec::with_capacity(files.len());
-    for f in files {
-        names.push(Name::of_file(f).with_context(|| format!("cannot read `{}`", f.display()))?);
-    }
-    let paths: std::collections::HashMap<Name, &PathBuf> = names.iter().copied().zip(files).collect();
-    let read = |n: &Name| -> Result<Vec<u8>, String> {
-        let path = paths[n];
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        // A file changed since it was hashed must not go up under the old name.
-        if Name::of_bytes(n.kind(), &bytes) != *n {
-            return Err(format!("`{}` changed while it was being uploaded", path.display()));
-        }
-        Ok(bytes)
-    };
-    bucket.ensure_from(&names, &read).map_err(anyhow::Error::msg)?;
+    // Read from the files themselves, once each: the bucket needs them,
+    // the local store does not.
+    let names = bucket.ensure_files(files).map_err(anyhow::Error::msg)?;
     let mut out = String::new();
     for (n, f) in names.iter().zip(files) {
         out.push_str(&format!("{n}  {}\n", f.display()));

@@ -53,13 +53,20 @@ impl Bucket {
 
     /// Records blobs the function put in the bucket.
     pub fn learn(&self, names: &[Name]) {
-        let mut known = self.known.lock().expect("known");
-        let new: Vec<&Name> = names.iter().filter(|n| known.insert(**n)).collect();
-        if new.is_empty() {
+        let new: Vec<Name> = {
+            let mut known = self.known.lock().expect("known");
+            names.iter().copied().filter(|n| known.insert(*n)).collect()
+        };
+        self.persist(&new);
+    }
+
+    /// Appends names to the known list, in one write: a lost line only
+    /// costs a question or a put later.
+    fn persist(&self, names: &[Name]) {
+        if names.is_empty() {
             return;
         }
-        let text: String = new.iter().map(|n| format!("{n}\n")).collect();
-        // One append per batch; a lost line only costs a check later.
+        let text: String = names.iter().map(|n| format!("{n}\n")).collect();
         let _ = std::fs::create_dir_all(self.known_file.parent().expect("in the store"));
         if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.known_file) {
             let _ = f.write_all(text.as_bytes());
@@ -68,14 +75,15 @@ impl Bucket {
 
     /// Forgets blobs the function found missing (a lifecycle rule, say).
     pub fn forget(&self, names: &[Name]) {
-        let mut known = self.known.lock().expect("known");
-        for n in names {
-            known.remove(n);
-        }
-        drop(known);
+        let all: Vec<Name> = {
+            let mut known = self.known.lock().expect("known");
+            for n in names {
+                known.remove(n);
+            }
+            known.iter().copied().collect()
+        };
         let _ = std::fs::remove_file(&self.known_file);
-        let all: Vec<Name> = self.known.lock().expect("known").drain().collect();
-        self.learn(&all);
+        self.persist(&all);
     }
 
     /// Makes sure every blob is in the bucket: puts those not known to be
@@ -91,33 +99,62 @@ impl Bucket {
         names: &[Name],
         read: &(dyn Fn(&Name) -> Result<Vec<u8>, String> + Sync),
     ) -> Result<(), String> {
-        let results = fanout::map(names, THREADS, |n| self.ensure_one(n, read));
-        let done: Vec<Name> = names.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(n, _)| *n).collect();
-        self.learn(&done);
-        results.into_iter().collect()
+        let results = fanout::map(names, THREADS, |n| self.ensure_one(n, || read(n)));
+        self.settle(names, results)
     }
 
-    fn ensure_one(&self, name: &Name, read: &dyn Fn(&Name) -> Result<Vec<u8>, String>) -> Result<(), String> {
+    /// Hashes each file and puts it in the bucket unless known to be
+    /// there, reading it once; answers the names.
+    pub fn ensure_files(&self, files: &[PathBuf]) -> Result<Vec<Name>, String> {
+        let results = fanout::map(files, THREADS, |f| -> Result<(Name, bool), String> {
+            let bytes = std::fs::read(f).map_err(|e| format!("cannot read `{}`: {e}", f.display()))?;
+            let name = Name::of_bytes(gg_core::Kind::Value, &bytes);
+            Ok((name, self.ensure_one(&name, || Ok(bytes))?))
+        });
+        let mut names = Vec::with_capacity(files.len());
+        let mut new = Vec::new();
+        for r in results {
+            let (name, fresh) = r?;
+            names.push(name);
+            if fresh {
+                new.push(name);
+            }
+        }
+        self.persist(&new);
+        Ok(names)
+    }
+
+    /// Persists what a batch learnt; the first error, if any.
+    fn settle(&self, names: &[Name], results: Vec<Result<bool, String>>) -> Result<(), String> {
+        let new: Vec<Name> =
+            names.iter().zip(&results).filter(|(_, r)| matches!(r, Ok(true))).map(|(n, _)| *n).collect();
+        self.persist(&new);
+        results.into_iter().try_for_each(|r| r.map(|_| ()))
+    }
+
+    /// Puts one blob unless known to be there; `Ok(true)` when it was not
+    /// known before (now it is, in memory only).
+    fn ensure_one(&self, name: &Name, read: impl FnOnce() -> Result<Vec<u8>, String>) -> Result<bool, String> {
         if self.is_known(name) {
-            return Ok(());
+            return Ok(false);
         }
         let flight = Arc::clone(self.flights.lock().expect("flights").entry(*name).or_default());
         let _held = flight.lock().expect("flight");
         if self.is_known(name) {
-            return Ok(());
+            return Ok(false);
         }
         let key = blob_key(name);
         let there = if name.size() > ASK_ABOVE { self.s3.exists(&key).map_err(|e| e.to_string()) } else { Ok(false) };
         let result = match there {
             Ok(true) => Ok(()),
-            Ok(false) => read(name).and_then(|bytes| self.s3.put(&key, &bytes).map_err(|e| e.to_string())),
+            Ok(false) => read().and_then(|bytes| self.s3.put(&key, &bytes).map_err(|e| e.to_string())),
             Err(e) => Err(e),
         };
         if result.is_ok() {
-            self.learn(&[*name]);
+            self.known.lock().expect("known").insert(*name);
         }
         self.flights.lock().expect("flights").remove(name);
-        result
+        result.map(|()| true)
     }
 
     /// Uploads blobs whatever was known about them.
