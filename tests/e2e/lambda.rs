@@ -378,13 +378,9 @@ fn make_through(cloud: &Cloud, tree: &Path, store: &Path, env: &[(&str, &str)]) 
 
 #[test]
 fn lua_from_debian_builds_on_lambda_identically_and_a_fresh_machine_hits_the_bucket() {
-    use crate::projects::{assert_same_outputs, build_outputs, debian_source, sh};
+    use crate::projects::{assert_same_outputs, build_outputs, plain_lua};
     let s = Scratch::new();
-    let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
-    sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
-    let tree = s.path().join("lua-5.4.4");
-    sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
-    let plain = build_outputs(&tree);
+    let (tree, plain) = plain_lua(&s);
     let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count();
 
     let mut cloud = Cloud::start(&s, 3);

@@ -156,15 +156,22 @@ fn json_c_builds_with_cmake_and_the_compiler_launcher_identically() {
     assert_all_hits(&s, count_objects(&plain), "json-c");
 }
 
+/// Lua from its Debian source unpacked in `s`, built plainly and cleaned:
+/// the tree and the plain build's outputs.
+pub fn plain_lua(s: &Scratch) -> (PathBuf, BTreeMap<PathBuf, Vec<u8>>) {
+    let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
+    sh(s, s.path(), &format!("tar xzf {}", orig.display()), false);
+    let tree = s.path().join("lua-5.4.4");
+    sh(s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
+    let plain = build_outputs(&tree);
+    sh(s, &tree, "make clean", false);
+    (tree, plain)
+}
+
 #[test]
 fn lua_built_through_gg_cc_on_three_workers_one_killed_mid_build_is_identical_to_a_plain_build() {
     let s = Scratch::new();
-    let orig = debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
-    sh(&s, s.path(), &format!("tar xzf {}", orig.display()), false);
-    let tree = s.path().join("lua-5.4.4");
-    sh(&s, &tree, "make -j2 linux CC='cc -std=gnu99'", false);
-    let plain = build_outputs(&tree);
-    sh(&s, &tree, "make clean", false);
+    let (tree, plain) = plain_lua(&s);
     let mut workers: Vec<crate::worker::WorkerProc> =
         (0..3).map(|i| crate::worker::start(&s.path().join(format!("worker{i}")), &[])).collect();
     let urls = workers.iter().map(|w| w.url.clone()).collect::<Vec<_>>().join(",");

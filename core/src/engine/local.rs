@@ -27,6 +27,34 @@ pub struct LocalExecutor {
 }
 
 impl LocalExecutor {
+    /// Runs a chain here, one thunk after another, each resolved from the
+    /// outputs of those before it; `fetch` first brings a member's objects
+    /// from wherever a remote engine left them. Once one fails, the rest
+    /// are answered as skipped.
+    pub fn execute_chain_with(
+        &self,
+        chain: &[impl std::borrow::Borrow<Thunk>],
+        fetch: &dyn Fn(&[Name]) -> Result<(), ExecError>,
+    ) -> Vec<Result<Outcome, ExecError>> {
+        let mut made: std::collections::HashMap<Name, Vec<(String, Name)>> = std::collections::HashMap::new();
+        let mut answers = Vec::new();
+        for thunk in chain {
+            let thunk = thunk.borrow();
+            if answers.iter().any(Result::is_err) {
+                answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
+                continue;
+            }
+            let t = thunk.resolved_from(&made);
+            let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
+            let answer = fetch(&objects).and_then(|()| self.execute(&Job { name: t.name(), thunk: &t }));
+            if let Ok(o) = &answer {
+                made.insert(thunk.name(), thunk.outputs.iter().cloned().zip(o.outputs.iter().copied()).collect());
+            }
+            answers.push(answer);
+        }
+        answers
+    }
+
     pub fn new(store: Store) -> LocalExecutor {
         let keep_sandboxes = std::env::var_os("GG_KEEP_SANDBOX").is_some_and(|v| v == "1");
         LocalExecutor { store, pool: SandboxPool::default(), default_timeout: None, keep_sandboxes }

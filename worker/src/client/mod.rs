@@ -489,23 +489,7 @@ impl RemoteExecutor {
     /// Runs a chain here, one thunk after another, after bringing in its
     /// objects from wherever they are.
     fn run_local(&self, chain: &[Arc<Thunk>]) -> Vec<Result<Outcome, ExecError>> {
-        let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
-        let mut answers = Vec::new();
-        for thunk in chain {
-            if answers.iter().any(Result::is_err) {
-                answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
-                continue;
-            }
-            let t = thunk.resolved_from(&made);
-            let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
-            let answer =
-                self.fetch(&objects).and_then(|()| self.inner.local.execute(&Job { name: t.name(), thunk: &t }));
-            if let Ok(o) = &answer {
-                made.insert(thunk.name(), thunk.outputs.iter().cloned().zip(o.outputs.iter().copied()).collect());
-            }
-            answers.push(answer);
-        }
-        answers
+        self.inner.local.execute_chain_with(chain, &|objects| self.fetch(objects))
     }
 
     /// Runs one unit.
