@@ -541,3 +541,38 @@ fn upload_puts_files_in_the_bucket_under_their_names() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
+    use crate::projects::{assert_same_outputs, build_outputs, sh};
+    let s = Scratch::new();
+    s.write(
+        "src/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.13)\nproject(t C)\nadd_library(parts STATIC a.c b.c)\n\
+         add_executable(app main.c)\ntarget_link_libraries(app parts)\n",
+    );
+    s.write("src/a.c", "int a(void) { return 40; }\n");
+    s.write("src/b.c", "int b(void) { return 2; }\n");
+    s.write(
+        "src/main.c",
+        "#include <stdio.h>\nint a(void); int b(void);\nint main(void) { printf(\"%d\\n\", a() + b()); return 0; }\n",
+    );
+    let configure = "cmake -S src -B build -G Ninja -DCMAKE_C_COMPILER=gcc > /dev/null";
+    sh(&s, s.path(), &format!("{configure} && ninja -C build > /dev/null"), false);
+    let plain = build_outputs(&s.path().join("build"));
+    sh(&s, s.path(), "rm -rf build", false);
+    let cloud = Cloud::start(&s, 2);
+    sh(&s, s.path(), configure, false);
+    let out = Command::new(env!("CARGO_BIN_EXE_gg"))
+        .args(["ninja", "-C", "build"])
+        .current_dir(s.path())
+        .env("GG_DIR", s.store())
+        .envs(cloud.env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gg ninja on lambda failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert_same_outputs(&plain, &build_outputs(&s.path().join("build")), "gg ninja on lambda");
+    assert_eq!(sh(&s, s.path(), "build/app", false), "42\n");
+    // Three compiles, the archive and the link all ran as invocations.
+    assert_eq!(cloud.objects("reductions").len(), 5, "{:?}", cloud.objects("reductions"));
+}
