@@ -576,3 +576,20 @@ fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
     // Three compiles, the archive and the link all ran as invocations.
     assert_eq!(cloud.objects("reductions").len(), 5, "{:?}", cloud.objects("reductions"));
 }
+
+#[test]
+fn a_thunk_running_into_the_invocations_deadline_fails_as_timed_out_without_retries() {
+    let s = Scratch::new();
+    let mut cloud = Cloud::start(&s, 0);
+    // The emulator gives every invocation 600 s; a margin of 598 s leaves
+    // the thunk 2.
+    cloud.add_function_with(SECRET, &[("GG_LAMBDA_MARGIN", "598")]);
+    let t = s.ok(&sh_thunk("sleep 30; echo late > out", "out", &[]));
+    let start = Instant::now();
+    let out = cloud.gg(&s, &["force", &t]).output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("deadline") && err.contains(&t), "the thunk and the reason are named:\n{err}");
+    assert!(err.contains("1 lambda invocation(s), 0 of them retries"), "a timeout is the thunk's failure:\n{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
+}

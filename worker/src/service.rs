@@ -151,6 +151,11 @@ impl Service {
         &self.store
     }
 
+    /// No thunk runs past `deadline` (a Lambda invocation's end).
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.executor.set_deadline(deadline);
+    }
+
     /// The names among `names` this worker does not hold.
     pub fn missing(&self, names: &[Name]) -> Vec<Name> {
         names.iter().filter(|n| !self.store.has(n)).copied().collect()

@@ -24,6 +24,10 @@ pub struct LocalExecutor {
     pub default_timeout: Option<Duration>,
     /// Leave sandboxes in place after the run (`GG_KEEP_SANDBOX=1`), to debug.
     pub keep_sandboxes: bool,
+    /// No thunk may run past this (a Lambda invocation's deadline): one
+    /// that would is killed and fails as timed out, rather than the whole
+    /// environment being killed with it.
+    deadline: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl LocalExecutor {
@@ -57,7 +61,31 @@ impl LocalExecutor {
 
     pub fn new(store: Store) -> LocalExecutor {
         let keep_sandboxes = std::env::var_os("GG_KEEP_SANDBOX").is_some_and(|v| v == "1");
-        LocalExecutor { store, pool: SandboxPool::default(), default_timeout: None, keep_sandboxes }
+        LocalExecutor {
+            store,
+            pool: SandboxPool::default(),
+            default_timeout: None,
+            keep_sandboxes,
+            deadline: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Sets (or clears) the time no run may go past.
+    pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
+        *self.deadline.lock().expect("deadline") = deadline;
+    }
+
+    /// The thunk's own timeout, or the time left before the deadline when
+    /// that is shorter (then `true`).
+    fn limit(&self, thunk: &Thunk) -> (Option<Duration>, bool) {
+        let own = self.timeout(thunk);
+        let left =
+            self.deadline.lock().expect("deadline").map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        match (own, left) {
+            (Some(o), Some(l)) if l < o => (Some(l), true),
+            (None, Some(l)) => (Some(l), true),
+            (o, _) => (o, false),
+        }
     }
 
     fn timeout(&self, thunk: &Thunk) -> Option<Duration> {
@@ -87,7 +115,7 @@ impl LocalExecutor {
         }
         cmd.current_dir(sandbox.root().join(&thunk.cwd));
 
-        let timeout = self.timeout(thunk);
+        let (timeout, by_deadline) = self.limit(thunk);
         let run = process::run(&mut cmd, timeout).map_err(|e| {
             ExecError::engine(format!("cannot run `{}` ({}): {e}", thunk.function.args[0], thunk.function.hash))
         })?;
@@ -100,11 +128,15 @@ impl LocalExecutor {
         match run.ended {
             Ended::TimedOut => {
                 let secs = timeout.unwrap_or_default().as_secs_f64();
-                return fail(
-                    FailKind::Timeout,
-                    format!("timed out after {secs}s; its process group was killed"),
-                    stderr,
-                );
+                let message = if by_deadline {
+                    format!(
+                        "ran into the engine's deadline (a Lambda invocation's timeout) after {secs:.1}s; its \
+                         process group was killed"
+                    )
+                } else {
+                    format!("timed out after {secs}s; its process group was killed")
+                };
+                return fail(FailKind::Timeout, message, stderr);
             }
             Ended::Exited(status) if !status.success() => {
                 use std::os::unix::process::ExitStatusExt;

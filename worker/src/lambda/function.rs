@@ -35,6 +35,9 @@ pub struct Settings {
     pub region: String,
     pub creds: Credentials,
     pub jobs: usize,
+    /// Kept back from each invocation's deadline for storing outputs and
+    /// answering: no thunk runs into it.
+    pub margin: std::time::Duration,
 }
 
 impl Settings {
@@ -65,6 +68,12 @@ impl Settings {
             region: credentials::region(env)?,
             creds: Credentials::find(env)?,
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
+            margin: match env.var("GG_LAMBDA_MARGIN") {
+                Some(v) => std::time::Duration::from_secs_f64(
+                    v.parse().map_err(|_| format!("GG_LAMBDA_MARGIN=`{v}`: not a number of seconds"))?,
+                ),
+                None => std::time::Duration::from_secs(10),
+            },
         })
     }
 }
@@ -124,7 +133,10 @@ impl Function {
     /// Answers one invocation's payload. Thunk failures are part of the
     /// answer; an error here (bad payload, S3 refusing) fails the
     /// invocation.
-    pub fn handle(&self, payload: &[u8]) -> Result<Vec<u8>, FunctionError> {
+    pub fn handle(&self, payload: &[u8], deadline: Option<std::time::Instant>) -> Result<Vec<u8>, FunctionError> {
+        // A thunk running into the deadline fails as timed out (and is not
+        // retried), instead of Lambda killing the environment with it.
+        self.service.set_deadline(deadline.map(|d| d.checked_sub(self.settings.margin).unwrap_or(d)));
         let answer = self.run(payload);
         let cleaned = self.clean();
         let answer = answer?;

@@ -28,5 +28,5 @@ pub fn serve_from_env() -> Result<(), String> {
             return Err(e);
         }
     };
-    runtime::serve(&rt, &|req| function.handle(&req.payload))
+    runtime::serve(&rt, &|req| function.handle(&req.payload, req.deadline))
 }

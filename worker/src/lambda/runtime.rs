@@ -4,7 +4,7 @@
 //! full URL with a path prefix, and both are accepted.
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -43,6 +43,21 @@ pub fn base_url(api: &str) -> String {
 pub struct Request {
     pub id: String,
     pub payload: Vec<u8>,
+    /// When the invocation will be cut off, if the Runtime API said.
+    pub deadline: Option<Instant>,
+}
+
+/// `Lambda-Runtime-Deadline-Ms` as an instant: milliseconds since the
+/// epoch on AWS; emulators send small numbers, taken as milliseconds from
+/// now.
+pub fn deadline_from(ms: u64) -> Instant {
+    let now = Instant::now();
+    let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    if ms >= 1_000_000_000_000 {
+        now + Duration::from_millis(ms.saturating_sub(epoch_ms))
+    } else {
+        now + Duration::from_millis(ms)
+    }
 }
 
 /// A client of one Runtime API.
@@ -69,6 +84,12 @@ impl Runtime {
         let resp = self.agent.get(&url).call().map_err(|e| format!("GET {url}: {e}"))?;
         let status = resp.status().as_u16();
         let id = resp.headers().get("Lambda-Runtime-Aws-Request-Id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let deadline = resp
+            .headers()
+            .get("Lambda-Runtime-Deadline-Ms")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(deadline_from);
         let mut payload = Vec::new();
         resp.into_body()
             .into_with_config()
@@ -80,7 +101,7 @@ impl Runtime {
             return Err(format!("GET {url}: status {status}: {}", String::from_utf8_lossy(&payload)));
         }
         let id = id.ok_or_else(|| format!("GET {url}: no Lambda-Runtime-Aws-Request-Id header"))?;
-        Ok(Request { id, payload })
+        Ok(Request { id, payload, deadline })
     }
 
     /// Posts a successful invocation's response.
@@ -150,5 +171,15 @@ mod tests {
         assert_eq!(base_url("127.0.0.1:9001"), "http://127.0.0.1:9001/2018-06-01");
         assert_eq!(base_url("http://127.0.0.1:9001/.rt"), "http://127.0.0.1:9001/.rt/2018-06-01");
         assert_eq!(base_url("http://127.0.0.1:9001/.rt/gg/"), "http://127.0.0.1:9001/.rt/gg/2018-06-01");
+    }
+
+    #[test]
+    fn deadlines_are_read_as_epoch_milliseconds_or_as_a_duration() {
+        let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let left = deadline_from(epoch_ms + 30_000).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        let left = deadline_from(600_000).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(599) && left <= Duration::from_secs(600), "{left:?}");
+        assert!(deadline_from(epoch_ms - 5_000) <= Instant::now(), "a past deadline is now");
     }
 }
