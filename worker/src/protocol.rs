@@ -45,6 +45,24 @@ pub struct Failure {
     pub stderr: String,
 }
 
+impl Failure {
+    /// The failure as the engines report it, its stderr decoded; an
+    /// unknown kind counts as the engine's.
+    pub fn to_exec_error(&self) -> gg_core::engine::ExecError {
+        use base64::Engine as _;
+        use gg_core::engine::FailKind;
+        let kind = match self.kind.as_str() {
+            "exit" => FailKind::Exit,
+            "timeout" => FailKind::Timeout,
+            "output" => FailKind::Output,
+            "missing" => FailKind::Missing,
+            _ => FailKind::Engine,
+        };
+        let stderr = base64::engine::general_purpose::STANDARD.decode(&self.stderr).unwrap_or_default();
+        gg_core::engine::ExecError { kind, message: self.message.clone(), stderr }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExecuteResponse {
     pub results: Vec<Result>,

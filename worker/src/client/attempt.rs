@@ -10,7 +10,7 @@ use std::io::BufRead as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gg_core::engine::{ExecError, FailKind, Outcome};
+use gg_core::engine::{ExecError, Outcome};
 use gg_core::{Name, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
@@ -185,14 +185,8 @@ impl Inner {
     }
 
     fn failure(&self, w: &Remote, f: &crate::protocol::Failure) -> ExecError {
-        use base64::Engine as _;
-        let kind = match f.kind.as_str() {
-            "exit" => FailKind::Exit,
-            "timeout" => FailKind::Timeout,
-            "output" => FailKind::Output,
-            _ => FailKind::Engine,
-        };
-        let stderr = base64::engine::general_purpose::STANDARD.decode(&f.stderr).unwrap_or_default();
-        ExecError { kind, message: format!("{} (on {})", f.message, w.url), stderr }
+        let mut e = f.to_exec_error();
+        e.message = format!("{} (on {})", e.message, w.url);
+        e
     }
 }

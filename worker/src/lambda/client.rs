@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use gg_core::engine::local::LocalExecutor;
-use gg_core::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use gg_core::engine::{ExecError, Executor, Job, Outcome};
 use gg_core::store::Reduction;
 use gg_core::{Kind, Name, Store, Thunk};
 
@@ -197,17 +197,7 @@ impl LambdaExecutor {
             if let Some(r) = results.remove(&name) {
                 out.push(self.outcome(thunk, r));
             } else if let Some(f) = failures.remove(&name) {
-                out.push(Err(ExecError {
-                    kind: match f.kind.as_str() {
-                        "exit" => FailKind::Exit,
-                        "timeout" => FailKind::Timeout,
-                        "output" => FailKind::Output,
-                        "missing" => FailKind::Missing,
-                        _ => FailKind::Engine,
-                    },
-                    message: f.message,
-                    stderr: STANDARD.decode(f.stderr).unwrap_or_default(),
-                }));
+                out.push(Err(f.to_exec_error()));
             } else if out.iter().any(Result::is_err) {
                 out.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
             } else {
