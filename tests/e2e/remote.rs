@@ -385,9 +385,11 @@ fn a_worker_killed_mid_batch_still_gives_every_thunk_its_result() {
     for (i, t) in targets.iter().enumerate() {
         assert_eq!(forced_text(&s, &text(&out.stdout), t), format!("{i}\n"));
     }
-    // The survivor got its own batch and the dead one's, not twelve requests.
+    // The survivor got its own batch and the dead one's, not a request per
+    // thunk (12). How the ready thunks split into batches depends on when
+    // the scheduler sees them, so a busy machine may add a request or two.
     let executed = status(&ws[1])["executed"].as_u64().unwrap();
-    assert!((1..=3).contains(&executed), "{executed} requests");
+    assert!((1..=6).contains(&executed), "{executed} requests");
     let _ = ws[0].child.wait();
     ws.remove(0);
 }
