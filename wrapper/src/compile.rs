@@ -23,7 +23,7 @@ use crate::toolchain::{Family, Toolchain};
 
 /// Environment variables that change the compiler's diagnostics (which are
 /// stored and replayed), so they are part of the key too.
-const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "GCC_COLORS"];
+const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"];
 
 /// A compile gg handles: what it needs besides the parsed arguments.
 pub struct Job<'a> {
@@ -395,6 +395,11 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
         inputs.push((p.clone(), hash));
         files.push(FileEntry { path: p.clone(), hash, stat });
     }
+    // The locale's files travel like any input (hashed once per process).
+    let locale = crate::locale::for_thunk();
+    for f in &locale.files {
+        inputs.push((f.clone(), locale_hash(f)?));
+    }
     let env = job.env_inputs();
     let parts = Parts {
         toolchain: job.toolchain,
@@ -403,6 +408,7 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
         cwd: &job.cwd,
         inputs: &inputs,
         env: &env,
+        locale,
     };
     let thunk = thunkgen::compile_thunk(&parts)?;
     debug(&format!("recorded thunk {} for `{}`", thunk.name(), job.compile.source));
@@ -410,6 +416,18 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
         store_inputs(job, &inputs, &thunk)?;
     }
     Ok(Ok(Prepared { thunk, files, inputs }))
+}
+
+/// The hash of a locale file, computed once per process.
+fn locale_hash(path: &str) -> Result<Name> {
+    static HASHES: std::sync::Mutex<Vec<(String, Name)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = HASHES.lock().expect("locale hashes");
+    if let Some((_, n)) = known.iter().find(|(p, _)| p == path) {
+        return Ok(*n);
+    }
+    let n = Name::of_file(Path::new(path)).with_context(|| format!("cannot read the locale file `{path}`"))?;
+    known.push((path.to_string(), n));
+    Ok(n)
 }
 
 /// Records the reduction and the manifest entry.

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod depfile;
 pub mod invoke;
 pub mod link;
+pub mod locale;
 pub mod log;
 pub mod manifest;
 pub mod plan;
@@ -96,6 +97,38 @@ pub fn user_only_deps_modelled(
     Ok(())
 }
 
+/// The working directory as the compiler names it (its `DW_AT_comp_dir`):
+/// `$PWD` when it is absolute, plainly spelt and the same folder as `.`
+/// (gcc's `getpwd` and LLVM's `current_path` both prefer it, so a build
+/// entered through a symlink records the path the user typed), else
+/// `getcwd`. A thunk runs in this folder re-rooted, so the compile inside
+/// the sandbox names it too.
+pub fn working_dir() -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::env::current_dir()?;
+    if let Some(pwd) = std::env::var_os("PWD").map(std::path::PathBuf::from) {
+        let plain = pwd.is_absolute()
+            && pwd.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)))
+            && !pwd.to_string_lossy().contains("//");
+        if plain && pwd != real {
+            if let (Ok(a), Ok(b)) = (std::fs::metadata(&pwd), std::fs::metadata(".")) {
+                if a.dev() == b.dev() && a.ino() == b.ino() {
+                    return Ok(pwd);
+                }
+            }
+        }
+    }
+    Ok(real)
+}
+
+/// Why this compiler's messages could not be the same in a thunk, if so.
+pub fn untranslatable(toolchain: &toolchain::Toolchain) -> Option<&'static str> {
+    if toolchain.family != toolchain::Family::Gcc {
+        return None;
+    }
+    locale::translated_diagnostics()
+}
+
 /// Makes the engine a miss runs on, given the store (`None`: in place).
 pub type EngineFactory<'a> = &'a dyn Fn(&Store) -> Result<Option<Box<dyn gg_core::engine::Executor>>>;
 
@@ -116,8 +149,11 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
         Ok(t) => t,
         Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),
     };
-    let here = std::env::current_dir().unwrap_or_default();
+    let here = working_dir().unwrap_or_default();
     if let Err(why) = user_only_deps_modelled(&compile, &toolchain, &here) {
+        return Err(local(Some(&store), inv, why));
+    }
+    if let Some(why) = untranslatable(&toolchain) {
         return Err(local(Some(&store), inv, why));
     }
     for f in &compile.input_files {
@@ -125,7 +161,7 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
             return Err(local(Some(&store), inv, &format!("unreadable input file `{f}`")));
         }
     }
-    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let cwd = working_dir().context("cannot read the working directory")?;
     let engine = engine(&store)?;
     let job = compile::Job {
         store: &store,

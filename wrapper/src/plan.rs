@@ -88,6 +88,9 @@ impl CompileStep {
         };
         let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
         crate::user_only_deps_modelled(&compile, &toolchain, cwd)?;
+        if let Some(why) = crate::untranslatable(&toolchain) {
+            return Err(why.to_string());
+        }
         Ok(CompileStep { inv, args, compile, toolchain, cwd: cwd.to_path_buf() })
     }
 

@@ -15,9 +15,22 @@ use crate::args::{Compile, Mode};
 use crate::toolchain::{launch_key, Toolchain};
 
 /// Environment variables that change what a compile reads or writes; they
-/// are part of every cache key, and given to the thunk (paths re-rooted).
-pub const ENV_INPUTS: &[&str] =
-    &["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "SOURCE_DATE_EPOCH"];
+/// are part of every cache key, and given to the thunk (paths re-rooted,
+/// except in [`ENV_VERBATIM`]).
+pub const ENV_INPUTS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+    "GCC_COLORS",
+    "GCC_URLS",
+    "TERM_URLS",
+];
+
+/// Those of [`ENV_INPUTS`] that hold no paths: the date `__DATE__` shows,
+/// and how forced colours and links look in diagnostics.
+const ENV_VERBATIM: &[&str] = &["SOURCE_DATE_EPOCH", "GCC_COLORS", "GCC_URLS", "TERM_URLS"];
 
 /// Where the stage launchers sit in the sandbox.
 const LAUNCH_DIR: &str = "gg/launch";
@@ -34,6 +47,8 @@ pub struct Parts<'a> {
     pub inputs: &'a [(String, Name)],
     /// The values of [`ENV_INPUTS`] that are set.
     pub env: &'a [(String, String)],
+    /// The locale's envars (its files are among `inputs`).
+    pub locale: &'a crate::locale::ThunkLocale,
 }
 
 /// `/a/b` as a sandbox path (`a/b`).
@@ -69,21 +84,67 @@ fn reroot_arg(word: &str, prev_wants_path: bool) -> (String, bool) {
     (word.to_string(), false)
 }
 
-/// Builds the thunk for a compile.
-pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
-    let c = p.compile;
-    // argv[0] inside the sandbox: gcc finds its own parts from it.
-    let mut args = vec![reroot(p.arg0)];
+/// Options that rewrite path prefixes in what the compiler writes (debug
+/// info, `__FILE__`, profile and coverage data), as `OPTION=OLD=NEW`.
+const PREFIX_MAPS: &[&str] = &[
+    "-fcoverage-prefix-map=",
+    "-fdebug-prefix-map=",
+    "-ffile-prefix-map=",
+    "-fmacro-prefix-map=",
+    "-fprofile-prefix-map=",
+];
+
+/// A prefix map as it must read inside the sandbox, where every absolute
+/// path the compiler sees starts with the root: an absolute `OLD` is
+/// re-rooted, so it matches exactly the paths it matches in place and the
+/// root never survives (`None`: the word is not a map, or its `OLD` is
+/// relative and means the same in both places). An empty `OLD` matches
+/// every path: it stays for relative ones and is repeated for the root,
+/// after it so that gcc (last given, first tried) prefers the root's.
+fn reroot_prefix_map(word: &str) -> Option<Vec<String>> {
+    let opt = PREFIX_MAPS.iter().find(|o| word.starts_with(*o))?;
+    // gcc and clang both split at the first `=`; a map without one is an
+    // error the compiler reports, in the sandbox as in place.
+    let (old, new) = word[opt.len()..].split_once('=')?;
+    if old.starts_with('/') {
+        Some(vec![format!("{opt}{ROOT_PLACEHOLDER}{old}={new}")])
+    } else if old.is_empty() {
+        Some(vec![word.to_string(), format!("{opt}{ROOT_PLACEHOLDER}={new}")])
+    } else {
+        None
+    }
+}
+
+/// argv\[0\] and the user's arguments as they must read in the sandbox.
+fn rerooted_args(arg0: &str, c: &Compile) -> Vec<String> {
+    // argv[0] inside the sandbox: gcc finds its own parts from it. The
+    // root's own map comes first: gcc tries the last map given first, and
+    // clang 14 the longest, so every user map (re-rooted below) is tried
+    // before it on both.
+    let mut args = vec![reroot(arg0), format!("-ffile-prefix-map={ROOT_PLACEHOLDER}=")];
     let mut wants_path = false;
     for (i, a) in c.args.iter().enumerate() {
         if i == c.source_index {
             args.push(reroot(a));
             continue;
         }
+        if !wants_path {
+            if let Some(maps) = reroot_prefix_map(a) {
+                args.extend(maps);
+                continue;
+            }
+        }
         let (word, next) = reroot_arg(a, wants_path);
         args.push(word);
         wants_path = next;
     }
+    args
+}
+
+/// Builds the thunk for a compile.
+pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
+    let c = p.compile;
+    let mut args = rerooted_args(p.arg0, c);
     args.push("-nostdinc".into());
     // With the user's own -nostdinc the default folders are not searched.
     let defaults: &[String] = if c.nostdinc { &[] } else { p.toolchain.includes(c.lang) };
@@ -91,7 +152,6 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         args.push("-isystem".into());
         args.push(reroot(dir));
     }
-    args.push(format!("-ffile-prefix-map={ROOT_PLACEHOLDER}="));
     // With the launchers, gcc finds cc1 and as under -B first, and so
     // starts them through the shipped loader (clang runs its stages in
     // process).
@@ -162,10 +222,14 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         _ => {}
     }
     for (k, v) in p.env {
-        let value =
-            if k == "SOURCE_DATE_EPOCH" { v.clone() } else { v.split(':').map(reroot).collect::<Vec<_>>().join(":") };
+        let value = if ENV_VERBATIM.contains(&k.as_str()) {
+            v.clone()
+        } else {
+            v.split(':').map(reroot).collect::<Vec<_>>().join(":")
+        };
         envars.push(format!("{k}={value}"));
     }
+    envars.extend(p.locale.envars.iter().cloned());
     Thunk::new(
         Function { hash: function, args, envars },
         values,
@@ -187,6 +251,48 @@ fn driver_hash(t: &Toolchain) -> Name {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_prefix_maps_are_rerooted_and_relative_ones_kept() {
+        let r = ROOT_PLACEHOLDER;
+        assert_eq!(
+            reroot_prefix_map("-ffile-prefix-map=/build/p=."),
+            Some(vec![format!("-ffile-prefix-map={r}/build/p=.")])
+        );
+        assert_eq!(
+            reroot_prefix_map("-fdebug-prefix-map=/usr/include=/inc"),
+            Some(vec![format!("-fdebug-prefix-map={r}/usr/include=/inc")])
+        );
+        assert_eq!(reroot_prefix_map("-fmacro-prefix-map=/a=b=c"), Some(vec![format!("-fmacro-prefix-map={r}/a=b=c")]));
+        assert_eq!(
+            reroot_prefix_map("-fdebug-prefix-map==/x"),
+            Some(vec!["-fdebug-prefix-map==/x".to_string(), format!("-fdebug-prefix-map={r}=/x")])
+        );
+        assert_eq!(reroot_prefix_map("-fmacro-prefix-map=src=SRC"), None);
+        assert_eq!(reroot_prefix_map("-ffile-prefix-map=/no-equals"), None);
+        assert_eq!(reroot_prefix_map("-fdebug-types-section"), None);
+    }
+
+    #[test]
+    fn the_roots_own_map_precedes_every_user_argument() {
+        let args: Vec<String> =
+            ["-c", "-g", "-ffile-prefix-map=/b=.", "-I", "/inc", "/src/a.c"].iter().map(|s| s.to_string()).collect();
+        let crate::args::Classified::Compile(c) = crate::args::classify(&args) else { panic!("a compile") };
+        let r = ROOT_PLACEHOLDER;
+        assert_eq!(
+            rerooted_args("/usr/bin/gcc", &c),
+            [
+                format!("{r}/usr/bin/gcc"),
+                format!("-ffile-prefix-map={r}="),
+                "-c".into(),
+                "-g".into(),
+                format!("-ffile-prefix-map={r}/b=."),
+                "-I".into(),
+                format!("{r}/inc"),
+                format!("{r}/src/a.c"),
+            ]
+        );
+    }
 
     #[test]
     fn only_path_arguments_are_rerooted() {

@@ -64,7 +64,8 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         std::env::set_current_dir(dir).with_context(|| format!("cannot change to `{}`", dir.display()))?;
         println!("gg ninja: Entering directory `{}'", dir.display());
     }
-    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    // Named as the compilers it runs will name it (their debug info).
+    let cwd = gg_wrapper::working_dir().context("cannot read the working directory")?;
     let root = Store::locate();
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

@@ -120,7 +120,8 @@ impl LocalExecutor {
             ExecError::engine(format!("cannot run `{}` ({}): {e}", thunk.function.args[0], thunk.function.hash))
         })?;
         sandbox.check_inputs(&self.store)?;
-        let mut stderr = run.stderr;
+        let mut stderr = unroot(&run.stderr, &root);
+        let stdout = unroot(&run.stdout, &root);
         let fail = |kind, message: String, mut stderr: Vec<u8>| {
             stderr.truncate(STDERR_LIMIT);
             Err(ExecError { kind, message, stderr })
@@ -154,7 +155,7 @@ impl LocalExecutor {
             Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),
         };
         self.pool.give_back(sandbox);
-        Ok(Outcome { outputs, executable, stdout: self.keep_stream(&run.stdout)?, stderr: self.keep_stream(&stderr)? })
+        Ok(Outcome { outputs, executable, stdout: self.keep_stream(&stdout)?, stderr: self.keep_stream(&stderr)? })
     }
 
     /// Stores a captured stream if the function wrote anything to it.
@@ -166,8 +167,42 @@ impl LocalExecutor {
     }
 }
 
+/// `bytes` with the sandbox folder written as the root it stands for: a
+/// function that prints a path it was given (a compiler naming a header
+/// it found through a re-rooted `-I`) prints what the path means, the same
+/// on every engine and run, never where one run happened to be placed.
+pub fn unroot(bytes: &[u8], root: &str) -> Vec<u8> {
+    let root = root.as_bytes();
+    let finder = memchr::memmem::Finder::new(root);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = finder.find(rest) {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at + root.len()..];
+        if !rest.starts_with(b"/") {
+            out.push(b'/');
+        }
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 impl Executor for LocalExecutor {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
         self.run(job.thunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unroot;
+
+    #[test]
+    fn the_sandbox_folder_reads_as_the_root_in_captured_output() {
+        let root = "/s/.gg/sandboxes/run.1";
+        let text = b"/s/.gg/sandboxes/run.1/usr/include/stdio.h:3: warning\nin /s/.gg/sandboxes/run.1\nsrc/a.c\n";
+        assert_eq!(unroot(text, root), b"/usr/include/stdio.h:3: warning\nin /\nsrc/a.c\n");
+        assert_eq!(unroot(b"no paths here", root), b"no paths here");
+        assert_eq!(unroot(b"", root), b"");
     }
 }
