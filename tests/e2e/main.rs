@@ -14,4 +14,5 @@ mod remote;
 mod sandbox;
 mod store;
 mod support;
+mod thunk_function;
 mod worker;

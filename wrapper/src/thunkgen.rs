@@ -141,13 +141,35 @@ fn rerooted_args(arg0: &str, c: &Compile) -> Vec<String> {
     args
 }
 
+/// The header gcc includes implicitly on glibc systems.
+const PREDEF: &str = "stdc-predef.h";
+
+/// Whether the compile read [`PREDEF`] from a default system folder without
+/// being told to (gcc's implicit pre-include, which `-nostdinc` turns off).
+fn preincludes_predef(p: &Parts<'_>) -> bool {
+    p.toolchain.family == crate::toolchain::Family::Gcc
+        && !p.compile.nostdinc
+        && p.toolchain.includes(p.compile.lang).iter().any(|dir| {
+            let predef = format!("{dir}/{PREDEF}");
+            p.inputs.iter().any(|(path, _)| *path == predef)
+        })
+}
+
 /// Builds the thunk for a compile.
 pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     let c = p.compile;
     let mut args = rerooted_args(p.arg0, c);
+    if preincludes_predef(p) {
+        // gcc includes this glibc header before anything else unless told
+        // -nostdinc, which the thunk must be (it names the folders itself):
+        // asked for by name, it is found and recorded exactly as in place,
+        // and before the user's own -include files.
+        args.insert(2, "-include".into());
+        args.insert(3, PREDEF.into());
+    }
     args.push("-nostdinc".into());
     // With the user's own -nostdinc the default folders are not searched.
-    let defaults: &[String] = if c.nostdinc { &[] } else { p.toolchain.includes(c.lang) };
+    let defaults: &[String] = if c.nostdinc { &[] } else { p.toolchain.search_dirs(c.lang) };
     for dir in defaults {
         args.push("-isystem".into());
         args.push(reroot(dir));

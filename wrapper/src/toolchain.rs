@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 5;
+const TOOLCHAIN_VERSION: u32 = 6;
 
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,12 @@ pub struct Toolchain {
     pub c_includes: Vec<String>,
     /// The same for C++.
     pub cxx_includes: Vec<String>,
+    /// The C folders as the compiler itself spells them (clang's
+    /// `/usr/bin/../lib/gcc/…/../../../../include/c++/12`): the spelling is
+    /// what debug info records, so a thunk searches them under it.
+    pub c_search: Vec<String>,
+    /// The same for C++.
+    pub cxx_search: Vec<String>,
     /// The programs the thunk starts (the driver under the name it is
     /// called by, cc1, cc1plus, as): launcher name and absolute path.
     pub stages: Vec<(String, String)>,
@@ -78,11 +84,20 @@ fn stamp(p: &Path) -> Option<(u64, i64, i64)> {
 }
 
 impl Toolchain {
-    /// Default system include folders for a language.
+    /// Default system include folders for a language (resolved).
     pub fn includes(&self, lang: Lang) -> &[String] {
         match lang {
             Lang::Cxx | Lang::PreprocessedCxx => &self.cxx_includes,
             _ => &self.c_includes,
+        }
+    }
+
+    /// The same folders as the compiler spells them, for a thunk's
+    /// `-isystem` options.
+    pub fn search_dirs(&self, lang: Lang) -> &[String] {
+        match lang {
+            Lang::Cxx | Lang::PreprocessedCxx => &self.cxx_search,
+            _ => &self.c_search,
         }
     }
 }
@@ -161,6 +176,18 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         // would take the machine's from its cache instead.
         files.extend(loaded_libraries(&real));
     }
+    let c_probe = include_dirs(driver, "c")?;
+    let cxx_probe = include_dirs(driver, "c++")?;
+    // clang reaches libstdc++'s headers through the GCC installation it
+    // selects (`…/lib/gcc/x86_64-linux-gnu/12/../../../../include`), a folder
+    // that must then exist in the sandbox: its crtbegin.o, which is also
+    // what clang's driver looks for to select it, makes it exist.
+    for gcc in c_probe.gcc_installation.iter().chain(&cxx_probe.gcc_installation) {
+        let crt = PathBuf::from(lexical(&format!("{gcc}/crtbegin.o")));
+        if crt.is_file() {
+            files.insert(crt);
+        }
+    }
     let mut hashed = Vec::new();
     let mut stamps = Vec::new();
     for f in files {
@@ -169,14 +196,16 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         hashed.push((f.to_string_lossy().into_owned(), name));
         stamps.push(before);
     }
-    let c_includes = include_dirs(driver, "c")?;
-    let cxx_includes = include_dirs(driver, "c++")?;
+    let c_includes: Vec<String> = c_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
+    let cxx_includes: Vec<String> = cxx_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
+    let c_search = spelled_dirs(&c_probe.dirs, &hashed);
+    let cxx_search = spelled_dirs(&cxx_probe.dirs, &hashed);
     let mut id = blake3::Hasher::new();
     id.update(format!("{TOOLCHAIN_VERSION}\0{family:?}\0{}\0", driver.display()).as_bytes());
     for (p, n) in &hashed {
         id.update(format!("{p}={n}\0").as_bytes());
     }
-    for d in c_includes.iter().chain(&cxx_includes) {
+    for d in c_includes.iter().chain(&cxx_includes).chain(&c_search).chain(&cxx_search) {
         id.update(format!("{d}\0").as_bytes());
     }
     for (name, path) in &stages {
@@ -189,6 +218,8 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         files: hashed,
         c_includes,
         cxx_includes,
+        c_search,
+        cxx_search,
         stages,
         loader,
         launcher,
@@ -249,8 +280,16 @@ fn run(driver: &Path, args: &[&str]) -> Result<String> {
     Ok(text)
 }
 
+/// What `-v` says of an empty input's header search.
+struct IncludeProbe {
+    /// The default `#include <…>` folders in order: as printed, resolved.
+    dirs: Vec<(String, String)>,
+    /// clang's "Selected GCC installation", as printed.
+    gcc_installation: Option<String>,
+}
+
 /// The default `#include <…>` folders, from `-v` on an empty input.
-fn include_dirs(driver: &Path, lang: &str) -> Result<Vec<String>> {
+fn include_dirs(driver: &Path, lang: &str) -> Result<IncludeProbe> {
     let out = Command::new(driver)
         .args(["-x", lang, "-E", "-v", "-"])
         .stdin(Stdio::null())
@@ -258,21 +297,65 @@ fn include_dirs(driver: &Path, lang: &str) -> Result<Vec<String>> {
         .output()
         .with_context(|| format!("cannot run `{}`", driver.display()))?;
     let text = String::from_utf8_lossy(&out.stderr);
-    let mut dirs = Vec::new();
+    let mut probe = IncludeProbe { dirs: Vec::new(), gcc_installation: None };
     let mut inside = false;
     for line in text.lines() {
-        if line.starts_with("#include <...> search starts here:") {
+        if let Some(gcc) = line.strip_prefix("Selected GCC installation: ") {
+            probe.gcc_installation = Some(gcc.trim().to_string());
+        } else if line.starts_with("#include <...> search starts here:") {
             inside = true;
         } else if line.starts_with("End of search list.") {
             break;
         } else if inside {
             let dir = line.trim().trim_end_matches(" (framework directory)");
-            // Canonical, so re-rooted header paths from the depfile match.
+            // Resolved, to tell system headers by path.
             let canon = fs::canonicalize(dir).map_or_else(|_| dir.to_string(), |p| p.to_string_lossy().into_owned());
-            dirs.push(canon);
+            probe.dirs.push((dir.to_string(), canon));
         }
     }
-    Ok(dirs)
+    Ok(probe)
+}
+
+/// Each folder as the compiler spells it when every folder its `..`
+/// steps climb out of will exist in a sandbox (holds one of `files`, placed
+/// at their lexical paths), else resolved: a spelling the sandbox could not
+/// follow would lose the headers, a resolved one only their spelling.
+fn spelled_dirs(dirs: &[(String, String)], files: &[(String, Name)]) -> Vec<String> {
+    let exists = |dir: &str| files.iter().any(|(f, _)| f.starts_with(&format!("{dir}/")));
+    dirs.iter()
+        .map(|(spelled, canon)| {
+            let mut prefix = String::new();
+            let mut followable = true;
+            for part in spelled.split('/').filter(|p| !p.is_empty() && *p != ".") {
+                if part == ".." && !exists(&lexical(&prefix)) {
+                    followable = false;
+                    break;
+                }
+                prefix.push('/');
+                prefix.push_str(part);
+            }
+            if followable {
+                spelled.clone()
+            } else {
+                canon.clone()
+            }
+        })
+        .collect()
+}
+
+/// `.` and `..` resolved without touching the disk.
+fn lexical(abs: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in abs.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `name` as a path: itself if it has a `/`, else searched on PATH.
@@ -424,6 +507,26 @@ pub fn elf_dynamic(bytes: &[u8]) -> Option<ElfDynamic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_folders_keep_their_spelling_only_where_a_sandbox_can_follow_it() {
+        let h = Name::of_value(b"");
+        let files =
+            vec![("/usr/bin/clang".to_string(), h), ("/usr/lib/gcc/x86_64-linux-gnu/12/crtbegin.o".to_string(), h)];
+        let dirs = vec![
+            (
+                "/usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/c++/12".to_string(),
+                "/usr/include/c++/12".to_string(),
+            ),
+            ("/opt/x/bin/../include".to_string(), "/opt/x/include".to_string()),
+            ("/usr/include".to_string(), "/usr/include".to_string()),
+        ];
+        assert_eq!(
+            spelled_dirs(&dirs, &files),
+            ["/usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/c++/12", "/opt/x/include", "/usr/include"]
+        );
+        assert_eq!(lexical("/usr/bin/../lib/./gcc//x/.."), "/usr/lib/gcc");
+    }
 
     #[test]
     fn the_dynamic_section_names_the_soname_and_the_needed_libraries() {
