@@ -1,6 +1,6 @@
 //! The thunk: one build step named by the content of everything it uses.
 //!
-//! # Encoding (IR version 1)
+//! # Encoding (IR version 2)
 //!
 //! A thunk is hashed over its canonical JSON encoding: keys sorted, no
 //! whitespace, objects sorted by path, envars sorted by name. The first key,
@@ -8,7 +8,7 @@
 //! first bytes (`{"_gg":`). Example (wrapped here for reading):
 //!
 //! ```text
-//! {"_gg":1,"cwd":"src",
+//! {"_gg":2,"cwd":"src",
 //!  "executables":["VKq…1f2a0=bin/cc"],
 //!  "function":{"args":["cc","-c","a.c","-o","a.o","-I@@GG_ROOT@@/inc"],
 //!              "envars":["PATH=/usr/bin"],"hash":"VKq…1f2a0"},
@@ -32,6 +32,9 @@
 //! - `timeout` is in seconds; 0 means the engine's default.
 //! - [`ROOT_PLACEHOLDER`] in an arg or envar is replaced at run time by the
 //!   absolute sandbox root, so where a thunk runs never changes its name.
+//!   The other way round, every engine writes the sandbox root back as the
+//!   `/` it stands for in what the function prints (stdout, stderr), so
+//!   where a thunk ran never shows in its result either (version 2).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -43,7 +46,7 @@ use crate::relpath;
 
 /// The IR version folded into every thunk's encoding, and hence its name;
 /// bump it whenever the meaning of a thunk changes.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// Stands for the absolute path of the sandbox root in args and envars.
 pub const ROOT_PLACEHOLDER: &str = "@@GG_ROOT@@";

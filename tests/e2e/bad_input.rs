@@ -6,10 +6,10 @@ use crate::support::{blob_path, clobber, sh_thunk, text, Scratch};
 #[test]
 fn a_malformed_thunk_file_is_named_with_the_field() {
     let s = Scratch::new();
-    s.write("t.json", r#"{"_gg":1,"cwd":"","executables":[],"function":{"args":["x"],"envars":[],"hash":"Vzz"},"outputs":["o"],"thunks":[],"timeout":0,"values":[]}"#);
+    s.write("t.json", r#"{"_gg":2,"cwd":"","executables":[],"function":{"args":["x"],"envars":[],"hash":"Vzz"},"outputs":["o"],"thunks":[],"timeout":0,"values":[]}"#);
     let err = s.fails(&["describe", "t.json"]);
     assert!(err.contains("t.json") && err.contains("function.hash") && err.contains("Vzz"), "{err}");
-    s.write("t2.json", "{\"_gg\":1,");
+    s.write("t2.json", "{\"_gg\":2,");
     let err = s.fails(&["describe", "t2.json"]);
     assert!(err.contains("t2.json"), "{err}");
 }

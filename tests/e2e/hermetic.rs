@@ -39,7 +39,17 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
         let mut args = vec![compiler];
         args.extend(&flags);
         args.extend(["-o", obj]);
-        let out = s.cc(&args).current_dir(&cwd).env("GG_STORE_INPUTS", "1").env("GG_LOG", "debug").output().unwrap();
+        // In a UTF-8 locale, as most builds run: the thunk carries it.
+        let out = s
+            .cc(&args)
+            .current_dir(&cwd)
+            .env("GG_STORE_INPUTS", "1")
+            .env("GG_LOG", "debug")
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
         let log = text(&out.stderr);
         let thunk = log
@@ -90,8 +100,11 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
         );
         if strace {
             let sandboxes = std::fs::canonicalize(s.store()).unwrap().join("sandboxes");
-            let allowed = if compiler == "clang" { CLANG_DRIVER_PROBES } else { &[] };
-            let outside = opened_outside(&traces, &sandboxes, allowed);
+            let allowed: Vec<&str> = match compiler {
+                "clang" => CLANG_DRIVER_PROBES.iter().chain(GLIBC_LOCALE_READS).copied().collect(),
+                _ => GLIBC_LOCALE_READS.to_vec(),
+            };
+            let outside = opened_outside(&traces, &sandboxes, &allowed);
             assert!(
                 outside.is_empty(),
                 "{compiler} {flags:?}: the thunk opened files outside its sandbox:\n{outside:#?}"
@@ -127,6 +140,14 @@ const CLANG_DRIVER_PROBES: &[&str] = &[
     "/etc/gentoo-release",
     "/opt",
 ];
+
+/// What glibc reads of the machine when a program sets a locale other than
+/// C, whatever `LOCPATH` says: the alias table (`locale.alias`, which maps
+/// names like `german`, never `C.UTF-8`) and iconv's module cache (UTF-8 is
+/// built into glibc). Neither can change what a compiler writes; accepted
+/// by name so that anything else still fails the test.
+const GLIBC_LOCALE_READS: &[&str] =
+    &["/usr/share/locale/locale.alias", "/etc/locale.alias", "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache"];
 
 /// The shared libraries (resolved) that the compilers' programs load (gcc,
 /// cc1, cc1plus, as, clang), less those this test needs outside the sandbox:
