@@ -137,7 +137,7 @@ pub type EngineFactory<'a> = &'a dyn Fn(&Store) -> Result<Option<Box<dyn gg_core
 /// Handles one gg-cc call; returns the exit code (or never returns, when
 /// the real compiler replaces this process).
 pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
-    let root = Store::locate();
+    let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let args = args::expand_response_files(&inv.args, 0);
     let compile = match args::classify(&args) {
