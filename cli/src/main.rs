@@ -81,7 +81,7 @@ fn main() -> ExitCode {
 
 /// Opens the store gg uses here (see [`Store::locate`]).
 fn open_store() -> Result<Store> {
-    let root = Store::locate();
+    let root = Store::locate().map_err(anyhow::Error::msg)?;
     Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))
 }
 

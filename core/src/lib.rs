@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod fsck;
 pub mod fsutil;
+pub mod home;
 pub mod interrupt;
 pub mod name;
 pub mod placeholder;

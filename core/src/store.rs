@@ -142,25 +142,32 @@ impl Store {
     }
 
     /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
-    /// directory or one of its parents, else `$XDG_CACHE_HOME/gg` or
-    /// `~/.cache/gg`.
-    pub fn locate() -> PathBuf {
+    /// directory or one of its parents, else the config files' `[store]
+    /// dir` (see [`crate::config`]), else `$XDG_CACHE_HOME/gg` or
+    /// `~/.cache/gg`. The home is the account's when `HOME` is the one
+    /// debhelper sets for package builds, which lies inside the package
+    /// and is wiped with it (see [`crate::home`]). A config file that
+    /// cannot be parsed is an error naming it.
+    pub fn locate() -> Result<PathBuf, String> {
         if let Some(dir) = std::env::var_os("GG_DIR").filter(|d| !d.is_empty()) {
-            return PathBuf::from(dir);
+            return Ok(PathBuf::from(dir));
         }
         if let Ok(cwd) = std::env::current_dir() {
             for dir in cwd.ancestors() {
                 let candidate = dir.join(".gg");
                 if candidate.is_dir() {
-                    return candidate;
+                    return Ok(candidate);
                 }
             }
         }
-        if let Some(cache) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-            return PathBuf::from(cache).join("gg");
+        if let Some(dir) = crate::config::store_dir()? {
+            return Ok(dir);
         }
-        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-        home.join(".cache").join("gg")
+        if let Some(cache) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(cache).join("gg"));
+        }
+        let home = crate::home::cache_home().unwrap_or_else(|| PathBuf::from("/tmp"));
+        Ok(home.join(".cache").join("gg"))
     }
 
     pub fn root(&self) -> &Path {

@@ -534,3 +534,93 @@ fn arguments_that_are_not_utf8_go_straight_to_the_compiler() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(s.path().join(std::ffi::OsStr::from_bytes(b"\xe9.o")).exists());
 }
+
+/// How many calls `gg stats` counts as run locally for `why`.
+fn local_count(s: &Scratch, why: &str) -> u64 {
+    stats(s)
+        .lines()
+        .filter_map(|l| l.strip_prefix("run locally"))
+        .find_map(|rest| {
+            let (n, reason) = rest.trim_start().split_once("  ")?;
+            (reason == why).then(|| n.parse().unwrap())
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn queries_print_what_the_compiler_prints_and_are_counted_as_queries() {
+    use gg_wrapper::args::QUERY;
+    let s = project();
+    let queries: Vec<Vec<&str>> = vec![
+        vec!["-dumpmachine"],
+        vec!["-dumpversion"],
+        vec!["--version"],
+        vec!["-print-file-name=libc.so"],
+        vec!["-print-prog-name=as"],
+        vec!["-print-search-dirs"],
+        vec!["-V"],
+        vec!["-qversion"],
+        vec!["-c", "-Iinclude", "src/main.c", "-o", "never.o", "-dumpmachine"],
+    ];
+    for args in &queries {
+        let want = Command::new("gcc").args(args).current_dir(s.path()).output().unwrap();
+        let mut full = vec!["gcc"];
+        full.extend_from_slice(args);
+        let got = s.cc(&full).output().unwrap();
+        assert_eq!(got.status.code(), want.status.code(), "{args:?}");
+        assert_eq!(text(&got.stdout), text(&want.stdout), "{args:?}");
+        assert_eq!(text(&got.stderr), text(&want.stderr), "{args:?}");
+    }
+    assert!(!s.path().join("never.o").exists(), "a query compiles nothing");
+    // `-v` prints the driver's own path (COLLECT_GCC), which gg-cc gives
+    // absolute: only the rest is compared.
+    let got = s.cc(&["gcc", "-v"]).output().unwrap();
+    assert_eq!(got.status.code(), Some(0));
+    assert!(text(&got.stderr).contains("gcc version"), "{}", text(&got.stderr));
+    assert_eq!(local_count(&s, QUERY), queries.len() as u64 + 1, "{}", stats(&s));
+    let st = stats(&s);
+    assert!(!st.contains("linking") && !st.contains("missing its argument"), "{st}");
+}
+
+#[test]
+fn compiles_in_build_system_scratch_folders_are_probes_and_leave_nothing_in_the_store() {
+    use gg_wrapper::probe::PROBE;
+    let s = project();
+    let probe = "int main(void) { return 0; }\n";
+    let folders = ["build/meson-private/tmpabc123", "build/CMakeFiles/CMakeScratch/TryCompile-x1y2z3", "build"];
+    for dir in folders {
+        let src = if dir == "build" { "conftest.c" } else { "testfile.c" };
+        s.write(&format!("{dir}/{src}"), probe);
+    }
+    age(&s);
+    for round in 0..2 {
+        for dir in folders {
+            let cwd = s.path().join(dir);
+            let src = if dir == "build" { "conftest.c" } else { "testfile.c" };
+            let _ = std::fs::remove_file(cwd.join("probe.o"));
+            run_ok({
+                let mut c = s.cc(&["gcc", "-c", src, "-o", "probe.o"]);
+                c.current_dir(&cwd);
+                c
+            });
+            direct(&cwd, &["-c", src, "-o", "direct.o"]);
+            assert!(same_file(&cwd.join("probe.o"), &cwd.join("direct.o")), "{dir}, round {round}");
+        }
+    }
+    assert_eq!(local_count(&s, PROBE), 6, "{}", stats(&s));
+    assert_eq!((counter(&s, "misses"), counter(&s, "  direct hits")), (0, 0));
+    let files_in = |sub: &str| {
+        let out = Command::new("find").arg(s.store().join(sub)).args(["-type", "f"]).output().unwrap();
+        text(&out.stdout).lines().count()
+    };
+    assert_eq!((files_in("manifests"), files_in("reductions")), (0, 0), "probes are not recorded");
+    // The same compile outside a scratch folder is an ordinary miss.
+    s.write("src/testfile.c", probe);
+    run_ok({
+        let mut c = s.cc(&["gcc", "-c", "testfile.c", "-o", "probe.o"]);
+        c.current_dir(s.path().join("src"));
+        c
+    });
+    assert_eq!(counter(&s, "misses"), 1);
+    assert_eq!(files_in("manifests"), 1, "an ordinary miss is recorded where the probes were looked for");
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod compile;
+mod config;
 mod example;
 mod gg_cc;
 mod hermetic;

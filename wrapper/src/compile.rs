@@ -461,7 +461,7 @@ pub(crate) fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
 }
 
 /// Resolves `.` and `..` in an absolute path without touching the disk.
-fn normalize(abs: &str) -> String {
+pub(crate) fn normalize(abs: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in abs.split('/') {
         match part {

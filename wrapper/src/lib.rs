@@ -1,6 +1,7 @@
 //! gg's compiler wrapper: compiler models (option tables, classification,
-//! depfiles), toolchain discovery, the compile thunk, direct-mode
-//! manifests and statistics, and `run`, which `gg-cc` calls.
+//! depfiles, queries and build-system probes), toolchain discovery, the
+//! compile thunk, direct-mode manifests and statistics, and `run`, which
+//! `gg-cc` calls.
 
 pub mod archive;
 pub mod args;
@@ -12,6 +13,7 @@ pub mod locale;
 pub mod log;
 pub mod manifest;
 pub mod plan;
+pub mod probe;
 mod remote;
 pub mod stats;
 pub mod thunkgen;
@@ -135,13 +137,17 @@ pub type EngineFactory<'a> = &'a dyn Fn(&Store) -> Result<Option<Box<dyn gg_core
 /// Handles one gg-cc call; returns the exit code (or never returns, when
 /// the real compiler replaces this process).
 pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
-    let root = Store::locate();
+    let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let args = args::expand_response_files(&inv.args, 0);
     let compile = match args::classify(&args) {
         Classified::Local(reason) => return Err(local(Some(&store), inv, &reason)),
         Classified::Compile(c) => c,
     };
+    let here = working_dir().unwrap_or_default();
+    if probe::is_probe(&compile, &here) {
+        return Err(local(Some(&store), inv, probe::PROBE));
+    }
     if let Some(why) = local_reason(&compile) {
         return Err(local(Some(&store), inv, &why));
     }
@@ -149,7 +155,6 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
         Ok(t) => t,
         Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),
     };
-    let here = working_dir().unwrap_or_default();
     if let Err(why) = user_only_deps_modelled(&compile, &toolchain, &here) {
         return Err(local(Some(&store), inv, why));
     }

@@ -67,11 +67,15 @@ fn run() -> Result<()> {
         }
         None => None,
     };
+    let store_dir = match dir {
+        Some(d) => d,
+        None => gg_core::Store::locate().map_err(anyhow::Error::msg)?,
+    };
     let opts = ServeOptions {
         listen,
         token,
         insecure_no_auth,
-        store_dir: dir.unwrap_or_else(gg_core::Store::locate),
+        store_dir,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         max_body,
     };

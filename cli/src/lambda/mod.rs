@@ -106,7 +106,7 @@ fn deploy(a: &DeployArgs) -> Result<ExitCode> {
 }
 
 fn upload(files: &[PathBuf]) -> Result<ExitCode> {
-    let root = Store::locate();
+    let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
     let (bucket, _) = gg_worker::engine::lambda_parts(&c, &store)?;

@@ -66,7 +66,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     }
     // Named as the compilers it runs will name it (their debug info).
     let cwd = gg_wrapper::working_dir().context("cannot read the working directory")?;
-    let root = Store::locate();
+    let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let engine = Engine::from_env(&store)?;

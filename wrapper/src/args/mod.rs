@@ -1,11 +1,14 @@
-//! Command lines: the option table, `@file` expansion and classification.
+//! Command lines: the option table, `@file` expansion, classification
+//! and queries.
 
 pub mod parse;
+pub mod query;
 pub mod table;
 
 use std::path::Path;
 
 pub use parse::{classify, Classified, Compile, DepRequest, Lang, Mode};
+pub use query::QUERY;
 
 /// The values of the given options, joined (`-Idir`) or separate
 /// (`-I dir`), in order.

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::query::{self, QUERY};
 use super::table::{self, Arg, Role};
 
 /// The language of the source, as `-x` names it.
@@ -136,6 +137,17 @@ fn local(why: impl Into<String>) -> Classified {
 /// Classifies `args` (without the compiler itself; `@file`s already
 /// expanded).
 pub fn classify(args: &[String]) -> Classified {
+    match classify_words(args) {
+        // The scan stops at the first word that makes the call local; a
+        // query option further on still makes the whole call a query (the
+        // driver answers it and compiles nothing), and so does `-v` alone,
+        // which only the end of the scan can tell from a verbose link.
+        Classified::Local(why) if why != QUERY && query::is_query(args) => local(QUERY),
+        verdict => verdict,
+    }
+}
+
+fn classify_words(args: &[String]) -> Classified {
     let mut kept = Vec::with_capacity(args.len());
     let mut mode = None;
     let mut lang_override: Option<Option<Lang>> = None;
@@ -187,6 +199,7 @@ pub fn classify(args: &[String]) -> Classified {
         };
         match opt.role {
             Role::Local(why) => return local(why),
+            Role::Query => return local(QUERY),
             Role::Plain | Role::IncludeDir => {
                 nostdinc |= opt.name == "-nostdinc";
                 keep(&mut kept);

@@ -2,6 +2,7 @@
 //! kernel's Makefiles pass.
 
 use super::*;
+use crate::args::QUERY;
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
@@ -117,4 +118,51 @@ fn calls_gg_cannot_cache_run_locally_with_a_reason() {
 fn unknown_options_pass_through() {
     let c = compile("-c -fsome-future-flag --weird=1 -Wmystery a.c");
     assert_eq!(c.args, words("-c -fsome-future-flag --weird=1 -Wmystery a.c"));
+}
+
+#[test]
+fn every_query_form_is_counted_as_a_query_not_as_a_link_or_an_error() {
+    for line in [
+        "-dumpmachine",
+        "-dumpversion",
+        "-dumpfullversion",
+        "-dumpspecs",
+        "--version",
+        "-print-file-name=libc.so",
+        "-print-prog-name=as",
+        "-print-search-dirs",
+        "-print-multiarch",
+        "-print-libgcc-file-name",
+        "-print-multi-os-directory",
+        "--print-file-name=libc.so",
+        "-print-resource-dir",
+        "-v",
+        "-V",
+        "-qversion",
+        "-version",
+        "-###",
+        "--help",
+        "--help=optimizers",
+        "--target-help",
+    ] {
+        assert_eq!(local_reason(line), QUERY, "`{line}`");
+    }
+}
+
+#[test]
+fn a_query_option_wins_over_what_would_otherwise_run_locally() {
+    for line in
+        ["-E a.c --version", "-c -march=native a.c -dumpmachine", "-o prog a.o -print-search-dirs", "-c a.c -###"]
+    {
+        assert_eq!(local_reason(line), QUERY, "`{line}`");
+    }
+    assert_eq!(local_reason("-V 12 -c a.c"), QUERY, "gcc and clang reject -V with an argument too");
+}
+
+#[test]
+fn verbose_calls_that_build_something_are_not_queries() {
+    assert_eq!(compile("-v -c a.c").source, "a.c");
+    assert!(local_reason("-v a.o -o prog").contains("linking"));
+    assert!(local_reason("-v -c -").contains("stdin"));
+    assert_eq!(compile("-c a.c -o --version").output.as_deref(), Some("--version"));
 }

@@ -41,6 +41,10 @@ pub enum Role {
     PassThrough,
     /// Cannot be cached or distributed: run the real compiler locally.
     Local(&'static str),
+    /// Asks the compiler about itself (`--version`, `-dumpmachine`,
+    /// `-print-…`): the driver answers and compiles nothing, whatever else
+    /// the line holds.
+    Query,
 }
 
 /// One table row.
@@ -56,17 +60,23 @@ const fn o(name: &'static str, arg: Arg, role: Role) -> Opt {
 }
 
 use Arg::{Joined as J, JoinedOrSeparate as JS, None as N, Separate as S};
-use Role::{Deps, IncludeDir, InputFile, Language, Local, Mode, Output, PassThrough, Plain};
+use Role::{Deps, IncludeDir, InputFile, Language, Local, Mode, Output, PassThrough, Plain, Query};
 
 /// Every option gg must recognise, sorted by name (a test checks it).
 /// Joined options match as prefixes; the longest match wins.
 pub static OPTIONS: &[Opt] = &[
+    o("-###", N, Query),
     o("--coverage", N, Local("coverage output (.gcno) is written beside the object")),
+    o("--help", N, Query),
+    o("--help=", J, Query),
     o("--include", JS, InputFile),
+    o("--print-", J, Query),
     o("--sysroot", JS, Local(INCLUDES)),
     o("--sysroot=", J, Local(INCLUDES)),
     o("--target", S, Local(INCLUDES)),
+    o("--target-help", N, Query),
     o("--target=", J, Local(INCLUDES)),
+    o("--version", N, Query),
     o("-A", JS, Plain),
     o("-B", JS, Local("-B (compiler parts from another folder)")),
     o("-D", JS, Plain),
@@ -87,7 +97,9 @@ pub static OPTIONS: &[Opt] = &[
     o("-S", N, Mode),
     o("-T", JS, Plain),
     o("-U", JS, Plain),
-    o("-V", JS, Plain),
+    // autoconf tries `-V` (and `-qversion`, `-version`) for a version;
+    // gcc and clang reject all three, whatever follows.
+    o("-V", N, Query),
     o("-Wa,", J, PassThrough),
     o("-Wl,", J, Plain),
     o("-Wp,", J, PassThrough),
@@ -98,6 +110,10 @@ pub static OPTIONS: &[Opt] = &[
     o("-aux-info", S, Local("-aux-info writes an extra file")),
     o("-b", JS, Plain),
     o("-c", N, Mode),
+    o("-dumpfullversion", N, Query),
+    o("-dumpmachine", N, Query),
+    o("-dumpspecs", N, Query),
+    o("-dumpversion", N, Query),
     o("-fauto-profile", N, Local(PROFILE)),
     o("-fauto-profile=", J, Local(PROFILE)),
     o("-fcallgraph-info", N, Local(EXTRA)),
@@ -119,6 +135,7 @@ pub static OPTIONS: &[Opt] = &[
     o("-fsyntax-only", N, Local("-fsyntax-only (no output)")),
     o("-ftest-coverage", N, Local("coverage output (.gcno) is written beside the object")),
     o("-gsplit-dwarf", N, Local("-gsplit-dwarf writes a .dwo file")),
+    o("-help", N, Query),
     o("-idirafter", JS, IncludeDir),
     o("-imacros", JS, InputFile),
     o("-imultilib", JS, Plain),
@@ -136,6 +153,8 @@ pub static OPTIONS: &[Opt] = &[
     o("-nostdinc", N, Plain),
     o("-nostdinc++", N, Local(INCLUDES)),
     o("-o", JS, Output),
+    o("-print-", J, Query),
+    o("-qversion", N, Query),
     o("-save-temps", N, Local("-save-temps writes extra files")),
     o("-save-temps=", J, Local("-save-temps writes extra files")),
     o("-specs", S, InputFile),
@@ -143,6 +162,7 @@ pub static OPTIONS: &[Opt] = &[
     o("-stdlib=", J, Local(INCLUDES)),
     o("-target", S, Local(INCLUDES)),
     o("-u", JS, Plain),
+    o("-version", N, Query),
     o("-x", JS, Language),
     o("-z", S, Plain),
 ];
