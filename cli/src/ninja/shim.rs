@@ -1,6 +1,11 @@
 //! `gg install-ninja-shim DIR`: a `ninja` for the front of `PATH` that runs
 //! `gg ninja` for `ninja -t gg …` and the real ninja for everything else,
-//! so that `ninja -t gg` works wherever a build calls ninja by name.
+//! so that `ninja -t gg` works wherever a build calls ninja by name. With
+//! `GG_NINJA=1` in the environment every build (`ninja`, `ninja -j8 -v`,
+//! `ninja install`) goes to `gg ninja` too, while tools (`-t compdb`…) and
+//! `--version` still reach the real ninja: how a package build that runs
+//! `ninja` itself (debhelper, meson, CMake's build tool) is pointed at gg
+//! without changing its rules.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -13,13 +18,16 @@ fn script(gg: &Path) -> String {
     format!(
         r#"#!/bin/sh
 # Installed by `gg install-ninja-shim`: `ninja -t gg ARGS` runs `gg ninja ARGS`;
-# anything else runs the real ninja.
+# with GG_NINJA=1 so does every build without -t; anything else runs the
+# real ninja.
 gg='{gg}'
 n=$#
 i=0
 found=
+tool=
 while [ $i -lt $n ]; do
     a=$1; shift; i=$((i + 1))
+    case $a in -t*|--version|-h|--help) tool=1 ;; esac
     if [ -z "$found" ] && [ "$a" = -t ] && [ "${{1-}}" = gg ]; then
         shift; i=$((i + 1)); found=1; continue
     fi
@@ -27,6 +35,7 @@ while [ $i -lt $n ]; do
     set -- "$@" "$a"
 done
 if [ -n "$found" ]; then exec "$gg" ninja "$@"; fi
+if [ "${{GG_NINJA-}}" = 1 ] && [ -z "$tool" ]; then exec "$gg" ninja "$@"; fi
 me=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
 IFS=:
 for d in $PATH; do
