@@ -6,7 +6,6 @@
 //! entries are written as Ninja would have them.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::sync::Mutex;
 
 use gg_core::scheduler::{self, Options};
@@ -225,9 +224,11 @@ fn wants_depfile(b: &Build<'_>, e: EdgeId) -> bool {
     b.graph.deps(e).is_empty() && !b.graph.depfile(e).is_empty()
 }
 
+/// Prints a thunk's captured stdout or stderr (from the engine or the
+/// cache) as an edge's output.
 fn print_stored(b: &Build<'_>, blob: Option<Name>) {
     if let Some(bytes) = blob.and_then(|n| b.store.get(&n).ok()) {
-        let _ = std::io::stdout().lock().write_all(&bytes);
+        b.print_output(&bytes);
     }
 }
 
