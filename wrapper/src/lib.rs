@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod plan;
 mod remote;
 pub mod stats;
+pub mod thin;
 pub mod thunkgen;
 pub mod tool;
 mod tool_cache;
