@@ -3,6 +3,7 @@
 //! manifests and statistics, and `run`, which `gg-cc` calls.
 
 pub mod archive;
+pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;

@@ -533,6 +533,11 @@ impl Tool {
         Ok((tool, looked_at))
     }
 
+    /// Whether a library file of this name is among the program's files.
+    pub fn ships_library(&self, name: &str) -> bool {
+        self.files.iter().any(|(path, _)| path.rsplit('/').next() == Some(name))
+    }
+
     /// Stores the program's files (once per store) and places them.
     pub fn place(&self, store: &Store, objects: &mut Objects) -> Result<Result<(), String>> {
         for (path, name) in &self.files {
