@@ -65,11 +65,11 @@ fn build(s: &Scratch) -> Vec<(&'static str, String)> {
     let mut thunks = Vec::new();
     for (output, command) in &steps {
         let inputs = |p: &str| made.get(p).cloned().unwrap_or(Input::File);
-        let (thunk, library) = if output.ends_with(".a") {
+        let (thunk, kind): (_, Box<dyn Fn(OutputRef) -> Input>) = if output.ends_with(".a") {
             match archive_thunk(&store, command, s.path(), &inputs).unwrap() {
-                Model::Thunk((thunk, outputs)) => {
-                    assert_eq!(outputs, [*output]);
-                    (thunk, None)
+                Model::Thunk(archived) => {
+                    assert_eq!(archived.outputs, [*output]);
+                    (archived.thunk, Box::new(move |r| Input::Archive(r, archived.info.clone())))
                 }
                 Model::Local(why) => panic!("{command}: {why}"),
             }
@@ -77,17 +77,18 @@ fn build(s: &Scratch) -> Vec<(&'static str, String)> {
             match link_thunk(&store, command, s.path(), &inputs).unwrap() {
                 Model::Thunk(linked) => {
                     assert_eq!(linked.outputs, [*output]);
-                    (linked.thunk, linked.library)
+                    let library = linked.library;
+                    let kind = move |r| match &library {
+                        Some(info) => Input::SharedLibrary(r, info.clone()),
+                        None => Input::Output(r),
+                    };
+                    (linked.thunk, Box::new(kind))
                 }
                 Model::Local(why) => panic!("{command}: {why}"),
             }
         };
         let name = store.put_thunk(&thunk).unwrap();
-        let result = OutputRef::first(name);
-        let input = match library {
-            Some(info) => Input::SharedLibrary(result, info),
-            None => Input::Output(result),
-        };
+        let input = kind(OutputRef::first(name));
         made.insert(output, input);
         thunks.push((*output, name.to_string()));
     }

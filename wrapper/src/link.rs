@@ -29,6 +29,12 @@
 //! - Shared libraries made by other thunks do not exist yet: their
 //!   soname, DT_NEEDED and runpath come from the link that makes them
 //!   ([`Linked::library`], handed back as [`Input::SharedLibrary`]).
+//! - **A thin archive** (Meson's internal static libraries) holds its
+//!   members' paths, not their bytes: ld opens each at the archive's
+//!   folder as the command names it followed by that path, so each member
+//!   is an object of the thunk there. The paths come from the archive's
+//!   bytes, or, for one another thunk makes, from its archive step
+//!   ([`crate::archive::Archived::info`], handed back as [`Input::Archive`]).
 //!
 //! Anything else runs locally with the reason: other drivers (clang),
 //! compiles in the same command, LTO, `-fuse-ld`, response files, linker
@@ -44,7 +50,7 @@ use gg_core::{Kind, Store, Thunk};
 use serde::{Deserialize, Serialize};
 
 use crate::tool::{self, DiskCache, FileMemo, Input, Model, Objects, Output, Run, SharedInfo, Source, Tool};
-use crate::toolchain;
+use crate::{thin, toolchain};
 
 /// A link as a thunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -872,7 +878,8 @@ impl Shared {
 enum Found {
     /// An object, an archive, or anything else ld reads without following.
     Plain,
-    Thin,
+    /// A thin archive: the member paths it names (or why they are unknown).
+    Thin(Result<Vec<String>, String>),
     Script(String),
     Shared(Shared),
 }
@@ -952,6 +959,10 @@ impl<'a> Reader<'a> {
                 )));
             }
             Input::Output(output) => (Source::Output(output), Found::Plain),
+            Input::Archive(output, info) => {
+                let found = info.thin_members.map_or(Found::Plain, |members| Found::Thin(Ok(members)));
+                (Source::Output(output), found)
+            }
             Input::SharedLibrary(output, info) => {
                 let shared = Shared::new(&abs, info.soname, info.needed, &info.runpath);
                 (Source::Output(output), Found::Shared(shared))
@@ -975,7 +986,7 @@ impl<'a> Reader<'a> {
     fn follow(&mut self, written: &str, found: Found, only_static: bool) -> Result<Step> {
         match found {
             Found::Plain => Ok(Ok(())),
-            Found::Thin => Ok(Err(format!("`{written}` is a thin archive"))),
+            Found::Thin(members) => self.thin_members(written, members),
             Found::Shared(s) => {
                 self.shared.push(s);
                 Ok(Ok(()))
@@ -997,6 +1008,31 @@ impl<'a> Reader<'a> {
                 Ok(Ok(()))
             }
         }
+    }
+
+    /// The members of the thin archive `written`: ld opens each at the
+    /// archive's folder as it names the archive followed by the member's
+    /// path, which must lead here where it leads in the sandbox (no
+    /// symbolic link on the way) and stay inside it (not absolute).
+    fn thin_members(&mut self, written: &str, members: Result<Vec<String>, String>) -> Result<Step> {
+        let members = or_local!(members.map_err(|why| format!("the thin archive `{written}` holds {why}")));
+        let folder = written.rfind('/').map_or("", |i| &written[..=i]);
+        for member in members {
+            if member.starts_with('/') {
+                return Ok(Err(format!("the thin archive `{written}` names `{member}` by its absolute path")));
+            }
+            let path = format!("{folder}{member}");
+            let what = format!("`{path}`, a member of the thin archive `{written}`,");
+            if !thin::without_links(&self.cwd.join(&path)) {
+                return Ok(Err(format!("{what} is reached through a symbolic link")));
+            }
+            match or_local!(self.find(&path)?) {
+                None => return Ok(Err(format!("{what} does not exist"))),
+                Some(Found::Plain) => {}
+                Some(_) => return Ok(Err(format!("{what} is no object"))),
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// A file a linker script names: an absolute one under the sysroot
@@ -1103,7 +1139,7 @@ fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(match kind {
         FileKind::Plain => Found::Plain,
-        FileKind::Thin => Found::Thin,
+        FileKind::Thin(members) => Found::Thin(members),
         FileKind::Script(text) => Found::Script(text),
         FileKind::Shared(d) => Found::Shared(Shared::new(abs, d.soname, d.needed, &d.runpath)),
     })
@@ -1113,7 +1149,7 @@ fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum FileKind {
     Plain,
-    Thin,
+    Thin(Result<Vec<String>, String>),
     Script(String),
     Shared(Dynamic),
 }
@@ -1137,8 +1173,8 @@ fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
         }
         return Ok(FileKind::Plain);
     }
-    if head.starts_with(b"!<thin>\n") {
-        return Ok(FileKind::Thin);
+    if thin::is_thin(&head) {
+        return Ok(FileKind::Thin(thin::member_paths(&fs::read(path)?)));
     }
     if head.starts_with(b"!<arch>\n") {
         return Ok(FileKind::Plain);

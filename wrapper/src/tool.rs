@@ -43,6 +43,18 @@ pub enum Input {
     /// A shared library another link thunk makes, with what that link
     /// reported about it ([`crate::link::Linked::library`]).
     SharedLibrary(OutputRef, SharedInfo),
+    /// A static library another archive thunk makes, with what that
+    /// archive reported about it ([`crate::archive::Archived::info`]).
+    Archive(OutputRef, ArchiveInfo),
+}
+
+/// What a link against a static library needs to know about it before it
+/// exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArchiveInfo {
+    /// For a thin archive, the member paths it names (relative to its
+    /// folder), which ld opens.
+    pub thin_members: Option<Vec<String>>,
 }
 
 /// What a link against a shared library needs to know about it before it
@@ -348,18 +360,23 @@ impl Objects {
 }
 
 /// The file `written` (relative to `cwd` or absolute) names, as the caller
-/// sees it: `None` when it is no regular file and no thunk makes it. A file
-/// on disk is hashed and stored.
+/// sees it, and whether it is an archive (made by an archive thunk, or
+/// starting as one): `None` when it is no regular file and no thunk makes
+/// it. A file on disk is hashed and stored.
 pub fn find_input(
     store: &Store,
     cwd: &Path,
     inputs: &dyn Fn(&str) -> Input,
     written: &str,
-) -> Result<Option<(Source, Option<SharedInfo>)>> {
+) -> Result<Option<(Source, bool)>> {
+    let is_archive = |bytes: &[u8]| bytes.starts_with(b"!<arch>\n") || crate::thin::is_thin(bytes);
     Ok(match inputs(written) {
-        Input::Value(n) => Some((Source::Value(n), None)),
-        Input::Output(o) => Some((Source::Output(o), None)),
-        Input::SharedLibrary(o, info) => Some((Source::Output(o), Some(info))),
+        Input::Value(n) => {
+            let head = store.blob(&n).ok().and_then(|p| head(&p, 8).ok()).unwrap_or_default();
+            Some((Source::Value(n), is_archive(&head)))
+        }
+        Input::Output(o) | Input::SharedLibrary(o, _) => Some((Source::Output(o), false)),
+        Input::Archive(o, _) => Some((Source::Output(o), true)),
         Input::File => {
             // Read through the path as written: the machine resolves its
             // links and `..` as the real command would.
@@ -367,7 +384,8 @@ pub fn find_input(
             if !fs::metadata(&host).is_ok_and(|m| m.is_file()) {
                 return Ok(None);
             }
-            Some((Source::Value(store_file(store, &host)?), None))
+            let archive = is_archive(&head(&host, 8).unwrap_or_default());
+            Some((Source::Value(store_file(store, &host)?), archive))
         }
     })
 }

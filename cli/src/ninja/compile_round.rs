@@ -62,7 +62,7 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
             }
             Prep::Thunk { prepared, key, depfile, deps } => {
                 let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
-                made.insert(out, Made::Output(r, None));
+                made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
                 forced.push((e, prepared, key, depfile, deps));
             }
@@ -88,6 +88,9 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
         }
         match steps::model(b.store, g, e, &b.cwd, &made, archive) {
             Ok(Ok(step)) => {
+                if gg_wrapper::log::enabled() {
+                    eprintln!("gg ninja: `{}` is the thunk {}", step.outputs.join("`, `"), step.thunk.name());
+                }
                 made.extend(steps::made_by(&step));
                 modelled.insert(e);
                 stepped.push((e, step));

@@ -31,7 +31,8 @@ fn simple(command: &str) -> Option<Vec<String>> {
 pub enum Kind {
     Phony,
     Compile(Box<CompileStep>),
-    /// Looks like `ar` (and `ranlib`): modelled once its inputs are known.
+    /// Looks like `ar`, `gcc-ar` or `llvm-ar` (and `ranlib`): modelled once
+    /// its inputs are known.
     Archive,
     /// Looks like a link by the compiler driver: likewise.
     Link,
@@ -106,7 +107,7 @@ impl Build<'_> {
         }
         let steps = gg_wrapper::tool::shell_steps(&self.graph.command(e)).ok()?;
         let base = |w: &str| Path::new(w).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        if steps.iter().any(|s| base(&s[0]) == "ar" || base(&s[0]).ends_with("-ar")) {
+        if steps.iter().any(|s| gg_wrapper::archiver::family(&s[0], "ar").is_some()) {
             return Some(Kind::Archive);
         }
         let argv = simple(&self.graph.command(e))?;
