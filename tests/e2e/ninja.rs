@@ -293,3 +293,51 @@ fn diagnostics_lose_their_colour_codes_unless_clicolor_force_as_under_ninja() {
     let (ok, log) = gg_ninja_output(&s, &dir, &[]);
     assert!(!ok && log.contains("FAILED: w.o") && log.contains("error: ") && !log.contains('\x1b'), "{log}");
 }
+
+/// A Meson project: an internal static library (thin, made by gcc-ar)
+/// linked into a program.
+const MESON_PROJECT: &[(&str, &str)] = &[
+    (
+        "meson.build",
+        "project('thin', 'c')\n\
+         foo = static_library('foo', 'lib/a.c', 'lib/b.c', include_directories: 'lib')\n\
+         executable('app', 'src/main.c', link_with: foo, include_directories: 'lib')\n",
+    ),
+    ("lib/foo.h", "int a(void);\nint b(int x);\n"),
+    ("lib/a.c", "#include \"foo.h\"\nint a(void) { return 1; }\n"),
+    ("lib/b.c", "#include \"foo.h\"\nint b(int x) { return x * 2; }\n"),
+    (
+        "src/main.c",
+        "#include <stdio.h>\n#include \"foo.h\"\nint main(void) { printf(\"%d\\n\", a() + b(3)); return 0; }\n",
+    ),
+];
+
+#[test]
+fn a_meson_project_s_gcc_ar_thin_archive_and_the_link_against_it_are_thunks_with_ninja_s_bytes() {
+    let s = Scratch::new();
+    let dir = s.path().join("m");
+    for (path, text) in MESON_PROJECT {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    sh(&s, &dir, "meson setup build > /dev/null && ninja -C build > /dev/null", false);
+    let manifest = std::fs::read_to_string(dir.join("build/build.ninja")).unwrap();
+    assert!(manifest.contains("gcc-ar $LINK_ARGS") && manifest.contains("LINK_ARGS = csrDT"), "{manifest}");
+    let plain = build_outputs(&dir.join("build"));
+    assert!(plain[Path::new("libfoo.a")].starts_with(b"!<thin>\n"), "Meson made no thin archive");
+
+    sh(&s, &dir, "rm -rf build && meson setup build > /dev/null", false);
+    let log = sh(&s, &dir, "GG_LOG=debug gg ninja -C build 2>&1", true);
+    assert!(!log.contains("ran locally"), "{log}");
+    assert!(log.contains("gg ninja: `libfoo.a` is the thunk T"), "the archive is no thunk:\n{log}");
+    assert!(log.contains("gg ninja: `app` is the thunk T"), "the link is no thunk:\n{log}");
+    assert_same_outputs(&plain, &build_outputs(&dir.join("build")), "a Meson project through gg ninja");
+    assert_eq!(sh(&s, &dir, "build/app", false), "7\n");
+    assert!(sh(&s, &dir, "ninja -C build -n", false).contains("no work to do"), "ninja disagrees");
+
+    // A member changes: the archive names the same paths, the link reads the new one.
+    sh(&s, &dir, "sleep 0.01 && sed -i 's/x \\* 2/x * 3/' lib/b.c", false);
+    let log = sh(&s, &dir, "GG_LOG=debug gg ninja -C build 2>&1", true);
+    assert!(!log.contains("ran locally") && log.contains("`app` is the thunk"), "{log}");
+    assert_eq!(sh(&s, &dir, "build/app", false), "10\n");
+}
