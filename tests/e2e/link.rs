@@ -1,9 +1,11 @@
-//! Archive and link thunks (gg-wrapper's models of GNU ar and of links by
-//! the gcc driver), forced with `gg force`: the static archive, the program
-//! linked against it and libm, the shared library and a program linked
-//! against that library are byte for byte what the commands make, also
-//! inside a mount namespace where the compiler, binutils, the crt files,
-//! libc's linker scripts, libm and binutils' libraries are hidden.
+//! Archive and link thunks (gg-wrapper's models of GNU ar, gcc-ar and of
+//! links by the gcc driver), forced with `gg force`: the static archive,
+//! the program linked against it and libm, the shared library, a program
+//! linked against that library, a thin archive made by gcc-ar and a program
+//! linked against it are byte for byte what the commands make, also inside
+//! a mount namespace where the compiler, gcc-ar and its plugin, binutils,
+//! the crt files, libc's linker scripts, libm and binutils' libraries are
+//! hidden.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -45,6 +47,9 @@ fn commands(s: &Scratch) -> Vec<(&'static str, String)> {
         ("liby.so.1.0", ": && /usr/bin/cc -fPIC -O2 -g -shared -Wl,-soname,liby.so.1 -o liby.so.1.0 obj/y.o -lm && :".into()),
         // No -lm: ld finds libm.so.6 through liby's DT_NEEDED.
         ("u", format!(": && /usr/bin/cc -O2 -g obj/u.o -o u -Wl,-rpath,{dir} liby.so.1.0 && :")),
+        // As Meson makes an internal static library, and links against it.
+        ("libabt.a", "rm -f libabt.a && gcc-ar csrDT libabt.a obj/a.o obj/b.o".into()),
+        ("t-thin", "cc -O2 -g obj/t.o -o t-thin -Wl,--start-group libabt.a -Wl,--end-group -lm".into()),
     ]
 }
 
@@ -157,6 +162,6 @@ fn archive_and_link_thunks_run_with_the_toolchain_and_libc_files_hidden() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    assert!(text(&out.stderr).contains("4 thunk(s) ran, 0 answered from the cache"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("6 thunk(s) ran, 0 answered from the cache"), "{}", text(&out.stderr));
     check_forced(&s, &thunks, &text(&out.stdout));
 }

@@ -89,24 +89,26 @@ pub fn archive_thunk(
     }
     let folder = archive_abs.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
     let mut thin_members = Vec::new();
+    let mut lto = false;
     let mut args = vec![tool::reroot(&archive)];
     for member in &plan.members {
         let normal = tool::normalize(member);
-        let Some((source, is_archive)) = tool::find_input(store, cwd, inputs, &normal)? else {
+        let Some(found) = tool::find_input(store, cwd, inputs, &normal)? else {
             return local(format!("the member `{normal}` does not exist"));
         };
+        lto |= found.lto;
         let member_abs = tool::absolute(cwd, &normal);
         let at = tool::sandbox_path(&member_abs);
         if at == out {
             return local("the archive is also a member".into());
         }
         if is_thin {
-            if let Err(why) = thin_member(cwd, member, is_archive) {
+            if let Err(why) = thin_member(cwd, member, found.archive) {
                 return local(why);
             }
             thin_members.push(thin::relative(folder, &member_abs));
         }
-        if let Err(why) = objects.add(at, source) {
+        if let Err(why) = objects.add(at, found.source) {
             return local(why);
         }
         args.push(tool::reroot(&normal));
@@ -119,7 +121,7 @@ pub fn archive_thunk(
     let cwd_rel = tool::sandbox_path(&cwd.to_string_lossy());
     match Thunk::new(function, values, executables, thunks, vec![out], cwd_rel, 0) {
         Ok(thunk) => {
-            let info = ArchiveInfo { thin_members: is_thin.then_some(thin_members) };
+            let info = ArchiveInfo { thin_members: is_thin.then_some(thin_members), lto };
             Ok(Model::Thunk(Archived { thunk, outputs: vec![plan.archive], info }))
         }
         Err(e) => local(format!("the thunk is not valid: {e}")),

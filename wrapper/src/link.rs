@@ -37,8 +37,10 @@
 //!   ([`crate::archive::Archived::info`], handed back as [`Input::Archive`]).
 //!
 //! Anything else runs locally with the reason: other drivers (clang),
-//! compiles in the same command, LTO, `-fuse-ld`, response files, linker
-//! options that write more files or print, unknown linker options.
+//! compiles in the same command, LTO (`-flto`, or an input holding GCC
+//! LTO objects, for which ld's plugin would run `lto-wrapper`), `-fuse-ld`,
+//! response files, linker options that write more files or print, unknown
+//! linker options.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
@@ -878,6 +880,8 @@ impl Shared {
 enum Found {
     /// An object, an archive, or anything else ld reads without following.
     Plain,
+    /// An object or archive holding GCC LTO bytecode.
+    Lto,
     /// A thin archive: the member paths it names (or why they are unknown).
     Thin(Result<Vec<String>, String>),
     Script(String),
@@ -960,7 +964,11 @@ impl<'a> Reader<'a> {
             }
             Input::Output(output) => (Source::Output(output), Found::Plain),
             Input::Archive(output, info) => {
-                let found = info.thin_members.map_or(Found::Plain, |members| Found::Thin(Ok(members)));
+                let found = match info.thin_members {
+                    _ if info.lto => Found::Lto,
+                    Some(members) => Found::Thin(Ok(members)),
+                    None => Found::Plain,
+                };
                 (Source::Output(output), found)
             }
             Input::SharedLibrary(output, info) => {
@@ -986,6 +994,7 @@ impl<'a> Reader<'a> {
     fn follow(&mut self, written: &str, found: Found, only_static: bool) -> Result<Step> {
         match found {
             Found::Plain => Ok(Ok(())),
+            Found::Lto => Ok(Err(lto_input(written))),
             Found::Thin(members) => self.thin_members(written, members),
             Found::Shared(s) => {
                 self.shared.push(s);
@@ -1029,6 +1038,7 @@ impl<'a> Reader<'a> {
             match or_local!(self.find(&path)?) {
                 None => return Ok(Err(format!("{what} does not exist"))),
                 Some(Found::Plain) => {}
+                Some(Found::Lto) => return Ok(Err(lto_input(&path))),
                 Some(_) => return Ok(Err(format!("{what} is no object"))),
             }
         }
@@ -1106,6 +1116,12 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Why a link reading `written`, which holds GCC LTO bytecode, runs
+/// locally: ld's plugin would run `lto-wrapper` on it (a compile).
+fn lto_input(written: &str) -> String {
+    format!("`{written}` holds LTO objects (ld's plugin would run lto-wrapper)")
+}
+
 /// `$ORIGIN` in a runpath is the folder of the library it belongs to.
 fn expand_origin(dir: &str, origin: &str) -> String {
     dir.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
@@ -1133,12 +1149,13 @@ fn expand_tokens(dir: &str) -> Vec<String> {
 /// What the file at `path` (its bytes here; `abs`, its path in the link)
 /// is to ld.
 fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
-    static KINDS: FileMemo<FileKind> = FileMemo::new(None, |_, _| true);
+    static KINDS: FileMemo<FileKind> = FileMemo::new(Some("ld-input"), |_, _| true);
     let kind = KINDS
         .get(DiskCache::of(store), path, |p| file_kind(store, p))
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(match kind {
         FileKind::Plain => Found::Plain,
+        FileKind::Lto => Found::Lto,
         FileKind::Thin(members) => Found::Thin(members),
         FileKind::Script(text) => Found::Script(text),
         FileKind::Shared(d) => Found::Shared(Shared::new(abs, d.soname, d.needed, &d.runpath)),
@@ -1149,6 +1166,7 @@ fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum FileKind {
     Plain,
+    Lto,
     Thin(Result<Vec<String>, String>),
     Script(String),
     Shared(Dynamic),
@@ -1164,6 +1182,8 @@ struct Dynamic {
 
 fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
     let head = tool::head(path, 64)?;
+    // An object or an archive: whole, for LTO bytecode.
+    let plain_or_lto = || Ok(if tool::holds_lto(&fs::read(path)?) { FileKind::Lto } else { FileKind::Plain });
     if head.starts_with(b"\x7fELF") {
         // ET_DYN: a shared library, whose dynamic section ld follows.
         if head.len() >= 18 && head[16] == 3 {
@@ -1171,13 +1191,13 @@ fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
                 return Ok(FileKind::Shared(d));
             }
         }
-        return Ok(FileKind::Plain);
+        return plain_or_lto();
     }
     if thin::is_thin(&head) {
         return Ok(FileKind::Thin(thin::member_paths(&fs::read(path)?)));
     }
     if head.starts_with(b"!<arch>\n") {
-        return Ok(FileKind::Plain);
+        return plain_or_lto();
     }
     Ok(match String::from_utf8(fs::read(path)?) {
         Ok(text) if !text.contains('\0') => FileKind::Script(text),

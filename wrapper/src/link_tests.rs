@@ -376,3 +376,34 @@ fn a_thin_archive_naming_absolute_paths_or_missing_members_runs_the_link_locally
         assert!(reason.contains(why), "{command}: {reason}");
     }
 }
+
+#[test]
+fn a_link_reading_lto_objects_runs_locally_since_ld_would_run_lto_wrapper() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    project(&dir);
+    fs::write(dir.join("l.c"), "int lto_function(int x) { return x * 3; }\n").unwrap();
+    sh(&dir, "gcc -O2 -flto -c l.c -o obj/l.o && ar qc liblto.a obj/l.o && ar csrDT libltothin.a obj/l.o");
+    let store = Store::open(dir.join(".gg")).unwrap();
+    for input in ["obj/l.o", "liblto.a", "libltothin.a"] {
+        let command = format!("cc obj/u.o obj/y.o {input} -lm -o u");
+        let reason = thunk_or_reason(&store, &command, &dir, &|_| Input::File).unwrap_err();
+        assert!(reason.contains("holds LTO objects"), "{command}: {reason}");
+    }
+    // An archive another thunk makes says whether its members hold LTO.
+    let Model::Thunk(archived) =
+        crate::archive::archive_thunk(&store, "ar qc liblto.a obj/l.o", &dir, &|_| Input::File).unwrap()
+    else {
+        panic!("the archive should be a thunk");
+    };
+    assert!(archived.info.lto);
+    let made = OutputRef::first(store.put_thunk(&archived.thunk).unwrap());
+    let inputs = |p: &str| match p {
+        "liblto.a" => Input::Archive(made.clone(), archived.info.clone()),
+        _ => Input::File,
+    };
+    let reason = thunk_or_reason(&store, "cc obj/u.o obj/y.o liblto.a -lm -o u", &dir, &inputs).unwrap_err();
+    assert!(reason.contains("`liblto.a` holds LTO objects"), "{reason}");
+    let plain = crate::archive::archive_thunk(&store, "ar qc libplain.a obj/a.o", &dir, &|_| Input::File).unwrap();
+    assert!(matches!(plain, Model::Thunk(a) if !a.info.lto));
+}

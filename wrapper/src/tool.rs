@@ -55,6 +55,8 @@ pub struct ArchiveInfo {
     /// For a thin archive, the member paths it names (relative to its
     /// folder), which ld opens.
     pub thin_members: Option<Vec<String>>,
+    /// Whether a member holds GCC LTO bytecode (see [`holds_lto`]).
+    pub lto: bool,
 }
 
 /// What a link against a shared library needs to know about it before it
@@ -359,24 +361,37 @@ impl Objects {
     }
 }
 
+/// An input found: where its bytes come from and what they hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub source: Source,
+    /// An archive (made by an archive thunk, or starting as one).
+    pub archive: bool,
+    /// GCC LTO bytecode in it (see [`holds_lto`]).
+    pub lto: bool,
+}
+
 /// The file `written` (relative to `cwd` or absolute) names, as the caller
-/// sees it, and whether it is an archive (made by an archive thunk, or
-/// starting as one): `None` when it is no regular file and no thunk makes
-/// it. A file on disk is hashed and stored.
-pub fn find_input(
-    store: &Store,
-    cwd: &Path,
-    inputs: &dyn Fn(&str) -> Input,
-    written: &str,
-) -> Result<Option<(Source, bool)>> {
-    let is_archive = |bytes: &[u8]| bytes.starts_with(b"!<arch>\n") || crate::thin::is_thin(bytes);
-    Ok(match inputs(written) {
-        Input::Value(n) => {
-            let head = store.blob(&n).ok().and_then(|p| head(&p, 8).ok()).unwrap_or_default();
-            Some((Source::Value(n), is_archive(&head)))
+/// sees it: `None` when it is no regular file and no thunk makes it. A file
+/// on disk is hashed and stored.
+pub fn find_input(store: &Store, cwd: &Path, inputs: &dyn Fn(&str) -> Input, written: &str) -> Result<Option<Located>> {
+    let read = |source: Source, path: &Path| -> Result<Option<Located>> {
+        let bytes = fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let archive = bytes.starts_with(b"!<arch>\n") || crate::thin::is_thin(&bytes);
+        Ok(Some(Located { source, archive, lto: holds_lto(&bytes) }))
+    };
+    match inputs(written) {
+        Input::Value(n) => match store.blob(&n) {
+            Ok(blob) => read(Source::Value(n), &blob),
+            // Only on the engine (a cached object, with --keep-remote):
+            // compiles with -flto run locally, so no cached object holds LTO.
+            Err(_) => Ok(Some(Located { source: Source::Value(n), archive: false, lto: false })),
+        },
+        // Likewise, a compile thunk's object holds no LTO.
+        Input::Output(o) | Input::SharedLibrary(o, _) => {
+            Ok(Some(Located { source: Source::Output(o), archive: false, lto: false }))
         }
-        Input::Output(o) | Input::SharedLibrary(o, _) => Some((Source::Output(o), false)),
-        Input::Archive(o, _) => Some((Source::Output(o), true)),
+        Input::Archive(o, info) => Ok(Some(Located { source: Source::Output(o), archive: true, lto: info.lto })),
         Input::File => {
             // Read through the path as written: the machine resolves its
             // links and `..` as the real command would.
@@ -384,10 +399,17 @@ pub fn find_input(
             if !fs::metadata(&host).is_ok_and(|m| m.is_file()) {
                 return Ok(None);
             }
-            let archive = is_archive(&head(&host, 8).unwrap_or_default());
-            Some((Source::Value(store_file(store, &host)?), archive))
+            let name = store_file(store, &host)?;
+            read(Source::Value(name), &host)
         }
-    })
+    }
+}
+
+/// Whether an object or an archive holds GCC LTO bytecode (`.gnu.lto_*`
+/// sections, fat or slim): ld's LTO plugin would claim it and run
+/// `lto-wrapper`, a compile the link model does not run in a thunk.
+pub fn holds_lto(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b".gnu.lto_").is_some()
 }
 
 /// The first bytes of a file (fewer if it is shorter).
