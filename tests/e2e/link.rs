@@ -1,9 +1,11 @@
-//! Archive and link thunks (gg-wrapper's models of GNU ar and of links by
-//! the gcc driver), forced with `gg force`: the static archive, the program
-//! linked against it and libm, the shared library and a program linked
-//! against that library are byte for byte what the commands make, also
-//! inside a mount namespace where the compiler, binutils, the crt files,
-//! libc's linker scripts, libm and binutils' libraries are hidden.
+//! Archive and link thunks (gg-wrapper's models of GNU ar, gcc-ar and of
+//! links by the gcc driver), forced with `gg force`: the static archive,
+//! the program linked against it and libm, the shared library, a program
+//! linked against that library, a thin archive made by gcc-ar and a program
+//! linked against it are byte for byte what the commands make, also inside
+//! a mount namespace where the compiler, gcc-ar and its plugin, binutils,
+//! the crt files, libc's linker scripts, libm and binutils' libraries are
+//! hidden.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -45,6 +47,9 @@ fn commands(s: &Scratch) -> Vec<(&'static str, String)> {
         ("liby.so.1.0", ": && /usr/bin/cc -fPIC -O2 -g -shared -Wl,-soname,liby.so.1 -o liby.so.1.0 obj/y.o -lm && :".into()),
         // No -lm: ld finds libm.so.6 through liby's DT_NEEDED.
         ("u", format!(": && /usr/bin/cc -O2 -g obj/u.o -o u -Wl,-rpath,{dir} liby.so.1.0 && :")),
+        // As Meson makes an internal static library, and links against it.
+        ("libabt.a", "rm -f libabt.a && gcc-ar csrDT libabt.a obj/a.o obj/b.o".into()),
+        ("t-thin", "cc -O2 -g obj/t.o -o t-thin -Wl,--start-group libabt.a -Wl,--end-group -lm".into()),
     ]
 }
 
@@ -65,11 +70,11 @@ fn build(s: &Scratch) -> Vec<(&'static str, String)> {
     let mut thunks = Vec::new();
     for (output, command) in &steps {
         let inputs = |p: &str| made.get(p).cloned().unwrap_or(Input::File);
-        let (thunk, library) = if output.ends_with(".a") {
+        let (thunk, kind): (_, Box<dyn Fn(OutputRef) -> Input>) = if output.ends_with(".a") {
             match archive_thunk(&store, command, s.path(), &inputs).unwrap() {
-                Model::Thunk((thunk, outputs)) => {
-                    assert_eq!(outputs, [*output]);
-                    (thunk, None)
+                Model::Thunk(archived) => {
+                    assert_eq!(archived.outputs, [*output]);
+                    (archived.thunk, Box::new(move |r| Input::Archive(r, archived.info.clone())))
                 }
                 Model::Local(why) => panic!("{command}: {why}"),
             }
@@ -77,17 +82,18 @@ fn build(s: &Scratch) -> Vec<(&'static str, String)> {
             match link_thunk(&store, command, s.path(), &inputs).unwrap() {
                 Model::Thunk(linked) => {
                     assert_eq!(linked.outputs, [*output]);
-                    (linked.thunk, linked.library)
+                    let library = linked.library;
+                    let kind = move |r| match &library {
+                        Some(info) => Input::SharedLibrary(r, info.clone()),
+                        None => Input::Output(r),
+                    };
+                    (linked.thunk, Box::new(kind))
                 }
                 Model::Local(why) => panic!("{command}: {why}"),
             }
         };
         let name = store.put_thunk(&thunk).unwrap();
-        let result = OutputRef::first(name);
-        let input = match library {
-            Some(info) => Input::SharedLibrary(result, info),
-            None => Input::Output(result),
-        };
+        let input = kind(OutputRef::first(name));
         made.insert(output, input);
         thunks.push((*output, name.to_string()));
     }
@@ -156,6 +162,6 @@ fn archive_and_link_thunks_run_with_the_toolchain_and_libc_files_hidden() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    assert!(text(&out.stderr).contains("4 thunk(s) ran, 0 answered from the cache"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("6 thunk(s) ran, 0 answered from the cache"), "{}", text(&out.stderr));
     check_forced(&s, &thunks, &text(&out.stdout));
 }

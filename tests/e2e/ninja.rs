@@ -4,7 +4,8 @@
 //! plain `ninja` agrees afterwards that nothing is left to do; touching a
 //! source rebuilds only what depends on it; a broken source fails with the
 //! compiler's message and leaves no stale object; `ninja -t gg` through
-//! the shim.
+//! the shim; colour codes in what commands print follow Ninja's rule;
+//! Meson's gcc-ar and thin archives become thunks.
 
 use std::path::{Path, PathBuf};
 
@@ -233,4 +234,110 @@ fn bad_manifests_and_unknown_targets_are_clear_errors() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("'in', needed by 'out', missing and no known rule to make it"), "{err}");
+}
+
+/// Runs `gg ninja` in `dir` with `env` (its stdout a pipe, as in a log);
+/// its exit status and everything it printed.
+fn gg_ninja_output(s: &Scratch, dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
+    let mut c = std::process::Command::new("sh");
+    c.args(["-c", "gg ninja -k 0 2>&1"]).current_dir(dir).env("GG_DIR", s.store()).env("PATH", path_with_gg());
+    c.env_remove("CLICOLOR_FORCE").env("TERM", "xterm-256color");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.success(), text(&out.stdout))
+}
+
+#[test]
+fn diagnostics_lose_their_colour_codes_unless_clicolor_force_as_under_ninja() {
+    let s = Scratch::new();
+    let dir = s.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("build.ninja"),
+        "rule cc\n  command = cc -fdiagnostics-color=always -Wall -c $in -o $out\n\
+         rule note\n  command = printf '\\033[01;36mlocal note\\033[m\\n' && touch $out\n\
+         build w.o: cc w.c\n\
+         build noted: note\n",
+    )
+    .unwrap();
+    let source = "int f(void) { int unused_one; return 0; }\n";
+    std::fs::write(dir.join("w.c"), source).unwrap();
+    let warning = "warning: \x1b[m\x1b[Kunused variable";
+
+    // On the engine, stdout a pipe: plain text, as Ninja prints it.
+    let (ok, log) = gg_ninja_output(&s, &dir, &[("GG_LOG", "debug")]);
+    assert!(ok, "{log}");
+    assert!(log.contains("w.c:1:19: warning: unused variable ‘unused_one’ [-Wunused-variable]"), "{log}");
+    assert!(log.contains("local note") && !log.contains('\x1b'), "escape codes in a log:\n{log}");
+    assert!(!log.contains("`w.o` ran locally"), "the compile should be a thunk:\n{log}");
+    let ninja = sh(&s, &dir, "ninja -t clean > /dev/null && env -u CLICOLOR_FORCE ninja", false);
+    assert!(ninja.contains("w.c:1:19: warning: unused variable") && !ninja.contains('\x1b'), "{ninja}");
+
+    // From the cache, with CLICOLOR_FORCE: the codes as the compiler wrote them.
+    sh(&s, &dir, "ninja -t clean > /dev/null", false);
+    let (ok, log) = gg_ninja_output(&s, &dir, &[("CLICOLOR_FORCE", "1")]);
+    assert!(ok && log.contains(warning) && log.contains("\x1b[01;36mlocal note\x1b[m"), "{log}");
+    sh(&s, &dir, "ninja -t clean > /dev/null", false);
+    let (ok, log) = gg_ninja_output(&s, &dir, &[("CLICOLOR_FORCE", "0")]);
+    assert!(ok && log.contains("warning: unused variable") && !log.contains('\x1b'), "{log}");
+
+    // A changed source on the engine, with CLICOLOR_FORCE, then broken.
+    std::fs::write(dir.join("w.c"), format!("{source}int g(void) {{ int unused_two; return 1; }}\n")).unwrap();
+    let (ok, log) = gg_ninja_output(&s, &dir, &[("CLICOLOR_FORCE", "1")]);
+    assert!(ok && log.contains(warning) && log.contains("unused_two"), "{log}");
+    std::fs::write(dir.join("w.c"), "int broken( {\n").unwrap();
+    let (ok, log) = gg_ninja_output(&s, &dir, &[("CLICOLOR_FORCE", "1")]);
+    assert!(!ok && log.contains("\x1b[31mFAILED: \x1b[0mw.o") && log.contains("error: \x1b[m\x1b[K"), "{log}");
+    let (ok, log) = gg_ninja_output(&s, &dir, &[]);
+    assert!(!ok && log.contains("FAILED: w.o") && log.contains("error: ") && !log.contains('\x1b'), "{log}");
+}
+
+/// A Meson project: an internal static library (thin, made by gcc-ar)
+/// linked into a program.
+const MESON_PROJECT: &[(&str, &str)] = &[
+    (
+        "meson.build",
+        "project('thin', 'c')\n\
+         foo = static_library('foo', 'lib/a.c', 'lib/b.c', include_directories: 'lib')\n\
+         executable('app', 'src/main.c', link_with: foo, include_directories: 'lib')\n",
+    ),
+    ("lib/foo.h", "int a(void);\nint b(int x);\n"),
+    ("lib/a.c", "#include \"foo.h\"\nint a(void) { return 1; }\n"),
+    ("lib/b.c", "#include \"foo.h\"\nint b(int x) { return x * 2; }\n"),
+    (
+        "src/main.c",
+        "#include <stdio.h>\n#include \"foo.h\"\nint main(void) { printf(\"%d\\n\", a() + b(3)); return 0; }\n",
+    ),
+];
+
+#[test]
+fn a_meson_project_s_gcc_ar_thin_archive_and_the_link_against_it_are_thunks_with_ninja_s_bytes() {
+    let s = Scratch::new();
+    let dir = s.path().join("m");
+    for (path, text) in MESON_PROJECT {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    sh(&s, &dir, "meson setup build > /dev/null && ninja -C build > /dev/null", false);
+    let manifest = std::fs::read_to_string(dir.join("build/build.ninja")).unwrap();
+    assert!(manifest.contains("gcc-ar $LINK_ARGS") && manifest.contains("LINK_ARGS = csrDT"), "{manifest}");
+    let plain = build_outputs(&dir.join("build"));
+    assert!(plain[Path::new("libfoo.a")].starts_with(b"!<thin>\n"), "Meson made no thin archive");
+
+    sh(&s, &dir, "rm -rf build && meson setup build > /dev/null", false);
+    let log = sh(&s, &dir, "GG_LOG=debug gg ninja -C build 2>&1", true);
+    assert!(!log.contains("ran locally"), "{log}");
+    assert!(log.contains("gg ninja: `libfoo.a` is the thunk T"), "the archive is no thunk:\n{log}");
+    assert!(log.contains("gg ninja: `app` is the thunk T"), "the link is no thunk:\n{log}");
+    assert_same_outputs(&plain, &build_outputs(&dir.join("build")), "a Meson project through gg ninja");
+    assert_eq!(sh(&s, &dir, "build/app", false), "7\n");
+    assert!(sh(&s, &dir, "ninja -C build -n", false).contains("no work to do"), "ninja disagrees");
+
+    // A member changes: the archive names the same paths, the link reads the new one.
+    sh(&s, &dir, "sleep 0.01 && sed -i 's/x \\* 2/x * 3/' lib/b.c", false);
+    let log = sh(&s, &dir, "GG_LOG=debug gg ninja -C build 2>&1", true);
+    assert!(!log.contains("ran locally") && log.contains("`app` is the thunk"), "{log}");
+    assert_eq!(sh(&s, &dir, "build/app", false), "10\n");
 }

@@ -39,7 +39,8 @@ pub fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
     text(&out.stdout)
 }
 
-/// Every ELF file and `ar` archive under `dir`, by relative path.
+/// Every ELF file and `ar` archive (thin or not) under `dir`, by relative
+/// path.
 pub fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -51,7 +52,7 @@ pub fn build_outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 stack.push(p);
             } else if meta.is_file() {
                 let bytes = std::fs::read(&p).unwrap();
-                if bytes.starts_with(b"\x7fELF") || bytes.starts_with(b"!<arch>\n") {
+                if bytes.starts_with(b"\x7fELF") || bytes.starts_with(b"!<arch>\n") || bytes.starts_with(b"!<thin>\n") {
                     out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), bytes);
                 }
             }

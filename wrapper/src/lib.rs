@@ -4,6 +4,7 @@
 //! `gg-cc` calls.
 
 pub mod archive;
+pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod probe;
 mod remote;
 pub mod stats;
+pub mod thin;
 pub mod thunkgen;
 pub mod tool;
 mod tool_cache;

@@ -29,10 +29,18 @@
 //! - Shared libraries made by other thunks do not exist yet: their
 //!   soname, DT_NEEDED and runpath come from the link that makes them
 //!   ([`Linked::library`], handed back as [`Input::SharedLibrary`]).
+//! - **A thin archive** (Meson's internal static libraries) holds its
+//!   members' paths, not their bytes: ld opens each at the archive's
+//!   folder as the command names it followed by that path, so each member
+//!   is an object of the thunk there. The paths come from the archive's
+//!   bytes, or, for one another thunk makes, from its archive step
+//!   ([`crate::archive::Archived::info`], handed back as [`Input::Archive`]).
 //!
 //! Anything else runs locally with the reason: other drivers (clang),
-//! compiles in the same command, LTO, `-fuse-ld`, response files, linker
-//! options that write more files or print, unknown linker options.
+//! compiles in the same command, LTO (`-flto`, or an input holding GCC
+//! LTO objects, for which ld's plugin would run `lto-wrapper`), `-fuse-ld`,
+//! response files, linker options that write more files or print, unknown
+//! linker options.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
@@ -44,7 +52,7 @@ use gg_core::{Kind, Store, Thunk};
 use serde::{Deserialize, Serialize};
 
 use crate::tool::{self, DiskCache, FileMemo, Input, Model, Objects, Output, Run, SharedInfo, Source, Tool};
-use crate::toolchain;
+use crate::{thin, toolchain};
 
 /// A link as a thunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -872,7 +880,10 @@ impl Shared {
 enum Found {
     /// An object, an archive, or anything else ld reads without following.
     Plain,
-    Thin,
+    /// An object or archive holding GCC LTO bytecode.
+    Lto,
+    /// A thin archive: the member paths it names (or why they are unknown).
+    Thin(Result<Vec<String>, String>),
     Script(String),
     Shared(Shared),
 }
@@ -952,6 +963,14 @@ impl<'a> Reader<'a> {
                 )));
             }
             Input::Output(output) => (Source::Output(output), Found::Plain),
+            Input::Archive(output, info) => {
+                let found = match info.thin_members {
+                    _ if info.lto => Found::Lto,
+                    Some(members) => Found::Thin(Ok(members)),
+                    None => Found::Plain,
+                };
+                (Source::Output(output), found)
+            }
             Input::SharedLibrary(output, info) => {
                 let shared = Shared::new(&abs, info.soname, info.needed, &info.runpath);
                 (Source::Output(output), Found::Shared(shared))
@@ -975,7 +994,8 @@ impl<'a> Reader<'a> {
     fn follow(&mut self, written: &str, found: Found, only_static: bool) -> Result<Step> {
         match found {
             Found::Plain => Ok(Ok(())),
-            Found::Thin => Ok(Err(format!("`{written}` is a thin archive"))),
+            Found::Lto => Ok(Err(lto_input(written))),
+            Found::Thin(members) => self.thin_members(written, members),
             Found::Shared(s) => {
                 self.shared.push(s);
                 Ok(Ok(()))
@@ -997,6 +1017,32 @@ impl<'a> Reader<'a> {
                 Ok(Ok(()))
             }
         }
+    }
+
+    /// The members of the thin archive `written`: ld opens each at the
+    /// archive's folder as it names the archive followed by the member's
+    /// path, which must lead here where it leads in the sandbox (no
+    /// symbolic link on the way) and stay inside it (not absolute).
+    fn thin_members(&mut self, written: &str, members: Result<Vec<String>, String>) -> Result<Step> {
+        let members = or_local!(members.map_err(|why| format!("the thin archive `{written}` holds {why}")));
+        let folder = written.rfind('/').map_or("", |i| &written[..=i]);
+        for member in members {
+            if member.starts_with('/') {
+                return Ok(Err(format!("the thin archive `{written}` names `{member}` by its absolute path")));
+            }
+            let path = format!("{folder}{member}");
+            let what = format!("`{path}`, a member of the thin archive `{written}`,");
+            if !thin::without_links(&self.cwd.join(&path)) {
+                return Ok(Err(format!("{what} is reached through a symbolic link")));
+            }
+            match or_local!(self.find(&path)?) {
+                None => return Ok(Err(format!("{what} does not exist"))),
+                Some(Found::Plain) => {}
+                Some(Found::Lto) => return Ok(Err(lto_input(&path))),
+                Some(_) => return Ok(Err(format!("{what} is no object"))),
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// A file a linker script names: an absolute one under the sysroot
@@ -1070,6 +1116,12 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Why a link reading `written`, which holds GCC LTO bytecode, runs
+/// locally: ld's plugin would run `lto-wrapper` on it (a compile).
+fn lto_input(written: &str) -> String {
+    format!("`{written}` holds LTO objects (ld's plugin would run lto-wrapper)")
+}
+
 /// `$ORIGIN` in a runpath is the folder of the library it belongs to.
 fn expand_origin(dir: &str, origin: &str) -> String {
     dir.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
@@ -1097,13 +1149,14 @@ fn expand_tokens(dir: &str) -> Vec<String> {
 /// What the file at `path` (its bytes here; `abs`, its path in the link)
 /// is to ld.
 fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
-    static KINDS: FileMemo<FileKind> = FileMemo::new(None, |_, _| true);
+    static KINDS: FileMemo<FileKind> = FileMemo::new(Some("ld-input"), |_, _| true);
     let kind = KINDS
         .get(DiskCache::of(store), path, |p| file_kind(store, p))
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(match kind {
         FileKind::Plain => Found::Plain,
-        FileKind::Thin => Found::Thin,
+        FileKind::Lto => Found::Lto,
+        FileKind::Thin(members) => Found::Thin(members),
         FileKind::Script(text) => Found::Script(text),
         FileKind::Shared(d) => Found::Shared(Shared::new(abs, d.soname, d.needed, &d.runpath)),
     })
@@ -1113,7 +1166,8 @@ fn classify(store: &Store, path: &Path, abs: &str) -> Result<Found> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum FileKind {
     Plain,
-    Thin,
+    Lto,
+    Thin(Result<Vec<String>, String>),
     Script(String),
     Shared(Dynamic),
 }
@@ -1128,6 +1182,8 @@ struct Dynamic {
 
 fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
     let head = tool::head(path, 64)?;
+    // An object or an archive: whole, for LTO bytecode.
+    let plain_or_lto = || Ok(if tool::holds_lto(&fs::read(path)?) { FileKind::Lto } else { FileKind::Plain });
     if head.starts_with(b"\x7fELF") {
         // ET_DYN: a shared library, whose dynamic section ld follows.
         if head.len() >= 18 && head[16] == 3 {
@@ -1135,13 +1191,13 @@ fn file_kind(store: &Store, path: &Path) -> std::io::Result<FileKind> {
                 return Ok(FileKind::Shared(d));
             }
         }
-        return Ok(FileKind::Plain);
+        return plain_or_lto();
     }
-    if head.starts_with(b"!<thin>\n") {
-        return Ok(FileKind::Thin);
+    if thin::is_thin(&head) {
+        return Ok(FileKind::Thin(thin::member_paths(&fs::read(path)?)));
     }
     if head.starts_with(b"!<arch>\n") {
-        return Ok(FileKind::Plain);
+        return plain_or_lto();
     }
     Ok(match String::from_utf8(fs::read(path)?) {
         Ok(text) if !text.contains('\0') => FileKind::Script(text),

@@ -323,3 +323,87 @@ fn runpath_tokens_expand_to_the_folders_they_may_mean() {
     assert_eq!(expand_tokens("/opt/$LIB"), ["/opt/lib", "/opt/lib64", "/opt/lib/x86_64-linux-gnu"]);
     assert_eq!(expand_tokens("/opt/lib"), ["/opt/lib"]);
 }
+
+#[test]
+fn a_link_against_a_thin_archive_carries_the_members_the_archive_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    project(&dir);
+    let store = Store::open(dir.join(".gg")).unwrap();
+    let make_archive = "mkdir -p lib && rm -f lib/libabt.a && gcc-ar csrDT lib/libabt.a obj/a.o obj/b.o";
+    sh(&dir, make_archive);
+    let sandbox = |p: &str| tool::sandbox_path(&format!("{}/{p}", dir.display()));
+    for command in ["cc -O2 obj/t.o lib/libabt.a -lm -o t-thin", "cc obj/t.o -Llib -labt -lm -o t-thin-l"] {
+        // The archive on disk: its members are read from its bytes.
+        let linked = thunk_or_reason(&store, command, &dir, &|_| Input::File).unwrap_or_else(|why| panic!("{why}"));
+        for member in ["obj/a.o", "obj/b.o"] {
+            assert!(linked.thunk.values.iter().any(|v| v.path == sandbox(member)), "{command}: no `{member}`");
+        }
+        sh(&dir, command);
+        let direct = fs::read(dir.join(&linked.outputs[0])).unwrap();
+        assert!(force(&store, &linked.thunk).unwrap() == direct, "{command}: the forced link differs");
+
+        // The archive from its thunk: the members it reported.
+        let Model::Thunk(archived) =
+            crate::archive::archive_thunk(&store, make_archive.rsplit("&& ").next().unwrap(), &dir, &|_| Input::File)
+                .unwrap()
+        else {
+            panic!("the thin archive should be a thunk");
+        };
+        let made = OutputRef::first(store.put_thunk(&archived.thunk).unwrap());
+        let inputs = |p: &str| match p {
+            "lib/libabt.a" => Input::Archive(made.clone(), archived.info.clone()),
+            _ => Input::File,
+        };
+        let linked = thunk_or_reason(&store, command, &dir, &inputs).unwrap();
+        assert_eq!(linked.thunk.thunks.len(), 1, "the archive comes from its thunk");
+        assert!(force(&store, &linked.thunk).unwrap() == direct, "{command}: the forced link differs");
+    }
+}
+
+#[test]
+fn a_thin_archive_naming_absolute_paths_or_missing_members_runs_the_link_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    project(&dir);
+    let store = Store::open(dir.join(".gg")).unwrap();
+    sh(&dir, &format!("ar csrDT libabs.a {}/obj/a.o && cp obj/b.o gone.o && ar csrDT libgone.a gone.o", dir.display()));
+    fs::remove_file(dir.join("gone.o")).unwrap();
+    let cases = [("libabs.a", "by its absolute path"), ("libgone.a", "`gone.o`, a member of the thin archive")];
+    for (archive, why) in cases {
+        let command = format!("cc obj/t.o {archive} obj/b.o -lm -o t");
+        let reason = thunk_or_reason(&store, &command, &dir, &|_| Input::File).unwrap_err();
+        assert!(reason.contains(why), "{command}: {reason}");
+    }
+}
+
+#[test]
+fn a_link_reading_lto_objects_runs_locally_since_ld_would_run_lto_wrapper() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    project(&dir);
+    fs::write(dir.join("l.c"), "int lto_function(int x) { return x * 3; }\n").unwrap();
+    sh(&dir, "gcc -O2 -flto -c l.c -o obj/l.o && ar qc liblto.a obj/l.o && ar csrDT libltothin.a obj/l.o");
+    let store = Store::open(dir.join(".gg")).unwrap();
+    for input in ["obj/l.o", "liblto.a", "libltothin.a"] {
+        let command = format!("cc obj/u.o obj/y.o {input} -lm -o u");
+        let reason = thunk_or_reason(&store, &command, &dir, &|_| Input::File).unwrap_err();
+        assert!(reason.contains("holds LTO objects"), "{command}: {reason}");
+    }
+    // An archive another thunk makes says whether its members hold LTO.
+    let Model::Thunk(archived) =
+        crate::archive::archive_thunk(&store, "ar qc liblto.a obj/l.o", &dir, &|_| Input::File).unwrap()
+    else {
+        panic!("the archive should be a thunk");
+    };
+    assert!(archived.info.lto);
+    let made = OutputRef::first(store.put_thunk(&archived.thunk).unwrap());
+    let inputs = |p: &str| match p {
+        "liblto.a" => Input::Archive(made.clone(), archived.info.clone()),
+        _ => Input::File,
+    };
+    let reason = thunk_or_reason(&store, "cc obj/u.o obj/y.o liblto.a -lm -o u", &dir, &inputs).unwrap_err();
+    assert!(reason.contains("`liblto.a` holds LTO objects"), "{reason}");
+    let plain = crate::archive::archive_thunk(&store, "ar qc libplain.a obj/a.o", &dir, &|_| Input::File).unwrap();
+    assert!(matches!(plain, Model::Thunk(a) if !a.info.lto));
+}

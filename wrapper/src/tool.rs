@@ -43,6 +43,20 @@ pub enum Input {
     /// A shared library another link thunk makes, with what that link
     /// reported about it ([`crate::link::Linked::library`]).
     SharedLibrary(OutputRef, SharedInfo),
+    /// A static library another archive thunk makes, with what that
+    /// archive reported about it ([`crate::archive::Archived::info`]).
+    Archive(OutputRef, ArchiveInfo),
+}
+
+/// What a link against a static library needs to know about it before it
+/// exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArchiveInfo {
+    /// For a thin archive, the member paths it names (relative to its
+    /// folder), which ld opens.
+    pub thin_members: Option<Vec<String>>,
+    /// Whether a member holds GCC LTO bytecode (see [`holds_lto`]).
+    pub lto: bool,
 }
 
 /// What a link against a shared library needs to know about it before it
@@ -347,19 +361,37 @@ impl Objects {
     }
 }
 
+/// An input found: where its bytes come from and what they hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub source: Source,
+    /// An archive (made by an archive thunk, or starting as one).
+    pub archive: bool,
+    /// GCC LTO bytecode in it (see [`holds_lto`]).
+    pub lto: bool,
+}
+
 /// The file `written` (relative to `cwd` or absolute) names, as the caller
 /// sees it: `None` when it is no regular file and no thunk makes it. A file
 /// on disk is hashed and stored.
-pub fn find_input(
-    store: &Store,
-    cwd: &Path,
-    inputs: &dyn Fn(&str) -> Input,
-    written: &str,
-) -> Result<Option<(Source, Option<SharedInfo>)>> {
-    Ok(match inputs(written) {
-        Input::Value(n) => Some((Source::Value(n), None)),
-        Input::Output(o) => Some((Source::Output(o), None)),
-        Input::SharedLibrary(o, info) => Some((Source::Output(o), Some(info))),
+pub fn find_input(store: &Store, cwd: &Path, inputs: &dyn Fn(&str) -> Input, written: &str) -> Result<Option<Located>> {
+    let read = |source: Source, path: &Path| -> Result<Option<Located>> {
+        let bytes = fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let archive = bytes.starts_with(b"!<arch>\n") || crate::thin::is_thin(&bytes);
+        Ok(Some(Located { source, archive, lto: holds_lto(&bytes) }))
+    };
+    match inputs(written) {
+        Input::Value(n) => match store.blob(&n) {
+            Ok(blob) => read(Source::Value(n), &blob),
+            // Only on the engine (a cached object, with --keep-remote):
+            // compiles with -flto run locally, so no cached object holds LTO.
+            Err(_) => Ok(Some(Located { source: Source::Value(n), archive: false, lto: false })),
+        },
+        // Likewise, a compile thunk's object holds no LTO.
+        Input::Output(o) | Input::SharedLibrary(o, _) => {
+            Ok(Some(Located { source: Source::Output(o), archive: false, lto: false }))
+        }
+        Input::Archive(o, info) => Ok(Some(Located { source: Source::Output(o), archive: true, lto: info.lto })),
         Input::File => {
             // Read through the path as written: the machine resolves its
             // links and `..` as the real command would.
@@ -367,9 +399,17 @@ pub fn find_input(
             if !fs::metadata(&host).is_ok_and(|m| m.is_file()) {
                 return Ok(None);
             }
-            Some((Source::Value(store_file(store, &host)?), None))
+            let name = store_file(store, &host)?;
+            read(Source::Value(name), &host)
         }
-    })
+    }
+}
+
+/// Whether an object or an archive holds GCC LTO bytecode (`.gnu.lto_*`
+/// sections, fat or slim): ld's LTO plugin would claim it and run
+/// `lto-wrapper`, a compile the link model does not run in a thunk.
+pub fn holds_lto(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b".gnu.lto_").is_some()
 }
 
 /// The first bytes of a file (fewer if it is shorter).
@@ -531,6 +571,11 @@ impl Tool {
             lib_dirs,
         };
         Ok((tool, looked_at))
+    }
+
+    /// Whether a library file of this name is among the program's files.
+    pub fn ships_library(&self, name: &str) -> bool {
+        self.files.iter().any(|(path, _)| path.rsplit('/').next() == Some(name))
     }
 
     /// Stores the program's files (once per store) and places them.

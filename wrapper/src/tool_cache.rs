@@ -365,6 +365,14 @@ impl Run {
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
+        // The environment the key names (the process's own, unless the
+        // caller changed it).
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
         let out = command.args(&self.args).env("LC_ALL", "C").stdin(Stdio::null()).output()?;
         Ok(Output {
             success: out.status.success(),

@@ -6,7 +6,6 @@
 //! entries are written as Ninja would have them.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::sync::Mutex;
 
 use gg_core::scheduler::{self, Options};
@@ -63,7 +62,7 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
             }
             Prep::Thunk { prepared, key, depfile, deps } => {
                 let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
-                made.insert(out, Made::Output(r, None));
+                made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
                 forced.push((e, prepared, key, depfile, deps));
             }
@@ -89,6 +88,9 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
         }
         match steps::model(b.store, g, e, &b.cwd, &made, archive) {
             Ok(Ok(step)) => {
+                if gg_wrapper::log::enabled() {
+                    eprintln!("gg ninja: `{}` is the thunk {}", step.outputs.join("`, `"), step.thunk.name());
+                }
                 made.extend(steps::made_by(&step));
                 modelled.insert(e);
                 stepped.push((e, step));
@@ -225,9 +227,11 @@ fn wants_depfile(b: &Build<'_>, e: EdgeId) -> bool {
     b.graph.deps(e).is_empty() && !b.graph.depfile(e).is_empty()
 }
 
+/// Prints a thunk's captured stdout or stderr (from the engine or the
+/// cache) as an edge's output.
 fn print_stored(b: &Build<'_>, blob: Option<Name>) {
     if let Some(bytes) = blob.and_then(|n| b.store.get(&n).ok()) {
-        let _ = std::io::stdout().lock().write_all(&bytes);
+        b.print_output(&bytes);
     }
 }
 

@@ -31,7 +31,8 @@ fn simple(command: &str) -> Option<Vec<String>> {
 pub enum Kind {
     Phony,
     Compile(Box<CompileStep>),
-    /// Looks like `ar` (and `ranlib`): modelled once its inputs are known.
+    /// Looks like `ar`, `gcc-ar` or `llvm-ar` (and `ranlib`): modelled once
+    /// its inputs are known.
     Archive,
     /// Looks like a link by the compiler driver: likewise.
     Link,
@@ -106,7 +107,7 @@ impl Build<'_> {
         }
         let steps = gg_wrapper::tool::shell_steps(&self.graph.command(e)).ok()?;
         let base = |w: &str| Path::new(w).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        if steps.iter().any(|s| base(&s[0]) == "ar" || base(&s[0]).ends_with("-ar")) {
+        if steps.iter().any(|s| gg_wrapper::archiver::family(&s[0], "ar").is_some()) {
             return Some(Kind::Archive);
         }
         let argv = simple(&self.graph.command(e))?;
@@ -221,14 +222,25 @@ impl Build<'_> {
         println!("[{}/{}] {text}", self.finished, self.total);
     }
 
+    /// Prints what an edge's command printed, its escape sequences
+    /// stripped unless colour is supported, as Ninja does.
+    pub fn print_output(&self, output: &[u8]) {
+        if output.is_empty() {
+            return;
+        }
+        let text = if self.options.color { output.into() } else { super::color::strip_escapes(output) };
+        let _ = std::io::stdout().lock().write_all(&text);
+    }
+
     /// Prints a failed edge the way Ninja does and removes what it left.
     pub fn fail(&mut self, e: EdgeId, output: &[u8]) {
         self.finished += 1;
         let outs: Vec<&str> = self.graph.edge(e).outputs().iter().map(|&n| self.graph.path(n)).collect();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "FAILED: {}", outs.join(" "));
+        let _ = writeln!(out, "{}{}", super::color::failed_label(self.options.color), outs.join(" "));
         let _ = writeln!(out, "{}", self.graph.command(e));
-        let _ = out.write_all(output);
+        drop(out);
+        self.print_output(output);
         self.failed.push(e);
     }
 
@@ -254,10 +266,9 @@ impl Build<'_> {
                             let _ = std::fs::remove_file(self.cwd.join(&rsp));
                         }
                         self.report(e);
-                        let mut stdout = std::io::stdout().lock();
-                        let _ = stdout.write_all(&out.stdout);
-                        let _ = stdout.write_all(&out.stderr);
-                        drop(stdout);
+                        let mut text = out.stdout;
+                        text.extend_from_slice(&out.stderr);
+                        self.print_output(&text);
                         let t1 = self.start.elapsed().as_millis() as u64;
                         self.logs.record_local(self.graph, e, &self.cwd, &mut self.mtimes, t0, t1);
                         self.done.insert(e);

@@ -4,6 +4,7 @@
 //! graph order, and `.ninja_log`/`.ninja_deps` written as Ninja writes
 //! them, so plain `ninja` and `gg ninja` take turns on one build folder.
 
+mod color;
 mod compile_round;
 mod dirty;
 mod exec;
@@ -56,6 +57,9 @@ pub struct Options {
     pub keep_going: usize,
     pub verbose: bool,
     pub keep_remote: bool,
+    /// Whether commands' escape sequences are printed (else stripped), by
+    /// Ninja's rule (see `color.rs`).
+    pub color: bool,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
@@ -75,7 +79,13 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     if jobs == 0 {
         bail!("-j 0: at least one job is needed");
     }
-    let options = Options { jobs, keep_going: a.keep_going, verbose: a.verbose, keep_remote: a.keep_remote };
+    let options = Options {
+        jobs,
+        keep_going: a.keep_going,
+        verbose: a.verbose,
+        keep_remote: a.keep_remote,
+        color: color::supports_color_here(),
+    };
     // Between the steps it runs itself, nothing changes the sources: a
     // header found unchanged once need not be looked at again.
     gg_wrapper::manifest::remember_checks();

@@ -8,25 +8,35 @@ use std::path::Path;
 
 use gg_core::{Name, OutputRef, Thunk};
 use gg_ninja::{EdgeId, Graph};
-use gg_wrapper::tool::{Input, Model, SharedInfo};
+use gg_wrapper::tool::{ArchiveInfo, Input, Model, SharedInfo};
 
 /// What an edge of the batch makes, as inputs of later edges see it.
 #[derive(Clone, Debug)]
 pub enum Made {
-    /// A thunk's output (by output name), with what a link against it
-    /// needs to know when it is a shared library.
-    Output(OutputRef, Option<SharedInfo>),
+    /// A thunk's output (by output name), and what it is.
+    Output(OutputRef, Produced),
     /// A value already known (a cached compile).
     Value(Name),
 }
 
-/// A modelled archive or link: its thunk and the paths of its outputs (as
-/// the command writes them, in the order of the thunk's outputs).
+/// What a thunk's output is, as far as the steps that read it need to
+/// know before it exists.
+#[derive(Clone, Debug)]
+pub enum Produced {
+    /// An object, or anything read as it is.
+    Plain,
+    SharedLibrary(SharedInfo),
+    Archive(ArchiveInfo),
+}
+
+/// A modelled archive or link: its thunk, the paths of its outputs (as
+/// the command writes them, in the order of the thunk's outputs) and what
+/// they are.
 #[derive(Debug)]
 pub struct Step {
     pub thunk: Thunk,
     pub outputs: Vec<String>,
-    pub library: Option<SharedInfo>,
+    pub produced: Produced,
 }
 
 /// Models archive or link edge `e`; `made` maps canonical paths made in
@@ -43,20 +53,24 @@ pub fn model(
     let inputs = |path: &str| -> Input {
         let canon = gg_ninja::canonicalize_path(path);
         match made.get(&canon) {
-            Some(Made::Output(r, None)) => Input::Output(r.clone()),
-            Some(Made::Output(r, Some(info))) => Input::SharedLibrary(r.clone(), info.clone()),
+            Some(Made::Output(r, Produced::Plain)) => Input::Output(r.clone()),
+            Some(Made::Output(r, Produced::SharedLibrary(info))) => Input::SharedLibrary(r.clone(), info.clone()),
+            Some(Made::Output(r, Produced::Archive(info))) => Input::Archive(r.clone(), info.clone()),
             Some(Made::Value(v)) => Input::Value(*v),
             None => Input::File,
         }
     };
     let step = if archive {
         match gg_wrapper::archive::archive_thunk(store, &command, cwd, &inputs)? {
-            Model::Thunk((thunk, outputs)) => Step { thunk, outputs, library: None },
+            Model::Thunk(a) => Step { thunk: a.thunk, outputs: a.outputs, produced: Produced::Archive(a.info) },
             Model::Local(why) => return Ok(Err(why)),
         }
     } else {
         match gg_wrapper::link::link_thunk(store, &command, cwd, &inputs)? {
-            Model::Thunk(l) => Step { thunk: l.thunk, outputs: l.outputs, library: l.library },
+            Model::Thunk(l) => {
+                let produced = l.library.map_or(Produced::Plain, Produced::SharedLibrary);
+                Step { thunk: l.thunk, outputs: l.outputs, produced }
+            }
             Model::Local(why) => return Ok(Err(why)),
         }
     };
@@ -81,7 +95,7 @@ pub fn made_by(step: &Step) -> Vec<(String, Made)> {
         .zip(&step.thunk.outputs)
         .map(|(path, out)| {
             let r = OutputRef { thunk: name, output: Some(out.clone()) };
-            (gg_ninja::canonicalize_path(path), Made::Output(r, step.library.clone()))
+            (gg_ninja::canonicalize_path(path), Made::Output(r, step.produced.clone()))
         })
         .collect()
 }
