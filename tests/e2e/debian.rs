@@ -137,7 +137,9 @@ fn lz4_with_make_builds_identical_debs_through_gg_cc_locally_warm_and_on_workers
     let local = s.path().join("store-local");
     assert_same("lz4", "gg-cc, cold", &plain, &build(&s, "lz4", &Route::GgCc(&[]), &local));
     let misses = stat(&s, &local, "misses");
-    assert!(misses >= 10, "lz4's compiles went through gg-cc: {misses} misses");
+    // The library's objects; the programs are compiled and linked by one
+    // call each, which runs as it is.
+    assert!(misses >= 4, "lz4's compiles went through gg-cc: {misses} misses");
     assert_same("lz4", "gg-cc, warm", &plain, &build(&s, "lz4", &Route::GgCc(&[]), &local));
     assert_eq!(stat(&s, &local, "  direct hits"), misses, "the warm build is all hits");
 
@@ -145,7 +147,7 @@ fn lz4_with_make_builds_identical_debs_through_gg_cc_locally_warm_and_on_workers
     let remote = s.path().join("store-remote");
     assert_same("lz4", "gg-cc on workers", &plain, &build(&s, "lz4", &Route::GgCc(&ws), &remote));
     let ran: usize = (0..2).map(|i| reductions(&s.path().join(format!("worker{i}")))).sum();
-    assert!(ran >= 10, "the workers compiled lz4: {ran} results");
+    assert!(ran as u64 >= misses, "the workers compiled lz4: {ran} results");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod bad_input;
 mod compile;
 mod config;
+mod debian;
 mod example;
 mod gg_cc;
 mod hermetic;
