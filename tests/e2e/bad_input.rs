@@ -75,7 +75,7 @@ fn gg_core_name(s: &Scratch, file: &str) -> String {
 fn the_version_names_the_ir_version() {
     let s = Scratch::new();
     let v = s.ok(&["--version"]);
-    assert!(v.starts_with("gg ") && v.contains("(gg IR 1)"), "{v}");
+    assert!(v.starts_with("gg ") && v.contains("(gg IR 2)"), "{v}");
 }
 
 #[test]
