@@ -30,18 +30,19 @@ base_path=$bin:$PATH
 # build ROUTE: a fresh copy, then dpkg-buildpackage with the route's PATH
 # and environment; prints the wall seconds and keeps the .debs in $work/ROUTE.
 build() {
-    local route=$1 path=$base_path ccache=1 ggninja=
+    # ccache takes CCACHE_DISABLE set to anything, even empty, as "disable".
+    local route=$1 path=$base_path env=(CCACHE_DISABLE=1)
     case $route in
         gg-cc*) path=$work/masq:$base_path ;;
-        gg-ninja*) path=$work/shim:$base_path ggninja=1 ;;
-        ccache*) path=/usr/lib/ccache:$base_path ccache= ;;
+        gg-ninja*) path=$work/shim:$base_path env+=(GG_NINJA=1) ;;
+        ccache*) path=/usr/lib/ccache:$base_path env=(-u CCACHE_DISABLE) ;;
     esac
     rm -rf "$work/build" "$work/$route"
     mkdir -p "$work/build" "$work/$route"
     cp -a "$src" "$work/build/"
     local s e
     s=$(date +%s%N)
-    (cd "$work/build/$(basename "$src")" && PATH=$path CCACHE_DISABLE=$ccache GG_NINJA=$ggninja \
+    (cd "$work/build/$(basename "$src")" && env -u GG_NINJA "${env[@]}" PATH="$path" \
         DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -b -us -uc > "$work/$route.log" 2>&1) ||
         { tail -30 "$work/$route.log" >&2; exit 1; }
     e=$(date +%s%N)
@@ -73,6 +74,7 @@ for round in $(seq "$rounds"); do
 done
 p=$(median < "$work/plain.times")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(ccache --version | head -1); $(basename "$src"), dpkg-buildpackage -b, median of $rounds; every .deb identical to plain"
+ccache -s 2>/dev/null | grep -iE "hits|misses" | head -4 | sed 's/^/ccache (last round): /'
 for r in $routes; do
     m=$(median < "$work/$r.times")
     printf '%-16s %6.2f s  %5.2fx plain\n' "$r" "$m" "$(echo "$m / $p" | bc -l)"

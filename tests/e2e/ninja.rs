@@ -138,22 +138,29 @@ fn ninja_t_gg_runs_gg_ninja_through_the_shim_and_anything_else_runs_ninja() {
     std::fs::write(dir.join("build.ninja"), "rule cp\n  command = cp $in $out\nbuild out.txt: cp in.txt\n").unwrap();
     std::fs::write(dir.join("in.txt"), "hello\n").unwrap();
     let path = format!("{}:{}", shim_dir.display(), path_with_gg());
-    let run = |args: &str| {
+    let run_with = |args: &str, gg_ninja: &str| {
         let out = std::process::Command::new("sh")
             .args(["-c", &format!("ninja {args}")])
             .current_dir(&dir)
             .env("GG_DIR", s.store())
             .env("PATH", &path)
+            .env("GG_NINJA", gg_ninja)
             .output()
             .unwrap();
         assert!(out.status.success(), "ninja {args}: {}", text(&out.stderr));
         text(&out.stdout)
     };
+    let run = |args: &str| run_with(args, "");
     let gg = run("-t gg");
     assert!(gg.contains("[1/1] cp in.txt out.txt"), "{gg}");
     assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "hello\n");
     assert!(run("-n").contains("no work to do"), "the real ninja reads gg's log");
     assert!(run("--version").starts_with("1."), "the real ninja answers the rest");
+    assert!(run("-C .").starts_with("ninja: Entering"), "without GG_NINJA=1 a build is the real ninja's");
+    // With GG_NINJA=1 every build is gg ninja's, tools still the real one's.
+    assert!(run_with("-C .", "1").starts_with("gg ninja: Entering"), "GG_NINJA=1 sends builds to gg ninja");
+    assert!(run_with("-t targets", "1").contains("out.txt: cp"), "tools stay with the real ninja");
+    assert!(run_with("--version", "1").starts_with("1."), "so does --version");
 }
 
 fn path_with_gg() -> String {

@@ -206,3 +206,37 @@ fn a_compile_thunk_gives_the_in_place_object_on_every_engine() {
 fn has_results(store: &Path) -> bool {
     std::fs::read_dir(store.join("reductions")).is_ok_and(|mut d| d.next().is_some())
 }
+
+#[test]
+fn a_build_entered_through_a_symlink_names_the_folder_the_user_sees_in_place_and_in_the_sandbox() {
+    let s = Scratch::new();
+    project(&s);
+    let link = s.path().join("entered");
+    std::os::unix::fs::symlink(s.path(), &link).unwrap();
+    // As a shell that `cd`s through the link leaves it: PWD names the
+    // link, getcwd the real folder; compilers record PWD.
+    let args = ["-g", "-Iinclude", "-c", "src/main.c", "-o", "linked.o"];
+    let plain = Command::new("gcc").args(args).current_dir(&link).env("PWD", &link).output().unwrap();
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let plain_object = std::fs::read(s.path().join("linked.o")).unwrap();
+    let dwarf = Command::new("readelf").args(["--debug-dump=info", "linked.o"]).current_dir(s.path()).output().unwrap();
+    assert!(text(&dwarf.stdout).contains(link.to_str().unwrap()), "gcc records PWD as the compile folder");
+    std::fs::remove_file(s.path().join("linked.o")).unwrap();
+
+    let mut cc_args = vec!["gcc"];
+    cc_args.extend(args);
+    let out = s
+        .cc(&cc_args)
+        .current_dir(&link)
+        .env("PWD", &link)
+        .env("GG_STORE_INPUTS", "1")
+        .env("GG_LOG", "debug")
+        .output()
+        .unwrap();
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(std::fs::read(s.path().join("linked.o")).unwrap() == plain_object, "gg-cc's object differs");
+    let thunk = log.lines().find_map(|l| l.strip_prefix("gg-cc: recorded thunk ")).unwrap().split_whitespace().next();
+    let recorded = Recorded { thunk: thunk.unwrap().to_string(), object: plain_object, stderr: String::new() };
+    force_everywhere(&s, "local sandbox", &[("a compile entered through a symlink".into(), recorded)], &|a| s.cmd(a));
+}
