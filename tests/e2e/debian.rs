@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::projects::debian_source;
-use crate::support::{text, Scratch};
+use crate::support::{reductions, text, Scratch};
 use crate::worker::{start, WorkerProc};
 
 /// How one build reaches gg.
@@ -26,12 +26,15 @@ enum Route<'a> {
     GgNinja(&'a [WorkerProc]),
 }
 
-/// Installs the package's build dependencies unless they are there.
+/// Installs the package's build dependencies unless they are there (one
+/// test at a time, and waiting for apt's lock).
 fn build_deps(src: &Path, pkg: &str) {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = APT.lock().unwrap_or_else(|e| e.into_inner());
     let ok = Command::new("dpkg-checkbuilddeps").current_dir(src).output().unwrap().status.success();
     if !ok {
         let out = Command::new("apt-get")
-            .args(["build-dep", "-y", "-q", pkg])
+            .args(["build-dep", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", pkg])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .output()
             .unwrap();
@@ -122,11 +125,6 @@ fn stat(s: &Scratch, store: &Path, label: &str) -> u64 {
     let t = text(&out.stdout);
     let line = t.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no `{label}` in\n{t}"));
     line[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
-}
-
-fn reductions(store: &Path) -> usize {
-    let Ok(shards) = std::fs::read_dir(store.join("reductions")) else { return 0 };
-    shards.flatten().map(|d| std::fs::read_dir(d.path()).map_or(0, |e| e.count())).sum()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{sh_thunk, text, Scratch};
+use crate::support::{reductions, sh_thunk, text, Scratch};
 use crate::worker::{start, WorkerProc};
 
 fn workers(s: &Scratch, n: usize, extra: &[&str]) -> Vec<WorkerProc> {
@@ -43,11 +43,6 @@ fn build_example(s: &Scratch, dir: &str, env: &[(&str, &str)]) -> Vec<(String, V
         .collect();
     files.sort();
     files
-}
-
-fn reductions(dir: &Path) -> usize {
-    let Ok(shards) = std::fs::read_dir(dir.join("reductions")) else { return 0 };
-    shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, |e| e.count())).sum()
 }
 
 #[test]

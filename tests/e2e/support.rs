@@ -89,3 +89,9 @@ pub fn sh_thunk<'a>(script: &'a str, output: &'a str, extra: &[&'a str]) -> Vec<
     v.extend_from_slice(&["--", "sh", "-c", script]);
     v
 }
+
+/// How many reductions (results) the store at `store` holds.
+pub fn reductions(store: &Path) -> usize {
+    let Ok(shards) = std::fs::read_dir(store.join("reductions")) else { return 0 };
+    shards.flatten().map(|d| std::fs::read_dir(d.path()).map_or(0, |e| e.count())).sum()
+}

@@ -183,7 +183,7 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
     // that must then exist in the sandbox: its crtbegin.o, which is also
     // what clang's driver looks for to select it, makes it exist.
     for gcc in c_probe.gcc_installation.iter().chain(&cxx_probe.gcc_installation) {
-        let crt = PathBuf::from(lexical(&format!("{gcc}/crtbegin.o")));
+        let crt = PathBuf::from(crate::compile::normalize(&format!("{gcc}/crtbegin.o")));
         if crt.is_file() {
             files.insert(crt);
         }
@@ -327,7 +327,7 @@ fn spelled_dirs(dirs: &[(String, String)], files: &[(String, Name)]) -> Vec<Stri
             let mut prefix = String::new();
             let mut followable = true;
             for part in spelled.split('/').filter(|p| !p.is_empty() && *p != ".") {
-                if part == ".." && !exists(&lexical(&prefix)) {
+                if part == ".." && !exists(&crate::compile::normalize(&prefix)) {
                     followable = false;
                     break;
                 }
@@ -341,21 +341,6 @@ fn spelled_dirs(dirs: &[(String, String)], files: &[(String, Name)]) -> Vec<Stri
             }
         })
         .collect()
-}
-
-/// `.` and `..` resolved without touching the disk.
-fn lexical(abs: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in abs.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// `name` as a path: itself if it has a `/`, else searched on PATH.
@@ -525,7 +510,6 @@ mod tests {
             spelled_dirs(&dirs, &files),
             ["/usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/c++/12", "/opt/x/include", "/usr/include"]
         );
-        assert_eq!(lexical("/usr/bin/../lib/./gcc//x/.."), "/usr/lib/gcc");
     }
 
     #[test]
