@@ -349,6 +349,17 @@ impl Store {
         Ok(name)
     }
 
+    /// Moves a temp file (on the store's filesystem) that the caller
+    /// hashed as `name` while writing it into the store, without reading
+    /// it again: a large upload is hashed once, as it arrives.
+    pub fn install_hashed(&self, name: &Name, path: &Path) -> io::Result<()> {
+        let dest = self.blob_path(name);
+        if Self::check_size(name, &dest).is_ok() {
+            return fs::remove_file(path).map_err(ctx("cannot remove", path));
+        }
+        self.install_blob(name, path, &dest, 0o444)
+    }
+
     /// A path to an executable (+x) copy of blob `name`.
     pub fn executable(&self, name: &Name) -> Result<PathBuf, StoreError> {
         let dest = self.sharded("exec", name);

@@ -263,3 +263,141 @@ fn malformed_or_ambiguous_requests_are_refused() {
     // Heads ending in bare newlines are answered.
     assert!(raw(&w.url, b"GET /v1/status HTTP/1.1\nConnection: close\n\n").starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn headers_the_worker_cannot_read_are_refused_not_taken_as_absent() {
+    let s = Scratch::new();
+    s.write("token", "s3cret\n");
+    let w = start(&s.path().join("worker"), &["--token-file", s.path().join("token").to_str().unwrap()]);
+    let auth = "Authorization: Bearer s3cret\r\n";
+    let status = |extra: &[u8]| {
+        let mut req = format!("GET /v1/status HTTP/1.1\r\n{auth}").into_bytes();
+        req.extend_from_slice(extra);
+        req.extend_from_slice(b"Connection: close\r\n\r\n");
+        raw(&w.url, &req)
+    };
+    assert!(status(b"").starts_with("HTTP/1.1 200"), "the plain request is answered");
+    let answer = status(b"Transfer-Encoding: \xff\xfe\r\n");
+    assert!(answer.starts_with("HTTP/1.1 411"), "{answer}");
+    let answer = status(b"Accept: application/\xff\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let answer =
+        raw(&w.url, b"GET /v1/status HTTP/1.1\r\nAuthorization: Bearer s3cret\xff\r\nConnection: close\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+/// The worker's most resident memory so far, in KiB.
+fn peak_rss_kib(w: &WorkerProc) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", w.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_large_blob_goes_through_the_worker_without_growing_its_memory() {
+    use std::io::Read as _;
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    let size = 200u64 << 20;
+    let file = s.path().join("big");
+    let f = std::fs::File::create(&file).unwrap();
+    f.set_len(size).unwrap();
+    drop(f);
+    let name = name_of(&s, file.to_str().unwrap());
+    let before = peak_rss_kib(&w);
+    let started = std::time::Instant::now();
+    let mut r = agent().put(format!("{}/v1/blobs/{name}", w.url)).send(&std::fs::File::open(&file).unwrap()).unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.body_mut().read_to_string().unwrap_or_default());
+    let mut r = agent().get(format!("{}/v1/blobs/{name}", w.url)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let mut body = r.body_mut().with_config().limit(u64::MAX).reader();
+    let (mut got, mut buf) = (0u64, vec![0u8; 1 << 16]);
+    loop {
+        let n = body.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n].iter().all(|b| *b == 0));
+        got += n as u64;
+    }
+    assert_eq!(got, size);
+    assert!(started.elapsed() < std::time::Duration::from_secs(120), "{:?}", started.elapsed());
+    let grew = peak_rss_kib(&w).saturating_sub(before);
+    assert!(grew < 48 * 1024, "the worker's memory grew by {grew} KiB moving a {size}-byte blob");
+}
+
+#[test]
+fn a_flood_of_idle_connections_does_not_keep_out_a_client_with_the_token() {
+    let s = Scratch::new();
+    s.write("token", "s3cret\n");
+    let w = start(&s.path().join("worker"), &["--token-file", s.path().join("token").to_str().unwrap()]);
+    let addr: std::net::SocketAddr = w.url.strip_prefix("http://").unwrap().parse().unwrap();
+    // More than the worker serves at once, none sending a byte.
+    let idle: Vec<std::net::TcpStream> = (0..4500)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).ok())
+        .collect();
+    assert!(idle.len() > 4096, "only {} connections opened", idle.len());
+    let started = std::time::Instant::now();
+    let r = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .new_agent()
+        .get(format!("{}/v1/status", w.url))
+        .header("Authorization", "Bearer s3cret")
+        .call();
+    let code = r.map(|r| r.status().as_u16()).map_err(|e| e.to_string());
+    assert_eq!(code, Ok(200), "after {:?}", started.elapsed());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(idle);
+}
+
+#[test]
+fn a_head_trickling_in_is_cut_off_at_the_whole_head_deadline() {
+    use std::io::{Read, Write};
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &[]);
+    let mut c = std::net::TcpStream::connect(w.url.strip_prefix("http://").unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    // A byte a second: each read is quick, the head never completes.
+    let mut closed = false;
+    for b in b"GET /v1/status HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+        if c.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        c.set_read_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
+        match c.read(&mut [0u8; 512]) {
+            Ok(_) => {
+                closed = true;
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    let took = started.elapsed();
+    assert!(closed, "the worker still waited after {took:?}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+fn a_thunk_without_a_timeout_of_its_own_is_killed_at_the_workers_default() {
+    let s = Scratch::new();
+    let w = start(&s.path().join("worker"), &["--thunk-timeout", "1"]);
+    let t = s.ok(&sh_thunk("sleep 30; echo late > out", "out", &[]));
+    let started = std::time::Instant::now();
+    let out = s
+        .cmd(&["force", &t])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", &w.url)
+        .env("GG_REMOTE_STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("timed out after 1"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+}

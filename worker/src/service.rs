@@ -13,9 +13,12 @@ use base64::Engine as _;
 use gg_core::engine::local::LocalExecutor;
 use gg_core::scheduler::{self, Options};
 use gg_core::store::is_canonical_thunk;
-use gg_core::{Kind, Name, OutputRef, Store, StoreError, Thunk};
+use gg_core::{Kind, Name, OutputRef, Store, Thunk};
 
 use crate::protocol::{Answer, ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
+
+mod stream;
+pub use stream::BlobFile;
 
 /// Why a request is refused; the transport maps it to a status code.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +159,11 @@ impl Service {
         self.executor.set_deadline(deadline);
     }
 
+    /// The limit for thunks that set none (timeout 0); `None`: no limit.
+    pub fn set_default_timeout(&mut self, limit: Option<Duration>) {
+        self.executor.default_timeout = limit;
+    }
+
     /// The names among `names` this worker does not hold.
     pub fn missing(&self, names: &[Name]) -> Vec<Name> {
         names.iter().filter(|n| !self.store.has(n)).copied().collect()
@@ -183,27 +191,6 @@ impl Service {
             self.size.added.fetch_add(name.size(), Ordering::Relaxed);
         }
         Ok(())
-    }
-
-    /// A blob's bytes, re-hashed first: a corrupt blob is moved aside and
-    /// never served.
-    pub fn get_blob(&self, name: &Name) -> Result<Vec<u8>, ServiceError> {
-        let bytes = match self.store.get(name) {
-            Ok(b) => b,
-            Err(StoreError::Missing(_)) => return Err(ServiceError::NotFound(*name)),
-            Err(e @ StoreError::Corrupt { .. }) => {
-                let _ = self.store.quarantine(&self.store.blob_path(name));
-                return Err(ServiceError::Internal(e.to_string()));
-            }
-            Err(e) => return Err(ServiceError::Internal(e.to_string())),
-        };
-        if Name::of_bytes(name.kind(), &bytes) != *name {
-            let _ = self.store.quarantine(&self.store.blob_path(name));
-            return Err(ServiceError::Internal(format!(
-                "store entry `{name}` is corrupt (contents do not match the name); it was moved aside"
-            )));
-        }
-        Ok(bytes)
     }
 
     /// Runs a ready thunk or subgraph (later thunks may consume earlier

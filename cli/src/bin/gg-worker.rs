@@ -38,6 +38,16 @@ enum Command {
         /// Largest request body, in bytes.
         #[arg(long, default_value_t = 1 << 30)]
         max_body: u64,
+        /// Kill a thunk that sets no timeout of its own after this many
+        /// seconds (0: never).
+        #[arg(long, value_name = "SECS", default_value_t = 3600)]
+        thunk_timeout: u64,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Serve Lambda invocations through the Runtime API
     /// (AWS_LAMBDA_RUNTIME_API): what the deployment's `bootstrap` runs.
@@ -52,11 +62,10 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let (listen, token_file, insecure_no_auth, dir, jobs, max_body) = match Cli::parse().command {
-        Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body } => {
-            (listen, token_file, insecure_no_auth, dir, jobs, max_body)
-        }
-        Command::Lambda => return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg),
+    let Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body, thunk_timeout, tls_cert, tls_key } =
+        Cli::parse().command
+    else {
+        return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg);
     };
     let token = match token_file {
         Some(f) => {
@@ -78,10 +87,20 @@ fn run() -> Result<()> {
         store_dir,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         max_body,
+        thunk_timeout: (thunk_timeout > 0).then(|| std::time::Duration::from_secs(thunk_timeout)),
+        tls: tls_cert.zip(tls_key),
     };
     let worker = Worker::bind(&opts)?;
+    if !worker.addr().ip().is_loopback() && !worker.is_tls() {
+        eprintln!(
+            "gg-worker: warning: serving {} without TLS: the token and every blob cross the network in clear; \
+             give --tls-cert and --tls-key",
+            worker.addr()
+        );
+    }
     // Clients and tests read the bound address from this line.
-    println!("gg-worker listening on http://{}", worker.addr());
+    let scheme = if worker.is_tls() { "https" } else { "http" };
+    println!("gg-worker listening on {scheme}://{}", worker.addr());
     use std::io::Write;
     std::io::stdout().flush()?;
     worker.run();

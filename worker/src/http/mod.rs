@@ -1,34 +1,33 @@
-//! The worker's HTTP/1.1 front (docs/protocol.md): connections, keep-alive,
-//! authentication, size limits and routing onto [`Service`].
+//! The worker's HTTP/1.1 front (docs/protocol.md): connections, TLS,
+//! keep-alive, authentication, limits and routing onto [`Service`].
 //!
-//! One thread per connection, blocking. Request heads are parsed by
-//! `httparse`; bodies must carry a Content-Length (every client gg ships
-//! sends one). A first version used tiny_http, whose connection pool can
-//! leave a new connection unserved for ever when several arrive at once
-//! while earlier keep-alive connections sit idle: a remote build with
-//! parallel uploads hung on it.
+//! One thread per connection, blocking; a TLS handshake runs on the
+//! connection's thread, under the same deadline as the request head.
+//! Request heads are parsed by `httparse`; bodies must carry a
+//! Content-Length (every client gg ships sends one). A first version used
+//! tiny_http, whose connection pool can leave a new connection unserved
+//! for ever when several arrive at once while earlier keep-alive
+//! connections sit idle: a remote build with parallel uploads hung on it.
+
+mod conn;
+mod head;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use gg_core::Name;
 use subtle::ConstantTimeEq;
 
 use crate::protocol::ExecuteRequest;
-use crate::service::{Service, ServiceError};
-
-/// The largest request head accepted.
-const MAX_HEAD: usize = 64 * 1024;
-
-/// Connections served at once; more are closed straight away.
-const MAX_CONNECTIONS: usize = 4096;
-
-/// A connection silent this long (idle, or a request trickling in) is
-/// closed, so slow clients cannot hold threads for ever.
-const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+use crate::service::{BlobFile, Service, ServiceError};
+use conn::{Gate, Socket, Transport};
+use head::{read_head, Head};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -42,6 +41,41 @@ pub struct ServeOptions {
     pub jobs: usize,
     /// Largest request body accepted (413 above it).
     pub max_body: u64,
+    /// The limit for thunks that set none; `None`: no limit.
+    pub thunk_timeout: Option<Duration>,
+    /// Serve TLS with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// How long connections may take and how many may wait.
+#[derive(Debug, Clone)]
+struct Limits {
+    /// Connections served at once; more are closed straight away.
+    connections: usize,
+    /// From accepting a connection (TLS handshake included), or from the
+    /// first byte of a later request, to its complete head. A whole-head
+    /// deadline, not one per read: a head trickling in a byte at a time
+    /// is cut off as surely as a silent one.
+    head: Duration,
+    /// An authenticated connection may sit idle between requests, or a
+    /// body pause, this long.
+    idle: Duration,
+    /// Connections that have not made a request with the token yet, from
+    /// one address and in all (see [`Gate`]).
+    pending_per_peer: usize,
+    pending: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connections: 4096,
+            head: Duration::from_secs(10),
+            idle: Duration::from_secs(120),
+            pending_per_peer: 256,
+            pending: 1024,
+        }
+    }
 }
 
 /// A bound server, ready to run.
@@ -56,26 +90,18 @@ struct Shared {
     service: Service,
     token: Option<String>,
     max_body: u64,
-    connections: std::sync::atomic::AtomicUsize,
-}
-
-/// A parsed request head.
-struct Head {
-    method: String,
-    path: String,
-    content_length: Option<u64>,
-    chunked: bool,
-    authorization: Option<String>,
-    expect_continue: bool,
-    close: bool,
-    /// `Accept: application/x-ndjson`: stream an execute answer.
-    stream: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+    gate: Gate,
+    connections: AtomicUsize,
 }
 
 /// How a request was answered.
 enum Reply {
     /// Status, body, close the connection after.
     Body(u16, Vec<u8>, bool),
+    /// A blob's file, sent from disk.
+    File(BlobFile, bool),
     /// Streamed already; `false` if writing it failed.
     Streamed(bool),
 }
@@ -92,16 +118,25 @@ impl Worker {
                  give --token-file, or --insecure-no-auth to accept that"
             );
         }
+        let tls = match &opts.tls {
+            Some((cert, key)) => Some(tls::server_config(cert, key)?),
+            None => None,
+        };
         let store = gg_core::Store::open(&opts.store_dir)
             .with_context(|| format!("cannot open the store at `{}`", opts.store_dir.display()))?;
         let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let jobs = opts.jobs.max(1);
-        let service = Service::new(store, jobs, jobs * 4);
+        let mut service = Service::new(store, jobs, jobs * 4);
+        service.set_default_timeout(opts.thunk_timeout);
+        let limits = Limits::default();
         let shared = Shared {
             service,
             token: opts.token.clone(),
             max_body: opts.max_body,
-            connections: std::sync::atomic::AtomicUsize::new(0),
+            tls,
+            gate: Gate::new(limits.pending_per_peer, limits.pending),
+            limits,
+            connections: AtomicUsize::new(0),
         };
         Ok(Worker { listener, shared: Arc::new(shared) })
     }
@@ -111,18 +146,31 @@ impl Worker {
         self.listener.local_addr().expect("a bound socket has an address")
     }
 
+    /// Whether connections speak TLS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
     /// Serves until the process ends: a thread per connection.
     pub fn run(self) {
-        use std::sync::atomic::Ordering;
         for stream in self.listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            if self.shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            let stream = match stream {
+                Ok(s) => s,
+                // Out of descriptors: the backlog waits rather than the
+                // loop spinning on the same error.
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            if self.shared.connections.fetch_add(1, Ordering::SeqCst) >= self.shared.limits.connections {
                 self.shared.connections.fetch_sub(1, Ordering::SeqCst);
                 continue; // dropped: the client sees the connection close
             }
+            let accepted = Instant::now();
             let shared = Arc::clone(&self.shared);
             let spawned = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
-                shared.connection(stream);
+                shared.connection(stream, accepted);
                 shared.connections.fetch_sub(1, Ordering::SeqCst);
             });
             if spawned.is_err() {
@@ -134,44 +182,58 @@ impl Worker {
 }
 
 impl Shared {
-    fn connection(&self, stream: TcpStream) {
+    fn connection(&self, stream: TcpStream, accepted: Instant) {
+        let Ok(peer) = stream.peer_addr() else { return };
+        let heard = Arc::new(AtomicBool::new(false));
+        let Some(mut pass) = self.gate.enter(peer.ip(), &stream, &heard) else { return };
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-        let Ok(write_half) = stream.try_clone() else { return };
-        let mut reader = BufReader::new(stream);
-        let mut writer = write_half;
+        let mut socket = Socket::new(stream, self.limits.idle, heard);
+        socket.deadline = Some(accepted + self.limits.head);
+        let transport = match &self.tls {
+            None => Transport::Plain(socket),
+            Some(config) => match rustls::ServerConnection::new(Arc::clone(config)) {
+                Ok(c) => Transport::Tls(Box::new(rustls::StreamOwned::new(c, socket))),
+                Err(_) => return,
+            },
+        };
+        let mut conn = BufReader::new(transport);
         loop {
-            let head = match read_head(&mut reader) {
+            let head = match read_head(&mut conn) {
                 Ok(Some(h)) => h,
                 Ok(None) => return,
-                Err(msg) => {
-                    let _ = respond(&mut writer, 400, msg.as_bytes(), true);
+                Err((code, msg)) => {
+                    let _ = respond(conn.get_mut(), code, format!("{msg}\n").as_bytes(), true);
                     return;
                 }
             };
-            match self.request(&head, &mut reader, &mut writer) {
-                Reply::Body(code, body, close) => {
-                    if respond(&mut writer, code, &body, close).is_err() || close {
-                        return;
-                    }
-                }
-                Reply::Streamed(ok) => {
-                    if !ok || head.close {
-                        return;
-                    }
-                }
+            if !self.authorized(&head) {
+                let _ = respond(conn.get_mut(), 401, b"missing or wrong bearer token\n", true);
+                return;
+            }
+            pass.admit();
+            // Bodies and the wait for the next request are bounded per
+            // read only: the client has shown the token.
+            conn.get_mut().socket().deadline = None;
+            let reply = self.request(&head, &mut conn);
+            let close = match reply {
+                Reply::Body(code, body, close) => respond(conn.get_mut(), code, &body, close).is_err() || close,
+                Reply::File(blob, close) => send_file(conn.get_mut(), blob).is_err() || close,
+                Reply::Streamed(ok) => !ok || head.close,
+            };
+            if close {
+                return;
+            }
+            // The next head: any wait for its first byte, then the
+            // deadline for the rest.
+            match conn.fill_buf() {
+                Ok([]) | Err(_) => return,
+                Ok(_) => conn.get_mut().socket().deadline = Some(Instant::now() + self.limits.head),
             }
         }
     }
 
-    /// Handles one request.
-    fn request(&self, head: &Head, reader: &mut impl Read, writer: &mut impl Write) -> Reply {
-        if !self.authorized(head) {
-            return Reply::Body(401, b"missing or wrong bearer token\n".to_vec(), true);
-        }
-        if head.chunked {
-            return Reply::Body(411, b"chunked bodies are not supported: send a Content-Length\n".to_vec(), true);
-        }
+    /// Handles one authorised request.
+    fn request(&self, head: &Head, conn: &mut BufReader<Transport>) -> Reply {
         let length = head.content_length.unwrap_or(0);
         if length > self.max_body {
             return Reply::Body(
@@ -180,19 +242,23 @@ impl Shared {
                 true,
             );
         }
-        if head.expect_continue && writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+        let go_on = |w: &mut Transport| w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").and_then(|()| w.flush());
+        if head.expect_continue && go_on(conn.get_mut()).is_err() {
             return Reply::Body(400, Vec::new(), true);
+        }
+        if let Some(name) = head.path.strip_prefix("/v1/blobs/") {
+            return self.blob(head, name, conn, length);
         }
         // Grow as bytes arrive: a large Content-Length alone reserves nothing.
         let mut body = Vec::with_capacity(length.min(1 << 20) as usize);
-        if let Err(e) = reader.take(length).read_to_end(&mut body) {
+        if let Err(e) = conn.take(length).read_to_end(&mut body) {
             return Reply::Body(400, format!("cannot read the request body: {e}\n").into_bytes(), true);
         }
         if (body.len() as u64) < length {
             return Reply::Body(400, b"the request body ended early\n".to_vec(), true);
         }
         if head.stream && head.method == "POST" && head.path == "/v1/execute" {
-            return match self.execute_streamed(&body, writer) {
+            return match self.execute_streamed(&body, conn.get_mut()) {
                 Ok(reply) => reply,
                 Err(e) => Reply::Body(error_code(&e), format!("{e}\n").into_bytes(), head.close),
             };
@@ -203,6 +269,29 @@ impl Shared {
                 Reply::Body(404, format!("no route for {} {}\n", head.method, head.path).into_bytes(), head.close)
             }
             Err(Routed::Failed(e)) => Reply::Body(error_code(&e), format!("{e}\n").into_bytes(), head.close),
+        }
+    }
+
+    /// A blob request: bodies go to and from files, never whole in memory.
+    fn blob(&self, head: &Head, name: &str, conn: &mut BufReader<Transport>, length: u64) -> Reply {
+        let failed = |e: ServiceError, close: bool| Reply::Body(error_code(&e), format!("{e}\n").into_bytes(), close);
+        // An unread body would be taken for the next request: close then.
+        let unread = length > 0;
+        let name = match name.parse::<Name>() {
+            Ok(n) => n,
+            Err(e) => return failed(ServiceError::BadRequest(e.to_string()), head.close || unread),
+        };
+        match head.method.as_str() {
+            "GET" if !unread => match self.service.open_blob(&name) {
+                Ok(blob) => Reply::File(blob, head.close),
+                Err(e) => failed(e, head.close),
+            },
+            "PUT" => match self.service.put_blob_from(&name, conn, length) {
+                Ok(()) => Reply::Body(200, Vec::new(), head.close),
+                // A refused body may be partly unread: close.
+                Err(e) => failed(e, true),
+            },
+            m => failed(ServiceError::BadRequest(format!("{m} is not allowed on blobs")), head.close || unread),
         }
     }
 
@@ -262,12 +351,6 @@ impl Shared {
                 Ok(r) => s.execute(&r).and_then(|resp| json(&resp)),
                 Err(e) => Err(ServiceError::BadRequest(format!("bad execute request: {e}"))),
             },
-            (method, path) if path.starts_with("/v1/blobs/") => match path["/v1/blobs/".len()..].parse::<Name>() {
-                Err(e) => Err(ServiceError::BadRequest(e.to_string())),
-                Ok(name) if method == "PUT" => s.put_blob(&name, body).map(|()| Vec::new()),
-                Ok(name) if method == "GET" => s.get_blob(&name),
-                Ok(_) => Err(ServiceError::BadRequest(format!("{method} is not allowed on blobs"))),
-            },
             _ => return Err(Routed::NoRoute),
         };
         r.map_err(Routed::Failed)
@@ -291,73 +374,6 @@ enum Routed {
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
     serde_json::to_vec(value).map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
-/// Reads one request head; `Ok(None)` at a clean end of the connection.
-fn read_head(reader: &mut impl BufRead) -> Result<Option<Head>, String> {
-    let mut raw = Vec::new();
-    loop {
-        // Bounded even within one line: a head without newlines cannot grow.
-        let room = (MAX_HEAD + 1).saturating_sub(raw.len()) as u64;
-        let n = (&mut *reader)
-            .take(room)
-            .read_until(b'\n', &mut raw)
-            .map_err(|e| format!("cannot read the request: {e}"))?;
-        if raw.len() > MAX_HEAD {
-            return Err("request head too large".into());
-        }
-        if n == 0 {
-            return if raw.is_empty() { Ok(None) } else { Err("the connection closed inside a request head".into()) };
-        }
-        if raw == b"\r\n" || raw == b"\n" {
-            raw.clear(); // a stray empty line between requests
-            continue;
-        }
-        if raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\n\n") || raw.ends_with(b"\n\r\n") {
-            break;
-        }
-    }
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(&raw) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err("incomplete request head".into()),
-        Err(e) => return Err(format!("malformed request head: {e}")),
-    }
-    let header = |name: &str| {
-        req.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .and_then(|h| std::str::from_utf8(h.value).ok())
-            .map(str::trim)
-    };
-    // One Content-Length, digits only (RFC 9112): anything else could be
-    // read differently by a proxy in front.
-    let lengths: Vec<&str> = req
-        .headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .filter_map(|h| std::str::from_utf8(h.value).ok())
-        .map(str::trim)
-        .collect();
-    let content_length = match lengths.as_slice() {
-        [] => None,
-        [v] if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(v.parse::<u64>().map_err(|_| format!("bad Content-Length `{v}`"))?)
-        }
-        _ => return Err(format!("bad or repeated Content-Length: {lengths:?}")),
-    };
-    Ok(Some(Head {
-        method: req.method.unwrap_or("").to_string(),
-        path: req.path.unwrap_or("").to_string(),
-        content_length,
-        // Any transfer coding is refused (411): bodies come with a length.
-        chunked: header("transfer-encoding").is_some(),
-        authorization: header("authorization").map(str::to_string),
-        expect_continue: header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
-        close: header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || req.version == Some(0),
-        stream: header("accept").is_some_and(|v| v.contains("application/x-ndjson")),
-    }))
 }
 
 fn respond(w: &mut impl Write, code: u16, body: &[u8], close: bool) -> std::io::Result<()> {
@@ -388,6 +404,18 @@ fn respond(w: &mut impl Write, code: u16, body: &[u8], close: bool) -> std::io::
     } else {
         w.write_all(head.as_bytes())?;
         w.write_all(body)?;
+    }
+    w.flush()
+}
+
+/// A 200 answer whose body is a blob's file, copied through a small buffer.
+fn send_file(w: &mut impl Write, mut blob: BlobFile) -> std::io::Result<()> {
+    write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", blob.size)?;
+    let sent = std::io::copy(&mut (&mut blob.file).take(blob.size), w)?;
+    if sent < blob.size {
+        // Shorter than verified a moment ago: end the connection rather
+        // than let the client wait for bytes that will not come.
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the blob's file shrank"));
     }
     w.flush()
 }
