@@ -12,6 +12,7 @@
 //! kind = "remote"                     # GG_ENGINE: local or remote
 //! workers = ["http://w1:7878"]        # GG_WORKERS (comma-separated)
 //! token_file = "/etc/gg/token"        # GG_TOKEN_FILE (GG_TOKEN: the token)
+//! ca_file = "/etc/gg/workers-ca.pem"  # GG_WORKER_CA: trusted for https:// workers
 //! strict = true                       # GG_REMOTE_STRICT=1
 //! straggler_secs = 10                 # GG_STRAGGLER_SECS
 //!
@@ -45,6 +46,9 @@ pub struct EngineConfig {
     pub kind: Option<String>,
     pub workers: Option<Vec<String>>,
     pub token_file: Option<PathBuf>,
+    /// A CA certificate (PEM) trusted for `https://` workers, besides the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
     pub strict: Option<bool>,
     pub straggler_secs: Option<f64>,
     pub function: Option<String>,
@@ -87,6 +91,9 @@ pub fn engine() -> Result<EngineConfig, String> {
     }
     if let Some(f) = env("GG_TOKEN_FILE") {
         c.token_file = Some(f.into());
+    }
+    if let Some(f) = env("GG_WORKER_CA") {
+        c.ca_file = Some(f.into());
     }
     if let Some(s) = env("GG_REMOTE_STRICT") {
         c.strict = Some(s == "1");
@@ -147,6 +154,7 @@ fn merge(into: &mut EngineConfig, from: EngineConfig) {
     into.kind = from.kind.or(into.kind.take());
     into.workers = from.workers.or(into.workers.take());
     into.token_file = from.token_file.or(into.token_file.take());
+    into.ca_file = from.ca_file.or(into.ca_file.take());
     into.strict = from.strict.or(into.strict);
     into.straggler_secs = from.straggler_secs.or(into.straggler_secs);
     into.function = from.function.or(into.function.take());
@@ -241,6 +249,17 @@ mod tests {
         std::fs::write(&p, "[engine]\nworkerz = []\n").unwrap();
         let e = read(&p).unwrap_err();
         assert!(e.contains("gg.toml") && e.contains("workerz"), "{e}");
+    }
+
+    #[test]
+    fn a_worker_ca_file_is_read_and_a_later_file_overrides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("config.toml");
+        let project = dir.path().join("gg.toml");
+        std::fs::write(&user, "[engine]\nca_file = \"/etc/gg/ca.pem\"\n").unwrap();
+        std::fs::write(&project, "[engine]\nca_file = \"ca.pem\"\n").unwrap();
+        assert_eq!(engine_from(&[user.clone()]).unwrap().ca_file, Some("/etc/gg/ca.pem".into()));
+        assert_eq!(engine_from(&[user, project]).unwrap().ca_file, Some("ca.pem".into()));
     }
 
     #[test]

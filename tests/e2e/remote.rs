@@ -388,3 +388,91 @@ fn a_worker_killed_mid_batch_still_gives_every_thunk_its_result() {
     let _ = ws[0].child.wait();
     ws.remove(0);
 }
+
+/// A CA and a certificate it signed for 127.0.0.1, made with openssl in
+/// `dir`: `(ca.pem, cert.pem, key.pem)`.
+fn certificates(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=gg test CA"],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[&["req", "-new"][..], &ec, &["-keyout", "key.pem", "-out", "w.csr", "-subj", "/CN=gg test worker"]].concat(),
+    );
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "w.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+#[test]
+fn a_worker_over_tls_serves_a_client_that_trusts_its_ca_and_is_refused_by_one_that_does_not() {
+    let s = Scratch::new();
+    let (ca, cert, key) = certificates(s.path());
+    s.write("token", "t0k3n\n");
+    let ws = workers(
+        &s,
+        1,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--token-file",
+            s.path().join("token").to_str().unwrap(),
+        ],
+    );
+    assert!(ws[0].url.starts_with("https://127.0.0.1:"), "{}", ws[0].url);
+    let t = s.ok(&sh_thunk("echo over tls > out", "out", &[]));
+    let out = remote_cmd(&s, &["force", &t], &ws)
+        .env("GG_TOKEN", "t0k3n")
+        .env("GG_REMOTE_STRICT", "1")
+        .env("GG_WORKER_CA", &ca)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(reductions(&s.path().join("worker0")), 1, "the thunk ran on the worker");
+    // Without the CA, the worker's certificate is not trusted.
+    let t2 = s.ok(&sh_thunk("echo untrusted > out", "out", &[]));
+    let out =
+        remote_cmd(&s, &["force", &t2], &ws).env("GG_TOKEN", "t0k3n").env("GG_REMOTE_STRICT", "1").output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("certificate was refused") && err.contains("UnknownIssuer"), "{err}");
+    assert_eq!(reductions(&s.path().join("worker0")), 1);
+    // Plain HTTP to the TLS port is no way round it.
+    let plain = ws[0].url.replace("https://", "http://");
+    let out = s
+        .cmd(&["force", &t2])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", &plain)
+        .env("GG_TOKEN", "t0k3n")
+        .env("GG_REMOTE_STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+}

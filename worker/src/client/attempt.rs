@@ -92,7 +92,7 @@ impl Inner {
         loop {
             let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));
             let req = req.header("Content-Type", "application/json").header("Accept", "application/x-ndjson");
-            let resp = req.send(body).map_err(|e| Attempt::Unreachable(e.to_string()))?;
+            let resp = req.send(body).map_err(|e| Attempt::Unreachable(super::tls::describe(&e)))?;
             let code = resp.status().as_u16();
             if code == 200 {
                 return Ok(resp);

@@ -177,7 +177,7 @@ impl Inner {
             return Ok(());
         }
         let resp = self.auth(self.agent.get(format!("{}/v1/blobs/{name}", w.url))).call();
-        let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
+        let mut resp = resp.map_err(|e| Attempt::Unreachable(super::tls::describe(&e)))?;
         if resp.status().as_u16() != 200 {
             return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
         }

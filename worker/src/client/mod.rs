@@ -10,6 +10,7 @@
 mod attempt;
 mod blobs;
 mod pool;
+mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -87,9 +88,22 @@ enum Attempt {
 }
 
 impl RemoteExecutor {
-    /// `urls` like `http://host:port`; `token` sent as a bearer token.
+    /// `urls` like `http://host:port` or `https://…`; `token` sent as a
+    /// bearer token. `https://` workers are verified against the system's
+    /// roots (see [`RemoteExecutor::from_env`] for a private CA).
     pub fn new(store: Store, urls: &[String], token: Option<String>, strict: bool) -> RemoteExecutor {
-        let agent = ureq::Agent::config_builder()
+        let tls = urls.iter().any(|u| u.starts_with("https://")).then(|| tls::config(None).expect("no file to read"));
+        RemoteExecutor::with_tls(store, urls, token, strict, tls)
+    }
+
+    fn with_tls(
+        store: Store,
+        urls: &[String],
+        token: Option<String>,
+        strict: bool,
+        tls: Option<ureq::tls::TlsConfig>,
+    ) -> RemoteExecutor {
+        let mut agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(3)))
             .max_idle_connections_per_host(64)
@@ -97,9 +111,11 @@ impl RemoteExecutor {
             // thousand connections, and 2 × 128 KiB each (the default)
             // made that page faulting a fifth of the client's time.
             .input_buffer_size(16 * 1024)
-            .output_buffer_size(64 * 1024)
-            .build()
-            .into();
+            .output_buffer_size(64 * 1024);
+        if let Some(tls) = tls {
+            agent = agent.tls_config(tls);
+        }
+        let agent = agent.build().into();
         let workers = urls
             .iter()
             .map(|u| Remote {
@@ -136,8 +152,10 @@ impl RemoteExecutor {
     }
 
     /// The remote engine `GG_ENGINE=remote` asks for, from `GG_WORKERS`,
-    /// `GG_TOKEN` (or `GG_TOKEN_FILE`) and `GG_REMOTE_STRICT`; `None` for
-    /// the local engine (`GG_ENGINE` unset or `local`).
+    /// `GG_TOKEN` (or `GG_TOKEN_FILE`), `GG_WORKER_CA` (a CA that signed
+    /// `https://` workers' certificates, trusted besides the system's) and
+    /// `GG_REMOTE_STRICT`; `None` for the local engine (`GG_ENGINE` unset
+    /// or `local`).
     pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
         use anyhow::{bail, Context};
         let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
@@ -159,7 +177,11 @@ impl RemoteExecutor {
             }
             _ => None,
         };
-        let mut r = RemoteExecutor::new(store.clone(), &workers, token, c.strict.unwrap_or(false));
+        let tls = match (&c.ca_file, workers.iter().any(|u| u.starts_with("https://"))) {
+            (_, false) => None,
+            (ca, true) => Some(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?),
+        };
+        let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, c.strict.unwrap_or(false), tls);
         if let Some(secs) = c.straggler_secs {
             Arc::get_mut(&mut r.inner).expect("not shared yet").straggler_min = Duration::from_secs_f64(secs);
         }
@@ -213,7 +235,7 @@ impl Inner {
 
 /// Status and body of a response, or why there is none.
 fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(u16, String), Attempt> {
-    let mut resp = resp.map_err(|e| Attempt::Unreachable(e.to_string()))?;
+    let mut resp = resp.map_err(|e| Attempt::Unreachable(tls::describe(&e)))?;
     let code = resp.status().as_u16();
     let text = resp
         .body_mut()
