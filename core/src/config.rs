@@ -258,7 +258,7 @@ mod tests {
         let project = dir.path().join("gg.toml");
         std::fs::write(&user, "[engine]\nca_file = \"/etc/gg/ca.pem\"\n").unwrap();
         std::fs::write(&project, "[engine]\nca_file = \"ca.pem\"\n").unwrap();
-        assert_eq!(engine_from(&[user.clone()]).unwrap().ca_file, Some("/etc/gg/ca.pem".into()));
+        assert_eq!(engine_from(std::slice::from_ref(&user)).unwrap().ca_file, Some("/etc/gg/ca.pem".into()));
         assert_eq!(engine_from(&[user, project]).unwrap().ca_file, Some("ca.pem".into()));
     }
 

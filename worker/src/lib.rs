@@ -9,6 +9,7 @@ pub mod http;
 pub mod lambda;
 pub mod protocol;
 pub mod service;
+pub mod spool;
 
 pub use http::{ServeOptions, Worker};
 pub use service::{Service, ServiceError};

@@ -15,6 +15,7 @@ use gg_core::engine::{ExecError, Executor as _, Job};
 use gg_core::{Name, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
+use crate::spool::{spool, SpoolError};
 
 /// Connections used at once to upload one request's missing blobs.
 const UPLOAD_LANES: usize = 8;
@@ -146,8 +147,14 @@ impl Inner {
     }
 
     fn put(&self, w: &Remote, name: &Name) -> Result<(), Attempt> {
-        let bytes = self.store.get(name).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
-        let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&bytes[..]);
+        // Sent from its file: a large blob never sits whole in memory.
+        let file = self
+            .store
+            .blob(name)
+            .map_err(|e| e.to_string())
+            .and_then(|p| std::fs::File::open(&p).map_err(|e| format!("cannot read `{}`: {e}", p.display())));
+        let file = file.map_err(|e| Attempt::Failed(ExecError::engine(e)))?;
+        let resp = self.auth(self.agent.put(format!("{}/v1/blobs/{name}", w.url))).send(&file);
         let (code, text) = read(resp)?;
         match code {
             200 => Ok(()),
@@ -181,13 +188,23 @@ impl Inner {
         if resp.status().as_u16() != 200 {
             return Err(Attempt::Unreachable(format!("fetching `{name}`: {}", resp.status())));
         }
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(name.size() + 1)
-            .read_to_vec()
-            .map_err(|e| Attempt::Unreachable(e.to_string()))?;
-        self.accept(name, &bytes)
+        // Spooled to a file as it arrives, named on the way.
+        let mut body = resp.body_mut().with_config().limit(name.size() + 1).reader();
+        let spooled = spool(&self.store, name.kind(), &mut body).map_err(|e| match e {
+            SpoolError::Read(e) => Attempt::Unreachable(e.to_string()),
+            SpoolError::Write(e) => Attempt::Failed(ExecError::engine(format!("cannot store `{name}`: {e}"))),
+        })?;
+        let kept = if spooled.name != *name {
+            Err(Attempt::Unreachable(format!("the worker sent bytes that do not match `{name}`")))
+        } else {
+            self.store
+                .install_hashed(name, &spooled.path)
+                .map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))
+        };
+        if kept.is_err() {
+            let _ = std::fs::remove_file(&spooled.path);
+        }
+        kept
     }
 
     /// Brings `name` into the local store: from a worker holding it, or by
