@@ -401,3 +401,30 @@ fn a_thunk_without_a_timeout_of_its_own_is_killed_at_the_workers_default() {
     assert!(text(&out.stderr).contains("timed out after 1"), "{}", text(&out.stderr));
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_worker_beyond_loopback_without_tls_warns_that_the_token_travels_in_clear() {
+    let s = Scratch::new();
+    s.write("token", "s3cret\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gg-worker"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--jobs", "1", "--token-file"])
+        .arg(s.path().join("token"))
+        .arg("--dir")
+        .arg(s.path().join("w"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a worker that never warns must fail the test, not hang it.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stderr).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("warning") && line.contains("without TLS") && line.contains("--tls-cert"), "{line}");
+}
