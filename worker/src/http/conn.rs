@@ -19,6 +19,9 @@ pub(super) struct Socket {
     tcp: TcpStream,
     pub deadline: Option<Instant>,
     idle: Duration,
+    /// The read timeout last set, so that reads without a deadline (bodies)
+    /// do not pay a system call each to set it again.
+    applied: Option<Duration>,
     /// Set once a byte has arrived: the gate closes silent connections first.
     heard: Arc<AtomicBool>,
 }
@@ -27,7 +30,7 @@ impl Socket {
     pub fn new(tcp: TcpStream, idle: Duration, heard: Arc<AtomicBool>) -> Socket {
         // A client that stops reading its answer must not hold a thread.
         let _ = tcp.set_write_timeout(Some(idle));
-        Socket { tcp, deadline: None, idle, heard }
+        Socket { tcp, deadline: None, idle, applied: None, heard }
     }
 }
 
@@ -43,7 +46,10 @@ impl Read for Socket {
             }
             None => self.idle,
         };
-        self.tcp.set_read_timeout(Some(wait))?;
+        if self.applied != Some(wait) {
+            self.tcp.set_read_timeout(Some(wait))?;
+            self.applied = Some(wait);
+        }
         let n = self.tcp.read(buf)?;
         if n > 0 {
             self.heard.store(true, Ordering::Relaxed);
