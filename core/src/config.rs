@@ -13,6 +13,7 @@
 //! workers = ["http://w1:7878"]        # GG_WORKERS (comma-separated)
 //! token_file = "/etc/gg/token"        # GG_TOKEN_FILE (GG_TOKEN: the token)
 //! ca_file = "/etc/gg/workers-ca.pem"  # GG_WORKER_CA: trusted for https:// workers
+//! fingerprint = "AB:CD:…"             # GG_WORKER_FINGERPRINT: pinned certificates instead
 //! strict = true                       # GG_REMOTE_STRICT=1
 //! straggler_secs = 10                 # GG_STRAGGLER_SECS
 //!
@@ -49,6 +50,9 @@ pub struct EngineConfig {
     /// A CA certificate (PEM) trusted for `https://` workers, besides the
     /// system's roots.
     pub ca_file: Option<PathBuf>,
+    /// SHA-256 fingerprints of the workers' certificates (comma-separated):
+    /// pinned, accepted instead of any CA.
+    pub fingerprint: Option<String>,
     pub strict: Option<bool>,
     pub straggler_secs: Option<f64>,
     pub function: Option<String>,
@@ -94,6 +98,9 @@ pub fn engine() -> Result<EngineConfig, String> {
     }
     if let Some(f) = env("GG_WORKER_CA") {
         c.ca_file = Some(f.into());
+    }
+    if let Some(f) = env("GG_WORKER_FINGERPRINT") {
+        c.fingerprint = Some(f);
     }
     if let Some(s) = env("GG_REMOTE_STRICT") {
         c.strict = Some(s == "1");
@@ -155,6 +162,7 @@ fn merge(into: &mut EngineConfig, from: EngineConfig) {
     into.workers = from.workers.or(into.workers.take());
     into.token_file = from.token_file.or(into.token_file.take());
     into.ca_file = from.ca_file.or(into.ca_file.take());
+    into.fingerprint = from.fingerprint.or(into.fingerprint.take());
     into.strict = from.strict.or(into.strict);
     into.straggler_secs = from.straggler_secs.or(into.straggler_secs);
     into.function = from.function.or(into.function.take());

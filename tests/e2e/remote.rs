@@ -476,3 +476,43 @@ fn a_worker_over_tls_serves_a_client_that_trusts_its_ca_and_is_refused_by_one_th
         .unwrap();
     assert!(!out.status.success(), "{}", text(&out.stdout));
 }
+
+#[test]
+fn a_pinned_worker_certificate_is_trusted_without_a_ca_and_any_other_is_refused() {
+    let s = Scratch::new();
+    let (_, cert, key) = certificates(s.path());
+    let mut w = crate::worker::start(
+        &s.path().join("worker0"),
+        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+    );
+    // The worker prints the fingerprint openssl gives for its certificate.
+    // Kept open to the end: a worker writing to a closed pipe would fail.
+    let mut stderr = std::io::BufReader::new(w.child.stderr.take().unwrap());
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut said).unwrap();
+    let out =
+        Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha256", "-in"]).arg(&cert).output().unwrap();
+    let openssl = text(&out.stdout);
+    let pin = openssl.trim().rsplit('=').next().unwrap().to_string();
+    assert!(said.contains(&pin), "the worker said `{said}`, openssl `{openssl}`");
+    let ws = [w];
+    let t = s.ok(&sh_thunk("echo pinned > out", "out", &[]));
+    let out = remote_cmd(&s, &["force", &t], &ws)
+        .env("GG_REMOTE_STRICT", "1")
+        .env("GG_WORKER_FINGERPRINT", &pin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(reductions(&s.path().join("worker0")), 1, "the thunk ran on the worker");
+    let t2 = s.ok(&sh_thunk("echo other > out", "out", &[]));
+    let out = remote_cmd(&s, &["force", &t2], &ws)
+        .env("GG_REMOTE_STRICT", "1")
+        .env("GG_WORKER_FINGERPRINT", "00".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains(&pin) && err.contains("not among GG_WORKER_FINGERPRINT"), "{err}");
+    assert_eq!(reductions(&s.path().join("worker0")), 1);
+    drop(stderr);
+}

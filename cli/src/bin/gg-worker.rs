@@ -98,6 +98,9 @@ fn run() -> Result<()> {
             worker.addr()
         );
     }
+    if let Some(f) = worker.fingerprint() {
+        eprintln!("gg-worker: TLS certificate SHA-256 fingerprint {f} (clients may pin it: GG_WORKER_FINGERPRINT)");
+    }
     // Clients and tests read the bound address from this line.
     let scheme = if worker.is_tls() { "https" } else { "http" };
     println!("gg-worker listening on {scheme}://{}", worker.addr());

@@ -9,6 +9,7 @@
 
 mod attempt;
 mod blobs;
+mod pinned;
 mod pool;
 mod tls;
 
@@ -75,6 +76,15 @@ pub struct RemoteExecutor {
     pub duplicated: AtomicUsize,
 }
 
+/// How the client trusts `https://` workers.
+#[derive(Debug)]
+enum Trust {
+    /// Certificates a trusted CA signed, for the name in the URL.
+    Roots(ureq::tls::TlsConfig),
+    /// Exactly these certificates (SHA-256), whoever signed them.
+    Pins(Vec<pinned::Pin>),
+}
+
 /// How one attempt on one worker ended, when not with outputs.
 #[derive(Clone)]
 enum Attempt {
@@ -92,8 +102,9 @@ impl RemoteExecutor {
     /// bearer token. `https://` workers are verified against the system's
     /// roots (see [`RemoteExecutor::from_env`] for a private CA).
     pub fn new(store: Store, urls: &[String], token: Option<String>, strict: bool) -> RemoteExecutor {
-        let tls = urls.iter().any(|u| u.starts_with("https://")).then(|| tls::config(None).expect("no file to read"));
-        RemoteExecutor::with_tls(store, urls, token, strict, tls)
+        let tls = urls.iter().any(|u| u.starts_with("https://"));
+        let trust = tls.then(|| Trust::Roots(tls::config(None).expect("no file to read")));
+        RemoteExecutor::with_tls(store, urls, token, strict, trust)
     }
 
     fn with_tls(
@@ -101,9 +112,9 @@ impl RemoteExecutor {
         urls: &[String],
         token: Option<String>,
         strict: bool,
-        tls: Option<ureq::tls::TlsConfig>,
+        trust: Option<Trust>,
     ) -> RemoteExecutor {
-        let mut agent = ureq::Agent::config_builder()
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(3)))
             .max_idle_connections_per_host(64)
@@ -112,10 +123,19 @@ impl RemoteExecutor {
             // made that page faulting a fifth of the client's time.
             .input_buffer_size(16 * 1024)
             .output_buffer_size(64 * 1024);
-        if let Some(tls) = tls {
-            agent = agent.tls_config(tls);
-        }
-        let agent = agent.build().into();
+        let agent = match trust {
+            None => agent.build().into(),
+            Some(Trust::Roots(tls)) => agent.tls_config(tls).build().into(),
+            Some(Trust::Pins(pins)) => {
+                use ureq::unversioned::{resolver::DefaultResolver, transport::Connector as _};
+                let connector = ().chain(ureq::unversioned::transport::TcpConnector::default());
+                ureq::Agent::with_parts(
+                    agent.build(),
+                    connector.chain(pinned::Pinned::new(pins)),
+                    DefaultResolver::default(),
+                )
+            }
+        };
         let workers = urls
             .iter()
             .map(|u| Remote {
@@ -153,8 +173,9 @@ impl RemoteExecutor {
 
     /// The remote engine `GG_ENGINE=remote` asks for, from `GG_WORKERS`,
     /// `GG_TOKEN` (or `GG_TOKEN_FILE`), `GG_WORKER_CA` (a CA that signed
-    /// `https://` workers' certificates, trusted besides the system's) and
-    /// `GG_REMOTE_STRICT`; `None` for the local engine (`GG_ENGINE` unset
+    /// `https://` workers' certificates, trusted besides the system's),
+    /// `GG_WORKER_FINGERPRINT` (the certificates themselves, pinned instead)
+    /// and `GG_REMOTE_STRICT`; `None` for the local engine (`GG_ENGINE` unset
     /// or `local`).
     pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
         use anyhow::{bail, Context};
@@ -177,9 +198,13 @@ impl RemoteExecutor {
             }
             _ => None,
         };
-        let tls = match (&c.ca_file, workers.iter().any(|u| u.starts_with("https://"))) {
-            (_, false) => None,
-            (ca, true) => Some(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?),
+        let https = workers.iter().any(|u| u.starts_with("https://"));
+        let tls = match (&c.fingerprint, &c.ca_file) {
+            _ if !https => None,
+            (Some(pins), _) => {
+                Some(Trust::Pins(pinned::parse_pins(pins).map_err(|e| anyhow::anyhow!("GG_WORKER_FINGERPRINT: {e}"))?))
+            }
+            (None, ca) => Some(Trust::Roots(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?)),
         };
         let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, c.strict.unwrap_or(false), tls);
         if let Some(secs) = c.straggler_secs {

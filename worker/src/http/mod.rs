@@ -91,6 +91,8 @@ struct Shared {
     token: Option<String>,
     max_body: u64,
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// The TLS certificate's fingerprint, for clients to pin.
+    fingerprint: Option<String>,
     limits: Limits,
     gate: Gate,
     connections: AtomicUsize,
@@ -118,9 +120,12 @@ impl Worker {
                  give --token-file, or --insecure-no-auth to accept that"
             );
         }
-        let tls = match &opts.tls {
-            Some((cert, key)) => Some(tls::server_config(cert, key)?),
-            None => None,
+        let (tls, fingerprint) = match &opts.tls {
+            Some((cert, key)) => {
+                let (config, fingerprint) = tls::server_config(cert, key)?;
+                (Some(config), Some(fingerprint))
+            }
+            None => (None, None),
         };
         let store = gg_core::Store::open(&opts.store_dir)
             .with_context(|| format!("cannot open the store at `{}`", opts.store_dir.display()))?;
@@ -134,6 +139,7 @@ impl Worker {
             token: opts.token.clone(),
             max_body: opts.max_body,
             tls,
+            fingerprint,
             gate: Gate::new(limits.pending_per_peer, limits.pending),
             limits,
             connections: AtomicUsize::new(0),
@@ -149,6 +155,11 @@ impl Worker {
     /// Whether connections speak TLS.
     pub fn is_tls(&self) -> bool {
         self.shared.tls.is_some()
+    }
+
+    /// With TLS, the certificate's SHA-256 fingerprint (`AB:CD:…`).
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.shared.fingerprint.as_deref()
     }
 
     /// Serves until the process ends: a thread per connection.
