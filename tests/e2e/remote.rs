@@ -516,3 +516,35 @@ fn a_pinned_worker_certificate_is_trusted_without_a_ca_and_any_other_is_refused(
     assert_eq!(reductions(&s.path().join("worker0")), 1);
     drop(stderr);
 }
+
+/// Starts a worker on `store` with `--tls-self-signed`; returns it, the
+/// fingerprint it printed, and its stderr (kept open while it runs).
+fn self_signed_worker(store: &Path) -> (WorkerProc, String, std::io::BufReader<std::process::ChildStderr>) {
+    let mut w = crate::worker::start(store, &["--tls-self-signed"]);
+    let mut stderr = std::io::BufReader::new(w.child.stderr.take().unwrap());
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut said).unwrap();
+    let fingerprint = said.split_whitespace().find(|w| w.len() == 95 && w.contains(':')).unwrap_or_default();
+    assert!(!fingerprint.is_empty(), "no fingerprint in `{said}`");
+    (w, fingerprint.to_string(), stderr)
+}
+
+#[test]
+fn a_self_signed_worker_keeps_its_certificate_across_restarts_and_serves_clients_that_pin_it() {
+    let s = Scratch::new();
+    let store = s.path().join("worker0");
+    let (first, pin, _stderr) = self_signed_worker(&store);
+    assert!(first.url.starts_with("https://"), "{}", first.url);
+    drop(first);
+    let (w, again, _stderr) = self_signed_worker(&store);
+    assert_eq!(again, pin, "the same certificate after a restart");
+    let ws = [w];
+    let t = s.ok(&sh_thunk("echo self-signed > out", "out", &[]));
+    let out = remote_cmd(&s, &["force", &t], &ws)
+        .env("GG_REMOTE_STRICT", "1")
+        .env("GG_WORKER_FINGERPRINT", &pin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(reductions(&store), 1, "the thunk ran on the worker");
+}

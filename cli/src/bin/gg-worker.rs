@@ -48,6 +48,11 @@ enum Command {
         /// The private key of --tls-cert (PEM).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Serve HTTPS with a self-signed certificate, made on first use and
+        /// kept in the store's `tls/` folder; clients pin its fingerprint
+        /// (printed on start) with GG_WORKER_FINGERPRINT.
+        #[arg(long, conflicts_with = "tls_cert")]
+        tls_self_signed: bool,
     },
     /// Serve Lambda invocations through the Runtime API
     /// (AWS_LAMBDA_RUNTIME_API): what the deployment's `bootstrap` runs.
@@ -62,8 +67,18 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body, thunk_timeout, tls_cert, tls_key } =
-        Cli::parse().command
+    let Command::Serve {
+        listen,
+        token_file,
+        insecure_no_auth,
+        dir,
+        jobs,
+        max_body,
+        thunk_timeout,
+        tls_cert,
+        tls_key,
+        tls_self_signed,
+    } = Cli::parse().command
     else {
         return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg);
     };
@@ -80,15 +95,19 @@ fn run() -> Result<()> {
         Some(d) => d,
         None => gg_core::Store::locate().map_err(anyhow::Error::msg)?,
     };
+    let tls = match tls_self_signed {
+        true => Some(gg_worker::http::tls::self_signed(&store_dir.join("tls"), &certificate_names(&listen))?),
+        false => tls_cert.zip(tls_key),
+    };
     let opts = ServeOptions {
         listen,
         token,
         insecure_no_auth,
-        store_dir,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         max_body,
         thunk_timeout: (thunk_timeout > 0).then(|| std::time::Duration::from_secs(thunk_timeout)),
-        tls: tls_cert.zip(tls_key),
+        tls,
+        store_dir,
     };
     let worker = Worker::bind(&opts)?;
     if !worker.addr().ip().is_loopback() && !worker.is_tls() {
@@ -108,4 +127,20 @@ fn run() -> Result<()> {
     std::io::stdout().flush()?;
     worker.run();
     Ok(())
+}
+
+/// The names a self-signed certificate is made for: loopback, the machine's
+/// name and the address listened on (pinning ignores them; they let a
+/// client that trusts the certificate as a CA check the name too).
+fn certificate_names(listen: &str) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if let Some(host) = std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()) {
+        names.extend((!host.is_empty()).then_some(host));
+    }
+    if let Ok(addr) = listen.parse::<std::net::SocketAddr>() {
+        if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+            names.push(addr.ip().to_string());
+        }
+    }
+    names
 }

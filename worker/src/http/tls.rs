@@ -1,7 +1,9 @@
 //! The worker's TLS set-up: a certificate chain and its key, from PEM
-//! files, into a rustls server configuration shared by every connection.
+//! files, into a rustls server configuration shared by every connection;
+//! or a self-signed certificate made once and kept in the store, for
+//! clients to pin by fingerprint.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -38,6 +40,36 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<(Arc<rustls::ServerConfi
     Ok((Arc::new(config), leaf))
 }
 
+/// The self-signed certificate and key kept under `dir` (made there on
+/// first use, for `names`): `(cert, key)` paths. Kept, not made anew on
+/// each start, so that clients' pins stay valid across restarts.
+pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("self-signed-cert.pem"), dir.join("self-signed-key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let made = rcgen::generate_simple_self_signed(names.to_vec()).context("cannot make a self-signed certificate")?;
+    // The key first, private from the start; the certificate last, so
+    // that both exist only once both are whole.
+    write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
+    std::fs::write(&cert, made.cert.pem()).with_context(|| format!("cannot write `{}`", cert.display()))?;
+    Ok((cert, key))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    f.write_all(bytes).with_context(|| format!("cannot write `{}`", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +78,18 @@ mod tests {
     fn a_fingerprint_is_printed_as_openssl_prints_it() {
         let f = fingerprint(b"");
         assert!(f.starts_with("E3:B0:C4:42:98:FC:1C:14") && f.len() == 32 * 3 - 1, "{f}");
+    }
+
+    #[test]
+    fn a_self_signed_certificate_is_made_once_and_kept_with_a_private_key() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["localhost".to_string(), "127.0.0.1".to_string()];
+        let (cert, key) = self_signed(&dir.path().join("tls"), &names).unwrap();
+        let (_, first) = server_config(&cert, &key).unwrap();
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        let (cert, key) = self_signed(&dir.path().join("tls"), &names).unwrap();
+        assert_eq!(server_config(&cert, &key).unwrap().1, first, "the same certificate on a restart");
     }
 
     #[test]
