@@ -260,6 +260,9 @@ fn malformed_or_ambiguous_requests_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 400") && answer.matches("HTTP/1.1").count() == 1, "{answer}");
     assert!(raw(&w.url, b"POST /v1/missing HTTP/1.1\r\nContent-Length: +2\r\n\r\n[]").starts_with("HTTP/1.1 400"));
     assert!(raw(&w.url, b"POST /v1/missing HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").starts_with("HTTP/1.1 411"));
+    // A body on a blob GET would be read as the next request: refused.
+    let answer = raw(&w.url, b"GET /v1/blobs/Vnot-a-name HTTP/1.1\r\nContent-Length: 2\r\n\r\nxx");
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.matches("HTTP/1.1").count() == 1, "{answer}");
     // Heads ending in bare newlines are answered.
     assert!(raw(&w.url, b"GET /v1/status HTTP/1.1\nConnection: close\n\n").starts_with("HTTP/1.1 200"));
 }

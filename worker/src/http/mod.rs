@@ -302,6 +302,7 @@ impl Shared {
                 // A refused body may be partly unread: close.
                 Err(e) => failed(e, true),
             },
+            "GET" => failed(ServiceError::BadRequest("a GET of a blob carries no body".into()), true),
             m => failed(ServiceError::BadRequest(format!("{m} is not allowed on blobs")), head.close || unread),
         }
     }
