@@ -15,6 +15,7 @@ mod projects;
 mod remote;
 mod sandbox;
 mod store;
+mod store_faults;
 mod support;
 mod thunk_function;
 mod worker;
