@@ -60,3 +60,26 @@ fn a_miss_with_a_full_store_compiles_plainly_with_one_warning() {
     assert_eq!(count(&err, "unused variable"), 1, "{err}");
     assert_eq!(count(&err, "gg-cc: warning:"), 1, "one line about the store:\n{err}");
 }
+
+#[test]
+fn gg_ninja_with_a_store_too_small_for_the_toolchain_runs_those_steps_here_and_builds() {
+    let s = Scratch::new();
+    s.write(
+        "build.ninja",
+        "rule cc\n  command = cc -O2 -MD -MF $out.d -c $in -o $out\n  deps = gcc\n  depfile = $out.d\n\
+         rule link\n  command = cc $in -o $out\n\
+         build main.o: cc main.c\n\
+         build app: link main.o\n",
+    );
+    s.write("main.c", "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n");
+    // 20 MiB cannot hold the whole toolchain the thunks carry.
+    let setup = "mkdir -p \"$GG_DIR\"; mount -t tmpfs -o size=20m tmpfs \"$GG_DIR\"";
+    let out = in_mount_namespace(&s.cmd(&["ninja"]), setup);
+    let (stdout, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{err}");
+    assert_eq!(count(&err, "gg ninja: warning:"), 1, "one line about the engine:\n{err}");
+    let app = std::process::Command::new(s.path().join("app")).output().unwrap();
+    assert_eq!(text(&app.stdout), "hi\n");
+    let ninja = std::process::Command::new("ninja").arg("-n").current_dir(s.path()).output().unwrap();
+    assert!(text(&ninja.stdout).contains("no work to do"), "ninja agrees: {}", text(&ninja.stdout));
+}
