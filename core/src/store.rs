@@ -203,6 +203,23 @@ impl Store {
         self.root.join("tmp").join(fsutil::unique_name(stem))
     }
 
+    /// Removes temp files whose writer was killed (their names carry its
+    /// pid; see [`fsutil::temp_owner_is_dead`]). `tmp/` holds only the
+    /// writes in flight, so this reads a few names; it stops after
+    /// `limit` in any case.
+    pub fn sweep_dead_temps(&self, limit: usize) {
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return };
+        for entry in entries.flatten().take(limit) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // `STEM.PID.N.NANOS.tmp`: the stem is whatever precedes the pid.
+            let stem = name.rsplitn(5, '.').nth(4).unwrap_or_default();
+            if !stem.is_empty() && fsutil::temp_owner_is_dead(&name, stem) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Checks a file at `path` exists with the size `name` promises.
     fn check_size(name: &Name, path: &Path) -> Result<(), StoreError> {
         match fs::metadata(path) {

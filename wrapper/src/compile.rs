@@ -25,6 +25,11 @@ use crate::toolchain::{Family, Toolchain};
 /// stored and replayed), so they are part of the key too.
 const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"];
 
+/// How many names of the store's `tmp/` a miss looks at for temps of
+/// killed writers: the folder holds only writes in flight, so this bound
+/// is reached only after many kills, and later misses finish the sweep.
+const STALE_SWEEP_LIMIT: usize = 256;
+
 /// A compile gg handles: what it needs besides the parsed arguments.
 pub struct Job<'a> {
     pub store: &'a Store,
@@ -157,6 +162,7 @@ fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
     if let Some((path, bytes)) = depfile {
         fsutil::write_atomic(Path::new(&path), &bytes).with_context(|| format!("cannot write `{path}`"))?;
     }
+    fsutil::remove_dead_temps_beside(Path::new(&out));
     write_object(&blob, Path::new(&out)).with_context(|| format!("cannot write `{out}`"))?;
     crate::ran::mark();
     // Served: a closed stream is the caller's choice, not a reason to compile.
@@ -171,6 +177,13 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         return Err(plain(job, &why));
     }
     let out = c.output_path();
+    // What a killed gg-cc (or compiler) left for this output and in the
+    // store: cheap here, where a compile follows.
+    fsutil::remove_dead_temps_beside(Path::new(&out));
+    if let Some(d) = job.depfile_request() {
+        fsutil::remove_dead_temps_beside(Path::new(&job.user_depfile(d)));
+    }
+    job.store.sweep_dead_temps(STALE_SWEEP_LIMIT);
     let tmp_out = fsutil::temp_beside(Path::new(&out));
     let dep_tmp = job.store.temp_path("deps");
     let mut args: Vec<String> = c.args.clone();
