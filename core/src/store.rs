@@ -7,7 +7,7 @@
 //! <root>/blobs/<c>/<V… or T…>   read-only blob files
 //! <root>/exec/<c>/<V…>          +x copies of blobs used as executables
 //! <root>/reductions/<c>/<T…>    JSON: {"outputs":[["a.o","V…"],…]}
-//! <root>/tmp/                         temp files, renamed into place
+//! <root>/tmp/                         temp files (NAME.PID.N.NANOS.tmp), renamed into place
 //! <root>/sandboxes/                   one folder per running thunk
 //! <root>/corrupt/                     entries `gg fsck` moved aside
 //! ```
