@@ -132,9 +132,14 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
         }
     }
     if let (Some(engine), Some(key)) = (job.engine, key.as_deref()) {
-        match crate::remote::compile(job, engine, key)? {
-            Some(code) => return Ok(code),
-            None => debug("running this compile in place instead"),
+        match crate::remote::compile(job, engine, key) {
+            Ok(Some(code)) => return Ok(code),
+            Ok(None) => debug("running this compile in place instead"),
+            // Nothing reached the user yet (say, the store could not take
+            // the inputs): the in-place compile decides, and warns once if
+            // the store is the reason.
+            Err(e) if !crate::ran::already() => debug(&format!("running this compile in place instead: {e:#}")),
+            Err(e) => return Err(e),
         }
     }
     compile_in_place(job, key.as_deref())
