@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A name no other thread or process of this machine is using right now.
+/// A name no other thread or process of this machine is using right now:
+/// `STEM.PID.N.NANOS.tmp`. The pid lets a later process tell a temp whose
+/// writer was killed (see [`temp_owner_is_dead`]).
 pub fn unique_name(stem: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -22,6 +24,44 @@ pub fn unique_name(stem: &str) -> String {
 pub fn temp_beside(path: &Path) -> PathBuf {
     let stem = path.file_name().map_or_else(|| "gg".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(unique_name(&format!(".{stem}")))
+}
+
+/// Whether `file_name` is a [`unique_name`] of `stem` whose process is
+/// gone (so nothing will ever rename or remove it).
+pub fn temp_owner_is_dead(file_name: &str, stem: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix(stem).and_then(|r| r.strip_prefix('.')) else { return false };
+    let Some(rest) = rest.strip_suffix(".tmp") else { return false };
+    let parts: Vec<&str> = rest.split('.').collect();
+    let [pid, n, nanos] = parts[..] else { return false };
+    if n.parse::<u64>().is_err() || u64::from_str_radix(nanos, 16).is_err() {
+        return false;
+    }
+    match pid.parse::<i32>() {
+        Ok(pid) if pid > 0 && pid as u32 != std::process::id() => {
+            // SAFETY: signal 0 only asks whether the process exists.
+            unsafe { libc::kill(pid, 0) != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) }
+        }
+        _ => false,
+    }
+}
+
+/// Removes the temps beside `path` left by killed writers (a build
+/// stopped with `kill -9` mid-write), so they do not pile up in the
+/// user's folders: one read of the folder, done when `path` is written.
+pub fn remove_dead_temps_beside(path: &Path) {
+    let Some(name) = path.file_name() else { return };
+    let stem = format!(".{}", name.to_string_lossy());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        if temp_owner_is_dead(&file.to_string_lossy(), &stem) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Creates a fresh file at `path` (which must not exist).
@@ -107,6 +147,32 @@ mod tests {
         let p = dir.path().join("missing-dir").join("out.o");
         assert!(write_atomic(&p, b"x").is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_temp_of_a_dead_process_is_removed_and_others_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.o");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".a.o.{dead}.0.1f.tmp"));
+        let mine = dir.path().join(unique_name(".a.o"));
+        let other_output = dir.path().join(format!(".b.o.{dead}.0.1f.tmp"));
+        let alive = dir.path().join(".a.o.1.0.1f.tmp");
+        for p in [&stale, &mine, &other_output, &alive] {
+            fs::write(p, b"x").unwrap();
+        }
+        remove_dead_temps_beside(&out);
+        assert!(!stale.exists(), "the dead writer's temp is gone");
+        assert!(mine.exists() && other_output.exists() && alive.exists());
+    }
+
+    #[test]
+    fn names_that_are_not_temps_are_never_taken_for_dead_ones() {
+        assert!(!temp_owner_is_dead(".a.o.x.0.1f.tmp", ".a.o"));
+        assert!(!temp_owner_is_dead(".a.o.999999999.0.1f", ".a.o"));
+        assert!(!temp_owner_is_dead(".a.o.d.999999999.0.1f.tmp", ".a.o"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows about compilers or Ninja; those build thunks on top.
 
+pub mod beneath;
 pub mod config;
 pub mod engine;
 pub mod fsck;

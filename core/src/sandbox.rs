@@ -14,10 +14,11 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::beneath::{Entry, Refused};
 use crate::engine::ExecError;
 use crate::fsutil::{self, ctx};
 use crate::name::Name;
-use crate::store::{Stamp, Store};
+use crate::store::Store;
 use crate::thunk::Thunk;
 
 /// One run's folder, `<store>/sandboxes/<unique>/`, holding the thunk's
@@ -25,8 +26,21 @@ use crate::thunk::Thunk;
 #[derive(Debug)]
 pub struct Sandbox {
     root: PathBuf,
-    linked: Vec<(String, PathBuf, Stamp)>,
+    linked: Vec<Linked>,
+    /// The store the links point into: removing them moves the blobs'
+    /// ctimes, which the store must be told about (see [`Store::restamp`]).
+    store: Option<Store>,
     keep: bool,
+}
+
+/// An input hard-linked from the store: its path in the sandbox, the store
+/// file, and which blob (and copy) it is.
+#[derive(Debug)]
+struct Linked {
+    path: String,
+    src: PathBuf,
+    name: Name,
+    executable: bool,
 }
 
 /// Emptied sandbox folders ready for reuse: on some disks creating a
@@ -48,7 +62,7 @@ impl SandboxPool {
                 root
             }
         };
-        Ok(Sandbox { root, linked: Vec::new(), keep })
+        Ok(Sandbox { root, linked: Vec::new(), store: None, keep })
     }
 
     /// Empties `sandbox` and keeps its folder for the next run.
@@ -56,6 +70,7 @@ impl SandboxPool {
         if sandbox.keep || empty_dir(&sandbox.root).is_err() {
             return;
         }
+        sandbox.restamp_linked();
         let root = std::mem::take(&mut sandbox.root);
         self.free.lock().expect("pool").push(root);
     }
@@ -94,13 +109,14 @@ impl Sandbox {
         if let Some(t) = thunk.thunks.first() {
             return Err(ExecError::engine(format!("thunk input `{}` was not resolved before running", t.output)));
         }
+        self.store = Some(store.clone());
         let outputs: HashSet<&str> = thunk.outputs.iter().map(String::as_str).collect();
         let mut made: HashSet<PathBuf> = HashSet::new();
         for (object, executable) in thunk.objects() {
             let dest = self.root.join(&object.path);
             self.make_parent(&dest, &mut made)?;
             let verified = store.verified(&object.hash, executable);
-            let (src, stamp) = verified.map_err(|e| {
+            let (src, _) = verified.map_err(|e| {
                 let kind = if matches!(e, crate::store::StoreError::Missing(_)) {
                     crate::engine::FailKind::Missing
                 } else {
@@ -120,7 +136,8 @@ impl Sandbox {
                 copy_writable(&src, &dest, executable).map_err(|e| ExecError::engine(e.to_string()))?;
                 continue;
             }
-            self.linked.push((object.path.clone(), src, stamp));
+            store.restamp(&object.hash, executable, &src);
+            self.linked.push(Linked { path: object.path.clone(), src, name: object.hash, executable });
         }
         let cwd = self.root.join(&thunk.cwd);
         fs::create_dir_all(&cwd).map_err(|e| ExecError::engine(ctx("cannot create", &cwd)(e).to_string()))?;
@@ -141,17 +158,31 @@ impl Sandbox {
     /// Fails if a hard-linked input (and so the store) changed since it was
     /// verified, by this function or by another writing to the same blob:
     /// either way this run may have read altered bytes. The altered store
-    /// entry is moved aside so nothing uses it again.
+    /// entry is moved aside so nothing uses it again. A stamp that moved
+    /// (an edit whose mtime was set back still moves the ctime, and so
+    /// does another sandbox linking the blob) is settled by hashing.
     pub fn check_inputs(&self, store: &Store) -> Result<(), ExecError> {
-        for (path, src, stamp) in &self.linked {
-            if Stamp::of_path(src).ok().as_ref() != Some(stamp) {
-                let _ = store.quarantine(src);
+        for l in &self.linked {
+            if store.still_verified(&l.name, l.executable, &l.src) {
+                continue;
+            }
+            if let Err(e) = store.recheck(&l.name, l.executable, &l.src) {
                 return Err(ExecError::engine(format!(
-                    "input `{path}` was modified in place while the thunk ran; the store entry was moved aside"
+                    "input `{}` was modified in place while the thunk ran (blob `{}`): {e}",
+                    l.path, l.name
                 )));
             }
         }
         Ok(())
+    }
+
+    /// Tells the store that this sandbox's links are gone.
+    fn restamp_linked(&self) {
+        if let Some(store) = &self.store {
+            for l in &self.linked {
+                store.restamp(&l.name, l.executable, &l.src);
+            }
+        }
     }
 
     /// Moves every declared output into the store, in declared order;
@@ -166,14 +197,20 @@ impl Sandbox {
                 message: format!("declared output `{out}` {why}"),
                 stderr: Vec::new(),
             };
-            match fs::symlink_metadata(&path) {
-                Ok(m) if m.is_file() => {
-                    if m.permissions().mode() & 0o111 != 0 {
+            // No link in any component: a function that swapped a folder
+            // for a link to elsewhere must not have a file outside moved
+            // into the store.
+            match crate::beneath::lstat(&self.root, out) {
+                Ok(Entry::File { mode }) => {
+                    if mode & 0o111 != 0 {
                         executable.push(out.clone());
                     }
                 }
-                Ok(m) if m.is_dir() => return Err(missing("is a folder, not a file")),
-                Ok(_) => return Err(missing("is not a regular file")),
+                Ok(Entry::Dir) => return Err(missing("is a folder, not a file")),
+                Ok(Entry::Other) => return Err(missing("is not a regular file")),
+                Err(Refused::NotAFolder(dir)) => {
+                    return Err(missing(&format!("lies under `{dir}`, which is a symbolic link or not a folder")))
+                }
                 Err(_) => return Err(missing("was not produced")),
             }
             names.push(store.adopt_output(&path).map_err(|e| ExecError::engine(e.to_string()))?);
@@ -186,6 +223,7 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         if !self.keep && !self.root.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.root);
+            self.restamp_linked();
         }
     }
 }

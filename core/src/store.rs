@@ -7,7 +7,7 @@
 //! <root>/blobs/<c>/<V… or T…>   read-only blob files
 //! <root>/exec/<c>/<V…>          +x copies of blobs used as executables
 //! <root>/reductions/<c>/<T…>    JSON: {"outputs":[["a.o","V…"],…]}
-//! <root>/tmp/                         temp files, renamed into place
+//! <root>/tmp/                         temp files (NAME.PID.N.NANOS.tmp), renamed into place
 //! <root>/sandboxes/                   one folder per running thunk
 //! <root>/corrupt/                     entries `gg fsck` moved aside
 //! ```
@@ -97,19 +97,33 @@ impl<'de> Deserialize<'de> for Name {
 
 /// What identifies a store file's contents without reading it. Blobs are
 /// installed once and never replaced, so a different stamp means the file
-/// was written to in place.
+/// was written to in place. The ctime is part of it because the mtime can
+/// be set back (`touch -r`) after an edit, but the ctime cannot: any write
+/// or chmod moves it to now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
     ino: u64,
     size: u64,
     mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 impl Stamp {
     pub fn of_path(path: &Path) -> io::Result<Stamp> {
         use std::os::unix::fs::MetadataExt;
         let m = fs::metadata(path)?;
-        Ok(Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()) })
+        Ok(Stamp {
+            ino: m.ino(),
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    /// Whether only the ctime differs: what linking or unlinking the file
+    /// elsewhere does, without touching its bytes.
+    fn same_but_ctime(&self, other: &Stamp) -> bool {
+        (self.ino, self.size, self.mtime) == (other.ino, other.size, other.mtime)
     }
 }
 
@@ -189,6 +203,23 @@ impl Store {
         self.root.join("tmp").join(fsutil::unique_name(stem))
     }
 
+    /// Removes temp files whose writer was killed (their names carry its
+    /// pid; see [`fsutil::temp_owner_is_dead`]). `tmp/` holds only the
+    /// writes in flight, so this reads a few names; it stops after
+    /// `limit` in any case.
+    pub fn sweep_dead_temps(&self, limit: usize) {
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return };
+        for entry in entries.flatten().take(limit) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // `STEM.PID.N.NANOS.tmp`: the stem is whatever precedes the pid.
+            let stem = name.rsplitn(5, '.').nth(4).unwrap_or_default();
+            if !stem.is_empty() && fsutil::temp_owner_is_dead(&name, stem) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Checks a file at `path` exists with the size `name` promises.
     fn check_size(name: &Name, path: &Path) -> Result<(), StoreError> {
         match fs::metadata(path) {
@@ -232,6 +263,40 @@ impl Store {
         }
         self.verified.lock().expect("verified set").insert((*name, executable), stamp);
         Ok((path, stamp))
+    }
+
+    /// Takes note that this process linked or unlinked a verified blob
+    /// (`path`: the blob or its executable copy), which moves its ctime
+    /// and nothing else: without this the next use would hash it again.
+    pub fn restamp(&self, name: &Name, executable: bool, path: &Path) {
+        let Ok(now) = Stamp::of_path(path) else { return };
+        let mut verified = self.verified.lock().expect("verified set");
+        if let Some(known) = verified.get_mut(&(*name, executable)) {
+            if known.same_but_ctime(&now) {
+                *known = now;
+            }
+        }
+    }
+
+    /// Whether the file at `path` still has the stamp it was last verified
+    /// (or restamped) with.
+    pub fn still_verified(&self, name: &Name, executable: bool, path: &Path) -> bool {
+        let Ok(now) = Stamp::of_path(path) else { return false };
+        self.verified.lock().expect("verified set").get(&(*name, executable)) == Some(&now)
+    }
+
+    /// Re-hashes a verified file whose stamp moved (another process may
+    /// only have linked it): `Ok` if it still holds `name`'s bytes, else
+    /// it is moved aside and the error names it.
+    pub fn recheck(&self, name: &Name, executable: bool, path: &Path) -> Result<(), StoreError> {
+        let stamp = Stamp::of_path(path).map_err(ctx("cannot stat", path))?;
+        let actual = Name::of_file(path).map_err(ctx("cannot hash", path))?;
+        if actual.digest() != name.digest() || actual.size() != name.size() {
+            let _ = self.quarantine(path);
+            return Err(StoreError::Corrupt { name: *name, why: "modified in place; moved aside".into() });
+        }
+        self.verified.lock().expect("verified set").insert((*name, executable), stamp);
+        Ok(())
     }
 
     /// Reads a whole blob, checking its size.

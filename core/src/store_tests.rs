@@ -222,3 +222,21 @@ fn a_blob_changed_after_verification_is_hashed_again_and_refused() {
     fs::write(&p, b"ORIGINAL\n").unwrap(); // same size, new mtime
     assert!(matches!(s.verified(&n, false), Err(StoreError::Corrupt { .. })));
 }
+
+#[test]
+fn a_sweep_removes_temps_of_dead_writers_only() {
+    let d = tempfile::tempdir().unwrap();
+    let s = Store::open(d.path()).unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = s.root().join(format!("tmp/deps.{dead}.3.abc.tmp"));
+    let live = s.temp_path("deps");
+    let foreign = s.root().join("tmp/put.1.tmp");
+    for p in [&stale, &live, &foreign] {
+        fs::write(p, b"x").unwrap();
+    }
+    s.sweep_dead_temps(100);
+    assert!(!stale.exists(), "the dead writer's temp is gone");
+    assert!(live.exists() && foreign.exists());
+}

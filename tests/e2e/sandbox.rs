@@ -108,3 +108,35 @@ fn warnings_of_a_successful_thunk_are_shown() {
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("warning: shadowed variable"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_in_place_edit_of_an_input_that_sets_its_mtime_back_is_caught() {
+    let s = Scratch::new();
+    s.write("in.txt", "original\n");
+    let name = s.ok(&["hash", "in.txt"]).split_whitespace().next().unwrap().to_string();
+    // Same size, same inode, the mtime restored to the nanosecond: only
+    // the ctime tells.
+    let t = s.ok(&sh_thunk(
+        "touch -r in.txt ref; chmod u+w in.txt; printf X 1<>in.txt; touch -r ref in.txt; echo x > out",
+        "out",
+        &["--value", "in.txt"],
+    ));
+    let err = s.fails(&["force", &t]);
+    assert!(err.contains("input `in.txt` was modified in place") && err.contains(&name), "{err}");
+    assert!(!crate::support::blob_path(&s.store(), &name).exists(), "the altered blob is no longer in the store");
+    let aside = std::fs::read_dir(s.store().join("corrupt")).unwrap().count();
+    assert_eq!(aside, 1, "the altered blob was moved to corrupt/");
+}
+
+#[test]
+fn an_output_under_a_folder_swapped_for_a_link_is_refused_and_the_outside_file_kept() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("out");
+    std::fs::write(&victim, "not the thunk's\n").unwrap();
+    let script = format!("rm -rf d; ln -s {} d", outside.path().display());
+    let t = s.ok(&sh_thunk(&script, "d/out", &[]));
+    let err = s.fails(&["force", &t]);
+    assert!(err.contains("`d/out`") && err.contains("`d`, which is a symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not the thunk's\n", "the outside file is untouched");
+}

@@ -95,3 +95,35 @@ pub fn reductions(store: &Path) -> usize {
     let Ok(shards) = std::fs::read_dir(store.join("reductions")) else { return 0 };
     shards.flatten().map(|d| std::fs::read_dir(d.path()).map_or(0, |e| e.count())).sum()
 }
+
+/// Runs `cmd` in a private mount namespace (`unshare -m`, as root) after
+/// the shell `setup`, which sees `$GG_DIR` (the command's store), `$GG`
+/// and `$GG_CC` (the binaries): mounts made there vanish with the command, whatever
+/// happens to the test.
+pub fn in_mount_namespace(cmd: &Command, setup: &str) -> Output {
+    let mut c = Command::new("unshare");
+    c.args(["-m", "sh", "-c", &format!("set -e; {setup}; exec \"$@\""), "sh"]);
+    c.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        c.current_dir(dir);
+    }
+    c.env("GG", env!("CARGO_BIN_EXE_gg")).env("GG_CC", env!("CARGO_BIN_EXE_gg-cc"));
+    c.output().unwrap()
+}
+
+/// Setup for [`in_mount_namespace`]: the store, warmed by compiling
+/// `warm.c` (so the toolchain is known), is read-only.
+pub const STORE_READ_ONLY: &str = "echo 'int warm;' > warm.c; \"$GG_CC\" gcc -c warm.c -o warm.o; \
+     mount --bind \"$GG_DIR\" \"$GG_DIR\"; mount -o remount,bind,ro \"$GG_DIR\"";
+
+/// Setup for [`in_mount_namespace`]: the store is a fresh 4 MiB tmpfs,
+/// warmed likewise, then filled to the last byte.
+pub const STORE_FULL: &str = "mkdir -p \"$GG_DIR\"; mount -t tmpfs -o size=4m tmpfs \"$GG_DIR\"; \
+     echo 'int warm;' > warm.c; \"$GG_CC\" gcc -c warm.c -o warm.o; \
+     cat /dev/zero > \"$GG_DIR/filler\" 2>/dev/null || true";

@@ -25,6 +25,11 @@ use crate::toolchain::{Family, Toolchain};
 /// stored and replayed), so they are part of the key too.
 const ENV_DIAGNOSTICS: &[&str] = &["LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"];
 
+/// How many names of the store's `tmp/` a miss looks at for temps of
+/// killed writers: the folder holds only writes in flight, so this bound
+/// is reached only after many kills, and later misses finish the sweep.
+const STALE_SWEEP_LIMIT: usize = 256;
+
 /// A compile gg handles: what it needs besides the parsed arguments.
 pub struct Job<'a> {
     pub store: &'a Store,
@@ -118,7 +123,7 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
         match manifest::lookup(job.store, key) {
             Ok(entry) => match serve_hit(job, &entry) {
                 Ok(()) => {
-                    stats::record(job.store, &Event::DirectHit)?;
+                    stats::note(job.store, &Event::DirectHit);
                     return Ok(0);
                 }
                 Err(e) => debug(&format!("direct-mode entry for `{}` unusable: {e:#}", job.compile.source)),
@@ -127,9 +132,14 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
         }
     }
     if let (Some(engine), Some(key)) = (job.engine, key.as_deref()) {
-        match crate::remote::compile(job, engine, key)? {
-            Some(code) => return Ok(code),
-            None => debug("running this compile in place instead"),
+        match crate::remote::compile(job, engine, key) {
+            Ok(Some(code)) => return Ok(code),
+            Ok(None) => debug("running this compile in place instead"),
+            // Nothing reached the user yet (say, the store could not take
+            // the inputs): the in-place compile decides, and warns once if
+            // the store is the reason.
+            Err(e) if !crate::ran::already() => debug(&format!("running this compile in place instead: {e:#}")),
+            Err(e) => return Err(e),
         }
     }
     compile_in_place(job, key.as_deref())
@@ -157,15 +167,28 @@ fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
     if let Some((path, bytes)) = depfile {
         fsutil::write_atomic(Path::new(&path), &bytes).with_context(|| format!("cannot write `{path}`"))?;
     }
+    fsutil::remove_dead_temps_beside(Path::new(&out));
     write_object(&blob, Path::new(&out)).with_context(|| format!("cannot write `{out}`"))?;
-    std::io::stdout().write_all(&stdout)?;
-    std::io::stderr().write_all(&stderr)?;
+    crate::ran::mark();
+    // Served: a closed stream is the caller's choice, not a reason to compile.
+    let _ = std::io::stdout().write_all(&stdout);
+    let _ = std::io::stderr().write_all(&stderr);
     Ok(())
 }
 
 fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
     let c = job.compile;
+    if let Err(why) = crate::writable::check(job.store) {
+        return Err(plain(job, &why));
+    }
     let out = c.output_path();
+    // What a killed gg-cc (or compiler) left for this output and in the
+    // store: cheap here, where a compile follows.
+    fsutil::remove_dead_temps_beside(Path::new(&out));
+    if let Some(d) = job.depfile_request() {
+        fsutil::remove_dead_temps_beside(Path::new(&job.user_depfile(d)));
+    }
+    job.store.sweep_dead_temps(STALE_SWEEP_LIMIT);
     let tmp_out = fsutil::temp_beside(Path::new(&out));
     let dep_tmp = job.store.temp_path("deps");
     let mut args: Vec<String> = c.args.clone();
@@ -179,19 +202,29 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
     }
     let started = manifest::now_ns();
     let output = cmd.args(&args).output().with_context(|| format!("cannot run `{}`", job.inv.compiler.display()))?;
-    std::io::stdout().write_all(&output.stdout)?;
-    std::io::stderr().write_all(&output.stderr)?;
+    if !output.status.success()
+        && memchr::memmem::find(&output.stderr, dep_tmp.as_os_str().as_encoded_bytes()).is_some()
+    {
+        // The store filled up (or went read-only) under the depfile: the
+        // failure is gg's, so the user sees the plain compile, not this one.
+        let _ = fs::remove_file(&tmp_out);
+        let _ = fs::remove_file(&dep_tmp);
+        return Err(plain(job, "its dependency file could not be written"));
+    }
+    crate::ran::mark();
+    let _ = std::io::stdout().write_all(&output.stdout);
+    let _ = std::io::stderr().write_all(&output.stderr);
     if !output.status.success() {
         let _ = fs::remove_file(&tmp_out);
         let _ = fs::remove_file(&dep_tmp);
-        stats::record(job.store, &Event::Uncacheable("compile failed".into()))?;
+        stats::note(job.store, &Event::Uncacheable("compile failed".into()));
         return Ok(exit_code(output.status));
     }
     // The compiler ran and printed; from here on an error must not run it
     // again (the fallback would print everything twice): report and fail.
     match finish(job, key, &out, &tmp_out, &dep_tmp, started, &output) {
         Ok(event) => {
-            stats::record(job.store, &event)?;
+            stats::note(job.store, &event);
             Ok(0)
         }
         Err(e) => {
@@ -201,6 +234,15 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// Warns once and replaces this process with the real compiler, run as
+/// called: a store that cannot take writes must not fail a build that the
+/// compiler alone would finish.
+fn plain(job: &Job<'_>, why: &str) -> anyhow::Error {
+    crate::writable::warn(job.store, why);
+    stats::note(job.store, &Event::Local("the store cannot take writes".into()));
+    crate::exec_real(job.inv)
 }
 
 /// After a successful compile: the user's depfile, then the output (so a

@@ -15,6 +15,7 @@ pub mod log;
 pub mod manifest;
 pub mod plan;
 pub mod probe;
+pub mod ran;
 mod remote;
 pub mod stats;
 pub mod thin;
@@ -22,6 +23,7 @@ pub mod thunkgen;
 pub mod tool;
 mod tool_cache;
 pub mod toolchain;
+mod writable;
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -155,7 +157,15 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     }
     let toolchain = match toolchain::discover(&store, &inv.compiler) {
         Ok(t) => t,
-        Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),
+        Err(e) => {
+            // Discovery records the toolchain in the store: when that is
+            // what failed, say so once, as a miss would.
+            if let Err(why) = writable::check(&store) {
+                writable::warn(&store, &why);
+                return Err(local(Some(&store), inv, "the store cannot take writes"));
+            }
+            return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})")));
+        }
     };
     if let Err(why) = user_only_deps_modelled(&compile, &toolchain, &here) {
         return Err(local(Some(&store), inv, why));

@@ -47,8 +47,9 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         Ok(o) => o,
         Err(e) if e.kind == FailKind::Exit => {
             // The compiler's own failure, as it printed it.
-            std::io::stderr().write_all(&e.stderr)?;
-            stats::record(job.store, &Event::Uncacheable("compile failed".into()))?;
+            crate::ran::mark();
+            let _ = std::io::stderr().write_all(&e.stderr);
+            stats::note(job.store, &Event::Uncacheable("compile failed".into()));
             return Ok(Some(1));
         }
         Err(e) => {
@@ -56,7 +57,7 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
                 // GG_REMOTE_STRICT=1: nothing runs here that was meant to
                 // run remotely.
                 eprintln!("gg-cc: error: the engine did not compile `{}`: {}", c.source, e.message);
-                stats::record(job.store, &Event::Uncacheable("engine failed (strict mode)".into()))?;
+                stats::note(job.store, &Event::Uncacheable("engine failed (strict mode)".into()));
                 return Ok(Some(1));
             }
             debug(&format!("the engine did not compile `{}`: {}", c.source, e.message));
@@ -76,25 +77,29 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
     if let Some((path, bytes)) = &user_dep {
         gg_core::fsutil::write_atomic(Path::new(path), bytes)?;
     }
-    write_object(&blob, Path::new(&c.output_path()))?;
-    for (stream, blob) in [(1, outcome.stdout), (2, outcome.stderr)] {
-        if let Some(n) = blob {
-            let bytes = job.store.get(&n)?;
-            if stream == 1 {
-                std::io::stdout().write_all(&bytes)?;
-            } else {
-                std::io::stderr().write_all(&bytes)?;
-            }
-        }
+    // Read before anything is written, so that a failure here still
+    // leaves the compile to be run in place.
+    let mut printed = Vec::new();
+    for blob in [outcome.stdout, outcome.stderr] {
+        printed.push(match blob {
+            Some(n) => job.store.get(&n)?,
+            None => Vec::new(),
+        });
     }
+    write_object(&blob, Path::new(&c.output_path()))?;
+    crate::ran::mark();
+    let _ = std::io::stdout().write_all(&printed[0]);
+    let _ = std::io::stderr().write_all(&printed[1]);
     let reduction = Reduction {
         outputs: vec![(prepared.thunk.outputs[0].clone(), object)],
         stdout: outcome.stdout,
         stderr: outcome.stderr,
         executable: outcome.executable,
     };
-    commit(job, key, prepared, &reduction, user_dep.as_ref())?;
-    stats::record(job.store, &Event::Miss { bytes: object.size() })?;
+    if let Err(e) = commit(job, key, prepared, &reduction, user_dep.as_ref()) {
+        debug(&format!("not recorded: {e:#}"));
+    }
+    stats::note(job.store, &Event::Miss { bytes: object.size() });
     Ok(Some(0))
 }
 

@@ -38,6 +38,12 @@ fn main() {
     };
     match gg_wrapper::run(&inv, &engine) {
         Ok(code) => std::process::exit(code),
+        Err(e) if gg_wrapper::ran::already() => {
+            // The compiler already ran (or a hit was served): running it
+            // again would repeat its messages, or a failed compile.
+            eprintln!("gg-cc: error: {e:#}");
+            std::process::exit(1);
+        }
         Err(e) => {
             // An internal error: fall back to the real compiler, unchanged.
             gg_wrapper::log::debug(&format!("internal error, running the compiler directly: {e:#}"));

@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use gg_core::engine::FailKind;
 use gg_core::scheduler::{self, Options};
 use gg_core::{Name, OutputRef};
 use gg_ninja::EdgeId;
@@ -117,6 +118,10 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
     let options = Options { jobs: b.options.jobs, keep_going: true };
     let report = scheduler::force(b.store, b.executor, &targets, options);
     let mut results = report.targets.into_iter();
+    // Edges whose thunks the engine could not run (a full or read-only
+    // store): they run here, as Ninja would run them, and so do the
+    // archives and links waiting for them.
+    let mut degraded: HashSet<EdgeId> = HashSet::new();
     for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(results.by_ref()) {
         let thunk = prepared.thunk.name();
         match result {
@@ -156,6 +161,10 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
                     Err(err) => b.fail(e, format!("gg ninja: {err:#}\n").as_bytes()),
                 }
             }
+            Err(_) if own_failure_is_the_engines(&report.failures, &thunk) => {
+                run_here_instead(b, e, &report.failures, &thunk);
+                degraded.insert(e);
+            }
             Err(why) => {
                 let stderr = failure_text(&report.failures, &thunk, &why);
                 // A failed compile leaves no object behind (the compiler
@@ -181,6 +190,15 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
                 .map_err(|err| format!("gg ninja: {err:#}\n").into_bytes())?;
             Ok(red)
         });
+        let own = report.failures.iter().any(|f| f.thunk == thunk);
+        let g = b.graph;
+        let waits_on_degraded =
+            || g.edge(e).inputs().iter().any(|&i| g.producer(i).is_some_and(|p| degraded.contains(&p)));
+        if outcome.is_err() && (own_failure_is_the_engines(&report.failures, &thunk) || !own && waits_on_degraded()) {
+            run_here_instead(b, e, &report.failures, &thunk);
+            degraded.insert(e);
+            continue;
+        }
         match outcome {
             Ok(red) => {
                 b.report(e);
@@ -203,6 +221,26 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
             return;
         }
     }
+}
+
+/// Whether `thunk` failed for the engine's reasons (its store could not
+/// take the thunk, its inputs or its outputs), not for its function's.
+fn own_failure_is_the_engines(failures: &[gg_core::scheduler::Failure], thunk: &Name) -> bool {
+    failures.iter().any(|f| f.thunk == *thunk && matches!(f.error.kind, FailKind::Engine | FailKind::Missing))
+}
+
+/// Turns edge `e` into a local step, saying so once per build.
+fn run_here_instead(b: &mut Build<'_>, e: EdgeId, failures: &[gg_core::scheduler::Failure], thunk: &Name) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let why = match failures.iter().find(|f| f.thunk == *thunk) {
+        Some(f) => f.error.message.clone(),
+        None => "an input's thunk could not run".into(),
+    };
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("gg ninja: warning: the engine cannot run these steps ({why}); running them here as Ninja would");
+    }
+    b.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
+    b.kinds.insert(e, Kind::Local);
 }
 
 /// What a failed thunk printed, or why it did not run.
