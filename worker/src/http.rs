@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub jobs: usize,
     /// Largest request body accepted (413 above it).
     pub max_body: u64,
+    /// Run every thunk in a jail (off only with `--no-jail`).
+    pub jail: bool,
 }
 
 /// A bound server, ready to run.
@@ -96,7 +98,10 @@ impl Worker {
             .with_context(|| format!("cannot open the store at `{}`", opts.store_dir.display()))?;
         let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let jobs = opts.jobs.max(1);
-        let service = Service::new(store, jobs, jobs * 4);
+        let mut service = Service::new(store, jobs, jobs * 4);
+        service.set_jail(opts.jail).map_err(|e| {
+            anyhow::anyhow!("{e}; install bubblewrap, or give --no-jail to run thunks unjailed (see docs/protocol.md)")
+        })?;
         let shared = Shared {
             service,
             token: opts.token.clone(),

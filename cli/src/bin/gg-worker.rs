@@ -38,6 +38,12 @@ enum Command {
         /// Largest request body, in bytes.
         #[arg(long, default_value_t = 1 << 30)]
         max_body: u64,
+        /// Run thunks in plain sandbox folders, not in jails: any client
+        /// can then read and overwrite what other clients sent and got
+        /// (for machines without bubblewrap or user namespaces, serving
+        /// one trusted client).
+        #[arg(long)]
+        no_jail: bool,
     },
     /// Serve Lambda invocations through the Runtime API
     /// (AWS_LAMBDA_RUNTIME_API): what the deployment's `bootstrap` runs.
@@ -52,9 +58,9 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let (listen, token_file, insecure_no_auth, dir, jobs, max_body) = match Cli::parse().command {
-        Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body } => {
-            (listen, token_file, insecure_no_auth, dir, jobs, max_body)
+    let (listen, token_file, insecure_no_auth, dir, jobs, max_body, no_jail) = match Cli::parse().command {
+        Command::Serve { listen, token_file, insecure_no_auth, dir, jobs, max_body, no_jail } => {
+            (listen, token_file, insecure_no_auth, dir, jobs, max_body, no_jail)
         }
         Command::Lambda => return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg),
     };
@@ -78,6 +84,7 @@ fn run() -> Result<()> {
         store_dir,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         max_body,
+        jail: !no_jail,
     };
     let worker = Worker::bind(&opts)?;
     // Clients and tests read the bound address from this line.
