@@ -139,6 +139,9 @@ impl Jail {
         let mut cmd = Command::new(&self.bwrap);
         cmd.args(&self.common);
         cmd.arg("--bind").arg(root).arg(root);
+        // Last: the rest of the jail's root is read-only, so a write
+        // outside the sandbox and /tmp fails at once.
+        cmd.args(["--remount-ro", "/"]);
         cmd.arg("--chdir").arg(cwd);
         cmd.arg("--").arg(HELPER_IN_JAIL).arg(program).arg(arg0).args(args);
         cmd.current_dir(cwd);
