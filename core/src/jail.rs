@@ -3,9 +3,11 @@
 //! sandbox folder (read-write, at its real path, so `@@GG_ROOT@@` and the
 //! captured-output rewriting mean what they mean outside), the machine's
 //! system folders read-only (`/usr` and its usr-merge links, for hand-made
-//! thunks that name `/usr/bin/gcc`; nothing there belongs to a client), a
+//! thunks that name `/usr/bin/gcc`, with `/etc/alternatives` and the
+//! loader's cache; nothing there belongs to a client), a
 //! private `/proc`, a minimal `/dev` and an empty `/tmp`. The store, its
-//! reductions, other sandboxes, `/etc` and `/home` are not mounted at all.
+//! reductions, other sandboxes, the rest of `/etc` and `/home` are not
+//! mounted at all.
 //!
 //! The thunk runs as `nobody` inside, with no capabilities, under
 //! resource limits ([`LIMITS`]); bwrap's init is PID 1 of the namespace,
@@ -35,6 +37,11 @@ const HELPER_IN_JAIL: &str = "/.gg-exec";
 /// Folders of the machine bound read-only (or recreated as the symlinks
 /// they are, on a usr-merged system) when they exist.
 const SYSTEM_FOLDERS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
+
+/// Files of `/etc` bound read-only when they exist: the alternatives'
+/// links that `/usr/bin/cc` and friends go through on Debian, and the
+/// loader's cache. Nothing else of `/etc` (accounts, keys, settings).
+const SYSTEM_FILES: &[&str] = &["/etc/alternatives", "/etc/ld.so.cache"];
 
 /// Resource limits of every jailed process, as (resource, soft = hard):
 /// private writable memory per process, processes of the jail's user,
@@ -122,6 +129,11 @@ impl Jail {
                     ));
                 }
                 common.extend(["--ro-bind".into(), folder.into(), folder.into()]);
+            }
+        }
+        for file in SYSTEM_FILES {
+            if Path::new(file).exists() {
+                common.extend(["--ro-bind".into(), file.into(), file.into()]);
             }
         }
         common.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].iter().map(OsString::from));
