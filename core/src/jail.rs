@@ -17,8 +17,9 @@
 //!
 //! bwrap 0.8 (Debian 12) cannot set `argv[0]`, which compilers read (the
 //! shipped launcher finds its target by it, clang picks its mode by it), so
-//! the jail starts the function through [`EXEC_HELPER`], a 42-byte static
-//! program that execs its first argument with the rest as `argv`.
+//! the jail starts the function through [`EXEC_HELPER`], a tiny static
+//! program that sets the limits and execs its first argument with the rest
+//! as `argv`.
 
 use std::ffi::OsString;
 use std::io;
@@ -43,16 +44,13 @@ const SYSTEM_FOLDERS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/l
 /// loader's cache. Nothing else of `/etc` (accounts, keys, settings).
 const SYSTEM_FILES: &[&str] = &["/etc/alternatives", "/etc/ld.so.cache"];
 
-/// Resource limits of every jailed process, as (resource, soft = hard):
-/// private writable memory per process, processes of the jail's user,
-/// bytes per written file, no core dumps. Generous for a link of a large
-/// C++ program; they stop a runaway thunk, not a careful one.
-pub const LIMITS: &[(libc::__rlimit_resource_t, u64)] = &[
-    (libc::RLIMIT_DATA, 16 << 30),
-    (libc::RLIMIT_NPROC, 4096),
-    (libc::RLIMIT_FSIZE, 8 << 30),
-    (libc::RLIMIT_CORE, 0),
-];
+/// Resource limits of every jailed process, soft and hard, set by the
+/// exec helper before it starts the function, in this order: private
+/// writable memory per process (`RLIMIT_DATA`, bytes), processes of the
+/// jail's user (`RLIMIT_NPROC`), bytes per written file (`RLIMIT_FSIZE`),
+/// core files (`RLIMIT_CORE`: none). Generous for a link of a large C++
+/// program; they stop a runaway thunk, not a careful one.
+pub const LIMITS: [u64; 4] = [16 << 30, 4096, 8 << 30, 0];
 
 /// How the local engine isolates thunks, from `GG_SANDBOX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,22 +155,6 @@ impl Jail {
         cmd.arg("--chdir").arg(cwd);
         cmd.arg("--").arg(HELPER_IN_JAIL).arg(program).arg(arg0).args(args);
         cmd.current_dir(cwd);
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: only setrlimit, which is async-signal-safe, runs
-            // between fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    for &(resource, value) in LIMITS {
-                        let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
-                        if libc::setrlimit(resource, &limit) != 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                    }
-                    Ok(())
-                });
-            }
-        }
         cmd
     }
 
@@ -221,12 +203,20 @@ fn install_helper(store: &Path) -> io::Result<PathBuf> {
     Ok(path)
 }
 
-/// A static x86-64 Linux program, `exec PROGRAM ARGV0 ARGS…`: execve of
-/// PROGRAM with `argv = [ARGV0, ARGS…]` and the same environment, or exit
-/// status 127 when that fails. Written out as machine code so the jail
-/// needs no compiler and nothing of the machine's:
+/// A static x86-64 Linux program, `exec PROGRAM ARGV0 ARGS…`: sets the
+/// [`LIMITS`], then execve of PROGRAM with `argv = [ARGV0, ARGS…]` and the
+/// same environment, or exit status 127 when that fails. Setting the
+/// limits here rather than between gg's fork and exec of bwrap lets gg
+/// start bwrap with `posix_spawn` (a `fork` of a worker with a thousand
+/// threads cost it milliseconds per thunk). Written out as machine code so
+/// the jail needs no compiler and nothing of the machine's:
 ///
 /// ```text
+/// mov  $2, %edi                ; RLIMIT_DATA
+/// lea  limits+0(%rip), %rsi
+/// mov  $160, %eax              ; setrlimit (a failure leaves a lower limit)
+/// syscall
+/// …the same for RLIMIT_NPROC (6), RLIMIT_FSIZE (1), RLIMIT_CORE (4)
 /// mov  (%rsp), %rdi            ; argc
 /// lea  8(%rsp), %rsi           ; argv
 /// lea  8(%rsi,%rdi,8), %rdx    ; envp = argv + argc + 1
@@ -237,6 +227,7 @@ fn install_helper(store: &Path) -> io::Result<PathBuf> {
 /// mov  $127, %edi
 /// mov  $60, %eax               ; exit
 /// syscall
+/// limits:                      ; {cur, max} per limit, from LIMITS
 /// ```
 #[derive(Debug)]
 pub struct ExecHelper {
@@ -245,19 +236,23 @@ pub struct ExecHelper {
 
 pub const EXEC_HELPER: ExecHelper = ExecHelper {
     code: &[
-        0x48, 0x8b, 0x3c, 0x24, 0x48, 0x8d, 0x74, 0x24, 0x08, 0x48, 0x8d, 0x54, 0xfe, 0x08, 0x48, 0x8b, 0x7e, 0x08,
-        0x48, 0x83, 0xc6, 0x10, 0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7f, 0x00, 0x00, 0x00, 0xb8, 0x3c,
-        0x00, 0x00, 0x00, 0x0f, 0x05,
+        0xbf, 0x02, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x69, 0x00, 0x00, 0x00, 0xb8, 0xa0, 0x00, 0x00, 0x00, 0x0f,
+        0x05, 0xbf, 0x06, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x66, 0x00, 0x00, 0x00, 0xb8, 0xa0, 0x00, 0x00, 0x00,
+        0x0f, 0x05, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x63, 0x00, 0x00, 0x00, 0xb8, 0xa0, 0x00, 0x00,
+        0x00, 0x0f, 0x05, 0xbf, 0x04, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x60, 0x00, 0x00, 0x00, 0xb8, 0xa0, 0x00,
+        0x00, 0x00, 0x0f, 0x05, 0x48, 0x8b, 0x3c, 0x24, 0x48, 0x8d, 0x74, 0x24, 0x08, 0x48, 0x8d, 0x54, 0xfe, 0x08,
+        0x48, 0x8b, 0x7e, 0x08, 0x48, 0x83, 0xc6, 0x10, 0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7f, 0x00,
+        0x00, 0x00, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,
     ],
 };
 
 impl ExecHelper {
     /// The ELF file: a 64-byte header, one loadable segment (the whole
-    /// file, read and execute) and the code right after.
+    /// file, read and execute), the code right after, then the limits.
     pub fn image(&self) -> Vec<u8> {
         const BASE: u64 = 0x40_0000;
         const HEADERS: u64 = 64 + 56;
-        let size = HEADERS + self.code.len() as u64;
+        let size = HEADERS + self.code.len() as u64 + 16 * LIMITS.len() as u64;
         let mut f = Vec::with_capacity(size as usize);
         f.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         f.extend_from_slice(&2u16.to_le_bytes()); // executable
@@ -276,6 +271,10 @@ impl ExecHelper {
             f.extend_from_slice(&word.to_le_bytes());
         }
         f.extend_from_slice(self.code);
+        for limit in LIMITS {
+            f.extend_from_slice(&limit.to_le_bytes());
+            f.extend_from_slice(&limit.to_le_bytes());
+        }
         f
     }
 }
@@ -306,6 +305,19 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "chosen-name -c tr '\\0' ' ' </proc/$$/cmdline; echo \"$0 $V\" one one kept\n");
         let missing = Command::new(&helper).args(["/nonexistent", "x"]).status().unwrap();
         assert_eq!(missing.code(), Some(127));
+    }
+
+    #[test]
+    fn the_exec_helper_sets_the_limits_before_it_runs_the_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let helper = install_helper(dir.path()).unwrap();
+        // dash reports -d in KiB and -f in 512-byte blocks; -p is processes.
+        let out = Command::new(&helper)
+            .args(["/bin/sh", "sh", "-c", "ulimit -d; ulimit -p; ulimit -f; ulimit -c"])
+            .output()
+            .unwrap();
+        let expected = format!("{}\n{}\n{}\n{}\n", LIMITS[0] >> 10, LIMITS[1], LIMITS[2] >> 9, LIMITS[3]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
     }
 
     #[test]

@@ -190,3 +190,13 @@ fn a_jailed_thunk_cannot_reach_the_worker_over_the_network() {
     assert_eq!(probe(&s, &w.open.url, &script(port(&w.open.url)), &[]), "reached\n");
     assert_eq!(probe(&s, &w.jailed.url, &script(port(&w.jailed.url)), &[]), "refused\n");
 }
+
+#[test]
+fn a_jailed_thunk_runs_under_the_limits() {
+    let s = Scratch::new();
+    let w = workers(&s);
+    // dash: -p processes, -c core file blocks.
+    let script = "echo $(ulimit -p) $(ulimit -c) > out";
+    assert_ne!(probe(&s, &w.open.url, script, &[]), "4096 0\n", "the machine already has the jail's limits");
+    assert_eq!(probe(&s, &w.jailed.url, script, &[]), "4096 0\n");
+}
