@@ -180,10 +180,7 @@ impl Jail {
 
 fn find_bwrap() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|d| d.join("bwrap"))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]).map(|d| d.join("bwrap")).find(|p| p.is_file())
 }
 
 /// Writes the exec helper to `<store>/jail/exec` (once; it is the same
@@ -302,7 +299,10 @@ mod tests {
             .env("V", "kept")
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "chosen-name -c tr '\\0' ' ' </proc/$$/cmdline; echo \"$0 $V\" one one kept\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "chosen-name -c tr '\\0' ' ' </proc/$$/cmdline; echo \"$0 $V\" one one kept\n"
+        );
         let missing = Command::new(&helper).args(["/nonexistent", "x"]).status().unwrap();
         assert_eq!(missing.code(), Some(127));
     }

@@ -21,12 +21,7 @@ struct Workers {
 
 fn workers(s: &Scratch) -> Workers {
     let (jailed_store, open_store) = (s.path().join("jailed"), s.path().join("open"));
-    Workers {
-        jailed: start(&jailed_store, &[]),
-        open: start(&open_store, &["--no-jail"]),
-        jailed_store,
-        open_store,
-    }
+    Workers { jailed: start(&jailed_store, &[]), open: start(&open_store, &["--no-jail"]), jailed_store, open_store }
 }
 
 /// Runs `sh -c script` (with `extra` create-thunk arguments) on the worker

@@ -94,9 +94,12 @@ impl LocalExecutor {
     fn jail_for_run(&self) -> Result<Option<&Jail>, String> {
         match self.mode.clone()? {
             jail::Mode::Plain => Ok(None),
-            jail::Mode::Strict => self.jail.get_or_init(|| Jail::new(self.store.root())).as_ref().map(Some).map_err(
-                |e| format!("cannot jail thunks (GG_SANDBOX=strict, or a worker without --no-jail): {e}"),
-            ),
+            jail::Mode::Strict => self
+                .jail
+                .get_or_init(|| Jail::new(self.store.root()))
+                .as_ref()
+                .map(Some)
+                .map_err(|e| format!("cannot jail thunks (GG_SANDBOX=strict, or a worker without --no-jail): {e}")),
         }
     }
 
