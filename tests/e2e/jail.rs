@@ -153,7 +153,9 @@ fn a_process_a_jailed_thunk_leaves_behind_is_gone_when_it_ends() {
     let w = workers(&s);
     // A duration no other process uses, to find the sleeper by.
     let token = format!("86{}.5", std::process::id() % 1000);
-    let script = format!("setsid sleep {token} </dev/null >/dev/null 2>&1 & echo started > out");
+    // The pause lets the background child reach `setsid` (leave the
+    // thunk's process group) before the thunk ends.
+    let script = format!("setsid sleep {token} </dev/null >/dev/null 2>&1 & sleep 0.5; echo started > out");
     assert_eq!(probe(&s, &w.open.url, &script, &[]), "started\n");
     let escaped = processes_with(&token);
     for pid in &escaped {
