@@ -70,6 +70,22 @@ pub fn ctx(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("{msg}: {e}"))
 }
 
+/// The first folder on the way from `root` to `rel` (a relative path
+/// inside it) that is a symbolic link, if any. A thunk can replace its
+/// output's folder by a link to anywhere; gg, which collects outputs
+/// outside any jail, must not follow it out of the sandbox.
+pub fn linked_folder(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    let parent = Path::new(rel).parent()?;
+    for part in parent.components() {
+        path.push(part);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +128,16 @@ mod tests {
     #[test]
     fn unique_names_differ() {
         assert_ne!(unique_name("a"), unique_name("a"));
+    }
+
+    #[test]
+    fn a_linked_folder_on_the_way_to_an_output_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("a/l")).unwrap();
+        assert_eq!(linked_folder(dir.path(), "a/b/out"), None);
+        assert_eq!(linked_folder(dir.path(), "out"), None);
+        assert_eq!(linked_folder(dir.path(), "a/l/passwd"), Some(dir.path().join("a/l")));
+        assert_eq!(linked_folder(dir.path(), "a/l/x/y"), Some(dir.path().join("a/l")));
     }
 }

@@ -197,3 +197,26 @@ fn a_jailed_thunk_runs_under_the_limits() {
     assert_ne!(probe(&s, &w.open.url, script, &[]), "4096 0\n", "the machine already has the jail's limits");
     assert_eq!(probe(&s, &w.jailed.url, script, &[]), "4096 0\n");
 }
+
+#[test]
+fn a_jailed_thunk_cannot_have_the_worker_collect_a_host_file_through_a_symlinked_folder() {
+    let s = Scratch::new();
+    let w = workers(&s);
+    // A file of the worker's machine, outside every store; the thunk
+    // replaces its output's folder by a link to the folder holding it,
+    // which the worker, outside the jail, would follow when collecting.
+    let secret = s.write("host/secret.txt", "host secret\n");
+    let folder = secret.parent().unwrap().display().to_string();
+    let script = format!("rm -rf d; ln -s {folder} d");
+    let t = s.ok(&sh_thunk(&script, "d/secret.txt", &["--envar", "PROBED=jailed"]));
+    let out = s
+        .cmd(&["force", &t])
+        .env("GG_ENGINE", "remote")
+        .env("GG_WORKERS", &w.jailed.url)
+        .env("GG_REMOTE_STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the worker collected a file outside the sandbox: {}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("d/secret.txt"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "host secret\n", "the host file was moved or changed");
+}

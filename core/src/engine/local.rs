@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use crate::fsutil;
 use crate::jail::{self, Jail};
 use crate::name::{Kind, Name};
 use crate::process::{self, Ended};
@@ -189,6 +190,17 @@ impl LocalExecutor {
                 return fail(FailKind::Exit, message, stderr);
             }
             Ended::Exited(_) => {}
+        }
+        // Every process of the run is gone (in the jail, with its PID
+        // namespace), so what is checked here is what collect will see.
+        if let Some(link) = thunk.outputs.iter().find_map(|o| fsutil::linked_folder(sandbox.root(), o).map(|l| (o, l)))
+        {
+            let message = format!(
+                "declared output `{}` lies behind a symbolic link (`{}`), which may lead out of the sandbox",
+                link.0,
+                link.1.strip_prefix(sandbox.root()).unwrap_or(&link.1).display()
+            );
+            return fail(FailKind::Output, message, std::mem::take(&mut stderr));
         }
         let (outputs, executable) = match sandbox.collect(&self.store, thunk) {
             Ok(outputs) => outputs,
