@@ -6,7 +6,9 @@
 # force again, answered from the cache.
 # Target: <= 1 ms per thunk. Run once with the store in /dev/shm (what the
 # engine costs) and once on the disk under the repo (what this disk adds).
-# Usage: bench/engine.sh [N]   (needs gcc with static libc)
+# Each store is measured with plain sandboxes and with every thunk in the
+# jail (GG_SANDBOX=strict, as on a worker), one after the other.
+# Usage: bench/engine.sh [N]   (needs gcc with static libc, and bwrap)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
@@ -29,6 +31,12 @@ gcc -O2 -static -o "$work/fn" "$work/fn.c"
 
 run() {
     local label=$1 store=$2
+    GG_SANDBOX=plain run1 "$label plain" "$store"
+    GG_SANDBOX=strict run1 "$label jail" "$store"
+}
+
+run1() {
+    local label=$1 store=$2
     rm -rf "$store"
     export GG_DIR=$store
     local fn
@@ -49,7 +57,7 @@ run() {
     end=$(date +%s.%N)
     warm=$(echo "$end - $start" | bc -l)
     grep -q "$n answered from the cache" "$work/log" || { cat "$work/log"; exit 1; }
-    printf '%-28s %d thunks: %.2f s = %.3f ms/thunk; again from cache: %.2f s = %.3f ms/thunk\n' \
+    printf '%-34s %d thunks: %.2f s = %.3f ms/thunk; again from cache: %.2f s = %.3f ms/thunk\n' \
         "$label" "$n" "$cold" "$(echo "$cold * 1000 / $n" | bc -l)" "$warm" "$(echo "$warm * 1000 / $n" | bc -l)"
     rm -rf "$store"
 }

@@ -13,17 +13,20 @@
 #   round trip: 200 trivial thunks one after another (-j 1) on one worker,
 #           against the same on the local engine; the difference is the
 #           protocol's cost per thunk. Target: <= 1 ms.
-# Usage: bench/remote.sh [N]
+# Workers jail every thunk, as by default; `--no-jail` as the second
+# argument runs them without, for the difference.
+# Usage: bench/remote.sh [N] [--no-jail]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
+flags=(${2:+"$2"})
 cargo build --release -q -p gg
 bin=$PWD/target/release
 work=$(mktemp -d /dev/shm/gg-remote-bench.XXXXXX)
 cleanup() { for p in "$work"/*.pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 worker() { # DIR JOBS -> prints URL
-    "$bin/gg-worker" serve --listen 127.0.0.1:0 --dir "$work/$1" --jobs "$2" > "$work/$1.out" 2>&1 &
+    "$bin/gg-worker" serve --listen 127.0.0.1:0 --dir "$work/$1" --jobs "$2" "${flags[@]}" > "$work/$1.out" 2>&1 &
     echo $! > "$work/$1.pid"  # $(worker …) runs in a subshell: keep the pid in a file
     for _ in $(seq 100); do grep -q listening "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
     sed -n 's/^gg-worker listening on //p' "$work/$1.out"
@@ -34,7 +37,7 @@ mk() { # SCRIPT [ARGS…] -> thunk name
     "$bin/gg" create-thunk --function /bin/sh=bin/sh --output out "$@" -- sh -c "$script"
 }
 export GG_DIR=$work/client
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); workers: ${flags[*]:-jailed}"
 
 # Burst.
 gcc -O2 -static -nostdlib -ffreestanding -fno-stack-protector -o "$work/sleeper" bench/sleeper.c

@@ -29,6 +29,9 @@
 //! dir = "/var/cache/gg"               # GG_DIR; relative to the file's folder
 //! ```
 //!
+//! `GG_SANDBOX=strict` (environment only) runs the local engine's thunks
+//! in the jail of [`crate::jail`] instead of plain sandbox folders.
+//!
 //! The system file is for settings that must hold whoever runs gg and
 //! whatever their `HOME`: Debian package builds (debhelper) replace `HOME`
 //! by a folder inside the package, which hides the user's file (see

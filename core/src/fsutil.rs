@@ -179,4 +179,5 @@ mod tests {
     fn unique_names_differ() {
         assert_ne!(unique_name("a"), unique_name("a"));
     }
+
 }

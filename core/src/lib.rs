@@ -11,6 +11,7 @@ pub mod fsck;
 pub mod fsutil;
 pub mod home;
 pub mod interrupt;
+pub mod jail;
 pub mod name;
 pub mod placeholder;
 pub mod process;

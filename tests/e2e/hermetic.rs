@@ -1,8 +1,9 @@
 //! The compile thunk gg-cc records carries its whole toolchain: forced on
 //! the local engine inside a mount namespace where the system compiler and
-//! the libraries its programs load are hidden, it still produces the object
-//! a direct compile makes, and (traced with strace, when there is one) none
-//! of its processes opens a file outside its sandbox.
+//! the libraries its programs load are hidden, and in the jail
+//! (`GG_SANDBOX=strict`), it still produces the object a direct compile
+//! makes, and (traced with strace, when there is one) none of its
+//! processes opens a file outside its sandbox.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,9 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
             .env("THUNK", thunk)
             .env("GG_DIR", s.store())
             .env("GG_HIDE_LIBS", libs.join("\n"))
+            // In the jail too: only the sandbox and the (hidden) system
+            // folders exist there.
+            .env("GG_SANDBOX", "strict")
             .current_dir(s.path())
             .output()
             .unwrap();
@@ -104,6 +108,7 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
                 "clang" => CLANG_DRIVER_PROBES.iter().chain(GLIBC_LOCALE_READS).copied().collect(),
                 _ => GLIBC_LOCALE_READS.to_vec(),
             };
+            assert!(jailed(&traces), "{compiler} {flags:?}: the thunk did not run through bwrap");
             let outside = opened_outside(&traces, &sandboxes, &allowed);
             assert!(
                 outside.is_empty(),
@@ -186,6 +191,14 @@ fn libraries_of(programs: &[PathBuf]) -> BTreeSet<PathBuf> {
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Whether a traced process started bubblewrap (the jail).
+fn jailed(traces: &Path) -> bool {
+    std::fs::read_dir(traces).unwrap().any(|e| {
+        let trace = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        trace.lines().any(|l| l.starts_with("execve(") && l.contains("/bwrap\"") && !l.contains(") = -1 "))
+    })
 }
 
 /// The files that the thunk's processes (every traced process from its

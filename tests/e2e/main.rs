@@ -8,6 +8,7 @@ mod debian;
 mod example;
 mod gg_cc;
 mod hermetic;
+mod jail;
 mod killed;
 mod lambda;
 mod link;

@@ -154,6 +154,15 @@ impl Service {
         &self.store
     }
 
+    /// Jails every thunk (`true`: what `gg-worker serve` does unless given
+    /// `--no-jail`) or runs them in plain sandboxes; fails, saying why,
+    /// when this machine cannot jail them.
+    pub fn set_jail(&mut self, on: bool) -> Result<(), String> {
+        let mode = if on { gg_core::jail::Mode::Strict } else { gg_core::jail::Mode::Plain };
+        self.executor.set_mode(mode);
+        self.executor.check_jail()
+    }
+
     /// No thunk runs past `deadline` (a Lambda invocation's end).
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.executor.set_deadline(deadline);

@@ -53,6 +53,12 @@ enum Command {
         /// (printed on start) with GG_WORKER_FINGERPRINT.
         #[arg(long, conflicts_with = "tls_cert")]
         tls_self_signed: bool,
+        /// Run thunks in plain sandbox folders, not in jails: any client
+        /// can then read and overwrite what other clients sent and got
+        /// (for machines without bubblewrap or user namespaces, serving
+        /// one trusted client).
+        #[arg(long)]
+        no_jail: bool,
     },
     /// Serve Lambda invocations through the Runtime API
     /// (AWS_LAMBDA_RUNTIME_API): what the deployment's `bootstrap` runs.
@@ -78,6 +84,7 @@ fn run() -> Result<()> {
         tls_cert,
         tls_key,
         tls_self_signed,
+        no_jail,
     } = Cli::parse().command
     else {
         return gg_worker::lambda::serve_from_env().map_err(anyhow::Error::msg);
@@ -108,6 +115,7 @@ fn run() -> Result<()> {
         thunk_timeout: (thunk_timeout > 0).then(|| std::time::Duration::from_secs(thunk_timeout)),
         tls,
         store_dir,
+        jail: !no_jail,
     };
     let worker = Worker::bind(&opts)?;
     if !worker.addr().ip().is_loopback() && !worker.is_tls() {

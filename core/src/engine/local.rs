@@ -6,6 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::engine::{ExecError, Executor, FailKind, Job, Outcome};
+use crate::fsutil;
+use crate::jail::{self, Jail};
 use crate::name::{Kind, Name};
 use crate::process::{self, Ended};
 use crate::sandbox::SandboxPool;
@@ -28,6 +30,11 @@ pub struct LocalExecutor {
     /// that would is killed and fails as timed out, rather than the whole
     /// environment being killed with it.
     deadline: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether thunks run in a jail (`GG_SANDBOX`, or the worker's choice).
+    mode: Result<jail::Mode, String>,
+    /// The jail, made on the first jailed run (finding bwrap and trying it
+    /// once costs milliseconds that a plain run should not pay).
+    jail: std::sync::OnceLock<Result<Jail, String>>,
 }
 
 impl LocalExecutor {
@@ -67,6 +74,33 @@ impl LocalExecutor {
             default_timeout: None,
             keep_sandboxes,
             deadline: std::sync::Mutex::new(None),
+            mode: jail::Mode::from_env(),
+            jail: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Runs every thunk in a jail (`Strict`) or in a plain sandbox,
+    /// whatever `GG_SANDBOX` says.
+    pub fn set_mode(&mut self, mode: jail::Mode) {
+        self.mode = Ok(mode);
+    }
+
+    /// Makes the jail now, if thunks are to be jailed, so that a machine
+    /// that cannot jail them is told at start.
+    pub fn check_jail(&self) -> Result<(), String> {
+        self.jail_for_run().map(|_| ())
+    }
+
+    /// The jail to run in, `None` for a plain sandbox.
+    fn jail_for_run(&self) -> Result<Option<&Jail>, String> {
+        match self.mode.clone()? {
+            jail::Mode::Plain => Ok(None),
+            jail::Mode::Strict => self
+                .jail
+                .get_or_init(|| Jail::new(self.store.root()))
+                .as_ref()
+                .map(Some)
+                .map_err(|e| format!("cannot jail thunks (GG_SANDBOX=strict, or a worker without --no-jail): {e}")),
         }
     }
 
@@ -102,18 +136,25 @@ impl LocalExecutor {
         let root = sandbox.root().to_str().ok_or_else(|| ExecError::engine("the store path is not UTF-8"))?.to_string();
         let subst = |s: &String| s.replace(ROOT_PLACEHOLDER, &root);
 
-        let mut cmd = Command::new(sandbox.root().join(thunk.function_path()));
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.arg0(subst(&thunk.function.args[0]));
-        }
-        cmd.args(thunk.function.args[1..].iter().map(subst));
+        let jail = self.jail_for_run().map_err(ExecError::engine)?;
+        let program = sandbox.root().join(thunk.function_path());
+        let arg0 = subst(&thunk.function.args[0]);
+        let args: Vec<String> = thunk.function.args[1..].iter().map(subst).collect();
+        let cwd = sandbox.root().join(&thunk.cwd);
+        let mut cmd = match jail {
+            Some(jail) => jail.command(sandbox.root(), &cwd, &program, &arg0, &args),
+            None => {
+                use std::os::unix::process::CommandExt;
+                let mut cmd = Command::new(&program);
+                cmd.arg0(arg0).args(args).current_dir(&cwd);
+                cmd
+            }
+        };
         cmd.env_clear();
         for e in &thunk.function.envars {
             let (k, v) = e.split_once('=').expect("validated envars");
             cmd.env(k, v.replace(ROOT_PLACEHOLDER, &root));
         }
-        cmd.current_dir(sandbox.root().join(&thunk.cwd));
 
         let (timeout, by_deadline) = self.limit(thunk);
         let run = process::run(&mut cmd, timeout).map_err(|e| {
@@ -150,6 +191,9 @@ impl LocalExecutor {
             }
             Ended::Exited(_) => {}
         }
+        // Every process of the run is gone (in the jail, with its PID
+        // namespace), so no folder can be swapped for a link after collect
+        // has checked it (`beneath`: no link in any component is followed).
         let (outputs, executable) = match sandbox.collect(&self.store, thunk) {
             Ok(outputs) => outputs,
             Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),

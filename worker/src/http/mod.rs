@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub thunk_timeout: Option<Duration>,
     /// Serve TLS with this certificate chain and key (PEM files).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Run every thunk in a jail (off only with `--no-jail`).
+    pub jail: bool,
 }
 
 /// How long connections may take and how many may wait.
@@ -134,6 +136,9 @@ impl Worker {
         let mut service = Service::new(store, jobs, jobs * 4);
         service.set_default_timeout(opts.thunk_timeout);
         let limits = Limits::default();
+        service.set_jail(opts.jail).map_err(|e| {
+            anyhow::anyhow!("{e}; install bubblewrap, or give --no-jail to run thunks unjailed (see docs/protocol.md)")
+        })?;
         let shared = Shared {
             service,
             token: opts.token.clone(),

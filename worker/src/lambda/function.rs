@@ -111,6 +111,10 @@ impl Function {
         let root = settings.scratch.join(STORE_DIR);
         let store = Store::open(&root).map_err(|e| format!("cannot open the store at `{}`: {e}", root.display()))?;
         let mut service = Service::new(store, settings.jobs, 0);
+        // Lambda's own sandbox allows no namespaces, and an environment
+        // serves one invocation (one client's thunks) at a time, with a
+        // store of its own: docs/lambda.md, "Isolation".
+        service.set_jail(false)?;
         // Inline limits are per invocation: read up to the largest here,
         // drop what the client did not ask for afterwards.
         service.inline_limit = INLINE_BUDGET as u64;
