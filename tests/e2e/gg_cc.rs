@@ -624,3 +624,41 @@ fn compiles_in_build_system_scratch_folders_are_probes_and_leave_nothing_in_the_
     assert_eq!(counter(&s, "misses"), 1);
     assert_eq!(files_in("manifests"), 1, "an ordinary miss is recorded where the probes were looked for");
 }
+
+/// The store's blob holding exactly `bytes`.
+fn stored_blob_with(s: &Scratch, bytes: &[u8]) -> std::path::PathBuf {
+    let shards = std::fs::read_dir(s.store().join("blobs")).unwrap();
+    for shard in shards.flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            if std::fs::read(f.path()).is_ok_and(|b| b == bytes) {
+                return f.path();
+            }
+        }
+    }
+    panic!("no blob holds {:?}", text(bytes))
+}
+
+#[test]
+fn a_corrupt_stored_depfile_or_message_is_a_miss_and_never_served() {
+    let s = project();
+    s.write("src/w.c", "int f(void) { int unused; return 0; }\n");
+    age(&s);
+    let args = ["gcc", "-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"];
+    let want = direct(s.path(), &["-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"]);
+    let (object, depfile) = (std::fs::read(s.path().join("w.o")).unwrap(), std::fs::read(s.path().join("w.d")).unwrap());
+    assert!(text(&want.stderr).contains("unused variable"));
+    run_ok(s.cc(&args));
+    for (round, what) in [&want.stderr, &depfile].into_iter().enumerate() {
+        // Same size, other bytes: only a hash tells them apart.
+        crate::support::clobber(&stored_blob_with(&s, what), &"#".repeat(what.len()));
+        for f in ["w.o", "w.d"] {
+            std::fs::remove_file(s.path().join(f)).unwrap();
+        }
+        let got = run_ok(s.cc(&args));
+        assert_eq!(text(&got.stderr), text(&want.stderr), "round {round}");
+        assert_eq!(std::fs::read(s.path().join("w.d")).unwrap(), depfile, "round {round}");
+        assert_eq!(std::fs::read(s.path().join("w.o")).unwrap(), object, "round {round}");
+        assert_eq!(counter(&s, "misses"), round as u64 + 2, "round {round}: a corrupt blob must be a miss");
+    }
+}
+

@@ -135,22 +135,24 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
     compile_in_place(job, key.as_deref())
 }
 
-/// Writes a hit's object (re-hashed first), depfile and diagnostics.
+/// Writes a hit's object, depfile and diagnostics, each re-hashed first.
 fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
     let red = job.store.reduction(&entry.thunk).context("no reduction recorded for the thunk")?;
     let object = red.get(None).context("the reduction has no output")?;
     let (blob, _) = job.store.verified(&object, false)?;
+    // Everything served is re-hashed like the object: a right-sized but
+    // wrong depfile or message is a miss, never a hit.
     let stderr = match red.stderr {
-        Some(n) => job.store.get(&n)?,
+        Some(n) => job.store.get_verified(&n)?,
         None => Vec::new(),
     };
     let depfile = match (job.depfile_request(), &entry.depfile) {
-        (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get(text)?)),
+        (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get_verified(text)?)),
         (Some(_), None) => anyhow::bail!("the entry has no depfile"),
         _ => None,
     };
     let stdout = match red.stdout {
-        Some(n) => job.store.get(&n)?,
+        Some(n) => job.store.get_verified(&n)?,
         None => Vec::new(),
     };
     let out = job.compile.output_path();

@@ -133,8 +133,16 @@ impl CompileStep {
     pub fn lookup(&self, store: &Store, key: &str, need_depfile: bool) -> Option<Hit> {
         let entry = crate::manifest::lookup(store, key).ok()?;
         let reduction = store.reduction(&entry.thunk)?;
+        // What a hit prints and writes is re-hashed: a corrupt blob makes
+        // it a miss. Messages not fetched from a worker are not needed here.
+        for n in reduction.stdout.iter().chain(&reduction.stderr) {
+            match store.get_verified(n) {
+                Ok(_) | Err(gg_core::StoreError::Missing(_)) => {}
+                Err(_) => return None,
+            }
+        }
         let depfile = match (self.depfile(store), entry.depfile) {
-            (Some(_), Some(n)) => Some(store.get(&n).ok()?),
+            (Some(_), Some(n)) => Some(store.get_verified(&n).ok()?),
             (Some(_), None) if need_depfile => return None,
             _ => None,
         };
