@@ -662,3 +662,49 @@ fn a_corrupt_stored_depfile_or_message_is_a_miss_and_never_served() {
     }
 }
 
+/// Writes two files of the same size whose stats differ in nothing but
+/// their inode: same mtime and, written back to back, the same ctime tick.
+fn stat_twins(s: &Scratch, a: (&str, &str), b: (&str, &str)) {
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(a.1.len(), b.1.len());
+    for _ in 0..50 {
+        let (pa, pb) = (s.write(a.0, a.1), s.write(b.0, b.1));
+        let st = Command::new("touch").args(["-d", "1 hour ago"]).arg(&pa).arg(&pb).status().unwrap();
+        assert!(st.success());
+        let stat = |p: &Path| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+        };
+        if stat(&pa) == stat(&pb) {
+            // Old enough for direct mode to trust the stat.
+            std::thread::sleep(std::time::Duration::from_millis(2100));
+            return;
+        }
+    }
+    panic!("could not write two files within one ctime tick");
+}
+
+#[test]
+fn a_header_swapped_behind_the_same_stat_is_never_served_stale() {
+    let s = project();
+    s.write("src/c.c", "#include \"cfg.h\"\nint value = VALUE;\n");
+    age(&s);
+    stat_twins(&s, ("variants/a/cfg.h", "#define VALUE 1\n"), ("variants/b/cfg.h", "#define VALUE 2\n"));
+    // `include` becomes a link to one of the variants.
+    std::fs::rename(s.path().join("include"), s.path().join("include.orig")).unwrap();
+    std::os::unix::fs::symlink("variants/a", s.path().join("include")).unwrap();
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/c.c", "-o", "c.o"]));
+        direct(s.path(), &["-c", "-Iinclude", "src/c.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("c.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    assert_eq!(counter(&s, "  direct hits"), 1);
+    let st = Command::new("ln").args(["-sfn", "variants/b", "include"]).current_dir(s.path()).status().unwrap();
+    assert!(st.success());
+    check("`include` retargeted");
+    std::fs::rename(s.path().join("variants/b"), s.path().join("variants/c")).unwrap();
+    std::fs::rename(s.path().join("variants/a"), s.path().join("variants/b")).unwrap();
+    check("folders renamed");
+}
