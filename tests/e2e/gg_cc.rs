@@ -134,23 +134,30 @@ fn each_input_that_matters_causes_a_miss_and_touch_does_not() {
 #[test]
 fn a_different_compiler_binary_causes_a_miss() {
     let s = project();
-    // A compiler of our own at a fixed path: a script in front of gcc
-    // (gcc finds its parts relative to itself, so it cannot be copied).
+    // A compiler of our own at a fixed path: a copy of clang, which finds
+    // its headers relative to itself, so `lib/clang` beside its folder
+    // leads to them.
     let bin = s.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let cc = bin.join("mycc");
-    let install = |text: &str| {
-        let tmp = bin.join("mycc.new");
-        std::fs::write(&tmp, text).unwrap();
+    std::fs::create_dir(s.path().join("lib")).unwrap();
+    let clang = std::fs::canonicalize(text(&Command::new("which").arg("clang").output().unwrap().stdout).trim()).unwrap();
+    let resources = clang.parent().unwrap().join("../lib/clang");
+    std::os::unix::fs::symlink(resources, s.path().join("lib/clang")).unwrap();
+    let cc = bin.join("clang");
+    let install = |extra: &[u8]| {
+        let tmp = bin.join("clang.new");
+        let mut bytes = std::fs::read(&clang).unwrap();
+        bytes.extend_from_slice(extra);
+        std::fs::write(&tmp, bytes).unwrap();
         std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &cc).unwrap();
     };
-    install("#!/bin/sh\nexec gcc \"$@\"\n");
+    install(b"");
     let compile = || run_ok(s.cc(&[cc.to_str().unwrap(), "-c", "-Iinclude", "src/main.c", "-o", "main.o"]));
     compile();
     compile();
-    assert_eq!(counter(&s, "misses"), 1);
-    install("#!/bin/sh\n# a new release\nexec gcc \"$@\"\n");
+    assert_eq!((counter(&s, "misses"), counter(&s, "  direct hits")), (1, 1), "{}", stats(&s));
+    install(b"a new release");
     compile();
     assert_eq!(counter(&s, "misses"), 2, "a changed compiler must miss");
 }
@@ -707,4 +714,31 @@ fn a_header_swapped_behind_the_same_stat_is_never_served_stale() {
     std::fs::rename(s.path().join("variants/b"), s.path().join("variants/c")).unwrap();
     std::fs::rename(s.path().join("variants/a"), s.path().join("variants/b")).unwrap();
     check("folders renamed");
+}
+
+#[test]
+fn a_compiler_script_runs_locally_so_a_change_behind_it_is_never_served_stale() {
+    let s = project();
+    let bin = s.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let which = |name: &str| text(&Command::new("which").arg(name).output().unwrap().stdout).trim().to_string();
+    std::os::unix::fs::symlink(which("gcc"), bin.join("real")).unwrap();
+    let script = bin.join("cc");
+    std::fs::write(&script, format!("#!/bin/sh\nexec {} \"$@\"\n", bin.join("real").display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let check = |plain: &str, what: &str| {
+        run_ok(s.cc(&[script.to_str().unwrap(), "-c", "-Iinclude", "src/main.c", "-o", "m.o"]));
+        run_ok({
+            let mut c = Command::new(plain);
+            c.args(["-c", "-Iinclude", "src/main.c", "-o", "plain.o"]).current_dir(s.path());
+            c
+        });
+        assert!(same_file(&s.path().join("m.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("gcc", "first");
+    check("gcc", "again");
+    let st = Command::new("ln").args(["-sfn", &which("clang")]).arg(bin.join("real")).status().unwrap();
+    assert!(st.success());
+    check("clang", "the script now runs clang");
+    assert_eq!(local_count(&s, gg_wrapper::toolchain::SCRIPT), 3, "{}", stats(&s));
 }

@@ -153,6 +153,9 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     if let Some(why) = local_reason(&compile) {
         return Err(local(Some(&store), inv, &why));
     }
+    if toolchain::is_script(&inv.compiler) {
+        return Err(local(Some(&store), inv, toolchain::SCRIPT));
+    }
     let toolchain = match toolchain::discover(&store, &inv.compiler) {
         Ok(t) => t,
         Err(e) => return Err(local(Some(&store), inv, &format!("unrecognised compiler ({e:#})"))),

@@ -86,6 +86,9 @@ impl CompileStep {
             Classified::Local(reason) => return Err(reason),
             Classified::Compile(c) => c,
         };
+        if toolchain::is_script(&inv.compiler) {
+            return Err(toolchain::SCRIPT.into());
+        }
         let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
         crate::user_only_deps_modelled(&compile, &toolchain, cwd)?;
         if let Some(why) = crate::untranslatable(&toolchain) {
