@@ -742,3 +742,29 @@ fn a_compiler_script_runs_locally_so_a_change_behind_it_is_never_served_stale() 
     check("clang", "the script now runs clang");
     assert_eq!(local_count(&s, gg_wrapper::toolchain::SCRIPT), 3, "{}", stats(&s));
 }
+
+#[test]
+fn a_header_that_has_include_probed_appearing_later_is_never_served_stale() {
+    let s = project();
+    s.write(
+        "src/p.c",
+        "#if __has_include(\"extra.h\")\n#include \"extra.h\"\n#else\n#define EXTRA 0\n#endif\n\
+         #if __has_include(<probe/only.h>)\nint only = 1;\n#endif\nint extra = EXTRA;\n",
+    );
+    age(&s);
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/p.c", "-o", "p.o"]));
+        direct(s.path(), &["-c", "-Iinclude", "src/p.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("p.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    assert_eq!(counter(&s, "  direct hits"), 1, "a compile that probes is still cached");
+    s.write("include/extra.h", "#define EXTRA 7\n");
+    check("extra.h created");
+    s.write("include/probe/only.h", "\n");
+    check("a header only probed created");
+    std::fs::remove_file(s.path().join("include/probe/only.h")).unwrap();
+    check("a header only probed removed");
+    assert_eq!(counter(&s, "misses"), 3, "removed again: the entry from before it existed hits");
+}

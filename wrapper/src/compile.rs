@@ -14,6 +14,7 @@ use gg_core::{fsutil, Kind, Name, Reduction, Store};
 
 use crate::args::{Compile, DepRequest};
 use crate::depfile;
+use crate::has_include;
 use crate::invoke::Invocation;
 use crate::log::debug;
 use crate::manifest::{self, Entry, FileEntry};
@@ -79,6 +80,23 @@ impl Job<'_> {
     fn absolute(&self, p: &str) -> String {
         let joined = if p.starts_with('/') { p.to_string() } else { self.cwd.join(p).to_string_lossy().into_owned() };
         normalize(&joined)
+    }
+
+    /// Every folder a header name could be looked up in (absolute, in no
+    /// particular order): the user's `-iquote`, `-I`, `-isystem` and
+    /// `-idirafter` folders, the `CPATH`-style variables' and the default
+    /// ones, as resolved and as the compiler spells them.
+    pub(crate) fn search_folders(&self) -> Vec<String> {
+        let user = crate::args::option_values(self.args, &["-iquote", "-I", "-isystem", "-idirafter"]);
+        let mut folders: Vec<String> = user.iter().map(|d| self.absolute(d)).collect();
+        for var in ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"] {
+            // An empty element is the working folder.
+            let value = std::env::var(var).unwrap_or_default();
+            folders.extend(value.split(':').filter(|_| !value.is_empty()).map(|d| self.absolute(d)));
+        }
+        let lang = self.compile.lang;
+        folders.extend(self.toolchain.includes(lang).iter().chain(self.toolchain.search_dirs(lang)).cloned());
+        folders
     }
 
     /// The user's depfile request, if the compiler would honour it: for
@@ -350,6 +368,9 @@ pub struct Prepared {
     pub(crate) files: Vec<FileEntry>,
     /// The inputs with their hashes, as the thunk holds them.
     pub(crate) inputs: Vec<(String, Name)>,
+    /// The places `__has_include` probes could find a header in, and
+    /// whether each existed.
+    pub(crate) probes: Vec<(String, bool)>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -375,7 +396,14 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     }
     let mut inputs = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
-    for p in &paths {
+    let mut probes: Vec<(String, bool)> = Vec::new();
+    let mut folders = None;
+    // Probed headers that exist join the inputs as they are found (below),
+    // so the list grows while it is walked.
+    let mut next = 0;
+    while next < paths.len() {
+        let p = &paths[next].clone();
+        next += 1;
         // Changed while the compiler ran: what it read is not what we hash.
         if manifest::changed_since(Path::new(p), started) {
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
@@ -392,6 +420,30 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
                 && memchr::memmem::find(&bytes, b".include").is_some()
         {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
+        }
+        if memchr::memmem::find(&bytes, b"__has_include").is_some() {
+            let Ok(found) = has_include::probes(&bytes) else {
+                return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
+            };
+            let folders = folders.get_or_insert_with(|| job.search_folders());
+            for probe in &found {
+                for place in has_include::candidates(probe, p, folders) {
+                    if probes.iter().any(|(q, _)| *q == place) {
+                        continue;
+                    }
+                    let exists = Path::new(&place).exists();
+                    // Created while the compiler ran: it may have seen it absent.
+                    if exists && manifest::changed_since(Path::new(&place), started) {
+                        return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(&place)))));
+                    }
+                    // A header found only by a probe is an input too: the
+                    // thunk must carry it for the probe to find it there.
+                    if exists && Path::new(&place).is_file() && !paths.contains(&place) {
+                        paths.push(place.clone());
+                    }
+                    probes.push((place, exists));
+                }
+            }
         }
         let hash = Name::of_value(&bytes);
         inputs.push((p.clone(), hash));
@@ -417,7 +469,7 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
         store_inputs(job, &inputs, &thunk)?;
     }
-    Ok(Ok(Prepared { thunk, files, inputs }))
+    Ok(Ok(Prepared { thunk, files, inputs, probes }))
 }
 
 /// The hash of a locale file, computed once per process.
@@ -446,7 +498,7 @@ pub(crate) fn commit(
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,
     };
-    manifest::add(job.store, key, Entry { files: prepared.files, thunk: name, depfile })?;
+    manifest::add(job.store, key, Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes })?;
     Ok(())
 }
 

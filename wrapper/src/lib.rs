@@ -8,6 +8,7 @@ pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod has_include;
 pub mod invoke;
 pub mod link;
 pub mod locale;

@@ -57,6 +57,10 @@ pub struct Entry {
     pub thunk: Name,
     /// The user's depfile as the compiler wrote it, if one was asked for.
     pub depfile: Option<Name>,
+    /// Where the inputs' `__has_include` probes could find a header, and
+    /// whether it was there (see `has_include`): a hit needs each the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -174,17 +178,27 @@ fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
             }
             remember(&f.path, f.hash);
         }
+        for (place, existed) in &entry.probes {
+            if Path::new(place).exists() != *existed {
+                let how = if *existed { "disappeared" } else { "appeared" };
+                first_miss.get_or_insert_with(|| format!("`{place}`, probed with __has_include, {how}"));
+                continue 'entries;
+            }
+        }
         return Ok(entry.clone());
     }
     Err(Miss::Changed(first_miss.unwrap_or_default()))
 }
 
-/// Adds `entry` as the newest for `key` (replacing an equal header set).
-/// Concurrent writers may drop each other's entry: that only costs a miss.
+/// Adds `entry` as the newest for `key` (replacing one with the same
+/// headers and probe answers). Concurrent writers may drop each other's
+/// entry: that only costs a miss.
 pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
     let mut manifest = load(store, key);
     let paths: Vec<(&str, Name)> = entry.files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
-    manifest.entries.retain(|e| e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths);
+    manifest.entries.retain(|e| {
+        e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths || e.probes != entry.probes
+    });
     manifest.entries.insert(0, entry);
     manifest.entries.truncate(MAX_ENTRIES);
     let path = path_for(store, key);
@@ -212,12 +226,29 @@ mod tests {
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
         assert_eq!(lookup(&store, "kkey"), Err(Miss::NoManifest));
-        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None }).unwrap();
+        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None, probes: vec![] }).unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
         fs::write(&h, "int b;").unwrap();
         assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("a.h")));
+    }
+
+    #[test]
+    fn a_probed_header_appearing_or_disappearing_makes_the_entry_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let (absent, present) = (dir.path().join("extra.h"), dir.path().join("there.h"));
+        fs::write(&present, "").unwrap();
+        let probes = vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
+        let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
+        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes }).unwrap();
+        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
+        fs::write(&absent, "").unwrap();
+        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared")));
+        fs::remove_file(&absent).unwrap();
+        fs::remove_file(&present).unwrap();
+        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("there.h")));
     }
 
     #[test]
@@ -238,7 +269,7 @@ mod tests {
             stat: Some(Stat { ino: now.ino ^ 1, ..now }),
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None }).unwrap();
+        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None, probes: vec![] }).unwrap();
         assert!(matches!(lookup_at(&store, "kkey", later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }
 }
