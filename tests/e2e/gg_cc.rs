@@ -140,7 +140,8 @@ fn a_different_compiler_binary_causes_a_miss() {
     let bin = s.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::fs::create_dir(s.path().join("lib")).unwrap();
-    let clang = std::fs::canonicalize(text(&Command::new("which").arg("clang").output().unwrap().stdout).trim()).unwrap();
+    let clang =
+        std::fs::canonicalize(text(&Command::new("which").arg("clang").output().unwrap().stdout).trim()).unwrap();
     let resources = clang.parent().unwrap().join("../lib/clang");
     std::os::unix::fs::symlink(resources, s.path().join("lib/clang")).unwrap();
     let cc = bin.join("clang");
@@ -652,7 +653,8 @@ fn a_corrupt_stored_depfile_or_message_is_a_miss_and_never_served() {
     age(&s);
     let args = ["gcc", "-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"];
     let want = direct(s.path(), &["-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"]);
-    let (object, depfile) = (std::fs::read(s.path().join("w.o")).unwrap(), std::fs::read(s.path().join("w.d")).unwrap());
+    let (object, depfile) =
+        (std::fs::read(s.path().join("w.o")).unwrap(), std::fs::read(s.path().join("w.d")).unwrap());
     assert!(text(&want.stderr).contains("unused variable"));
     run_ok(s.cc(&args));
     for (round, what) in [&want.stderr, &depfile].into_iter().enumerate() {

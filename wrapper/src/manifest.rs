@@ -240,12 +240,15 @@ mod tests {
         let store = Store::open(dir.path().join("s")).unwrap();
         let (absent, present) = (dir.path().join("extra.h"), dir.path().join("there.h"));
         fs::write(&present, "").unwrap();
-        let probes = vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
+        let probes =
+            vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
         add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes }).unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
         fs::write(&absent, "").unwrap();
-        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared")));
+        assert!(
+            matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared"))
+        );
         fs::remove_file(&absent).unwrap();
         fs::remove_file(&present).unwrap();
         assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("there.h")));
