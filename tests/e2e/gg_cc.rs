@@ -770,3 +770,25 @@ fn a_header_that_has_include_probed_appearing_later_is_never_served_stale() {
     check("a header only probed removed");
     assert_eq!(counter(&s, "misses"), 3, "removed again: the entry from before it existed hits");
 }
+
+#[test]
+fn a_header_created_earlier_on_the_include_path_is_never_served_stale() {
+    let s = project();
+    std::fs::create_dir(s.path().join("gen")).unwrap();
+    // Old enough for direct mode to trust the folders' stat.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Igen", "-Iinclude", "src/main.c", "-o", "gen/m.o"]));
+        direct(s.path(), &["-c", "-Igen", "-Iinclude", "src/main.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("gen/m.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    // The hit wrote its object into `gen`: the folder changed, no header
+    // appeared in it.
+    check("once more");
+    assert_eq!(counter(&s, "  direct hits"), 2, "{}", stats(&s));
+    s.write("gen/util.h", "#define VALUE 50\nstatic inline int twice(int x) { return 2 * x; }\n");
+    check("gen/util.h created");
+    assert_eq!(counter(&s, "misses"), 2, "{}", stats(&s));
+}

@@ -82,20 +82,43 @@ impl Job<'_> {
         normalize(&joined)
     }
 
-    /// Every folder a header name could be looked up in (absolute, in no
-    /// particular order): the user's `-iquote`, `-I`, `-isystem` and
-    /// `-idirafter` folders, the `CPATH`-style variables' and the default
-    /// ones, as resolved and as the compiler spells them.
+    /// Every folder a header name could be looked up in, in search order
+    /// (absolute, resolved lexically, each once): the user's `-iquote`,
+    /// `-I`, `CPATH`, `-isystem` and `C_INCLUDE_PATH`-style folders, the
+    /// default ones (as the compiler spells them and resolved), and
+    /// `-idirafter`. A superset of what one compile searches.
     pub(crate) fn search_folders(&self) -> Vec<String> {
-        let user = crate::args::option_values(self.args, &["-iquote", "-I", "-isystem", "-idirafter"]);
-        let mut folders: Vec<String> = user.iter().map(|d| self.absolute(d)).collect();
-        for var in ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"] {
+        let user = |opt: &str| crate::args::option_values(self.args, &[opt]);
+        let env = |var: &str| {
             // An empty element is the working folder.
             let value = std::env::var(var).unwrap_or_default();
-            folders.extend(value.split(':').filter(|_| !value.is_empty()).map(|d| self.absolute(d)));
-        }
+            if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(':').map(str::to_string).collect()
+            }
+        };
         let lang = self.compile.lang;
-        folders.extend(self.toolchain.includes(lang).iter().chain(self.toolchain.search_dirs(lang)).cloned());
+        let mut named: Vec<String> = Vec::new();
+        named.extend(user("-iquote"));
+        named.extend(user("-I"));
+        named.extend(env("CPATH"));
+        named.extend(user("-isystem"));
+        for var in ["C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"] {
+            named.extend(env(var));
+        }
+        for (spelled, resolved) in self.toolchain.search_dirs(lang).iter().zip(self.toolchain.includes(lang)) {
+            named.push(spelled.clone());
+            named.push(resolved.clone());
+        }
+        named.extend(user("-idirafter"));
+        let mut folders: Vec<String> = Vec::new();
+        for d in named {
+            let abs = self.absolute(&d);
+            if !folders.contains(&abs) {
+                folders.push(abs);
+            }
+        }
         folders
     }
 
@@ -371,6 +394,8 @@ pub struct Prepared {
     /// The places `__has_include` probes could find a header in, and
     /// whether each existed.
     pub(crate) probes: Vec<(String, bool)>,
+    /// Where a header shadowing one read would appear.
+    pub(crate) shadows: crate::shadow::Shadows,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -469,7 +494,11 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
         store_inputs(job, &inputs, &thunk)?;
     }
-    Ok(Ok(Prepared { thunk, files, inputs, probes }))
+    // Where a header shadowing one read would appear (see `shadow`); the
+    // source is named, not searched.
+    let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
+    Ok(Ok(Prepared { thunk, files, inputs, probes, shadows }))
 }
 
 /// The hash of a locale file, computed once per process.
@@ -498,7 +527,11 @@ pub(crate) fn commit(
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,
     };
-    manifest::add(job.store, key, Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes })?;
+    manifest::add(
+        job.store,
+        key,
+        Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes, shadows: prepared.shadows },
+    )?;
     Ok(())
 }
 

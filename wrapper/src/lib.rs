@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod plan;
 pub mod probe;
 mod remote;
+pub mod shadow;
 pub mod stats;
 pub mod thin;
 pub mod thunkgen;

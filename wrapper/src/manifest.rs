@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use gg_core::{fsutil, Name, Store};
+
+use crate::shadow::Shadows;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the key's inputs or the manifest's meaning change.
@@ -61,6 +63,9 @@ pub struct Entry {
     /// whether it was there (see `has_include`): a hit needs each the same.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<(String, bool)>,
+    /// Where a header shadowing one of `files` would appear (see `shadow`).
+    #[serde(default, skip_serializing_if = "Shadows::is_empty")]
+    pub shadows: Shadows,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -185,6 +190,11 @@ fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
                 continue 'entries;
             }
         }
+        let headers: Vec<&str> = entry.files.iter().skip(1).map(|f| f.path.as_str()).collect();
+        if let Some(place) = entry.shadows.appeared(&headers, now) {
+            first_miss.get_or_insert_with(|| format!("`{place}` appeared earlier on the include path"));
+            continue 'entries;
+        }
         return Ok(entry.clone());
     }
     Err(Miss::Changed(first_miss.unwrap_or_default()))
@@ -226,7 +236,12 @@ mod tests {
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
         assert_eq!(lookup(&store, "kkey"), Err(Miss::NoManifest));
-        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None, probes: vec![] }).unwrap();
+        add(
+            &store,
+            "kkey",
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+        )
+        .unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
@@ -243,7 +258,8 @@ mod tests {
         let probes =
             vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes }).unwrap();
+        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default() })
+            .unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
         fs::write(&absent, "").unwrap();
         assert!(
@@ -272,7 +288,12 @@ mod tests {
             stat: Some(Stat { ino: now.ino ^ 1, ..now }),
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None, probes: vec![] }).unwrap();
+        add(
+            &store,
+            "kkey",
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+        )
+        .unwrap();
         assert!(matches!(lookup_at(&store, "kkey", later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }
 }
