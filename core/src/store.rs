@@ -312,6 +312,19 @@ impl Store {
         }
     }
 
+    /// Reads a whole blob and re-hashes it against its name: for bytes that
+    /// are handed out as a compile's result (diagnostics, a depfile), where
+    /// a right-sized but wrong blob must never be served. A mismatch moves
+    /// the file aside.
+    pub fn get_verified(&self, name: &Name) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.get(name)?;
+        if blake3::hash(&bytes).as_bytes() != name.digest() {
+            let _ = self.quarantine(&self.blob_path(name));
+            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name; moved aside".into() });
+        }
+        Ok(bytes)
+    }
+
     /// Moves a finished temp file into place as blob `name`.
     fn install(&self, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
         fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;

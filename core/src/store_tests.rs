@@ -34,6 +34,21 @@ fn putting_a_file_names_its_contents() {
 }
 
 #[test]
+fn a_right_sized_but_wrong_blob_is_refused_by_a_verifying_read_and_moved_aside() {
+    let (_d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"0123456789").unwrap();
+    let p = s.blob_path(&n);
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(&p, b"9876543210").unwrap();
+    assert_eq!(s.get(&n).unwrap(), b"9876543210", "a plain read checks only the size");
+    let e = s.get_verified(&n).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(!p.exists(), "the corrupt blob is moved aside");
+    let good = s.put_bytes(Kind::Value, b"0123456789").unwrap();
+    assert_eq!(s.get_verified(&good).unwrap(), b"0123456789");
+}
+
+#[test]
 fn a_truncated_blob_is_caught_on_read() {
     let (_d, s) = store();
     let n = s.put_bytes(Kind::Value, b"0123456789").unwrap();

@@ -134,23 +134,31 @@ fn each_input_that_matters_causes_a_miss_and_touch_does_not() {
 #[test]
 fn a_different_compiler_binary_causes_a_miss() {
     let s = project();
-    // A compiler of our own at a fixed path: a script in front of gcc
-    // (gcc finds its parts relative to itself, so it cannot be copied).
+    // A compiler of our own at a fixed path: a copy of clang, which finds
+    // its headers relative to itself, so `lib/clang` beside its folder
+    // leads to them.
     let bin = s.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let cc = bin.join("mycc");
-    let install = |text: &str| {
-        let tmp = bin.join("mycc.new");
-        std::fs::write(&tmp, text).unwrap();
+    std::fs::create_dir(s.path().join("lib")).unwrap();
+    let clang =
+        std::fs::canonicalize(text(&Command::new("which").arg("clang").output().unwrap().stdout).trim()).unwrap();
+    let resources = clang.parent().unwrap().join("../lib/clang");
+    std::os::unix::fs::symlink(resources, s.path().join("lib/clang")).unwrap();
+    let cc = bin.join("clang");
+    let install = |extra: &[u8]| {
+        let tmp = bin.join("clang.new");
+        let mut bytes = std::fs::read(&clang).unwrap();
+        bytes.extend_from_slice(extra);
+        std::fs::write(&tmp, bytes).unwrap();
         std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &cc).unwrap();
     };
-    install("#!/bin/sh\nexec gcc \"$@\"\n");
+    install(b"");
     let compile = || run_ok(s.cc(&[cc.to_str().unwrap(), "-c", "-Iinclude", "src/main.c", "-o", "main.o"]));
     compile();
     compile();
-    assert_eq!(counter(&s, "misses"), 1);
-    install("#!/bin/sh\n# a new release\nexec gcc \"$@\"\n");
+    assert_eq!((counter(&s, "misses"), counter(&s, "  direct hits")), (1, 1), "{}", stats(&s));
+    install(b"a new release");
     compile();
     assert_eq!(counter(&s, "misses"), 2, "a changed compiler must miss");
 }
@@ -623,4 +631,164 @@ fn compiles_in_build_system_scratch_folders_are_probes_and_leave_nothing_in_the_
     });
     assert_eq!(counter(&s, "misses"), 1);
     assert_eq!(files_in("manifests"), 1, "an ordinary miss is recorded where the probes were looked for");
+}
+
+/// The store's blob holding exactly `bytes`.
+fn stored_blob_with(s: &Scratch, bytes: &[u8]) -> std::path::PathBuf {
+    let shards = std::fs::read_dir(s.store().join("blobs")).unwrap();
+    for shard in shards.flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            if std::fs::read(f.path()).is_ok_and(|b| b == bytes) {
+                return f.path();
+            }
+        }
+    }
+    panic!("no blob holds {:?}", text(bytes))
+}
+
+#[test]
+fn a_corrupt_stored_depfile_or_message_is_a_miss_and_never_served() {
+    let s = project();
+    s.write("src/w.c", "int f(void) { int unused; return 0; }\n");
+    age(&s);
+    let args = ["gcc", "-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"];
+    let want = direct(s.path(), &["-Wall", "-c", "src/w.c", "-o", "w.o", "-MD"]);
+    let (object, depfile) =
+        (std::fs::read(s.path().join("w.o")).unwrap(), std::fs::read(s.path().join("w.d")).unwrap());
+    assert!(text(&want.stderr).contains("unused variable"));
+    run_ok(s.cc(&args));
+    for (round, what) in [&want.stderr, &depfile].into_iter().enumerate() {
+        // Same size, other bytes: only a hash tells them apart.
+        crate::support::clobber(&stored_blob_with(&s, what), &"#".repeat(what.len()));
+        for f in ["w.o", "w.d"] {
+            std::fs::remove_file(s.path().join(f)).unwrap();
+        }
+        let got = run_ok(s.cc(&args));
+        assert_eq!(text(&got.stderr), text(&want.stderr), "round {round}");
+        assert_eq!(std::fs::read(s.path().join("w.d")).unwrap(), depfile, "round {round}");
+        assert_eq!(std::fs::read(s.path().join("w.o")).unwrap(), object, "round {round}");
+        assert_eq!(counter(&s, "misses"), round as u64 + 2, "round {round}: a corrupt blob must be a miss");
+    }
+}
+
+/// Writes two files of the same size whose stats differ in nothing but
+/// their inode: same mtime and, written back to back, the same ctime tick.
+fn stat_twins(s: &Scratch, a: (&str, &str), b: (&str, &str)) {
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(a.1.len(), b.1.len());
+    for _ in 0..50 {
+        let (pa, pb) = (s.write(a.0, a.1), s.write(b.0, b.1));
+        let st = Command::new("touch").args(["-d", "1 hour ago"]).arg(&pa).arg(&pb).status().unwrap();
+        assert!(st.success());
+        let stat = |p: &Path| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+        };
+        if stat(&pa) == stat(&pb) {
+            // Old enough for direct mode to trust the stat.
+            std::thread::sleep(std::time::Duration::from_millis(2100));
+            return;
+        }
+    }
+    panic!("could not write two files within one ctime tick");
+}
+
+#[test]
+fn a_header_swapped_behind_the_same_stat_is_never_served_stale() {
+    let s = project();
+    s.write("src/c.c", "#include \"cfg.h\"\nint value = VALUE;\n");
+    age(&s);
+    stat_twins(&s, ("variants/a/cfg.h", "#define VALUE 1\n"), ("variants/b/cfg.h", "#define VALUE 2\n"));
+    // `include` becomes a link to one of the variants.
+    std::fs::rename(s.path().join("include"), s.path().join("include.orig")).unwrap();
+    std::os::unix::fs::symlink("variants/a", s.path().join("include")).unwrap();
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/c.c", "-o", "c.o"]));
+        direct(s.path(), &["-c", "-Iinclude", "src/c.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("c.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    assert_eq!(counter(&s, "  direct hits"), 1);
+    let st = Command::new("ln").args(["-sfn", "variants/b", "include"]).current_dir(s.path()).status().unwrap();
+    assert!(st.success());
+    check("`include` retargeted");
+    std::fs::rename(s.path().join("variants/b"), s.path().join("variants/c")).unwrap();
+    std::fs::rename(s.path().join("variants/a"), s.path().join("variants/b")).unwrap();
+    check("folders renamed");
+}
+
+#[test]
+fn a_compiler_script_runs_locally_so_a_change_behind_it_is_never_served_stale() {
+    let s = project();
+    let bin = s.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let which = |name: &str| text(&Command::new("which").arg(name).output().unwrap().stdout).trim().to_string();
+    std::os::unix::fs::symlink(which("gcc"), bin.join("real")).unwrap();
+    let script = bin.join("cc");
+    std::fs::write(&script, format!("#!/bin/sh\nexec {} \"$@\"\n", bin.join("real").display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let check = |plain: &str, what: &str| {
+        run_ok(s.cc(&[script.to_str().unwrap(), "-c", "-Iinclude", "src/main.c", "-o", "m.o"]));
+        run_ok({
+            let mut c = Command::new(plain);
+            c.args(["-c", "-Iinclude", "src/main.c", "-o", "plain.o"]).current_dir(s.path());
+            c
+        });
+        assert!(same_file(&s.path().join("m.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("gcc", "first");
+    check("gcc", "again");
+    let st = Command::new("ln").args(["-sfn", &which("clang")]).arg(bin.join("real")).status().unwrap();
+    assert!(st.success());
+    check("clang", "the script now runs clang");
+    assert_eq!(local_count(&s, gg_wrapper::toolchain::SCRIPT), 3, "{}", stats(&s));
+}
+
+#[test]
+fn a_header_that_has_include_probed_appearing_later_is_never_served_stale() {
+    let s = project();
+    s.write(
+        "src/p.c",
+        "#if __has_include(\"extra.h\")\n#include \"extra.h\"\n#else\n#define EXTRA 0\n#endif\n\
+         #if __has_include(<probe/only.h>)\nint only = 1;\n#endif\nint extra = EXTRA;\n",
+    );
+    age(&s);
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Iinclude", "src/p.c", "-o", "p.o"]));
+        direct(s.path(), &["-c", "-Iinclude", "src/p.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("p.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    assert_eq!(counter(&s, "  direct hits"), 1, "a compile that probes is still cached");
+    s.write("include/extra.h", "#define EXTRA 7\n");
+    check("extra.h created");
+    s.write("include/probe/only.h", "\n");
+    check("a header only probed created");
+    std::fs::remove_file(s.path().join("include/probe/only.h")).unwrap();
+    check("a header only probed removed");
+    assert_eq!(counter(&s, "misses"), 3, "removed again: the entry from before it existed hits");
+}
+
+#[test]
+fn a_header_created_earlier_on_the_include_path_is_never_served_stale() {
+    let s = project();
+    std::fs::create_dir(s.path().join("gen")).unwrap();
+    // Old enough for direct mode to trust the folders' stat.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let check = |what: &str| {
+        run_ok(s.cc(&["gcc", "-c", "-Igen", "-Iinclude", "src/main.c", "-o", "gen/m.o"]));
+        direct(s.path(), &["-c", "-Igen", "-Iinclude", "src/main.c", "-o", "plain.o"]);
+        assert!(same_file(&s.path().join("gen/m.o"), &s.path().join("plain.o")), "{what}: a stale object");
+    };
+    check("first");
+    check("again");
+    // The hit wrote its object into `gen`: the folder changed, no header
+    // appeared in it.
+    check("once more");
+    assert_eq!(counter(&s, "  direct hits"), 2, "{}", stats(&s));
+    s.write("gen/util.h", "#define VALUE 50\nstatic inline int twice(int x) { return 2 * x; }\n");
+    check("gen/util.h created");
+    assert_eq!(counter(&s, "misses"), 2, "{}", stats(&s));
 }

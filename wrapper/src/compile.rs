@@ -14,6 +14,7 @@ use gg_core::{fsutil, Kind, Name, Reduction, Store};
 
 use crate::args::{Compile, DepRequest};
 use crate::depfile;
+use crate::has_include;
 use crate::invoke::Invocation;
 use crate::log::debug;
 use crate::manifest::{self, Entry, FileEntry};
@@ -86,6 +87,46 @@ impl Job<'_> {
         normalize(&joined)
     }
 
+    /// Every folder a header name could be looked up in, in search order
+    /// (absolute, resolved lexically, each once): the user's `-iquote`,
+    /// `-I`, `CPATH`, `-isystem` and `C_INCLUDE_PATH`-style folders, the
+    /// default ones (as the compiler spells them and resolved), and
+    /// `-idirafter`. A superset of what one compile searches.
+    pub(crate) fn search_folders(&self) -> Vec<String> {
+        let user = |opt: &str| crate::args::option_values(self.args, &[opt]);
+        let env = |var: &str| {
+            // An empty element is the working folder.
+            let value = std::env::var(var).unwrap_or_default();
+            if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(':').map(str::to_string).collect()
+            }
+        };
+        let lang = self.compile.lang;
+        let mut named: Vec<String> = Vec::new();
+        named.extend(user("-iquote"));
+        named.extend(user("-I"));
+        named.extend(env("CPATH"));
+        named.extend(user("-isystem"));
+        for var in ["C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"] {
+            named.extend(env(var));
+        }
+        for (spelled, resolved) in self.toolchain.search_dirs(lang).iter().zip(self.toolchain.includes(lang)) {
+            named.push(spelled.clone());
+            named.push(resolved.clone());
+        }
+        named.extend(user("-idirafter"));
+        let mut folders: Vec<String> = Vec::new();
+        for d in named {
+            let abs = self.absolute(&d);
+            if !folders.contains(&abs) {
+                folders.push(abs);
+            }
+        }
+        folders
+    }
+
     /// The user's depfile request, if the compiler would honour it: for
     /// plain assembler (`.s`) gcc writes no depfile at all.
     pub(crate) fn depfile_request(&self) -> Option<&DepRequest> {
@@ -145,22 +186,24 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
     compile_in_place(job, key.as_deref())
 }
 
-/// Writes a hit's object (re-hashed first), depfile and diagnostics.
+/// Writes a hit's object, depfile and diagnostics, each re-hashed first.
 fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
     let red = job.store.reduction(&entry.thunk).context("no reduction recorded for the thunk")?;
     let object = red.get(None).context("the reduction has no output")?;
     let (blob, _) = job.store.verified(&object, false)?;
+    // Everything served is re-hashed like the object: a right-sized but
+    // wrong depfile or message is a miss, never a hit.
     let stderr = match red.stderr {
-        Some(n) => job.store.get(&n)?,
+        Some(n) => job.store.get_verified(&n)?,
         None => Vec::new(),
     };
     let depfile = match (job.depfile_request(), &entry.depfile) {
-        (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get(text)?)),
+        (Some(d), Some(text)) => Some((job.user_depfile(d), job.store.get_verified(text)?)),
         (Some(_), None) => anyhow::bail!("the entry has no depfile"),
         _ => None,
     };
     let stdout = match red.stdout {
-        Some(n) => job.store.get(&n)?,
+        Some(n) => job.store.get_verified(&n)?,
         None => Vec::new(),
     };
     let out = job.compile.output_path();
@@ -390,6 +433,11 @@ pub struct Prepared {
     pub(crate) files: Vec<FileEntry>,
     /// The inputs with their hashes, as the thunk holds them.
     pub(crate) inputs: Vec<(String, Name)>,
+    /// The places `__has_include` probes could find a header in, and
+    /// whether each existed.
+    pub(crate) probes: Vec<(String, bool)>,
+    /// Where a header shadowing one read would appear.
+    pub(crate) shadows: crate::shadow::Shadows,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -415,7 +463,14 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     }
     let mut inputs = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
-    for p in &paths {
+    let mut probes: Vec<(String, bool)> = Vec::new();
+    let mut folders = None;
+    // Probed headers that exist join the inputs as they are found (below),
+    // so the list grows while it is walked.
+    let mut next = 0;
+    while next < paths.len() {
+        let p = &paths[next].clone();
+        next += 1;
         // Changed while the compiler ran: what it read is not what we hash.
         if manifest::changed_since(Path::new(p), started) {
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
@@ -432,6 +487,30 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
                 && memchr::memmem::find(&bytes, b".include").is_some()
         {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
+        }
+        if memchr::memmem::find(&bytes, b"__has_include").is_some() {
+            let Ok(found) = has_include::probes(&bytes) else {
+                return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
+            };
+            let folders = folders.get_or_insert_with(|| job.search_folders());
+            for probe in &found {
+                for place in has_include::candidates(probe, p, folders) {
+                    if probes.iter().any(|(q, _)| *q == place) {
+                        continue;
+                    }
+                    let exists = Path::new(&place).exists();
+                    // Created while the compiler ran: it may have seen it absent.
+                    if exists && manifest::changed_since(Path::new(&place), started) {
+                        return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(&place)))));
+                    }
+                    // A header found only by a probe is an input too: the
+                    // thunk must carry it for the probe to find it there.
+                    if exists && Path::new(&place).is_file() && !paths.contains(&place) {
+                        paths.push(place.clone());
+                    }
+                    probes.push((place, exists));
+                }
+            }
         }
         let hash = Name::of_value(&bytes);
         inputs.push((p.clone(), hash));
@@ -457,7 +536,11 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
         store_inputs(job, &inputs, &thunk)?;
     }
-    Ok(Ok(Prepared { thunk, files, inputs }))
+    // Where a header shadowing one read would appear (see `shadow`); the
+    // source is named, not searched.
+    let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
+    Ok(Ok(Prepared { thunk, files, inputs, probes, shadows }))
 }
 
 /// The hash of a locale file, computed once per process.
@@ -486,7 +569,11 @@ pub(crate) fn commit(
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,
     };
-    manifest::add(job.store, key, Entry { files: prepared.files, thunk: name, depfile })?;
+    manifest::add(
+        job.store,
+        key,
+        Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes, shadows: prepared.shadows },
+    )?;
     Ok(())
 }
 

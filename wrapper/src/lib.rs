@@ -8,6 +8,7 @@ pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod has_include;
 pub mod invoke;
 pub mod link;
 pub mod locale;
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod probe;
 pub mod ran;
 mod remote;
+pub mod shadow;
 pub mod stats;
 pub mod thin;
 pub mod thunkgen;
@@ -154,6 +156,9 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     }
     if let Some(why) = local_reason(&compile) {
         return Err(local(Some(&store), inv, &why));
+    }
+    if toolchain::is_script(&inv.compiler) {
+        return Err(local(Some(&store), inv, toolchain::SCRIPT));
     }
     let toolchain = match toolchain::discover(&store, &inv.compiler) {
         Ok(t) => t,

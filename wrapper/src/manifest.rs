@@ -1,8 +1,10 @@
 //! Direct mode: from (compiler, arguments, working directory, environment,
 //! source) to the headers the compile read, to the thunk it was. A hit
-//! needs a few `stat`s, no preprocessing: each header's recorded size,
-//! mtime and ctime are compared first, and only a header whose stat
-//! changed is hashed again (so `touch` costs a hash, not a miss).
+//! needs a few `stat`s, no preprocessing: each header's recorded device,
+//! inode, size, mtime and ctime are compared first, and only a header
+//! whose stat differs in any of them is hashed again (so `touch` costs a
+//! hash, not a miss, and a header swapped for another file with the same
+//! size and times is still told apart).
 //!
 //! Manifests live at `<store>/manifests/<c>/<key>` as JSON, newest entry
 //! first, at most `MAX_ENTRIES` (16) entries per key (one per header set seen).
@@ -14,10 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use gg_core::{fsutil, Name, Store};
+
+use crate::shadow::Shadows;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the key's inputs or the manifest's meaning change.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 const MAX_ENTRIES: usize = 16;
 /// A file modified this recently may still be changing within the stat
 /// granularity: its stat is not trusted (it will be hashed on lookup).
@@ -28,8 +32,23 @@ const TOO_NEW_NS: i128 = 2_000_000_000;
 pub struct FileEntry {
     pub path: String,
     pub hash: Name,
-    /// (size, mtime ns, ctime ns), or None when not trusted.
-    pub stat: Option<(u64, i128, i128)>,
+    /// The file's stat when hashed, or None when not trusted.
+    pub stat: Option<Stat>,
+}
+
+/// What a hit compares before trusting a file unread. Size and times alone
+/// do not name a file: two headers written in the same tick look alike,
+/// and a link retargeted or a folder renamed swaps one for the other under
+/// the same path. The device and inode tell them apart; any difference
+/// means the file is hashed again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    /// Nanoseconds since the epoch.
+    pub mtime: i128,
+    pub ctime: i128,
 }
 
 /// One compile seen for this key.
@@ -40,6 +59,13 @@ pub struct Entry {
     pub thunk: Name,
     /// The user's depfile as the compiler wrote it, if one was asked for.
     pub depfile: Option<Name>,
+    /// Where the inputs' `__has_include` probes could find a header, and
+    /// whether it was there (see `has_include`): a hit needs each the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<(String, bool)>,
+    /// Where a header shadowing one of `files` would appear (see `shadow`).
+    #[serde(default, skip_serializing_if = "Shadows::is_empty")]
+    pub shadows: Shadows,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -47,15 +73,16 @@ struct Manifest {
     entries: Vec<Entry>,
 }
 
-/// The stat triple of a file, or None if it cannot be trusted or read.
-pub fn stat_of(path: &Path, now_ns: i128) -> Option<(u64, i128, i128)> {
+/// The stat of a file (through links), or None if it cannot be trusted or
+/// read.
+pub fn stat_of(path: &Path, now_ns: i128) -> Option<Stat> {
     let m = fs::metadata(path).ok()?;
     let mtime = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
     let ctime = m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
     if now_ns - mtime.max(ctime) < TOO_NEW_NS {
         return None;
     }
-    Some((m.len(), mtime, ctime))
+    Some(Stat { dev: m.dev(), ino: m.ino(), size: m.len(), mtime, ctime })
 }
 
 /// Whether `path` was modified (or its inode changed) at or after `since`
@@ -127,11 +154,16 @@ pub enum Miss {
 
 /// The entry whose inputs all still match, or why none does.
 pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
+    lookup_at(store, key, now_ns())
+}
+
+/// [`lookup`] as if at `now` (nanoseconds since the epoch), which decides
+/// whose stat is too new to trust.
+fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
     let manifest = load(store, key);
     if manifest.entries.is_empty() {
         return Err(Miss::NoManifest);
     }
-    let now = now_ns();
     let mut first_miss = None;
     'entries: for entry in &manifest.entries {
         for f in &entry.files {
@@ -151,17 +183,32 @@ pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
             }
             remember(&f.path, f.hash);
         }
+        for (place, existed) in &entry.probes {
+            if Path::new(place).exists() != *existed {
+                let how = if *existed { "disappeared" } else { "appeared" };
+                first_miss.get_or_insert_with(|| format!("`{place}`, probed with __has_include, {how}"));
+                continue 'entries;
+            }
+        }
+        let headers: Vec<&str> = entry.files.iter().skip(1).map(|f| f.path.as_str()).collect();
+        if let Some(place) = entry.shadows.appeared(&headers, now) {
+            first_miss.get_or_insert_with(|| format!("`{place}` appeared earlier on the include path"));
+            continue 'entries;
+        }
         return Ok(entry.clone());
     }
     Err(Miss::Changed(first_miss.unwrap_or_default()))
 }
 
-/// Adds `entry` as the newest for `key` (replacing an equal header set).
-/// Concurrent writers may drop each other's entry: that only costs a miss.
+/// Adds `entry` as the newest for `key` (replacing one with the same
+/// headers and probe answers). Concurrent writers may drop each other's
+/// entry: that only costs a miss.
 pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
     let mut manifest = load(store, key);
     let paths: Vec<(&str, Name)> = entry.files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
-    manifest.entries.retain(|e| e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths);
+    manifest.entries.retain(|e| {
+        e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths || e.probes != entry.probes
+    });
     manifest.entries.insert(0, entry);
     manifest.entries.truncate(MAX_ENTRIES);
     let path = path_for(store, key);
@@ -189,11 +236,64 @@ mod tests {
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
         assert_eq!(lookup(&store, "kkey"), Err(Miss::NoManifest));
-        add(&store, "kkey", Entry { files: vec![file], thunk, depfile: None }).unwrap();
+        add(
+            &store,
+            "kkey",
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+        )
+        .unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
         fs::write(&h, "int b;").unwrap();
         assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("a.h")));
+    }
+
+    #[test]
+    fn a_probed_header_appearing_or_disappearing_makes_the_entry_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let (absent, present) = (dir.path().join("extra.h"), dir.path().join("there.h"));
+        fs::write(&present, "").unwrap();
+        let probes =
+            vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
+        let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
+        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default() })
+            .unwrap();
+        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
+        fs::write(&absent, "").unwrap();
+        assert!(
+            matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared"))
+        );
+        fs::remove_file(&absent).unwrap();
+        fs::remove_file(&present).unwrap();
+        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("there.h")));
+    }
+
+    #[test]
+    fn another_file_with_the_same_size_and_times_under_the_recorded_path_is_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let h = dir.path().join("cfg.h");
+        // What the path holds now: another file than the one recorded, alike
+        // in size and times (as after `ln -sfn` between two twins), only
+        // its inode differs from the record.
+        fs::write(&h, "int b;").unwrap();
+        // Looked at a minute later, when its stat is trusted.
+        let later = now_ns() + 60_000_000_000;
+        let now = stat_of(&h, later).expect("old enough to trust");
+        let file = FileEntry {
+            path: h.to_string_lossy().into_owned(),
+            hash: Name::of_value(b"int a;"),
+            stat: Some(Stat { ino: now.ino ^ 1, ..now }),
+        };
+        let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
+        add(
+            &store,
+            "kkey",
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+        )
+        .unwrap();
+        assert!(matches!(lookup_at(&store, "kkey", later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }
 }

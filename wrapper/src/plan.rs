@@ -86,6 +86,9 @@ impl CompileStep {
             Classified::Local(reason) => return Err(reason),
             Classified::Compile(c) => c,
         };
+        if toolchain::is_script(&inv.compiler) {
+            return Err(toolchain::SCRIPT.into());
+        }
         let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
         crate::user_only_deps_modelled(&compile, &toolchain, cwd)?;
         if let Some(why) = crate::untranslatable(&toolchain) {
@@ -133,8 +136,16 @@ impl CompileStep {
     pub fn lookup(&self, store: &Store, key: &str, need_depfile: bool) -> Option<Hit> {
         let entry = crate::manifest::lookup(store, key).ok()?;
         let reduction = store.reduction(&entry.thunk)?;
+        // What a hit prints and writes is re-hashed: a corrupt blob makes
+        // it a miss. Messages not fetched from a worker are not needed here.
+        for n in reduction.stdout.iter().chain(&reduction.stderr) {
+            match store.get_verified(n) {
+                Ok(_) | Err(gg_core::StoreError::Missing(_)) => {}
+                Err(_) => return None,
+            }
+        }
         let depfile = match (self.depfile(store), entry.depfile) {
-            (Some(_), Some(n)) => Some(store.get(&n).ok()?),
+            (Some(_), Some(n)) => Some(store.get_verified(&n).ok()?),
             (Some(_), None) if need_depfile => return None,
             _ => None,
         };

@@ -20,6 +20,22 @@ use crate::args::Lang;
 /// Bump when what discovery records (or how) changes.
 const TOOLCHAIN_VERSION: u32 = 6;
 
+/// Why a compiler that is a script runs locally (see [`is_script`]).
+pub const SCRIPT: &str = "the compiler is a script";
+
+/// Whether `driver` is not an ELF program (a `#!` script, or anything
+/// else the kernel hands to an interpreter). Such a driver is only a
+/// wrapper: what it runs (a compiler found on its PATH or through a link
+/// it follows) can change while the script and every file discovery saw
+/// stay the same, and probing what it runs on every call would cost more
+/// than compiling. So it runs locally. One `read` of four bytes per call.
+pub fn is_script(driver: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let read = fs::File::open(driver).and_then(|mut f| f.read_exact(&mut magic));
+    read.is_ok() && &magic != b"\x7fELF"
+}
+
 /// gcc or clang: they differ in parts and in depfile layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Family {
@@ -570,6 +586,18 @@ mod tests {
             }
         }
         assert!(checked > 0, "no shipped file names a library: {paths:?}");
+    }
+
+    #[test]
+    fn a_shell_script_is_a_script_and_the_real_compilers_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("cc");
+        fs::write(&script, "#!/bin/sh\nexec gcc \"$@\"\n").unwrap();
+        assert!(is_script(&script));
+        for compiler in ["gcc", "clang"] {
+            assert!(!is_script(&which(compiler).unwrap()), "{compiler} is an ELF program (through its links)");
+        }
+        assert!(!is_script(&dir.path().join("missing")), "a missing driver is left to discovery to report");
     }
 
     #[test]

@@ -268,7 +268,7 @@ fn wants_depfile(b: &Build<'_>, e: EdgeId) -> bool {
 /// Prints a thunk's captured stdout or stderr (from the engine or the
 /// cache) as an edge's output.
 fn print_stored(b: &Build<'_>, blob: Option<Name>) {
-    if let Some(bytes) = blob.and_then(|n| b.store.get(&n).ok()) {
+    if let Some(bytes) = blob.and_then(|n| b.store.get_verified(&n).ok()) {
         b.print_output(&bytes);
     }
 }

@@ -1,0 +1,195 @@
+//! Shadowing: a new header created in a folder searched before the one a
+//! recorded header was found in would be found instead, yet no recorded
+//! file changed. For each header under a search folder, the places it
+//! would appear in are the same name under every folder searched earlier.
+//!
+//! Checking each place on every hit would cost a `stat` per header and
+//! folder, so the manifest keeps the stat of the folders those places lie
+//! in (`sys/` of an earlier folder for `sys/types.h`): a folder whose stat
+//! is unchanged gained no file. Only in a folder that changed (or is too
+//! new to trust, or appeared) are the places themselves looked at. Places
+//! that already existed when recorded (a header reached by
+//! `#include_next`, or found beside its includer) never count as new.
+//!
+//! The folders are a superset in search order: every `-iquote`, `-I`,
+//! `CPATH`, `-isystem`, `C_INCLUDE_PATH`-style, default and `-idirafter`
+//! folder. A header found beside the file that includes it is searched
+//! there first, and that folder is not known from a depfile: a new header
+//! shadowing it from there is not seen.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{changed_since, stat_of, Stat};
+
+/// What a hit needs to tell a shadowing header appeared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shadows {
+    /// The search folders, in order (absolute, resolved lexically).
+    pub chain: Vec<String>,
+    /// The folders a shadowing header would appear in that existed, with
+    /// their stat when it could be trusted; absent ones are not listed.
+    pub dirs: Vec<(String, Option<Stat>)>,
+    /// Places that already held a file when recorded.
+    pub present: Vec<String>,
+}
+
+impl Shadows {
+    pub fn is_empty(&self) -> bool {
+        self.chain.is_empty()
+    }
+
+    /// Records, for the headers at `files` (absolute), the folders of the
+    /// places a header shadowing them would appear in. A folder changed at
+    /// or after `started` (when the compiler started) is not trusted.
+    pub fn record(chain: Vec<String>, files: &[&str], started: i128, now: i128) -> Shadows {
+        let mut dirs: Vec<(String, Option<Stat>)> = Vec::new();
+        let mut present = Vec::new();
+        let mut seen_dirs: HashMap<String, bool> = HashMap::new();
+        for file in files {
+            for (dir, place) in places(&chain, file) {
+                let exists_dir = *seen_dirs.entry(dir.clone()).or_insert_with(|| {
+                    let exists = Path::new(&dir).is_dir();
+                    if exists {
+                        let stat = stat_of(Path::new(&dir), now).filter(|_| !changed_since(Path::new(&dir), started));
+                        dirs.push((dir.clone(), stat));
+                    }
+                    exists
+                });
+                if exists_dir && Path::new(&place).exists() && !present.contains(&place) {
+                    present.push(place);
+                }
+            }
+        }
+        Shadows { chain, dirs, present }
+    }
+
+    /// The first place where a header that would shadow one of `files`
+    /// appeared since recording, if any.
+    pub fn appeared(&self, files: &[&str], now: i128) -> Option<String> {
+        if self.chain.is_empty() {
+            return None;
+        }
+        let recorded: HashMap<&str, Option<Stat>> = self.dirs.iter().map(|(d, s)| (d.as_str(), *s)).collect();
+        // Per (earlier folder, subfolder of the name): whether it may have
+        // gained a file. Keys borrow from `files`: a hit allocates nothing
+        // per header, only per folder looked at.
+        let mut changed: HashMap<(usize, &str), bool> = HashMap::new();
+        for file in files {
+            for (k, rel) in found_under(&self.chain, file) {
+                let sub = rel.rsplit_once('/').map_or("", |(d, _)| d);
+                for j in 0..k {
+                    let may_have_changed = *changed.entry((j, sub)).or_insert_with(|| {
+                        let dir = join(&self.chain[j], sub);
+                        match recorded.get(dir.as_str()) {
+                            Some(Some(then)) => stat_of(Path::new(&dir), now) != Some(*then),
+                            Some(None) => true,
+                            None => Path::new(&dir).exists(),
+                        }
+                    });
+                    if may_have_changed {
+                        let place = join(&self.chain[j], rel);
+                        if !self.present.contains(&place) && Path::new(&place).exists() {
+                            return Some(place);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Each (index of a search folder `file` lies under, the rest of its path).
+fn found_under<'a>(chain: &'a [String], file: &'a str) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+    chain.iter().enumerate().filter_map(move |(k, d)| Some((k, file.strip_prefix(d.as_str())?.strip_prefix('/')?)))
+}
+
+/// `dir/rel` (both resolved already), or `dir` for an empty `rel`.
+fn join(dir: &str, rel: &str) -> String {
+    match (dir, rel) {
+        (d, "") => d.to_string(),
+        ("/", r) => format!("/{r}"),
+        (d, r) => format!("{d}/{r}"),
+    }
+}
+
+/// For a header at `file`: each (folder, place) where the same name would
+/// be found first, for every search folder it lies under.
+fn places<'a>(chain: &'a [String], file: &'a str) -> impl Iterator<Item = (String, String)> + 'a {
+    found_under(chain, file).flat_map(move |(k, rel)| {
+        let sub = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        chain[..k].iter().map(move |earlier| (join(earlier, sub), join(earlier, rel)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// Sets a folder's mtime a minute back, so that a file created in it
+    /// changes its stat even within one clock tick.
+    fn age(dir: &str) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        fs::File::open(dir).unwrap().set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn a_header_created_in_a_folder_searched_earlier_is_seen_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_string_lossy().into_owned();
+        let (first, second) = (format!("{root}/gen"), format!("{root}/include"));
+        fs::create_dir_all(format!("{first}/sys")).unwrap();
+        fs::create_dir_all(format!("{second}/sys")).unwrap();
+        let found = format!("{second}/sys/config.h");
+        fs::write(&found, "").unwrap();
+        age(&format!("{first}/sys"));
+        // Recorded as if a minute ago, so the folders' stats are trusted.
+        let later = crate::manifest::now_ns() + 60_000_000_000;
+        let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
+        assert_eq!(shadows.appeared(&[&found], later), None);
+        fs::write(format!("{first}/sys/other.h"), "").unwrap();
+        assert_eq!(shadows.appeared(&[&found], later), None, "another name in the folder shadows nothing");
+        fs::write(format!("{first}/sys/config.h"), "").unwrap();
+        assert_eq!(shadows.appeared(&[&found], later), Some(format!("{first}/sys/config.h")));
+    }
+
+    #[test]
+    fn a_folder_that_did_not_exist_is_looked_into_once_it_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_string_lossy().into_owned();
+        let (first, second) = (format!("{root}/gen"), format!("{root}/include"));
+        fs::create_dir_all(&second).unwrap();
+        let found = format!("{second}/config.h");
+        fs::write(&found, "").unwrap();
+        let later = crate::manifest::now_ns() + 60_000_000_000;
+        let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
+        assert!(shadows.dirs.is_empty(), "absent folders are not listed: {shadows:?}");
+        fs::create_dir_all(&first).unwrap();
+        age(&first);
+        assert_eq!(shadows.appeared(&[&found], later), None);
+        fs::write(format!("{first}/config.h"), "").unwrap();
+        assert_eq!(shadows.appeared(&[&found], later), Some(format!("{first}/config.h")));
+    }
+
+    #[test]
+    fn a_place_that_already_held_a_file_is_not_news() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_string_lossy().into_owned();
+        let (first, second) = (format!("{root}/a"), format!("{root}/b"));
+        for d in [&first, &second] {
+            fs::create_dir_all(d).unwrap();
+            fs::write(format!("{d}/limits.h"), "").unwrap();
+        }
+        // b/limits.h reached by `#include_next` from a/limits.h.
+        let files = [format!("{first}/limits.h"), format!("{second}/limits.h")];
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let shadows =
+            Shadows::record(vec![first.clone(), second], &files, crate::manifest::now_ns(), crate::manifest::now_ns());
+        assert_eq!(shadows.present, [format!("{first}/limits.h")]);
+        assert_eq!(shadows.appeared(&files, crate::manifest::now_ns()), None);
+    }
+}
