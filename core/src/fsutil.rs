@@ -179,5 +179,4 @@ mod tests {
     fn unique_names_differ() {
         assert_ne!(unique_name("a"), unique_name("a"));
     }
-
 }

@@ -6,7 +6,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::engine::{ExecError, Executor, FailKind, Job, Outcome};
-use crate::fsutil;
 use crate::jail::{self, Jail};
 use crate::name::{Kind, Name};
 use crate::process::{self, Ended};
