@@ -166,3 +166,10 @@ fn verbose_calls_that_build_something_are_not_queries() {
     assert!(local_reason("-v -c -").contains("stdin"));
     assert_eq!(compile("-c a.c -o --version").output.as_deref(), Some("--version"));
 }
+
+#[test]
+fn the_arguments_of_dumpbase_and_dumpdir_are_not_sources() {
+    let c = compile("-c a.c -dumpbase a -dumpbase-ext .c -dumpdir obj/ -o obj/a.o");
+    assert_eq!(c.source, "a.c");
+    assert_eq!(c.args, words("-c a.c -dumpbase a -dumpbase-ext .c -dumpdir obj/"));
+}

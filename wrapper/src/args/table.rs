@@ -110,6 +110,11 @@ pub static OPTIONS: &[Opt] = &[
     o("-aux-info", S, Local("-aux-info writes an extra file")),
     o("-b", JS, Plain),
     o("-c", N, Mode),
+    // Names for auxiliary outputs (gcc 11+): a separate argument, which
+    // must not be taken for a source.
+    o("-dumpbase", S, Plain),
+    o("-dumpbase-ext", S, Plain),
+    o("-dumpdir", S, Plain),
     o("-dumpfullversion", N, Query),
     o("-dumpmachine", N, Query),
     o("-dumpspecs", N, Query),
