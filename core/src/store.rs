@@ -257,10 +257,7 @@ impl Store {
             return Ok((path, stamp));
         }
         let actual = Name::of_file(&path).map_err(ctx("cannot hash", &path))?;
-        if actual.digest() != name.digest() || actual.size() != name.size() {
-            let _ = self.quarantine(&path);
-            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name; moved aside".into() });
-        }
+        self.same_or_aside(name, actual.digest(), actual.size(), &path, "contents do not match the name")?;
         self.verified.lock().expect("verified set").insert((*name, executable), stamp);
         Ok((path, stamp))
     }
@@ -291,10 +288,7 @@ impl Store {
     pub fn recheck(&self, name: &Name, executable: bool, path: &Path) -> Result<(), StoreError> {
         let stamp = Stamp::of_path(path).map_err(ctx("cannot stat", path))?;
         let actual = Name::of_file(path).map_err(ctx("cannot hash", path))?;
-        if actual.digest() != name.digest() || actual.size() != name.size() {
-            let _ = self.quarantine(path);
-            return Err(StoreError::Corrupt { name: *name, why: "modified in place; moved aside".into() });
-        }
+        self.same_or_aside(name, actual.digest(), actual.size(), path, "modified in place")?;
         self.verified.lock().expect("verified set").insert((*name, executable), stamp);
         Ok(())
     }
@@ -318,11 +312,19 @@ impl Store {
     /// the file aside.
     pub fn get_verified(&self, name: &Name) -> Result<Vec<u8>, StoreError> {
         let bytes = self.get(name)?;
-        if blake3::hash(&bytes).as_bytes() != name.digest() {
-            let _ = self.quarantine(&self.blob_path(name));
-            return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name; moved aside".into() });
-        }
+        let digest = *blake3::hash(&bytes).as_bytes();
+        self.same_or_aside(name, &digest, bytes.len() as u64, &self.blob_path(name), "contents do not match the name")?;
         Ok(bytes)
+    }
+
+    /// `Ok` if the file at `path` hashed to `digest` and has `size` bytes
+    /// as `name` says; else it is moved aside and the error says `why`.
+    fn same_or_aside(&self, name: &Name, digest: &[u8], size: u64, path: &Path, why: &str) -> Result<(), StoreError> {
+        if digest == name.digest() && size == name.size() {
+            return Ok(());
+        }
+        let _ = self.quarantine(path);
+        Err(StoreError::Corrupt { name: *name, why: format!("{why}; moved aside") })
     }
 
     /// Moves a finished temp file into place as blob `name`.
