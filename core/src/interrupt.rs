@@ -8,7 +8,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
+
+/// Something to stop on an interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Running {
+    /// A process group, killed.
+    Group(u32),
+    /// A jailed run's stream (a socket), shut down for writing: the jail
+    /// keeper then kills the whole run.
+    Jailed(i32),
+}
+
+impl Running {
+    fn stop(self) {
+        match self {
+            Running::Group(pgid) => kill_group(pgid),
+            // SAFETY: shutdown has no memory-safety preconditions; the
+            // socket stays open until it is unregistered.
+            Running::Jailed(fd) => unsafe {
+                libc::shutdown(fd, libc::SHUT_WR);
+            },
+        }
+    }
+}
 
 /// Whether an interrupt was received: start no new work.
 pub fn interrupted() -> bool {
@@ -18,24 +41,42 @@ pub fn interrupted() -> bool {
 /// Records a running process group; if an interrupt already came, kills
 /// it at once. Pair with [`unregister`].
 pub fn register(pgid: u32) {
-    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-    running.push(pgid);
-    if interrupted() {
-        kill_group(pgid);
-    }
+    add(Running::Group(pgid));
 }
 
 pub fn unregister(pgid: u32) {
+    remove(Running::Group(pgid));
+}
+
+/// Records a jailed run by the socket its keeper watches; pair with
+/// [`unregister_jailed`] before the socket is closed.
+pub fn register_jailed(socket: i32) {
+    add(Running::Jailed(socket));
+}
+
+pub fn unregister_jailed(socket: i32) {
+    remove(Running::Jailed(socket));
+}
+
+fn add(r: Running) {
     let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-    running.retain(|&p| p != pgid);
+    running.push(r);
+    if interrupted() {
+        r.stop();
+    }
+}
+
+fn remove(r: Running) {
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    running.retain(|&p| p != r);
 }
 
 /// Marks the run interrupted and kills every registered process group.
 pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-    for &pgid in running.iter() {
-        kill_group(pgid);
+    for r in running.iter() {
+        r.stop();
     }
 }
 

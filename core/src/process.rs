@@ -104,7 +104,7 @@ fn pollfd(fd: RawFd) -> libc::pollfd {
     libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
 }
 
-fn pidfd(pid: u32) -> io::Result<OwnedFd> {
+pub(crate) fn pidfd(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
@@ -113,6 +113,94 @@ fn pidfd(pid: u32) -> io::Result<OwnedFd> {
     }
     // SAFETY: the syscall returned a fresh descriptor that we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// How long a jailed run may take to end once gg asked for it to be
+/// killed: the keeper kills it at once, so this only bounds a keeper gone
+/// wrong.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits on a run in the jail: `answer` is the run's stream to the jail
+/// keeper, which ends once every process of the run is gone; `stdout` and
+/// `stderr` are the read ends of the function's pipes. At `timeout` (or
+/// on an interrupt) gg shuts the stream for writing, and the keeper kills
+/// the run.
+pub(crate) fn watch_jailed(
+    answer: std::os::unix::net::UnixStream,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    timeout: Option<Duration>,
+) -> io::Result<Run> {
+    let socket = answer.as_raw_fd();
+    interrupt::register_jailed(socket);
+    let result = supervise_jailed(answer, stdout, stderr, timeout);
+    interrupt::unregister_jailed(socket);
+    let (reply, killed, stdout, stderr) = result?;
+    use std::os::unix::process::ExitStatusExt;
+    let ended = match crate::jail::wire::parse_answer(&reply) {
+        crate::jail::wire::Answer::Status(raw) => Ended::Exited(ExitStatus::from_raw(raw)),
+        crate::jail::wire::Answer::Error(m) => return Err(io::Error::other(format!("the jail: {m}"))),
+        crate::jail::wire::Answer::None if killed => Ended::TimedOut,
+        // Killed by an interrupt, as an unjailed group would be.
+        crate::jail::wire::Answer::None if interrupt::interrupted() => {
+            Ended::Exited(ExitStatus::from_raw(libc::SIGKILL))
+        }
+        crate::jail::wire::Answer::None => {
+            return Err(io::Error::other("the jail keeper ended the run without a status (is `gg-jail` gone?)"))
+        }
+    };
+    Ok(Run { ended, stdout, stderr })
+}
+
+type Jailed = (Vec<u8>, bool, Vec<u8>, Vec<u8>);
+
+fn supervise_jailed(
+    answer: std::os::unix::net::UnixStream,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    timeout: Option<Duration>,
+) -> io::Result<Jailed> {
+    let mut deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut reply = Stream::new(answer)?;
+    let mut out = Stream::new(std::fs::File::from(stdout))?;
+    let mut err = Stream::new(std::fs::File::from(stderr))?;
+    let mut killed = false;
+    while reply.pipe.is_some() {
+        let Some(ms) = millis_until(deadline) else {
+            if killed {
+                return Err(io::Error::other("the jail keeper did not end a killed run"));
+            }
+            if let Some(s) = &reply.pipe {
+                s.shutdown(std::net::Shutdown::Write)?;
+            }
+            killed = true;
+            deadline = Some(Instant::now() + KILL_GRACE);
+            continue;
+        };
+        let mut fds = [pollfd(reply.fd()), pollfd(out.fd()), pollfd(err.fd())];
+        // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
+        // ignores.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if fds[1].revents != 0 {
+            out.read_some()?;
+        }
+        if fds[2].revents != 0 {
+            err.read_some()?;
+        }
+        if fds[0].revents != 0 {
+            reply.read_some()?;
+        }
+    }
+    // Every process of the run is gone, so the pipes end at once.
+    let grace = Instant::now() + DRAIN_GRACE;
+    Ok((reply.finish(grace)?, killed, out.finish(grace)?, err.finish(grace)?))
 }
 
 /// A non-blocking pipe being drained into a bounded buffer.

@@ -108,7 +108,7 @@ fn a_recorded_compile_thunk_runs_with_the_system_compiler_hidden() {
                 "clang" => CLANG_DRIVER_PROBES.iter().chain(GLIBC_LOCALE_READS).copied().collect(),
                 _ => GLIBC_LOCALE_READS.to_vec(),
             };
-            assert!(jailed(&traces), "{compiler} {flags:?}: the thunk did not run through bwrap");
+            assert!(jailed(&traces), "{compiler} {flags:?}: the thunk did not run through the jail keeper");
             let outside = opened_outside(&traces, &sandboxes, &allowed);
             assert!(
                 outside.is_empty(),
@@ -193,11 +193,11 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
-/// Whether a traced process started bubblewrap (the jail).
+/// Whether a traced process started the jail keeper.
 fn jailed(traces: &Path) -> bool {
     std::fs::read_dir(traces).unwrap().any(|e| {
         let trace = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        trace.lines().any(|l| l.starts_with("execve(") && l.contains("/bwrap\"") && !l.contains(") = -1 "))
+        trace.lines().any(|l| l.starts_with("execve(") && l.contains("/gg-jail\"") && !l.contains(") = -1 "))
     })
 }
 

@@ -140,23 +140,35 @@ impl LocalExecutor {
         let arg0 = subst(&thunk.function.args[0]);
         let args: Vec<String> = thunk.function.args[1..].iter().map(subst).collect();
         let cwd = sandbox.root().join(&thunk.cwd);
-        let mut cmd = match jail {
-            Some(jail) => jail.command(sandbox.root(), &cwd, &program, &arg0, &args),
+        let env: Vec<(&str, String)> = thunk
+            .function
+            .envars
+            .iter()
+            .map(|e| {
+                let (k, v) = e.split_once('=').expect("validated envars");
+                (k, v.replace(ROOT_PLACEHOLDER, &root))
+            })
+            .collect();
+        let (timeout, by_deadline) = self.limit(thunk);
+        let run = match jail {
+            Some(jail) => {
+                let request = jail::Request {
+                    root: sandbox.root().to_path_buf(),
+                    cwd,
+                    program,
+                    argv: std::iter::once(&arg0).chain(&args).map(Into::into).collect(),
+                    env: env.iter().map(|(k, v)| format!("{k}={v}").into()).collect(),
+                };
+                jail.run(&request, timeout)
+            }
             None => {
                 use std::os::unix::process::CommandExt;
                 let mut cmd = Command::new(&program);
-                cmd.arg0(arg0).args(args).current_dir(&cwd);
-                cmd
+                cmd.arg0(arg0).args(args).current_dir(&cwd).env_clear().envs(env);
+                process::run(&mut cmd, timeout)
             }
-        };
-        cmd.env_clear();
-        for e in &thunk.function.envars {
-            let (k, v) = e.split_once('=').expect("validated envars");
-            cmd.env(k, v.replace(ROOT_PLACEHOLDER, &root));
         }
-
-        let (timeout, by_deadline) = self.limit(thunk);
-        let run = process::run(&mut cmd, timeout).map_err(|e| {
+        .map_err(|e| {
             ExecError::engine(format!("cannot run `{}` ({}): {e}", thunk.function.args[0], thunk.function.hash))
         })?;
         sandbox.check_inputs(&self.store)?;
