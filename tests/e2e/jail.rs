@@ -220,3 +220,67 @@ fn a_jailed_thunk_cannot_have_the_worker_collect_a_host_file_through_a_symlinked
     assert!(text(&out.stderr).contains("d/secret.txt"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "host secret\n", "the host file was moved or changed");
 }
+
+#[test]
+fn a_jailed_thunk_past_its_timeout_is_killed_with_everything_it_started() {
+    let s = Scratch::new();
+    let token = format!("87{}.5", std::process::id() % 1000);
+    let script = format!("setsid sleep {token} </dev/null >/dev/null 2>&1 & sleep {token}; echo late > out");
+    let t = s.ok(&sh_thunk(&script, "out", &["--timeout", "1"]));
+    let start = Instant::now();
+    let out = s.cmd(&["force", &t]).env("GG_SANDBOX", "strict").output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("timed out after 1s"), "{}", text(&out.stderr));
+    assert!(start.elapsed() < Duration::from_secs(20), "the killed run took {:?}", start.elapsed());
+    let left = left_after_wait(&token);
+    for pid in &left {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "a timed-out jailed thunk left processes behind: {left:?}");
+    assert!(processes_with(s.store().to_str().unwrap()).is_empty(), "the jail keeper outlived gg");
+}
+
+#[test]
+fn an_interrupted_jailed_run_ends_promptly_with_nothing_left() {
+    let s = Scratch::new();
+    let token = format!("88{}.5", std::process::id() % 1000);
+    let t = s.ok(&sh_thunk(&format!("sleep {token}; echo late > out"), "out", &[]));
+    let mut child = s.cmd(&["force", &t]).env("GG_SANDBOX", "strict").spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while processes_with(&token).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!processes_with(&token).is_empty(), "the jailed thunk never started");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let start = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(start.elapsed() < Duration::from_secs(10), "gg took {:?} to stop", start.elapsed());
+    assert!(left_after_wait(&token).is_empty(), "the jailed thunk outlived the interrupt");
+}
+
+#[test]
+fn two_jailed_runs_at_once_see_neither_each_other_nor_each_others_sandbox() {
+    let s = Scratch::new();
+    // Each lists the processes it can see and the sandboxes folder; the
+    // pause keeps both running at once.
+    let script = |n: &str| {
+        format!(
+            "sleep 1; ls /proc | grep -c '^[0-9]' > out; ls {}/sandboxes | wc -l >> out; echo {n} >> out",
+            s.store().display()
+        )
+    };
+    let (a, b) = (s.ok(&sh_thunk(&script("a"), "out", &[])), s.ok(&sh_thunk(&script("b"), "out", &[])));
+    let out = s.cmd(&["force", "-j", "2", &a, &b]).env("GG_SANDBOX", "strict").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (line, n) in text(&out.stdout).lines().zip(["a", "b"]) {
+        let value = line.split_whitespace().nth(1).unwrap();
+        let seen = text(&std::fs::read(blob_path(&s.store(), value)).unwrap());
+        // The init, the shell, `ls` and `grep`; one sandbox, its own.
+        let counts: Vec<&str> = seen.lines().collect();
+        assert!(counts[0].parse::<u32>().unwrap() <= 4, "{n} saw processes not its own: {seen}");
+        assert_eq!(counts[1], "1", "{n} saw another sandbox: {seen}");
+    }
+}

@@ -1,10 +1,10 @@
 //! The jail keeper, the `gg-jail` program: started once per gg process that
 //! jails thunks, it makes the namespaces every run shares (user, network,
 //! IPC, UTS: the costly ones, tens of milliseconds together with bwrap's
-//! start) and then, for each request gg sends, forks a handler that makes
-//! the run's own mount and PID namespaces (cheap) and runs the function
-//! there ([`super::run`]). So a jailed thunk costs a few forks and a few
-//! dozen mount calls more than a plain one, not a new program.
+//! start) and then, for each request gg sends, clones the run's first
+//! process into a mount and PID namespace of its own (cheap), which runs
+//! the function there ([`super::run`]). So a jailed thunk costs two forks
+//! and a few dozen mount calls more than a plain one, not a new program.
 //!
 //! gg talks to it over a `SOCK_SEQPACKET` socket on its standard input: one
 //! message per run, carrying three descriptors (a stream for the request
@@ -12,8 +12,8 @@
 //! the socket ends and the keeper exits; each handler watches its own
 //! stream, so a run whose gg is gone is killed.
 //!
-//! The keeper is single-threaded and forks only itself, so each handler
-//! may allocate and use the standard library freely.
+//! The keeper is single-threaded and forks only itself, so each run's
+//! process may allocate and use the standard library freely.
 
 use std::io::{IoSliceMut, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -25,7 +25,7 @@ use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 
 /// The control socket, as gg passes it.
-const CONTROL: RawFd = 0;
+pub(super) const CONTROL: RawFd = 0;
 
 /// The keeper's `main`: `gg-jail STAGE`, where STAGE is an empty folder of
 /// the store on which each run mounts its tree. Never returns.
@@ -123,14 +123,11 @@ fn serve(control: &OwnedFd, stage: &std::path::Path) -> ! {
         };
         let Ok([stream, stdout, stderr]) = <[OwnedFd; 3]>::try_from(fds) else { continue };
         let stream = UnixStream::from(stream);
-        // SAFETY: the keeper is single-threaded, so the child is a full
-        // copy that may run anything.
-        match unsafe { nix::unistd::fork() } {
-            Ok(nix::unistd::ForkResult::Child) => super::run::handle(control, stage, stream, stdout, stderr),
-            // The parent keeps none of the run's descriptors.
-            Ok(nix::unistd::ForkResult::Parent { .. }) => {}
+        match super::run::start(stage, &stream, &stdout, &stderr) {
+            // The keeper keeps none of the run's descriptors.
+            Ok(()) => {}
             Err(e) => {
-                let _ = (&stream).write_all(&super::wire::error_line(&format!("the jail keeper cannot fork: {e}")));
+                let _ = (&stream).write_all(&super::wire::error_line(&format!("the jail keeper cannot start a run: {e}")));
             }
         }
     }

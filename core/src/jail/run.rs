@@ -1,21 +1,21 @@
-//! One jailed run, in three processes forked from the keeper:
+//! One jailed run, in two processes:
 //!
-//! - the **handler** makes the run's mount and PID namespaces, forks the
-//!   run's first process, and then waits for it or for gg to give up on
-//!   the run (a byte or the end of the run's stream: a timeout, Ctrl-C, or
-//!   gg gone), which kills it;
-//! - the **init**, PID 1 of the new PID namespace, builds the jail's tree
-//!   ([`super::root`]), forks the function, waits for it and writes its
-//!   status. When init exits, the kernel kills every process left in the
-//!   namespace, even one that called `setsid`, before init is reaped;
+//! - the **init**, cloned by the keeper into a mount and a PID namespace of
+//!   its own (it is PID 1 there), reads the request, builds the jail's tree
+//!   ([`super::root`]), forks the function and waits for it, or for gg to
+//!   give up on the run (a byte or the end of the run's stream: a timeout,
+//!   Ctrl-C, or gg gone). Either way it then kills every process left in
+//!   the namespace (even one that called `setsid`), reaps them all, writes
+//!   the function's status and exits;
 //! - the **function** enters a user namespace of its own where it is
 //!   `nobody` (so it holds no capability over the mounts, and loses every
 //!   capability at `execve`), sets the resource limits, and executes the
 //!   thunk's program with the thunk's `argv[0]`.
 //!
-//! The run's stream reaches its end for gg only when the handler and the
-//! init are both gone, which is after every process of the run is gone: gg
-//! collects outputs only then.
+//! The init holds the only copy of the run's stream that outlives the
+//! keeper's loop, and the function's copy closes at `execve`, so gg sees
+//! the stream end exactly when the init exits: after every process of the
+//! run is gone. gg collects outputs only then.
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -24,109 +24,105 @@ use std::path::Path;
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, signal, SigHandler, Signal};
-use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
 
 use super::wire::{self, Request};
 use super::LIMITS;
 
-/// The handler: never returns.
-pub fn handle(control: &OwnedFd, stage: &Path, mut stream: UnixStream, stdout: OwnedFd, stderr: OwnedFd) -> ! {
-    // Only the keeper listens for requests.
-    let _ = nix::unistd::close(control.as_raw_fd());
+/// Clones the run's init; the keeper goes on at once.
+pub fn start(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -> std::io::Result<()> {
+    let flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::SIGCHLD;
+    // SAFETY: clone without a new stack behaves as fork, into new
+    // namespaces; the keeper is single-threaded, so the child is a whole
+    // copy of it that may run anything.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    match pid {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => init(stage, stream, stdout, stderr),
+        _ => Ok(()),
+    }
+}
+
+/// The run's PID 1: never returns.
+fn init(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -> ! {
+    let mut s = stream;
     let fail = |mut s: &UnixStream, m: String| -> ! {
         let _ = s.write_all(&wire::error_line(&m));
         std::process::exit(1)
     };
-    // SAFETY: restoring the default action installs no handler code; the
-    // handler must wait for its own child, which SIG_IGN would prevent.
-    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
-    let request = match Request::read_from(&mut stream) {
-        Ok(r) => r,
-        Err(e) => fail(&stream, format!("cannot read the request: {e}")),
-    };
-    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID) {
-        fail(&stream, format!("cannot make the run's namespaces: {e}"));
-    }
-    // SAFETY: the handler is single-threaded.
-    let init = match unsafe { fork() } {
-        Ok(ForkResult::Child) => init(stage, &request, &stream, stdout, stderr),
-        Ok(ForkResult::Parent { child }) => child,
-        Err(e) => fail(&stream, format!("cannot fork the run: {e}")),
-    };
-    drop((stdout, stderr));
-    watch(&stream, init);
-    std::process::exit(0)
-}
-
-/// Waits until `init` ends, killing it first if gg writes to or closes the
-/// stream.
-fn watch(stream: &UnixStream, init: Pid) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let pidfd = crate::process::pidfd(init.as_raw() as u32).ok();
-    loop {
-        let mut fds = vec![PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
-        if let Some(p) = &pidfd {
-            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-            Ok(_) => {}
-        }
-        let gg_spoke = fds[0].revents().is_some_and(|r| !r.is_empty());
-        let ended = fds.get(1).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
-        if gg_spoke && !ended {
-            let _ = kill(init, Signal::SIGKILL);
-        }
-        if gg_spoke || ended {
-            break;
-        }
-    }
-    let _ = waitpid(init, None);
-}
-
-/// The run's PID 1: never returns.
-fn init(stage: &Path, request: &Request, stream: &UnixStream, stdout: OwnedFd, stderr: OwnedFd) -> ! {
-    let mut s = stream;
-    // Should the handler die, so does the run. (The handler is outside
-    // this PID namespace, so `getppid` cannot tell whether it already did;
-    // then the run ends on its own or at its timeout.)
+    // Only the keeper listens for requests.
+    let _ = nix::unistd::close(super::keeper::CONTROL);
+    // Should the keeper die, so does the run.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    // SAFETY: restoring the default action installs no handler code; the
+    // init must wait for its children, which SIG_IGN would prevent.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+    let request = match Request::read_from(&mut s) {
+        Ok(r) => r,
+        Err(e) => fail(stream, format!("cannot read the request: {e}")),
+    };
     if let Err(e) = super::root::enter(stage, request.root()) {
-        let _ = s.write_all(&wire::error_line(&e));
-        std::process::exit(1);
+        fail(stream, e);
     }
     // SAFETY: the init is single-threaded.
     let function = match unsafe { fork() } {
-        Ok(ForkResult::Child) => function(request, stdout, stderr),
+        Ok(ForkResult::Child) => function(&request, stdout, stderr),
         Ok(ForkResult::Parent { child }) => child,
-        Err(e) => {
-            let _ = s.write_all(&wire::error_line(&format!("cannot fork the function: {e}")));
-            std::process::exit(1);
-        }
+        Err(e) => fail(stream, format!("cannot fork the function: {e}")),
     };
-    drop((stdout, stderr));
-    // Reap whatever is orphaned into the namespace until the function
-    // itself ends; the rest die with this process.
-    let status = loop {
-        let mut raw = 0;
-        // SAFETY: waits for any child and writes its status to `raw`.
-        let pid = unsafe { libc::waitpid(-1, &mut raw, 0) };
-        if pid == function.as_raw() {
-            break raw;
-        }
+    // SAFETY: closing descriptors this process holds and no longer uses;
+    // the function has its own copies.
+    unsafe {
+        libc::close(stdout.as_raw_fd());
+        libc::close(stderr.as_raw_fd());
+    }
+    let status = watch(stream, function);
+    // As PID 1, kill(-1) reaches every other process of the namespace; all
+    // of them are this process's children or were orphaned to it, so once
+    // waitpid finds none, none is left.
+    let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+    loop {
+        // SAFETY: waits for any child; the status is not wanted.
+        let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
         if pid < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
-            break 127 << 8;
+            break;
         }
-    };
-    let _ = s.write_all(&wire::status_line(status));
+    }
+    // A run killed at gg's request has no status to report.
+    if let Some(status) = status {
+        let _ = s.write_all(&wire::status_line(status));
+    }
     std::process::exit(0)
+}
+
+/// Waits until the function ends (its wait status) or gg writes to or
+/// closes the stream (`None`: the run is to be killed).
+fn watch(stream: &UnixStream, function: Pid) -> Option<i32> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let pidfd = crate::process::pidfd(function.as_raw() as u32).ok()?;
+    loop {
+        let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN), PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return None,
+            Ok(_) => {}
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            let mut raw = 0;
+            // SAFETY: reaps the function, which has exited; writes `raw`.
+            if unsafe { libc::waitpid(function.as_raw(), &mut raw, 0) } == function.as_raw() {
+                return Some(raw);
+            }
+        }
+        if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+            return None;
+        }
+    }
 }
 
 /// The function's process: becomes `nobody` in a user namespace of its own,
 /// then executes the thunk's program. Never returns.
-fn function(request: &Request, stdout: OwnedFd, stderr: OwnedFd) -> ! {
+fn function(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> ! {
     let fail = |m: String| -> ! {
         let _ = std::fs::File::from(stderr.try_clone().expect("dup")).write_all(format!("gg jail: {m}\n").as_bytes());
         // SAFETY: _exit ends the process without running anything else.
@@ -145,7 +141,7 @@ fn function(request: &Request, stdout: OwnedFd, stderr: OwnedFd) -> ! {
         let _ = nix::sys::resource::setrlimit(resource, limit, limit);
     }
     let null = std::fs::File::open("/dev/null").map(OwnedFd::from).unwrap_or_else(|e| fail(format!("/dev/null: {e}")));
-    for (from, to) in [(&null, 0), (&stdout, 1), (&stderr, 2)] {
+    for (from, to) in [(&null, 0), (stdout, 1), (stderr, 2)] {
         // dup2 onto itself would keep the close-on-exec flag (descriptor 0
         // is free in the run, so /dev/null may well open as 0).
         // SAFETY: fcntl and dup2 on descriptors this process holds.
