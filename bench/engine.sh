@@ -8,7 +8,7 @@
 # engine costs) and once on the disk under the repo (what this disk adds).
 # Each store is measured with plain sandboxes and with every thunk in the
 # jail (GG_SANDBOX=strict, as on a worker), one after the other.
-# Usage: bench/engine.sh [N]   (needs gcc with static libc, and bwrap)
+# Usage: bench/engine.sh [N]   (needs gcc with static libc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}

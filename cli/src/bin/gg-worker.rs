@@ -55,7 +55,7 @@ enum Command {
         tls_self_signed: bool,
         /// Run thunks in plain sandbox folders, not in jails: any client
         /// can then read and overwrite what other clients sent and got
-        /// (for machines without bubblewrap or user namespaces, serving
+        /// (for machines without user namespaces, serving
         /// one trusted client).
         #[arg(long)]
         no_jail: bool,

@@ -31,7 +31,7 @@ pub struct LocalExecutor {
     deadline: std::sync::Mutex<Option<std::time::Instant>>,
     /// Whether thunks run in a jail (`GG_SANDBOX`, or the worker's choice).
     mode: Result<jail::Mode, String>,
-    /// The jail, made on the first jailed run (finding bwrap and trying it
+    /// The jail, made on the first jailed run (starting its keeper
     /// once costs milliseconds that a plain run should not pay).
     jail: std::sync::OnceLock<Result<Jail, String>>,
 }

@@ -1,7 +1,6 @@
 //! The jail keeper, the `gg-jail` program: started once per gg process that
 //! jails thunks, it makes the namespaces every run shares (user, network,
-//! IPC, UTS: the costly ones, tens of milliseconds together with bwrap's
-//! start) and then, for each request gg sends, clones the run's first
+//! IPC, UTS: the costly ones) and then, for each request gg sends, clones the run's first
 //! process into a mount and PID namespace of its own (cheap), which runs
 //! the function there ([`super::run`]). So a jailed thunk costs two forks
 //! and a few dozen mount calls more than a plain one, not a new program.
@@ -99,35 +98,32 @@ fn serve(control: &OwnedFd, stage: &std::path::Path) -> ! {
         let mut byte = [0u8; 1];
         let mut iov = [IoSliceMut::new(&mut byte)];
         let mut space = nix::cmsg_space!([RawFd; 3]);
-        let fds: Vec<OwnedFd> = match recvmsg::<UnixAddr>(
-            control.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Ok(msg) if msg.bytes == 0 => std::process::exit(0),
-            Ok(msg) => msg
-                .cmsgs()
-                .into_iter()
-                .flatten()
-                .flat_map(|c| match c {
-                    ControlMessageOwned::ScmRights(fds) => fds,
-                    _ => Vec::new(),
-                })
-                // SAFETY: the kernel just installed these descriptors in
-                // this process for us; nothing else owns them.
-                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
-                .collect(),
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => std::process::exit(0),
-        };
+        let fds: Vec<OwnedFd> =
+            match recvmsg::<UnixAddr>(control.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+                Ok(msg) if msg.bytes == 0 => std::process::exit(0),
+                Ok(msg) => msg
+                    .cmsgs()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| match c {
+                        ControlMessageOwned::ScmRights(fds) => fds,
+                        _ => Vec::new(),
+                    })
+                    // SAFETY: the kernel just installed these descriptors in
+                    // this process for us; nothing else owns them.
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+                    .collect(),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => std::process::exit(0),
+            };
         let Ok([stream, stdout, stderr]) = <[OwnedFd; 3]>::try_from(fds) else { continue };
         let stream = UnixStream::from(stream);
         match super::run::start(stage, &stream, &stdout, &stderr) {
             // The keeper keeps none of the run's descriptors.
             Ok(()) => {}
             Err(e) => {
-                let _ = (&stream).write_all(&super::wire::error_line(&format!("the jail keeper cannot start a run: {e}")));
+                let _ =
+                    (&stream).write_all(&super::wire::error_line(&format!("the jail keeper cannot start a run: {e}")));
             }
         }
     }

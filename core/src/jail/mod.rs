@@ -116,9 +116,8 @@ impl Jail {
         }
         let stage = store.join("jail").join("stage");
         std::fs::create_dir_all(&stage).map_err(|e| format!("cannot create `{}`: {e}", stage.display()))?;
-        let (control, theirs) =
-            socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-                .map_err(|e| format!("socketpair: {e}"))?;
+        let (control, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| format!("socketpair: {e}"))?;
         use std::os::unix::process::CommandExt;
         let keeper = Command::new(&program)
             .arg(&stage)
@@ -147,10 +146,7 @@ impl Jail {
         match &buf[..got] {
             b"R" => Ok(()),
             [] => Err(format!("`{KEEPER}` exited at start")),
-            m => Err(format!(
-                "cannot make a jail here: {}",
-                String::from_utf8_lossy(m).trim_start_matches("E ")
-            )),
+            m => Err(format!("cannot make a jail here: {}", String::from_utf8_lossy(m).trim_start_matches("E "))),
         }
     }
 
@@ -192,12 +188,13 @@ impl Drop for Jail {
 /// puts binaries relative to its test programs), else on `PATH`.
 fn find_keeper() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let beside = exe.parent().into_iter().flat_map(|d| [d.to_path_buf(), d.parent().map(Path::to_path_buf).unwrap_or_default()]);
+    let beside =
+        exe.parent().into_iter().flat_map(|d| [d.to_path_buf(), d.parent().map(Path::to_path_buf).unwrap_or_default()]);
     let path = std::env::var_os("PATH").unwrap_or_default();
-    beside
-        .chain(std::env::split_paths(&path))
-        .map(|d| d.join(KEEPER))
-        .find(|p| p.metadata().is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0 && m.is_file()))
+    beside.chain(std::env::split_paths(&path)).map(|d| d.join(KEEPER)).find(|p| {
+        p.metadata()
+            .is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0 && m.is_file())
+    })
 }
 
 #[cfg(test)]

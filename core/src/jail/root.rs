@@ -65,9 +65,12 @@ pub fn enter(stage: &Path, sandbox: &Path) -> Result<(), String> {
                 .map_err(|e| format!("cannot bind /dev/{name}: {e}"))?;
         }
     }
-    for (name, target) in
-        [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]
-    {
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         std::os::unix::fs::symlink(target, dev.join(name)).map_err(|e| format!("/dev/{name}: {e}"))?;
     }
     mkdir(&dev.join("shm"), 0o1777)?;
@@ -92,8 +95,14 @@ pub fn enter(stage: &Path, sandbox: &Path) -> Result<(), String> {
 
     // The root itself read-only last: a write anywhere but the sandbox,
     // /tmp and /dev fails at once.
-    mount(none, stage, none, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV, none)
-        .map_err(|e| format!("cannot make the jail's root read-only: {e}"))?;
+    mount(
+        none,
+        stage,
+        none,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        none,
+    )
+    .map_err(|e| format!("cannot make the jail's root read-only: {e}"))?;
     nix::unistd::chdir(stage).map_err(|e| format!("chdir: {e}"))?;
     // The old root goes on top of the new one and is detached at once.
     nix::unistd::pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;

@@ -64,14 +64,14 @@ impl Request {
     }
 
     fn decode(body: &[u8]) -> io::Result<Request> {
-        let Some(body) = body.strip_suffix(&[0]) else { return Err(bad("an unterminated request".into())) };
+        let Some(body) = body.strip_suffix(&[0]) else { return Err(bad("an unterminated request")) };
         let mut fields = body.split(|&b| b == 0).map(|f| OsString::from_vec(f.to_vec()));
         let mut next = |what: &str| fields.next().ok_or_else(|| bad(format!("a request without {what}")));
         let root = PathBuf::from(next("a root")?);
         let cwd = PathBuf::from(next("a working folder")?);
         let program = PathBuf::from(next("a program")?);
         let count = next("an argument count")?;
-        let count: usize = count.to_str().and_then(|c| c.parse().ok()).ok_or_else(|| bad("a bad argument count".into()))?;
+        let count: usize = count.to_str().and_then(|c| c.parse().ok()).ok_or_else(|| bad("a bad argument count"))?;
         let argv = (0..count).map(|_| next("all its arguments")).collect::<io::Result<Vec<_>>>()?;
         if argv.is_empty() || !root.is_absolute() || !cwd.starts_with(&root) {
             return Err(bad(format!("a request for `{}` in `{}`", program.display(), cwd.display())));
@@ -82,7 +82,7 @@ impl Request {
 
     /// The fields as C strings for `execve`.
     pub fn exec_parts(&self) -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
-        let c = |s: &OsStr| CString::new(s.as_bytes()).map_err(|_| bad("a NUL in a field".into()));
+        let c = |s: &OsStr| CString::new(s.as_bytes()).map_err(|_| bad("a NUL in a field"));
         let program = c(self.program.as_os_str())?;
         let argv = self.argv.iter().map(|a| c(a)).collect::<io::Result<_>>()?;
         let env = self.env.iter().map(|e| c(e)).collect::<io::Result<_>>()?;
@@ -94,7 +94,7 @@ impl Request {
     }
 }
 
-fn bad(what: String) -> io::Error {
+fn bad(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("the jail keeper got {what}"))
 }
 
@@ -160,7 +160,7 @@ mod tests {
         let bytes = request().encode();
         let cut = Request::read_from(&mut &bytes[..bytes.len() - 1]).unwrap_err();
         assert_eq!(cut.kind(), io::ErrorKind::UnexpectedEof);
-        let mut unterminated = bytes.clone();
+        let mut unterminated = bytes;
         let n = unterminated.len();
         unterminated[n - 1] = b'x';
         assert!(Request::read_from(&mut &unterminated[..]).unwrap_err().to_string().contains("unterminated"));

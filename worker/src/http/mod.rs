@@ -137,7 +137,7 @@ impl Worker {
         service.set_default_timeout(opts.thunk_timeout);
         let limits = Limits::default();
         service.set_jail(opts.jail).map_err(|e| {
-            anyhow::anyhow!("{e}; install bubblewrap, or give --no-jail to run thunks unjailed (see docs/protocol.md)")
+            anyhow::anyhow!("{e}; install gg-jail beside gg-worker and allow user namespaces, or give --no-jail to run thunks unjailed (see docs/protocol.md)")
         })?;
         let shared = Shared {
             service,
