@@ -5,22 +5,34 @@
 //! one request, leaves large outputs where they were made until needed,
 //! moves on to another worker when one does not answer, and runs locally,
 //! with a warning, when none does (`GG_REMOTE_STRICT=1` makes that an
-//! error instead).
+//! error instead, the policy shared with the Lambda engine).
+//!
+//! Here: the engine's state and set-up. The unit loop's decisions (which
+//! worker, failover, stragglers, stalls, fallback) are in `units.rs` and
+//! `pick.rs`; they reach the workers through a [`transport::Transport`],
+//! HTTP here (`attempt.rs`, `blobs.rs`) and a fake in their tests.
 
 mod attempt;
 mod blobs;
+mod pick;
 mod pinned;
 mod pool;
 mod tls;
+mod transport;
+mod units;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use gg_core::config::EngineConfig;
 use gg_core::engine::local::LocalExecutor;
 use gg_core::engine::{ExecError, Executor, Job, Outcome};
 use gg_core::{Name, Store, Thunk};
+
+use crate::fallback::Fallback;
+use transport::Transport;
 
 /// One worker as the client sees it.
 #[derive(Debug)]
@@ -61,6 +73,8 @@ struct Inner {
     producers: Mutex<HashMap<Name, Arc<Thunk>>>,
     /// Threads for attempts.
     pool: pool::Pool,
+    /// How attempts reach the workers and the local engine.
+    transport: Box<dyn Transport>,
 }
 
 /// Runs thunks on gg-workers.
@@ -68,10 +82,8 @@ struct Inner {
 pub struct RemoteExecutor {
     inner: Arc<Inner>,
     next: AtomicUsize,
-    strict: bool,
-    warned: AtomicBool,
-    /// Thunks that ran locally because no worker answered.
-    pub fallbacks: AtomicUsize,
+    /// Runs thunks here, or fails them, when no worker answers.
+    fallback: Fallback,
     /// Thunks started again on another worker because the first was slow.
     pub duplicated: AtomicUsize,
 }
@@ -104,7 +116,7 @@ impl RemoteExecutor {
     pub fn new(store: Store, urls: &[String], token: Option<String>, strict: bool) -> RemoteExecutor {
         let tls = urls.iter().any(|u| u.starts_with("https://"));
         let trust = tls.then(|| Trust::Roots(tls::config(None).expect("no file to read")));
-        RemoteExecutor::with_tls(store, urls, token, strict, trust)
+        RemoteExecutor::with_tls(store, urls, token, strict, trust, Box::new(transport::Http))
     }
 
     fn with_tls(
@@ -113,6 +125,7 @@ impl RemoteExecutor {
         token: Option<String>,
         strict: bool,
         trust: Option<Trust>,
+        transport: Box<dyn Transport>,
     ) -> RemoteExecutor {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -160,32 +173,25 @@ impl RemoteExecutor {
                 straggler_min,
                 producers: Mutex::default(),
                 pool: pool::Pool::default(),
+                transport,
             }),
             // Many short-lived clients (one gg-cc per compile) must not all
             // start with the first worker.
             next: AtomicUsize::new(std::process::id() as usize),
-            strict,
-            warned: AtomicBool::new(false),
-            fallbacks: AtomicUsize::new(0),
+            fallback: Fallback::new(strict, "no worker answered", "running thunks locally"),
             duplicated: AtomicUsize::new(0),
         }
     }
 
-    /// The remote engine `GG_ENGINE=remote` asks for, from `GG_WORKERS`,
+    /// The remote engine `GG_ENGINE=remote` asks for, from the
+    /// configuration [`crate::Engine::from_env`] read: `GG_WORKERS`,
     /// `GG_TOKEN` (or `GG_TOKEN_FILE`), `GG_WORKER_CA` (a CA that signed
     /// `https://` workers' certificates, trusted besides the system's),
     /// `GG_WORKER_FINGERPRINT` (the certificates themselves, pinned instead)
-    /// and `GG_REMOTE_STRICT`; `None` for the local engine (`GG_ENGINE` unset
-    /// or `local`).
-    pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
+    /// and `GG_REMOTE_STRICT`.
+    pub fn from_config(store: &Store, c: &EngineConfig) -> anyhow::Result<RemoteExecutor> {
         use anyhow::{bail, Context};
-        let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
-        match c.kind.as_deref().unwrap_or("local") {
-            "local" => return Ok(None),
-            "remote" => {}
-            other => bail!("engine `{other}` (GG_ENGINE or the config file): expected `local` or `remote`"),
-        }
-        let workers = c.workers.unwrap_or_default();
+        let workers = c.workers.clone().unwrap_or_default();
         if workers.is_empty() {
             bail!("the remote engine needs workers: GG_WORKERS=URL[,URL…] or `workers` in the config file");
         }
@@ -206,11 +212,17 @@ impl RemoteExecutor {
             }
             (None, ca) => Some(Trust::Roots(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?)),
         };
-        let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, c.strict.unwrap_or(false), tls);
+        let strict = c.strict.unwrap_or(false);
+        let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, strict, tls, Box::new(transport::Http));
         if let Some(secs) = c.straggler_secs {
             Arc::get_mut(&mut r.inner).expect("not shared yet").straggler_min = Duration::from_secs_f64(secs);
         }
-        Ok(Some(r))
+        Ok(r)
+    }
+
+    /// Thunks that ran locally because no worker answered.
+    pub fn fallbacks(&self) -> usize {
+        self.fallback.ran_locally()
     }
 
     /// The total of the workers' slots, asking each for its status; the
@@ -223,7 +235,7 @@ impl RemoteExecutor {
             let req = inner.auth(inner.agent.get(format!("{}/v1/status", w.url)));
             let resp = req.config().timeout_global(Some(Duration::from_secs(2))).build().call();
             if let Ok((200, text)) = read(resp) {
-                if let Ok(s) = serde_json::from_str::<crate::protocol::Status>(&text) {
+                if let Ok(s) = serde_json::from_str::<gg_wire::protocol::Status>(&text) {
                     total += s.slots;
                     w.slots.store(s.slots.max(1), Ordering::Relaxed);
                 }
@@ -271,282 +283,6 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(
     Ok((code, text))
 }
 
-impl Inner {
-    /// How long before a running attempt counts as a straggler: four times
-    /// the median of recent durations, and at least `straggler_min`.
-    fn straggler_after(&self) -> Duration {
-        let d = self.durations.lock().expect("durations");
-        let mut v: Vec<Duration> = d.iter().rev().take(64).copied().collect();
-        v.sort();
-        let median = v.get(v.len() / 2).copied().unwrap_or_default();
-        (median * 4).max(self.straggler_min)
-    }
-
-    fn record(&self, took: Duration) {
-        let mut d = self.durations.lock().expect("durations");
-        d.push(took);
-        if d.len() > 256 {
-            d.drain(..128);
-        }
-    }
-}
-
-/// A unit's end on one worker: the worker, the unit, how long it took,
-/// and its answers.
-type Report = (usize, usize, Duration, attempt::UnitAnswer);
-
-/// A thunk or a ready chain, run as one.
-type Chain = Arc<Vec<Arc<Thunk>>>;
-
-/// Where one unit of a batch stands.
-struct Unit {
-    chain: Chain,
-    /// Workers it was sent to.
-    tried: HashSet<usize>,
-    /// Attempts still running.
-    running: usize,
-    /// When it was last started somewhere: how long it has been waiting.
-    since: Instant,
-    /// Straggler periods with nowhere else to send it.
-    stalls: usize,
-    engine_error: Option<String>,
-    answered: bool,
-}
-
-impl RemoteExecutor {
-    /// The next worker to try: alive, not stalled, not tried for this
-    /// thunk; among those with a free slot, the one already holding the
-    /// most bytes of its inputs (ties go round the pool); when all are full,
-    /// the least loaded.
-    fn pick(&self, chain: &[Arc<Thunk>], tried: &HashSet<usize>) -> Option<usize> {
-        let ws = &self.inner.workers;
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let held = |w: &Remote| -> u64 {
-            let known = w.known.lock().expect("known");
-            let objects = chain.iter().flat_map(|t| t.objects());
-            objects.filter(|(o, _)| known.contains(&o.hash)).map(|(o, _)| o.hash.size()).sum()
-        };
-        let load = |w: &Remote| (w.in_flight.load(Ordering::Relaxed), w.slots.load(Ordering::Relaxed).max(1));
-        let candidates: Vec<usize> = (0..ws.len())
-            .map(|k| (start + k) % ws.len())
-            .filter(|i| {
-                !tried.contains(i) && ws[*i].alive.load(Ordering::Relaxed) && !ws[*i].stalled.load(Ordering::Relaxed)
-            })
-            .collect();
-        let free: Vec<usize> = candidates.iter().copied().filter(|i| load(&ws[*i]).0 < load(&ws[*i]).1).collect();
-        if free.is_empty() {
-            return candidates.into_iter().min_by_key(|i| {
-                let (n, s) = load(&ws[*i]);
-                n * 1000 / s
-            });
-        }
-        // `max_by_key` keeps the last maximum: iterate in reverse so that
-        // ties go to the earliest in round-robin order.
-        free.into_iter().rev().max_by_key(|i| held(&ws[*i]))
-    }
-
-    /// Sends `batch` (units by index, each already counted in the
-    /// worker's `in_flight`) to `w` in one request, on a pool thread.
-    fn launch(&self, w: usize, batch: Vec<(usize, Chain)>, tx: &mpsc::Sender<Report>) {
-        let (inner, tx) = (Arc::clone(&self.inner), tx.clone());
-        // Detached: a straggler's attempt may outlive the answer.
-        self.inner.pool.spawn(move || {
-            let start = Instant::now();
-            let chains: Vec<&[Arc<Thunk>]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
-            let remote = &inner.workers[w];
-            inner.attempt_each(remote, &chains, &mut |k, answer| {
-                remote.in_flight.fetch_sub(1, Ordering::Relaxed);
-                let _ = tx.send((w, batch[k].0, start.elapsed(), answer));
-            });
-        });
-    }
-
-    /// Runs independent units on the workers, those bound for one worker
-    /// in one request, failing over and duplicating stragglers unit by
-    /// unit, and falling back to the local engine (each unit on its own
-    /// thread, as the scheduler would have run them) when no worker
-    /// answers. Calls `done(i, answers)` once per unit as it ends.
-    fn run_units(&self, chains: Vec<Chain>, done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
-        let now = Instant::now();
-        let mut units: Vec<Unit> = chains
-            .into_iter()
-            .map(|chain| Unit {
-                chain,
-                tried: HashSet::new(),
-                running: 0,
-                since: now,
-                stalls: 0,
-                engine_error: None,
-                answered: false,
-            })
-            .collect();
-        let (tx, rx) = mpsc::channel::<Report>();
-        // Why workers were written off, once per worker, for the warning.
-        let mut why: Vec<String> = Vec::new();
-        let mut left = units.len();
-        let tick = Duration::from_millis(200);
-        std::thread::scope(|scope| {
-            // Units to start on a (further) worker.
-            let mut start: Vec<usize> = (0..units.len()).collect();
-            let mut checked = Instant::now();
-            loop {
-                let mut batches: HashMap<usize, Vec<(usize, Chain)>> = HashMap::new();
-                for i in start.drain(..) {
-                    let u = &mut units[i];
-                    match self.pick(&u.chain, &u.tried) {
-                        Some(w) => {
-                            u.tried.insert(w);
-                            u.running += 1;
-                            u.since = Instant::now();
-                            // Counted now, so the next pick sees the load.
-                            self.inner.workers[w].in_flight.fetch_add(1, Ordering::Relaxed);
-                            batches.entry(w).or_default().push((i, Arc::clone(&u.chain)));
-                        }
-                        // Somewhere to go only matters when nothing runs.
-                        None if u.running > 0 => {}
-                        None => {
-                            u.answered = true;
-                            left -= 1;
-                            let (chain, engine_error, why) = (Arc::clone(&u.chain), u.engine_error.take(), why.clone());
-                            scope.spawn(move || done(i, self.without_workers(&chain, engine_error, why)));
-                        }
-                    }
-                }
-                for (w, batch) in batches {
-                    self.launch(w, batch, &tx);
-                }
-                if left == 0 {
-                    break;
-                }
-                // Short ticks, so an interrupt is noticed promptly.
-                let first = match rx.recv_timeout(tick) {
-                    Ok(report) => Some(report),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("this function holds a sender"),
-                };
-                for (w, i, took, result) in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-                    let u = &mut units[i];
-                    // Zero already if its attempts were abandoned.
-                    u.running = u.running.saturating_sub(1);
-                    let remote = &self.inner.workers[w];
-                    remote.stalled.store(false, Ordering::Relaxed);
-                    if u.answered {
-                        continue; // a duplicate that lost
-                    }
-                    let answers = match result {
-                        Ok(answers) => {
-                            self.inner.record(took / u.chain.len() as u32);
-                            answers
-                        }
-                        Err(Attempt::Failed(e)) => u.chain.iter().map(|_| Err(e.clone())).collect(),
-                        Err(Attempt::Engine(msg)) => {
-                            u.engine_error = Some(msg);
-                            if u.running == 0 {
-                                start.push(i);
-                            }
-                            continue;
-                        }
-                        Err(Attempt::Unreachable(msg)) => {
-                            // Its thunks go elsewhere from now on.
-                            if remote.alive.swap(false, Ordering::Relaxed) {
-                                why.push(format!("{}: {msg}", remote.url));
-                            }
-                            if u.running == 0 {
-                                start.push(i);
-                            }
-                            continue;
-                        }
-                    };
-                    u.answered = true;
-                    left -= 1;
-                    done(i, answers);
-                }
-                if checked.elapsed() < tick {
-                    continue;
-                }
-                checked = Instant::now();
-                if gg_core::interrupt::interrupted() {
-                    for (i, u) in units.iter_mut().enumerate().filter(|(_, u)| !u.answered) {
-                        u.answered = true;
-                        done(i, u.chain.iter().map(|_| Err(ExecError::engine("interrupted"))).collect());
-                    }
-                    break;
-                }
-                let after = self.inner.straggler_after();
-                for (i, u) in units.iter_mut().enumerate() {
-                    if u.answered || u.running == 0 || u.since.elapsed() < after * u.chain.len() as u32 {
-                        continue;
-                    }
-                    u.since = Instant::now();
-                    // A straggler: start it again elsewhere; the first
-                    // answer wins.
-                    for w in &u.tried {
-                        self.inner.workers[*w].stalled.store(true, Ordering::Relaxed);
-                    }
-                    if self.pick(&u.chain, &u.tried).is_some() {
-                        self.duplicated.fetch_add(1, Ordering::Relaxed);
-                        start.push(i);
-                        continue;
-                    }
-                    // Nowhere left to run it: after three such periods,
-                    // give up on the silent workers.
-                    u.stalls += 1;
-                    if u.stalls >= 3 {
-                        for w in &u.tried {
-                            let remote = &self.inner.workers[*w];
-                            if remote.alive.swap(false, Ordering::Relaxed) {
-                                why.push(format!("{}: no answer", remote.url));
-                            }
-                        }
-                        // Its attempts are abandoned: start it as if none ran.
-                        u.running = 0;
-                        start.push(i);
-                    }
-                }
-            }
-        });
-    }
-
-    /// The answer for a unit no worker would run: the error every worker
-    /// tried gave when they all failed to set it up (running it here would
-    /// hide a broken pool), else the local engine's.
-    fn without_workers(
-        &self,
-        chain: &[Arc<Thunk>],
-        engine_error: Option<String>,
-        mut why: Vec<String>,
-    ) -> Vec<Result<Outcome, ExecError>> {
-        if let Some(msg) = engine_error {
-            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
-        }
-        if why.is_empty() {
-            why.push("every worker stopped answering earlier in this run".into());
-        }
-        if self.strict {
-            let msg = format!("no worker answered (GG_REMOTE_STRICT=1): {}", why.join("; "));
-            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
-        }
-        if !self.warned.swap(true, Ordering::Relaxed) {
-            eprintln!("gg: warning: no worker answered ({}); running thunks locally", why.join("; "));
-        }
-        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
-        self.run_local(chain)
-    }
-
-    /// Runs a chain here, one thunk after another, after bringing in its
-    /// objects from wherever they are.
-    fn run_local(&self, chain: &[Arc<Thunk>]) -> Vec<Result<Outcome, ExecError>> {
-        self.inner.local.execute_chain_with(chain, &|objects| self.fetch(objects))
-    }
-
-    /// Runs one unit.
-    fn run(&self, chain: Vec<Arc<Thunk>>) -> Vec<Result<Outcome, ExecError>> {
-        let answer = Mutex::new(Vec::new());
-        self.run_units(vec![Arc::new(chain)], &|_, a| *answer.lock().expect("answer") = a);
-        answer.into_inner().expect("answer")
-    }
-}
-
 impl Executor for RemoteExecutor {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
         let mut answers = self.run(vec![Arc::new(job.thunk.clone())]);
@@ -571,8 +307,15 @@ impl Executor for RemoteExecutor {
     }
 
     fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
+        self.inner.fetch(names)
+    }
+}
+
+impl Inner {
+    /// Brings `names` into the local store from wherever they are.
+    fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
         for name in names {
-            self.inner.obtain(name, 0).map_err(|e| match e {
+            self.obtain(name, 0).map_err(|e| match e {
                 Attempt::Failed(e) => e,
                 Attempt::Unreachable(m) | Attempt::Engine(m) => {
                     ExecError::engine(format!("cannot fetch `{name}` from the workers: {m}"))
@@ -580,50 +323,5 @@ impl Executor for RemoteExecutor {
             })?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gg_core::{Function, Object};
-
-    fn thunk(input: Name) -> Thunk {
-        let f = Name::of_value(b"tool");
-        Thunk::new(
-            Function { hash: f, args: vec!["tool".into()], envars: vec![] },
-            vec![Object { path: "in".into(), hash: input }],
-            vec![Object { path: "tool".into(), hash: f }],
-            vec![],
-            vec!["out".into()],
-            String::new(),
-            0,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_worker_holding_the_inputs_is_preferred_while_it_has_a_free_slot() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let urls: Vec<String> = (0..3).map(|i| format!("http://127.0.0.1:{}", 1000 + i)).collect();
-        let r = RemoteExecutor::new(store, &urls, None, true);
-        let big = Name::of_value(&[0u8; 4096]);
-        let t = [Arc::new(thunk(big))];
-        r.inner.workers[1].known.lock().unwrap().insert(big);
-        for _ in 0..5 {
-            assert_eq!(r.pick(&t, &HashSet::new()), Some(1));
-        }
-        // Full: the work goes elsewhere rather than queueing there.
-        r.inner.workers[1].in_flight.store(2, Ordering::Relaxed);
-        let other = r.pick(&t, &HashSet::new()).unwrap();
-        assert_ne!(other, 1);
-        // Already tried, dead or stalled workers are skipped.
-        let tried: HashSet<usize> = [other].into();
-        let third = r.pick(&t, &tried).unwrap();
-        assert!(third != other && third != 1);
-        r.inner.workers[third].alive.store(false, Ordering::Relaxed);
-        r.inner.workers[other].stalled.store(true, Ordering::Relaxed);
-        assert_eq!(r.pick(&t, &HashSet::new()), Some(1), "only the busy one is left");
     }
 }
