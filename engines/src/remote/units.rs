@@ -248,3 +248,237 @@ impl RemoteExecutor {
         answer.into_inner().expect("answer")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use gg_core::{Function, Name, Object, Store};
+
+    use super::super::transport::Transport;
+    use super::*;
+
+    /// What a fake worker does with the units sent to it.
+    #[derive(Debug, Clone, Copy)]
+    enum Does {
+        /// Runs them at once.
+        Answer,
+        /// Is not there (connection refused and the like).
+        Refuse,
+        /// Cannot set the run up (its disk, its sandbox).
+        Break,
+        /// Runs them and the thunks themselves fail.
+        FailThunks,
+        /// Answers only after this long.
+        Late(Duration),
+        /// Never answers, until the test ends.
+        Hang,
+    }
+
+    /// What the fake saw, shared with the test.
+    #[derive(Debug, Default)]
+    struct Seen {
+        /// Workers attempts went to, in order.
+        sent: Mutex<Vec<usize>>,
+        /// Chains run locally.
+        local: AtomicUsize,
+        /// Lets hanging workers go at the end of a test.
+        released: AtomicBool,
+    }
+
+    #[derive(Debug)]
+    struct Fake {
+        does: Vec<Does>,
+        seen: Arc<Seen>,
+    }
+
+    /// An outcome that says who made it.
+    fn made_by(who: &str) -> Outcome {
+        Outcome { outputs: vec![Name::of_value(who.as_bytes())], executable: vec![], stdout: None, stderr: None }
+    }
+
+    impl Transport for Fake {
+        fn attempt_each(
+            &self,
+            _: &Inner,
+            w: usize,
+            units: &[&[Arc<Thunk>]],
+            on_unit: &mut dyn FnMut(usize, attempt::UnitAnswer),
+        ) {
+            self.seen.sent.lock().unwrap().push(w);
+            let answer = |unit: &[Arc<Thunk>]| -> attempt::UnitAnswer {
+                match self.does[w] {
+                    Does::Answer | Does::Late(_) => Ok(unit.iter().map(|_| Ok(made_by(&format!("w{w}")))).collect()),
+                    Does::Refuse => Err(Attempt::Unreachable("connection refused".into())),
+                    Does::Break => Err(Attempt::Engine("the worker's disk is full".into())),
+                    Does::FailThunks => Err(Attempt::Failed(ExecError::engine("the compiler crashed"))),
+                    Does::Hang => Err(Attempt::Unreachable("hung up at last".into())),
+                }
+            };
+            let wait = match self.does[w] {
+                Does::Late(d) => d,
+                Does::Hang => Duration::from_secs(60),
+                _ => Duration::ZERO,
+            };
+            let start = Instant::now();
+            while start.elapsed() < wait && !self.seen.released.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            for (k, unit) in units.iter().enumerate() {
+                on_unit(k, answer(unit));
+            }
+        }
+
+        fn run_local(&self, _: &Inner, chain: &[Arc<Thunk>]) -> Vec<Result<Outcome, ExecError>> {
+            self.seen.local.fetch_add(1, Ordering::Relaxed);
+            chain.iter().map(|_| Ok(made_by("local"))).collect()
+        }
+    }
+
+    /// An engine over fake workers doing `does`, trying them in order,
+    /// and what its transport saw.
+    fn engine(does: &[Does], strict: bool) -> (RemoteExecutor, Arc<Seen>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let urls: Vec<String> = (0..does.len()).map(|i| format!("http://w{i}")).collect();
+        let seen = Arc::new(Seen::default());
+        let fake = Fake { does: does.to_vec(), seen: Arc::clone(&seen) };
+        let mut r = RemoteExecutor::with_tls(store, &urls, None, strict, None, Box::new(fake));
+        // Stragglers and stalls within a test's patience.
+        Arc::get_mut(&mut r.inner).unwrap().straggler_min = Duration::from_millis(50);
+        // The first pick is worker 0, not one chosen by the process id.
+        r.next.store(0, Ordering::Relaxed);
+        (r, seen, dir)
+    }
+
+    fn unit(input: &str) -> Chain {
+        let f = Name::of_value(b"tool");
+        let t = Thunk::new(
+            Function { hash: f, args: vec!["tool".into()], envars: vec![] },
+            vec![Object { path: "in".into(), hash: Name::of_value(input.as_bytes()) }],
+            vec![Object { path: "tool".into(), hash: f }],
+            vec![],
+            vec!["out".into()],
+            String::new(),
+            0,
+        )
+        .unwrap();
+        Arc::new(vec![Arc::new(t)])
+    }
+
+    /// Runs `units` and collects each one's answers, checking that each
+    /// is answered exactly once.
+    fn run(r: &RemoteExecutor, units: Vec<Chain>) -> Vec<Vec<Result<Outcome, ExecError>>> {
+        let n = units.len();
+        let answers: Mutex<Vec<Option<Vec<Result<Outcome, ExecError>>>>> = Mutex::new((0..n).map(|_| None).collect());
+        r.run_units(units, &|i, a| {
+            let old = answers.lock().unwrap()[i].replace(a);
+            assert!(old.is_none(), "unit {i} answered twice");
+        });
+        answers.into_inner().unwrap().into_iter().map(|a| a.expect("every unit answered")).collect()
+    }
+
+    fn only_outcome(answers: &[Result<Outcome, ExecError>]) -> &Outcome {
+        assert_eq!(answers.len(), 1);
+        answers[0].as_ref().expect("an outcome")
+    }
+
+    fn only_error(answers: &[Result<Outcome, ExecError>]) -> String {
+        assert_eq!(answers.len(), 1);
+        match &answers[0] {
+            Ok(_) => panic!("an error was expected"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_unit_fails_over_to_another_worker_when_one_does_not_answer() {
+        let (r, seen, _dir) = engine(&[Does::Refuse, Does::Answer], false);
+        let answers = run(&r, vec![unit("a")]);
+        assert_eq!(only_outcome(&answers[0]), &made_by("w1"));
+        assert_eq!(*seen.sent.lock().unwrap(), vec![0, 1]);
+        assert!(!r.inner.workers[0].alive.load(Ordering::Relaxed), "the silent worker is written off");
+        assert_eq!((r.fallbacks(), seen.local.load(Ordering::Relaxed)), (0, 0));
+        // Later units do not try it again.
+        run(&r, vec![unit("b")]);
+        assert_eq!(*seen.sent.lock().unwrap(), vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn a_failing_thunk_is_reported_not_retried_elsewhere() {
+        let (r, seen, _dir) = engine(&[Does::FailThunks, Does::Answer], false);
+        let answers = run(&r, vec![unit("a")]);
+        assert!(only_error(&answers[0]).contains("the compiler crashed"));
+        assert_eq!(*seen.sent.lock().unwrap(), vec![0]);
+        assert!(r.inner.workers[0].alive.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_straggler_is_started_again_elsewhere_and_the_first_answer_wins() {
+        let (r, seen, _dir) = engine(&[Does::Late(Duration::from_secs(20)), Does::Answer], false);
+        let start = Instant::now();
+        let answers = run(&r, vec![unit("a")]);
+        assert_eq!(only_outcome(&answers[0]), &made_by("w1"), "the duplicate's answer, not the straggler's");
+        assert!(start.elapsed() < Duration::from_secs(10), "did not wait for the straggler");
+        assert_eq!(*seen.sent.lock().unwrap(), vec![0, 1]);
+        assert_eq!(r.duplicated.load(Ordering::Relaxed), 1);
+        assert!(r.inner.workers[0].stalled.load(Ordering::Relaxed), "nothing new goes to the straggler");
+        assert!(r.inner.workers[0].alive.load(Ordering::Relaxed), "but it is not written off");
+        seen.released.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_unit_stalled_on_its_only_worker_is_given_up_after_three_periods_and_run_locally() {
+        let (r, seen, _dir) = engine(&[Does::Hang], false);
+        let start = Instant::now();
+        let answers = run(&r, vec![unit("a")]);
+        assert!(start.elapsed() < Duration::from_secs(10), "gave up without waiting for the worker");
+        assert_eq!(only_outcome(&answers[0]), &made_by("local"));
+        assert_eq!(r.duplicated.load(Ordering::Relaxed), 0, "there was nowhere to duplicate it");
+        assert!(!r.inner.workers[0].alive.load(Ordering::Relaxed), "the silent worker is written off");
+        assert_eq!((r.fallbacks(), seen.local.load(Ordering::Relaxed)), (1, 1));
+        seen.released.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn when_no_worker_answers_every_unit_runs_locally() {
+        let (r, seen, _dir) = engine(&[Does::Refuse, Does::Refuse], false);
+        let answers = run(&r, vec![unit("a"), unit("b")]);
+        for a in &answers {
+            assert_eq!(only_outcome(a), &made_by("local"));
+        }
+        assert!(r.inner.workers.iter().all(|w| !w.alive.load(Ordering::Relaxed)));
+        assert_eq!((r.fallbacks(), seen.local.load(Ordering::Relaxed)), (2, 2));
+    }
+
+    #[test]
+    fn strict_mode_fails_the_units_naming_the_workers_instead_of_running_them_locally() {
+        let (r, seen, _dir) = engine(&[Does::Refuse, Does::Refuse], true);
+        let answers = run(&r, vec![unit("a"), unit("b")]);
+        for a in &answers {
+            let e = only_error(a);
+            assert!(e.contains("no worker answered (GG_REMOTE_STRICT=1)"), "{e}");
+            assert!(e.contains("http://w0: connection refused") && e.contains("http://w1"), "{e}");
+        }
+        assert_eq!((r.fallbacks(), seen.local.load(Ordering::Relaxed)), (0, 0));
+    }
+
+    #[test]
+    fn strict_mode_names_a_stalled_worker() {
+        let (r, seen, _dir) = engine(&[Does::Hang], true);
+        let e = only_error(&run(&r, vec![unit("a")])[0]);
+        assert!(e.contains("http://w0: no answer"), "{e}");
+        assert_eq!(seen.local.load(Ordering::Relaxed), 0);
+        seen.released.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_run_every_worker_failed_to_set_up_is_reported_not_hidden_by_a_local_run() {
+        let (r, seen, _dir) = engine(&[Does::Break, Does::Break], false);
+        let e = only_error(&run(&r, vec![unit("a")])[0]);
+        assert!(e.contains("the worker's disk is full"), "{e}");
+        assert_eq!(*seen.sent.lock().unwrap(), vec![0, 1], "tried on each worker once");
+        assert!(r.inner.workers.iter().all(|w| w.alive.load(Ordering::Relaxed)), "both keep getting work");
+        assert_eq!(seen.local.load(Ordering::Relaxed), 0);
+    }
+}
