@@ -366,11 +366,14 @@ mod tests {
         Arc::new(vec![Arc::new(t)])
     }
 
+    /// One unit's answers, one per thunk.
+    type Answers = Vec<Result<Outcome, ExecError>>;
+
     /// Runs `units` and collects each one's answers, checking that each
     /// is answered exactly once.
-    fn run(r: &RemoteExecutor, units: Vec<Chain>) -> Vec<Vec<Result<Outcome, ExecError>>> {
+    fn run(r: &RemoteExecutor, units: Vec<Chain>) -> Vec<Answers> {
         let n = units.len();
-        let answers: Mutex<Vec<Option<Vec<Result<Outcome, ExecError>>>>> = Mutex::new((0..n).map(|_| None).collect());
+        let answers: Mutex<Vec<Option<Answers>>> = Mutex::new((0..n).map(|_| None).collect());
         r.run_units(units, &|i, a| {
             let old = answers.lock().unwrap()[i].replace(a);
             assert!(old.is_none(), "unit {i} answered twice");
