@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use gg_core::scheduler::{self, Options, Resolved};
 use gg_core::{fsutil, placeholder, OutputRef, Store};
-use gg_worker::engine::Engine;
+use gg_engines::engine::Engine;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -1,8 +1,9 @@
-//! What a worker does, independent of how requests arrive (HTTP today,
-//! the Lambda runtime later): answer which blobs it lacks, take and serve
-//! verified blobs, run thunks in the local engine's sandbox with at most
-//! `jobs` at once (a request of independent thunks runs them side by side
-//! on the slots free when it starts), and report its status.
+//! What a worker does, independent of how requests arrive (HTTP in
+//! `http/`, or one Lambda invocation at a time in `lambda/function.rs`):
+//! answer which blobs it lacks, take and serve verified blobs, run thunks
+//! in the local engine's sandbox with at most `jobs` at once (a request of
+//! independent thunks runs them side by side on the slots free when it
+//! starts), and report its status.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -14,8 +15,7 @@ use gg_core::engine::local::LocalExecutor;
 use gg_core::scheduler::{self, Options};
 use gg_core::store::is_canonical_thunk;
 use gg_core::{Kind, Name, OutputRef, Store, Thunk};
-
-use crate::protocol::{Answer, ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
+use gg_wire::protocol::{Answer, ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
 
 mod stream;
 pub use stream::BlobFile;

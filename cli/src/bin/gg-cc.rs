@@ -30,10 +30,10 @@ fn main() {
         std::process::exit(1);
     }
     let engine = |store: &gg_core::Store| -> anyhow::Result<Option<Box<dyn gg_core::engine::Executor>>> {
-        Ok(match gg_worker::engine::Engine::from_env(store)? {
-            gg_worker::engine::Engine::Local(_) => None,
-            gg_worker::engine::Engine::Remote(r) => Some(Box::new(r) as Box<dyn gg_core::engine::Executor>),
-            gg_worker::engine::Engine::Lambda(l) => Some(l as Box<dyn gg_core::engine::Executor>),
+        Ok(match gg_engines::engine::Engine::from_env(store)? {
+            gg_engines::engine::Engine::Local(_) => None,
+            gg_engines::engine::Engine::Remote(r) => Some(Box::new(r) as Box<dyn gg_core::engine::Executor>),
+            gg_engines::engine::Engine::Lambda(l) => Some(l as Box<dyn gg_core::engine::Executor>),
         })
     };
     match gg_wrapper::run(&inv, &engine) {

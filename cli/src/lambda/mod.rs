@@ -74,8 +74,8 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
 fn deploy(a: &DeployArgs) -> Result<ExitCode> {
     let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
     let function =
-        a.function.clone().or(c.function.clone()).unwrap_or_else(|| gg_worker::engine::DEFAULT_FUNCTION.into());
-    let region = gg_worker::engine::lambda_region(&c)?;
+        a.function.clone().or(c.function.clone()).unwrap_or_else(|| gg_engines::engine::DEFAULT_FUNCTION.into());
+    let region = gg_engines::engine::lambda_region(&c)?;
     let tmpdir = tempfile::tempdir().context("cannot create a temp folder")?;
     let zip = match &a.zip {
         Some(z) => z.clone(),
@@ -109,7 +109,7 @@ fn upload(files: &[PathBuf]) -> Result<ExitCode> {
     let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
-    let (bucket, _) = gg_worker::engine::lambda_parts(&c, &store)?;
+    let (bucket, _) = gg_engines::engine::lambda_parts(&c, &store)?;
     // Read from the files themselves, once each: the bucket needs them,
     // the local store does not.
     let names = bucket.ensure_files(files).map_err(anyhow::Error::msg)?;

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use gg_core::Store;
-use gg_worker::engine::Engine;
+use gg_engines::engine::Engine;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use gg_core::Name;
+use gg_wire::protocol::ExecuteRequest;
 use subtle::ConstantTimeEq;
 
-use crate::protocol::ExecuteRequest;
 use crate::service::{BlobFile, Service, ServiceError};
 use conn::{Gate, Socket, Transport};
 use head::{read_head, Head};
@@ -313,7 +313,7 @@ impl Shared {
     }
 
     /// An execute request answered line by line (docs/protocol.md): one
-    /// JSON [`Answer`](crate::protocol::Answer) per thunk as it settles,
+    /// JSON [`Answer`](gg_wire::protocol::Answer) per thunk as it settles,
     /// in a chunked body, so the client can start consumers of a quick
     /// thunk while its siblings still run. Errors before the first line
     /// (a bad request, busy) are ordinary answers.

@@ -10,13 +10,7 @@ use anyhow::{bail, Context, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// A certificate's SHA-256 fingerprint as `AB:CD:…`, the form `openssl
-/// x509 -fingerprint -sha256` prints and clients pin
-/// (`GG_WORKER_FINGERPRINT`).
-pub fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
-}
+use gg_wire::fingerprint::fingerprint;
 
 /// A server configuration from `cert` (the chain, leaf first) and `key`,
 /// and the leaf's fingerprint.
@@ -73,12 +67,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_fingerprint_is_printed_as_openssl_prints_it() {
-        let f = fingerprint(b"");
-        assert!(f.starts_with("E3:B0:C4:42:98:FC:1C:14") && f.len() == 32 * 3 - 1, "{f}");
-    }
 
     #[test]
     fn a_self_signed_certificate_is_made_once_and_kept_with_a_private_key() {

@@ -13,11 +13,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use gg_core::{Name, Store, Thunk};
 
-use super::fanout;
-use super::payload::{blob_key, reduction_key, Answer, Invocation, INLINE_BUDGET};
+use gg_wire::aws::{credentials, Credentials, Env, S3};
+use gg_wire::fanout;
+use gg_wire::payload::{blob_key, reduction_key, Answer, Invocation, INLINE_BUDGET};
+use gg_wire::protocol::{ExecuteRequest, Failure};
+
 use super::runtime::FunctionError;
-use crate::aws::{credentials, Credentials, Env, S3};
-use crate::protocol::{ExecuteRequest, Failure};
 use crate::service::{Service, ServiceError};
 
 /// Parallel S3 calls per invocation.
@@ -379,7 +380,7 @@ fn trim_inline(answer: &mut Answer, limit: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Output, Result as ThunkResult};
+    use gg_wire::protocol::{Output, Result as ThunkResult};
 
     #[test]
     fn inline_bytes_stay_under_the_limit_and_the_budget() {

@@ -1,17 +1,12 @@
-//! The Lambda engine: gg-worker as a custom runtime (`bootstrap`) that
-//! runs one thunk or ready chain per invocation with blobs in S3, and the
-//! client engine (`GG_ENGINE=lambda`) that invokes it through the Invoke
-//! API. See docs/lambda.md.
+//! The Lambda engine's function side: gg-worker as a custom runtime
+//! (`bootstrap`) that runs one thunk or ready chain per invocation with
+//! blobs in S3. The client that invokes it (`GG_ENGINE=lambda`) is in
+//! gg-engines; the payload both read is in gg-wire. See docs/lambda.md.
 
-pub mod blobs;
-pub mod client;
-pub mod fanout;
 pub mod function;
-pub mod invoke;
-pub mod payload;
 pub mod runtime;
 
-use crate::aws::ProcessEnv;
+use gg_wire::aws::ProcessEnv;
 
 /// The custom runtime's main loop: configuration from the environment
 /// (a bad one is reported to the Runtime API's init error endpoint), then

@@ -93,7 +93,7 @@ impl Runtime {
         let mut payload = Vec::new();
         resp.into_body()
             .into_with_config()
-            .limit(2 * super::payload::PAYLOAD_LIMIT as u64)
+            .limit(2 * gg_wire::payload::PAYLOAD_LIMIT as u64)
             .reader()
             .read_to_end(&mut payload)
             .map_err(|e| format!("GET {url}: reading the payload: {e}"))?;

@@ -10,7 +10,7 @@ use gg_core::store::is_canonical_thunk;
 use gg_core::{Kind, Name, StoreError};
 
 use super::{Service, ServiceError};
-use crate::spool::{spool, SpoolError, Spooled};
+use gg_wire::spool::{spool, SpoolError, Spooled};
 
 /// Thunk encodings are checked whole, in memory: larger ones are refused.
 const MAX_THUNK: u64 = 64 << 20;

@@ -1,4 +1,6 @@
-//! The JSON bodies of the worker API (documented in docs/protocol.md).
+//! The JSON bodies of the worker API (documented in docs/protocol.md):
+//! what the remote engine (gg-engines) sends and `gg-worker serve`
+//! answers; the Lambda payload's answer is the same execute response.
 
 use gg_core::Name;
 use serde::{Deserialize, Serialize};

@@ -15,7 +15,7 @@ use gg_core::engine::{ExecError, Executor as _, Job};
 use gg_core::{Name, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
-use crate::spool::{spool, SpoolError};
+use gg_wire::spool::{spool, SpoolError};
 
 /// Connections used at once to upload one request's missing blobs.
 const UPLOAD_LANES: usize = 8;

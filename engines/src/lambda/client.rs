@@ -7,10 +7,11 @@
 //! rest stay in S3 until something needs them here. A function error or a
 //! lost invocation is retried, then reported with the thunk; when the
 //! service itself cannot be used (refused, unavailable, S3 failing) the
-//! thunks run locally with a warning, or fail under `GG_REMOTE_STRICT=1`.
+//! thunks run locally with a warning, or fail under `GG_REMOTE_STRICT=1`
+//! (the policy shared with the remote engine, [`Fallback`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -20,10 +21,12 @@ use gg_core::engine::{ExecError, Executor, Job, Outcome};
 use gg_core::store::Reduction;
 use gg_core::{Kind, Name, Store, Thunk};
 
+use gg_wire::fanout;
+use gg_wire::payload::{reduction_key, Answer, Invocation, INLINE_BUDGET};
+
 use super::blobs::Bucket;
-use super::fanout;
 use super::invoke::{InvokeError, Invoker};
-use super::payload::{reduction_key, Answer, Invocation, INLINE_BUDGET};
+use crate::fallback::Fallback;
 
 /// Inputs and outputs up to this size travel inside the payloads.
 pub const INLINE_LIMIT: u64 = 64 * 1024;
@@ -38,10 +41,8 @@ pub struct LambdaExecutor {
     bucket: Bucket,
     invoker: Invoker,
     local: LocalExecutor,
-    strict: bool,
-    warned: AtomicBool,
-    /// Thunks that ran locally because the service could not be used.
-    pub fallbacks: AtomicUsize,
+    /// Runs thunks here, or fails them, when the service cannot be used.
+    fallback: Fallback,
     /// Invocations made (retries included).
     pub invocations: AtomicUsize,
     /// Invocations made again after a function error or a lost answer.
@@ -66,9 +67,7 @@ impl LambdaExecutor {
             store,
             bucket,
             invoker,
-            strict,
-            warned: AtomicBool::new(false),
-            fallbacks: AtomicUsize::new(0),
+            fallback: Fallback::new(strict, "the lambda engine cannot run thunks", "running them locally"),
             invocations: AtomicUsize::new(0),
             retried: AtomicUsize::new(0),
             bucket_hits: AtomicUsize::new(0),
@@ -85,15 +84,12 @@ impl LambdaExecutor {
             Err(Unusable::Report(why)) => return chain.iter().map(|_| Err(ExecError::engine(why.clone()))).collect(),
             Err(Unusable::Service(why)) => why,
         };
-        if self.strict {
-            let msg = format!("the lambda engine cannot run thunks (GG_REMOTE_STRICT=1): {why}");
-            return chain.iter().map(|_| Err(ExecError::engine(msg.clone()))).collect();
-        }
-        if !self.warned.swap(true, Ordering::Relaxed) {
-            eprintln!("gg: warning: the lambda engine cannot run thunks ({why}); running them locally");
-        }
-        self.fallbacks.fetch_add(chain.len(), Ordering::Relaxed);
-        self.run_local(chain)
+        self.fallback.answer(chain.len(), &why, || self.run_local(chain))
+    }
+
+    /// Thunks that ran locally because the service could not be used.
+    pub fn fallbacks(&self) -> usize {
+        self.fallback.ran_locally()
     }
 
     /// Every member's reduction from the bucket, or `None`.
@@ -187,9 +183,9 @@ impl LambdaExecutor {
     /// the thunk sent; inline outputs are stored here, the others stay in
     /// the bucket until fetched.
     fn answers(&self, chain: &[&Thunk], answer: Answer) -> Vec<Result<Outcome, ExecError>> {
-        let mut results: HashMap<Name, crate::protocol::Result> =
+        let mut results: HashMap<Name, gg_wire::protocol::Result> =
             answer.results.into_iter().map(|r| (r.thunk, r)).collect();
-        let mut failures: HashMap<Name, crate::protocol::Failure> =
+        let mut failures: HashMap<Name, gg_wire::protocol::Failure> =
             answer.failures.into_iter().map(|f| (f.thunk, f)).collect();
         let mut out = Vec::new();
         for thunk in chain {
@@ -207,7 +203,7 @@ impl LambdaExecutor {
         out
     }
 
-    fn outcome(&self, thunk: &Thunk, r: crate::protocol::Result) -> Result<Outcome, ExecError> {
+    fn outcome(&self, thunk: &Thunk, r: gg_wire::protocol::Result) -> Result<Outcome, ExecError> {
         let names: Vec<&String> = r.outputs.iter().map(|o| &o.name).collect();
         if names != thunk.outputs.iter().collect::<Vec<_>>() {
             return Err(ExecError::engine(format!(

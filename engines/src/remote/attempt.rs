@@ -14,7 +14,7 @@ use gg_core::engine::{ExecError, Outcome};
 use gg_core::{Name, Thunk};
 
 use super::{read, Attempt, Inner, Remote};
-use crate::protocol::{Answer, ExecuteRequest};
+use gg_wire::protocol::{Answer, ExecuteRequest};
 
 /// One unit's answers, or why the worker gave none.
 pub(super) type UnitAnswer = Result<Vec<Result<Outcome, ExecError>>, Attempt>;
@@ -184,7 +184,7 @@ impl Inner {
         Ok(answers)
     }
 
-    fn failure(&self, w: &Remote, f: &crate::protocol::Failure) -> ExecError {
+    fn failure(&self, w: &Remote, f: &gg_wire::protocol::Failure) -> ExecError {
         let mut e = f.to_exec_error();
         e.message = format!("{} (on {})", e.message, w.url);
         e

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use gg_core::{Name, Store};
 
-use super::fanout;
-use super::payload::blob_key;
-use crate::aws::S3;
+use gg_wire::aws::S3;
+use gg_wire::fanout;
+use gg_wire::payload::blob_key;
 
 /// Parallel S3 calls per batch of blobs.
 const THREADS: usize = 32;

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use crate::http::tls::fingerprint;
+use gg_wire::fingerprint::fingerprint;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};

@@ -1,6 +1,7 @@
 //! Which engine a command runs thunks on: `GG_ENGINE` (or the config
 //! file's `kind`) chooses `local`, `remote` (gg-workers) or `lambda`.
-//! gg force, gg-cc and gg ninja all start here.
+//! gg force, gg-cc and gg ninja all start here. The configuration is read
+//! once, here, and handed to the engine chosen.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,11 +12,12 @@ use gg_core::engine::local::LocalExecutor;
 use gg_core::engine::Executor;
 use gg_core::Store;
 
-use crate::aws::{credentials, Credentials, ProcessEnv, S3};
-use crate::client::RemoteExecutor;
+use gg_wire::aws::{credentials, Credentials, ProcessEnv, S3};
+
 use crate::lambda::blobs::Bucket;
 use crate::lambda::client::LambdaExecutor;
 use crate::lambda::invoke::Invoker;
+use crate::remote::RemoteExecutor;
 
 /// The engine chosen, ready to run thunks.
 #[derive(Debug)]
@@ -34,7 +36,7 @@ impl Engine {
         let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
         match c.kind.as_deref().unwrap_or("local") {
             "local" => Ok(Engine::Local(LocalExecutor::new(store.clone()))),
-            "remote" => Ok(Engine::Remote(RemoteExecutor::from_env(store)?.context("the remote engine")?)),
+            "remote" => Ok(Engine::Remote(RemoteExecutor::from_config(store, &c)?)),
             "lambda" => {
                 let (bucket, invoker) = lambda_parts(&c, store)?;
                 Ok(Engine::Lambda(Box::new(LambdaExecutor::new(
@@ -81,7 +83,7 @@ impl Engine {
                 if duplicated > 0 {
                     lines.push(format!("{duplicated} slow thunk(s) started again on another worker"));
                 }
-                let fallbacks = r.fallbacks.load(Ordering::Relaxed);
+                let fallbacks = r.fallbacks();
                 if fallbacks > 0 {
                     lines.push(format!("{fallbacks} thunk(s) ran locally because no worker answered"));
                 }
@@ -96,7 +98,7 @@ impl Engine {
                 if hits > 0 {
                     lines.push(format!("{hits} thunk(s) answered from reductions in the bucket"));
                 }
-                let fallbacks = l.fallbacks.load(Ordering::Relaxed);
+                let fallbacks = l.fallbacks();
                 if fallbacks > 0 {
                     lines.push(format!("{fallbacks} thunk(s) ran locally because the lambda engine could not be used"));
                 }
@@ -121,7 +123,7 @@ pub fn lambda_parts(c: &EngineConfig, store: &Store) -> Result<(Bucket, Invoker)
         .bucket
         .clone()
         .context("the lambda engine needs a bucket for its blobs: GG_S3_BUCKET=NAME or `bucket` in the config file")?;
-    if let Some(why) = crate::aws::s3::bad_bucket_name(&bucket) {
+    if let Some(why) = gg_wire::aws::s3::bad_bucket_name(&bucket) {
         bail!("GG_S3_BUCKET (or `bucket` in the config file): {why}");
     }
     let region = lambda_region(c)?;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use ureq::http::Request;
 
-use crate::aws::sign::{sign, Service};
-use crate::aws::Credentials;
+use gg_wire::aws::sign::{sign, Service};
+use gg_wire::aws::Credentials;
 
 /// One function on one endpoint.
 #[derive(Debug)]
@@ -140,7 +140,7 @@ impl Invoker {
         let mut body = Vec::new();
         resp.into_body()
             .into_with_config()
-            .limit(2 * super::payload::PAYLOAD_LIMIT as u64)
+            .limit(2 * gg_wire::payload::PAYLOAD_LIMIT as u64)
             .reader()
             .read_to_end(&mut body)
             .map_err(|e| InvokeError::Lost(format!("reading the answer: {e}")))?;

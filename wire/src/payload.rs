@@ -1,6 +1,8 @@
-//! The JSON an invocation carries each way (docs/lambda.md, "The payload").
-//! The answer is the worker's execute response, so both engines read
-//! results and failures the same way.
+//! The JSON an invocation carries each way (docs/lambda.md, "The payload"),
+//! written by the Lambda client (gg-engines) and read by the function
+//! (gg-worker), and the S3 keys both use. The answer is the worker's
+//! execute response, so both engines read results and failures the same
+//! way.
 
 use std::collections::BTreeMap;
 
