@@ -71,10 +71,6 @@ impl Mode {
             other => Err(format!("GG_SANDBOX=`{other}`: expected `plain` or `strict`")),
         }
     }
-
-    pub fn from_env() -> Result<Mode, String> {
-        Mode::parse(std::env::var("GG_SANDBOX").ok().as_deref())
-    }
 }
 
 /// A ready jail: bwrap found, the exec helper in place.

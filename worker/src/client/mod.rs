@@ -148,7 +148,7 @@ impl RemoteExecutor {
                 in_flight: AtomicUsize::new(0),
             })
             .collect();
-        let straggler_min = Duration::from_secs(10);
+        let straggler_min = Duration::from_secs_f64(gg_core::env::DEFAULT_STRAGGLER_SECS);
         RemoteExecutor {
             inner: Arc::new(Inner {
                 local: LocalExecutor::new(store.clone()),
@@ -179,17 +179,18 @@ impl RemoteExecutor {
     /// or `local`).
     pub fn from_env(store: &Store) -> anyhow::Result<Option<RemoteExecutor>> {
         use anyhow::{bail, Context};
+        use gg_core::engine::EngineKind;
         let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
-        match c.kind.as_deref().unwrap_or("local") {
-            "local" => return Ok(None),
-            "remote" => {}
+        match c.kind.unwrap_or_default() {
+            EngineKind::Local => return Ok(None),
+            EngineKind::Remote => {}
             other => bail!("engine `{other}` (GG_ENGINE or the config file): expected `local` or `remote`"),
         }
         let workers = c.workers.unwrap_or_default();
         if workers.is_empty() {
             bail!("the remote engine needs workers: GG_WORKERS=URL[,URL…] or `workers` in the config file");
         }
-        let token = match (std::env::var("GG_TOKEN").ok().filter(|t| !t.is_empty()), &c.token_file) {
+        let token = match (gg_core::env::token(), &c.token_file) {
             (Some(t), _) => Some(t),
             (None, Some(f)) => {
                 let t = std::fs::read_to_string(f)
