@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn the_environment_is_the_top_layer_and_a_bad_value_is_named() {
         let fake = |vars: Vec<(&'static str, &str)>| {
-            env::FAKE.with(|f| *f.borrow_mut() = vars.into_iter().map(|(k, v)| (k, v.into())).collect())
+            env::FAKE.with(|f| *f.borrow_mut() = vars.into_iter().map(|(k, v)| (k, v.into())).collect());
         };
         fake(vec![]);
         assert_eq!(env_layer().unwrap(), EngineConfig::default(), "no variable set: an empty layer");

@@ -176,7 +176,7 @@ fn a_foreign_variable_set_even_empty_makes_only_its_steps_run_locally() {
         assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (Some("COMPILER_PATH"), Some("COMPILER_PATH")));
     });
     with(&[("LD_RUN_PATH", "/x")], || {
-        assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (None, Some("LD_RUN_PATH")))
+        assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (None, Some("LD_RUN_PATH")));
     });
     with(&[("DEPENDENCIES_OUTPUT", "d")], || assert_eq!(local_only(Step::Link), None));
 }
