@@ -5,7 +5,9 @@
 //! (`/etc/gg/config.toml`, or the file `$GG_SYSTEM_CONFIG` names). Every
 //! command reads them through [`engine`] and [`store_dir`]. No file is
 //! needed: defaults are the local engine, no workers, and the store
-//! [`crate::Store::locate`] finds.
+//! [`crate::Store::locate`] finds. Each layer is an [`EngineConfig`] of
+//! optional fields, merged by [`EngineConfig::merge`]; the variables, and
+//! their defaults, are read in [`crate::env`].
 //!
 //! ```toml
 //! [engine]
@@ -29,8 +31,9 @@
 //! dir = "/var/cache/gg"               # GG_DIR; relative to the file's folder
 //! ```
 //!
-//! `GG_SANDBOX=strict` (environment only) runs the local engine's thunks
-//! in the jail of [`crate::jail`] instead of plain sandbox folders.
+//! Variables with no key here (`GG_SANDBOX=strict`, which runs the local
+//! engine's thunks in the jail of [`crate::jail`], `GG_LOG`…) are listed
+//! in [`crate::env`] too.
 //!
 //! The system file is for settings that must hold whoever runs gg and
 //! whatever their `HOME`: Debian package builds (debhelper) replace `HOME`

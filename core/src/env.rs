@@ -237,41 +237,6 @@ pub fn aws_cli() -> String {
     text(&AWS_CLI).unwrap_or_else(|| DEFAULT_AWS_CLI.into())
 }
 
-/// A step gg turns into a thunk, for [`local_only`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    Compile,
-    Link,
-}
-
-/// Variables of the compiler driver, the preprocessor and the linker
-/// (not gg's) that change what they read or run in ways a thunk, whose
-/// environment is empty, would not reproduce; with which steps they touch.
-/// `LD_RUN_PATH` is also written into the output and searched outside the
-/// sysroot. `LD_LIBRARY_PATH`, which ld searches for DT_NEEDED libraries,
-/// is not here: the link thunk gets it re-rooted (ld does not put the
-/// sysroot before it).
-pub const ENV_LOCAL: &[(&str, &[Step])] = &[
-    ("COMPILER_PATH", &[Step::Compile, Step::Link]),
-    ("GCC_EXEC_PREFIX", &[Step::Compile, Step::Link]),
-    ("CCC_OVERRIDE_OPTIONS", &[Step::Compile]),
-    ("DEPENDENCIES_OUTPUT", &[Step::Compile]),
-    ("SUNPRO_DEPENDENCIES", &[Step::Compile]),
-    ("LD_RUN_PATH", &[Step::Link]),
-    ("LDEMULATION", &[Step::Link]),
-];
-
-/// The first variable of [`ENV_LOCAL`] set for `step`: the step must then
-/// run locally. Set means set, even to nothing: gcc reads an empty
-/// `COMPILER_PATH` as the current folder and an empty `GCC_EXEC_PREFIX` as
-/// a prefix, so only an unset variable is known to change nothing, and
-/// running locally is always right where a thunk without the variable
-/// might not be. (The `GG_*` rule, empty is unset, is gg's own choice for
-/// its own variables.)
-pub fn local_only(step: Step) -> Option<&'static str> {
-    ENV_LOCAL.iter().find(|(name, steps)| steps.contains(&step) && lookup(name).is_some()).map(|(name, _)| *name)
-}
-
 /// The Lambda function's own variables, read through `var` (the process's
 /// environment, or a test's): the function is configured by the
 /// environment Lambda gives it, never by config files.

@@ -170,13 +170,12 @@ fn every_variable_the_docs_name_is_in_the_table_with_the_same_default() {
 }
 
 #[test]
-fn a_foreign_variable_set_even_empty_makes_only_its_steps_run_locally() {
-    with(&[], || assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (None, None)));
-    with(&[("COMPILER_PATH", "")], || {
-        assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (Some("COMPILER_PATH"), Some("COMPILER_PATH")));
-    });
-    with(&[("LD_RUN_PATH", "/x")], || {
-        assert_eq!((local_only(Step::Compile), local_only(Step::Link)), (None, Some("LD_RUN_PATH")));
-    });
-    with(&[("DEPENDENCIES_OUTPUT", "d")], || assert_eq!(local_only(Step::Link), None));
+fn the_config_modules_example_pairs_each_key_with_its_variable() {
+    let config = doc("core/src/config.rs");
+    for v in VARS.iter().filter(|v| !v.key.is_empty()) {
+        let key = v.key.rsplit(' ').next().unwrap();
+        let line = config.lines().find(|l| l.starts_with(&format!("//! {key} = ")));
+        let line = line.unwrap_or_else(|| panic!("config.rs's example has no `{key}`"));
+        assert!(line.contains(&format!("# {}", v.name)), "{line}: not {}", v.name);
+    }
 }

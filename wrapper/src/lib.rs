@@ -8,6 +8,7 @@ pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod env_local;
 pub mod has_include;
 pub mod invoke;
 pub mod link;
@@ -55,7 +56,7 @@ fn local(store: Option<&Store>, inv: &Invocation, reason: &str) -> anyhow::Error
 
 /// Why a compile must run locally even though its arguments are fine.
 fn local_reason(c: &args::Compile) -> Option<String> {
-    if let Some(var) = gg_core::env::local_only(gg_core::env::Step::Compile) {
+    if let Some(var) = env_local::local_only(env_local::Step::Compile) {
         return Some(format!("{var} is set"));
     }
     if !std::fs::metadata(&c.source).is_ok_and(|m| m.is_file()) {

@@ -96,7 +96,7 @@ macro_rules! or_local {
 fn model(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Result<Linked, String>> {
     let steps = or_local!(tool::shell_steps(command));
     let [argv] = steps.as_slice() else { return Ok(Err(format!("{} steps", steps.len()))) };
-    if let Some(var) = gg_core::env::local_only(gg_core::env::Step::Link) {
+    if let Some(var) = crate::env_local::local_only(crate::env_local::Step::Link) {
         return Ok(Err(format!("{var} is set")));
     }
     or_local!(check_driver_args(&argv[1..]));
