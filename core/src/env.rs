@@ -2,9 +2,9 @@
 //! names each with the config key it overrides, its default and what it
 //! does (the README's table of variables is checked against it by a
 //! test), and one typed getter per variable reads it. Nothing else in gg
-//! calls `std::env::var` on a `GG_*` name, except the Lambda function,
-//! which reads its own three from the environment Lambda gives it through
-//! [`function_vars`].
+//! reads a `GG_*` variable; the Lambda function reads its own ones here
+//! too, through [`function_vars`], from the environment it is handed
+//! (the process's, or a test's).
 //!
 //! One rule for every variable: unset and empty are the same (a build
 //! system that passes `GG_ENGINE=` through means "not set"). Switches are
