@@ -5,11 +5,13 @@
 //! (`/etc/gg/config.toml`, or the file `$GG_SYSTEM_CONFIG` names). Every
 //! command reads them through [`engine`] and [`store_dir`]. No file is
 //! needed: defaults are the local engine, no workers, and the store
-//! [`crate::Store::locate`] finds.
+//! [`crate::Store::locate`] finds. Each layer is an [`EngineConfig`] of
+//! optional fields, merged by [`EngineConfig::merge`]; the variables, and
+//! their defaults, are read in [`crate::env`].
 //!
 //! ```toml
 //! [engine]
-//! kind = "remote"                     # GG_ENGINE: local or remote
+//! kind = "remote"                     # GG_ENGINE: local, remote or lambda
 //! workers = ["http://w1:7878"]        # GG_WORKERS (comma-separated)
 //! token_file = "/etc/gg/token"        # GG_TOKEN_FILE (GG_TOKEN: the token)
 //! ca_file = "/etc/gg/workers-ca.pem"  # GG_WORKER_CA: trusted for https:// workers
@@ -29,8 +31,9 @@
 //! dir = "/var/cache/gg"               # GG_DIR; relative to the file's folder
 //! ```
 //!
-//! `GG_SANDBOX=strict` (environment only) runs the local engine's thunks
-//! in the jail of [`crate::jail`] instead of plain sandbox folders.
+//! Variables with no key here (`GG_SANDBOX=strict`, which runs the local
+//! engine's thunks in the jail of [`crate::jail`], `GG_LOG`…) are listed
+//! in [`crate::env`] too.
 //!
 //! The system file is for settings that must hold whoever runs gg and
 //! whatever their `HOME`: Debian package builds (debhelper) replace `HOME`
@@ -43,11 +46,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The `[engine]` table; every field optional.
+use crate::engine::EngineKind;
+use crate::env;
+
+/// The `[engine]` table; every field optional, so that a layer (a file,
+/// the environment) sets only what it names and [`EngineConfig::merge`]
+/// keeps the rest.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineConfig {
-    pub kind: Option<String>,
+    pub kind: Option<EngineKind>,
     pub workers: Option<Vec<String>>,
     pub token_file: Option<PathBuf>,
     /// A CA certificate (PEM) trusted for `https://` workers, besides the
@@ -64,6 +72,45 @@ pub struct EngineConfig {
     pub lambda_endpoint: Option<String>,
     pub s3_endpoint: Option<String>,
     pub invoke_timeout_secs: Option<f64>,
+}
+
+impl EngineConfig {
+    /// `later` over `self`, field by field: each field `later` sets wins,
+    /// the others keep their value. Both the pattern and the literal name
+    /// every field (no `..`), so a field added to the struct and not
+    /// merged here does not compile.
+    pub fn merge(self, later: EngineConfig) -> EngineConfig {
+        let EngineConfig {
+            kind,
+            workers,
+            token_file,
+            ca_file,
+            fingerprint,
+            strict,
+            straggler_secs,
+            function,
+            bucket,
+            region,
+            lambda_endpoint,
+            s3_endpoint,
+            invoke_timeout_secs,
+        } = later;
+        EngineConfig {
+            kind: kind.or(self.kind),
+            workers: workers.or(self.workers),
+            token_file: token_file.or(self.token_file),
+            ca_file: ca_file.or(self.ca_file),
+            fingerprint: fingerprint.or(self.fingerprint),
+            strict: strict.or(self.strict),
+            straggler_secs: straggler_secs.or(self.straggler_secs),
+            function: function.or(self.function),
+            bucket: bucket.or(self.bucket),
+            region: region.or(self.region),
+            lambda_endpoint: lambda_endpoint.or(self.lambda_endpoint),
+            s3_endpoint: s3_endpoint.or(self.s3_endpoint),
+            invoke_timeout_secs: invoke_timeout_secs.or(self.invoke_timeout_secs),
+        }
+    }
 }
 
 /// The `[store]` table.
@@ -88,44 +135,28 @@ struct File {
 /// it.
 pub fn engine() -> Result<EngineConfig, String> {
     warn_if_hidden();
-    let mut c = engine_from(&files())?;
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let Some(k) = env("GG_ENGINE") {
-        c.kind = Some(k);
-    }
-    if let Some(w) = env("GG_WORKERS") {
-        c.workers = Some(w.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect());
-    }
-    if let Some(f) = env("GG_TOKEN_FILE") {
-        c.token_file = Some(f.into());
-    }
-    if let Some(f) = env("GG_WORKER_CA") {
-        c.ca_file = Some(f.into());
-    }
-    if let Some(f) = env("GG_WORKER_FINGERPRINT") {
-        c.fingerprint = Some(f);
-    }
-    if let Some(s) = env("GG_REMOTE_STRICT") {
-        c.strict = Some(s == "1");
-    }
-    if let Some(s) = env("GG_STRAGGLER_SECS") {
-        c.straggler_secs = Some(s.parse().map_err(|_| format!("GG_STRAGGLER_SECS=`{s}`: not a number"))?);
-    }
-    for (var, field) in [
-        ("GG_LAMBDA_FUNCTION", &mut c.function),
-        ("GG_S3_BUCKET", &mut c.bucket),
-        ("GG_LAMBDA_REGION", &mut c.region),
-        ("GG_LAMBDA_ENDPOINT", &mut c.lambda_endpoint),
-        ("GG_S3_ENDPOINT", &mut c.s3_endpoint),
-    ] {
-        if let Some(v) = env(var) {
-            *field = Some(v);
-        }
-    }
-    if let Some(s) = env("GG_LAMBDA_TIMEOUT") {
-        c.invoke_timeout_secs = Some(s.parse().map_err(|_| format!("GG_LAMBDA_TIMEOUT=`{s}`: not a number"))?);
-    }
-    Ok(c)
+    Ok(engine_from(&files())?.merge(env_layer()?))
+}
+
+/// The settings the `GG_*` variables give (see [`crate::env`]): the top
+/// layer. The literal names every field, so a new setting cannot be left
+/// without its variable by accident.
+fn env_layer() -> Result<EngineConfig, String> {
+    Ok(EngineConfig {
+        kind: env::engine()?,
+        workers: env::workers(),
+        token_file: env::token_file(),
+        ca_file: env::worker_ca(),
+        fingerprint: env::worker_fingerprint(),
+        strict: env::remote_strict(),
+        straggler_secs: env::straggler_secs()?,
+        function: env::lambda_function(),
+        bucket: env::s3_bucket(),
+        region: env::lambda_region(),
+        lambda_endpoint: env::lambda_endpoint(),
+        s3_endpoint: env::s3_endpoint(),
+        invoke_timeout_secs: env::lambda_timeout()?,
+    })
 }
 
 /// The config files that apply here, lowest priority first.
@@ -137,7 +168,7 @@ fn files() -> Vec<PathBuf> {
 fn engine_from(files: &[PathBuf]) -> Result<EngineConfig, String> {
     let mut c = EngineConfig::default();
     for file in files {
-        merge(&mut c, read(file)?);
+        c = c.merge(read(file)?);
     }
     Ok(c)
 }
@@ -160,22 +191,6 @@ fn store_dir_from(files: &[PathBuf]) -> Result<Option<PathBuf>, String> {
     Ok(dir)
 }
 
-fn merge(into: &mut EngineConfig, from: EngineConfig) {
-    into.kind = from.kind.or(into.kind.take());
-    into.workers = from.workers.or(into.workers.take());
-    into.token_file = from.token_file.or(into.token_file.take());
-    into.ca_file = from.ca_file.or(into.ca_file.take());
-    into.fingerprint = from.fingerprint.or(into.fingerprint.take());
-    into.strict = from.strict.or(into.strict);
-    into.straggler_secs = from.straggler_secs.or(into.straggler_secs);
-    into.function = from.function.or(into.function.take());
-    into.bucket = from.bucket.or(into.bucket.take());
-    into.region = from.region.or(into.region.take());
-    into.lambda_endpoint = from.lambda_endpoint.or(into.lambda_endpoint.take());
-    into.s3_endpoint = from.s3_endpoint.or(into.s3_endpoint.take());
-    into.invoke_timeout_secs = from.invoke_timeout_secs.or(into.invoke_timeout_secs);
-}
-
 fn read(path: &Path) -> Result<EngineConfig, String> {
     load(path).map(|f| f.engine)
 }
@@ -187,9 +202,7 @@ fn load(path: &Path) -> Result<File, String> {
 
 /// The system file's path: `$GG_SYSTEM_CONFIG`, else `/etc/gg/config.toml`.
 fn system_path() -> PathBuf {
-    std::env::var_os("GG_SYSTEM_CONFIG")
-        .filter(|p| !p.is_empty())
-        .map_or_else(|| "/etc/gg/config.toml".into(), PathBuf::from)
+    env::system_config()
 }
 
 fn system_file() -> Option<PathBuf> {
@@ -209,8 +222,7 @@ fn user_file() -> Option<PathBuf> {
 /// `HOME` is an ordinary one: gg-cc reads the settings on every compile.
 fn warn_if_hidden() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    if set("GG_DIR") || set("GG_ENGINE") {
+    if env::is_set(&env::DIR) || env::is_set(&env::ENGINE) {
         return;
     }
     let Some(home) = crate::home::env_home().filter(|h| crate::home::is_debhelper_home(h)) else { return };
@@ -254,7 +266,7 @@ mod tests {
         std::fs::write(&p, "[engine]\nkind = \"remote\"\nworkers = [\"http://a:1\", \"http://b:2\"]\nstrict = true\n")
             .unwrap();
         let c = read(&p).unwrap();
-        assert_eq!(c.kind.as_deref(), Some("remote"));
+        assert_eq!(c.kind, Some(EngineKind::Remote));
         assert_eq!(c.workers.unwrap().len(), 2);
         assert_eq!(c.strict, Some(true));
         std::fs::write(&p, "[engine]\nworkerz = []\n").unwrap();
@@ -275,12 +287,13 @@ mod tests {
 
     #[test]
     fn later_sources_override_earlier_ones_field_by_field() {
-        let mut c = EngineConfig { kind: Some("remote".into()), strict: Some(true), ..Default::default() };
-        merge(
-            &mut c,
-            EngineConfig { workers: Some(vec!["http://x:1".into()]), strict: Some(false), ..Default::default() },
-        );
-        assert_eq!(c.kind.as_deref(), Some("remote"));
+        let c = EngineConfig { kind: Some(EngineKind::Remote), strict: Some(true), ..Default::default() };
+        let c = c.merge(EngineConfig {
+            workers: Some(vec!["http://x:1".into()]),
+            strict: Some(false),
+            ..Default::default()
+        });
+        assert_eq!(c.kind, Some(EngineKind::Remote));
         assert_eq!(c.strict, Some(false));
         assert_eq!(c.workers.unwrap(), ["http://x:1"]);
     }
@@ -292,16 +305,102 @@ mod tests {
         let text = "[engine]\nkind = \"lambda\"\nfunction = \"gg-build\"\nbucket = \"blobs\"\n\
                     s3_endpoint = \"http://127.0.0.1:9000\"\ninvoke_timeout_secs = 30\n";
         std::fs::write(&p, text).unwrap();
-        let mut c = read(&p).unwrap();
+        let c = read(&p).unwrap();
         assert_eq!((c.function.as_deref(), c.bucket.as_deref()), (Some("gg-build"), Some("blobs")));
         assert_eq!(c.invoke_timeout_secs, Some(30.0));
-        merge(
-            &mut c,
-            EngineConfig { bucket: Some("other".into()), region: Some("eu-west-1".into()), ..Default::default() },
-        );
+        let c = c.merge(EngineConfig {
+            bucket: Some("other".into()),
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        });
         assert_eq!(c.bucket.as_deref(), Some("other"));
         assert_eq!(c.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"), "kept from the earlier source");
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+    }
+
+    /// Settings with every field set, each from `n`: two of them differ in
+    /// every field.
+    fn full(n: u8) -> EngineConfig {
+        EngineConfig {
+            kind: Some(EngineKind::ALL[usize::from(n) % 3]),
+            workers: Some(vec![format!("http://w{n}:1")]),
+            token_file: Some(format!("/token{n}").into()),
+            ca_file: Some(format!("/ca{n}.pem").into()),
+            fingerprint: Some(format!("AB:{n}")),
+            strict: Some(n % 2 == 0),
+            straggler_secs: Some(f64::from(n)),
+            function: Some(format!("f{n}")),
+            bucket: Some(format!("b{n}")),
+            region: Some(format!("r{n}")),
+            lambda_endpoint: Some(format!("http://l{n}")),
+            s3_endpoint: Some(format!("http://s{n}")),
+            invoke_timeout_secs: Some(f64::from(n) + 0.5),
+        }
+    }
+
+    #[test]
+    fn a_later_layer_overrides_every_field_and_an_empty_one_keeps_every_field() {
+        let (early, late) = (full(1), full(2));
+        assert_eq!(early.clone().merge(late.clone()), late, "each field of the later layer wins");
+        assert_eq!(late.clone().merge(EngineConfig::default()), late, "an unset field keeps the earlier value");
+        assert_eq!(EngineConfig::default().merge(early.clone()), early);
+    }
+
+    #[test]
+    fn the_environment_is_the_top_layer_and_a_bad_value_is_named() {
+        let fake = |vars: Vec<(&'static str, &str)>| {
+            env::FAKE.with(|f| *f.borrow_mut() = vars.into_iter().map(|(k, v)| (k, v.into())).collect());
+        };
+        fake(vec![]);
+        assert_eq!(env_layer().unwrap(), EngineConfig::default(), "no variable set: an empty layer");
+        fake(vec![
+            ("GG_ENGINE", "lambda"),
+            ("GG_WORKERS", "http://a:1, http://b:2,"),
+            ("GG_TOKEN_FILE", "/t"),
+            ("GG_WORKER_CA", "/ca.pem"),
+            ("GG_WORKER_FINGERPRINT", "AB:CD"),
+            ("GG_REMOTE_STRICT", "0"),
+            ("GG_STRAGGLER_SECS", "2.5"),
+            ("GG_LAMBDA_FUNCTION", "fn"),
+            ("GG_S3_BUCKET", "bk"),
+            ("GG_LAMBDA_REGION", "eu-west-1"),
+            ("GG_LAMBDA_ENDPOINT", "http://l"),
+            ("GG_S3_ENDPOINT", "http://s"),
+            ("GG_LAMBDA_TIMEOUT", "30"),
+        ]);
+        let layer = env_layer().unwrap();
+        assert_eq!(
+            layer,
+            EngineConfig {
+                kind: Some(EngineKind::Lambda),
+                workers: Some(vec!["http://a:1".into(), "http://b:2".into()]),
+                token_file: Some("/t".into()),
+                ca_file: Some("/ca.pem".into()),
+                fingerprint: Some("AB:CD".into()),
+                strict: Some(false),
+                straggler_secs: Some(2.5),
+                function: Some("fn".into()),
+                bucket: Some("bk".into()),
+                region: Some("eu-west-1".into()),
+                lambda_endpoint: Some("http://l".into()),
+                s3_endpoint: Some("http://s".into()),
+                invoke_timeout_secs: Some(30.0),
+            }
+        );
+        assert_eq!(full(1).merge(layer.clone()), layer, "every variable overrides the files");
+        fake(vec![("GG_ENGINE", "aws")]);
+        assert_eq!(env_layer().unwrap_err(), "GG_ENGINE=`aws`: expected `local`, `remote` or `lambda`");
+        fake(vec![("GG_LAMBDA_TIMEOUT", "soon")]);
+        assert_eq!(env_layer().unwrap_err(), "GG_LAMBDA_TIMEOUT=`soon`: not a number");
+        fake(vec![]);
+    }
+
+    #[test]
+    fn a_bad_kind_in_a_file_is_named_with_the_file_and_the_accepted_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(dir.path(), "gg.toml", "[engine]\nkind = \"aws\"\n");
+        let e = read(&p).unwrap_err();
+        assert!(e.contains("gg.toml") && e.contains("engine `aws`: expected `local`, `remote` or `lambda`"), "{e}");
     }
 
     /// Writes `text` to `rel` under `dir`, returning the path.
@@ -323,7 +422,7 @@ mod tests {
         let user = file(dir.path(), "home/.config/gg/config.toml", "[engine]\nworkers = [\"http://u:1\"]\n");
         let project = file(dir.path(), "proj/gg.toml", "[engine]\nstrict = false\n");
         let c = engine_from(&[system.clone(), user, project]).unwrap();
-        assert_eq!(c.kind.as_deref(), Some("remote"), "from the system file");
+        assert_eq!(c.kind, Some(EngineKind::Remote), "from the system file");
         assert_eq!(c.workers.unwrap(), ["http://u:1"], "the user's over the system's");
         assert_eq!(c.strict, Some(false), "the project's over both");
         assert_eq!(engine_from(&[system]).unwrap().workers.unwrap(), ["http://s:1"]);

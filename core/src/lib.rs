@@ -7,6 +7,7 @@
 pub mod beneath;
 pub mod config;
 pub mod engine;
+pub mod env;
 pub mod fsck;
 pub mod fsutil;
 pub mod home;

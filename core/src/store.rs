@@ -163,8 +163,8 @@ impl Store {
     /// and is wiped with it (see [`crate::home`]). A config file that
     /// cannot be parsed is an error naming it.
     pub fn locate() -> Result<PathBuf, String> {
-        if let Some(dir) = std::env::var_os("GG_DIR").filter(|d| !d.is_empty()) {
-            return Ok(PathBuf::from(dir));
+        if let Some(dir) = crate::env::dir() {
+            return Ok(dir);
         }
         if let Ok(cwd) = std::env::current_dir() {
             for dir in cwd.ancestors() {

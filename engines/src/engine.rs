@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use gg_core::config::EngineConfig;
 use gg_core::engine::local::LocalExecutor;
+use gg_core::engine::EngineKind;
 use gg_core::engine::Executor;
 use gg_core::Store;
 
@@ -34,10 +35,10 @@ impl Engine {
     /// The engine the configuration asks for.
     pub fn from_env(store: &Store) -> Result<Engine> {
         let c = gg_core::config::engine().map_err(anyhow::Error::msg)?;
-        match c.kind.as_deref().unwrap_or("local") {
-            "local" => Ok(Engine::Local(LocalExecutor::new(store.clone()))),
-            "remote" => Ok(Engine::Remote(RemoteExecutor::from_config(store, &c)?)),
-            "lambda" => {
+        match c.kind.unwrap_or_default() {
+            EngineKind::Local => Ok(Engine::Local(LocalExecutor::new(store.clone()))),
+            EngineKind::Remote => Ok(Engine::Remote(RemoteExecutor::from_config(store, &c)?)),
+            EngineKind::Lambda => {
                 let (bucket, invoker) = lambda_parts(&c, store)?;
                 Ok(Engine::Lambda(Box::new(LambdaExecutor::new(
                     store.clone(),
@@ -46,7 +47,6 @@ impl Engine {
                     c.strict.unwrap_or(false),
                 ))))
             }
-            other => bail!("engine `{other}` (GG_ENGINE or the config file): expected `local`, `remote` or `lambda`"),
         }
     }
 
@@ -129,11 +129,11 @@ pub fn lambda_parts(c: &EngineConfig, store: &Store) -> Result<(Bucket, Invoker)
     let region = lambda_region(c)?;
     let creds = Credentials::find(&ProcessEnv).map_err(anyhow::Error::msg)?;
     let function = c.function.clone().unwrap_or_else(|| DEFAULT_FUNCTION.into());
-    let timeout = Duration::from_secs_f64(c.invoke_timeout_secs.unwrap_or(960.0));
+    let timeout = Duration::from_secs_f64(c.invoke_timeout_secs.unwrap_or(gg_core::env::DEFAULT_LAMBDA_TIMEOUT_SECS));
     let invoker = Invoker::new(c.lambda_endpoint.as_deref(), &function, &region, creds.clone(), timeout);
     let s3 = S3::new(c.s3_endpoint.as_deref(), &bucket, &region, creds);
     Ok((Bucket::new(s3, store.clone()), invoker))
 }
 
 /// The function's name when none is configured.
-pub const DEFAULT_FUNCTION: &str = "gg";
+pub const DEFAULT_FUNCTION: &str = gg_core::env::DEFAULT_LAMBDA_FUNCTION;

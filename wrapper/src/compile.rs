@@ -533,7 +533,7 @@ pub(crate) fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<R
     };
     let thunk = thunkgen::compile_thunk(&parts)?;
     debug(&format!("recorded thunk {} for `{}`", thunk.name(), job.compile.source));
-    if job.engine.is_some() || std::env::var_os("GG_STORE_INPUTS").is_some_and(|v| v == "1") {
+    if job.engine.is_some() || gg_core::env::store_inputs() {
         store_inputs(job, &inputs, &thunk)?;
     }
     // Where a header shadowing one read would appear (see `shadow`); the

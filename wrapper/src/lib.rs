@@ -8,6 +8,7 @@ pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod env_local;
 pub mod has_include;
 pub mod invoke;
 pub mod link;
@@ -53,14 +54,9 @@ fn local(store: Option<&Store>, inv: &Invocation, reason: &str) -> anyhow::Error
     exec_real(inv)
 }
 
-/// Environment variables that change what the compiler reads or runs in
-/// ways gg does not model; when set, the call runs locally.
-const ENV_LOCAL: &[&str] =
-    &["COMPILER_PATH", "GCC_EXEC_PREFIX", "CCC_OVERRIDE_OPTIONS", "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
-
 /// Why a compile must run locally even though its arguments are fine.
 fn local_reason(c: &args::Compile) -> Option<String> {
-    if let Some(var) = ENV_LOCAL.iter().find(|v| std::env::var_os(v).is_some()) {
+    if let Some(var) = env_local::local_only(env_local::Step::Compile) {
         return Some(format!("{var} is set"));
     }
     if !std::fs::metadata(&c.source).is_ok_and(|m| m.is_file()) {

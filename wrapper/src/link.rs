@@ -66,14 +66,6 @@ pub struct Linked {
     pub library: Option<SharedInfo>,
 }
 
-/// Environment variables that change what the driver or ld reads, in
-/// ways the thunk (which has an empty environment) would not reproduce.
-/// (`LD_RUN_PATH` is also written into the output, and searched outside
-/// the sysroot.) `LD_LIBRARY_PATH`, which ld searches for DT_NEEDED
-/// libraries, is given to the thunk re-rooted (ld does not put the sysroot
-/// before it).
-const ENV_LOCAL: &[&str] = &["COMPILER_PATH", "GCC_EXEC_PREFIX", "LD_RUN_PATH", "LDEMULATION"];
-
 /// The thunk for a link command (a shell command line as Ninja runs it)
 /// run in `cwd`; or why it must run locally.
 ///
@@ -104,7 +96,7 @@ macro_rules! or_local {
 fn model(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Result<Linked, String>> {
     let steps = or_local!(tool::shell_steps(command));
     let [argv] = steps.as_slice() else { return Ok(Err(format!("{} steps", steps.len()))) };
-    if let Some(var) = ENV_LOCAL.iter().find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())) {
+    if let Some(var) = crate::env_local::local_only(crate::env_local::Step::Link) {
         return Ok(Err(format!("{var} is set")));
     }
     or_local!(check_driver_args(&argv[1..]));

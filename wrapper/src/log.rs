@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 /// Whether `GG_LOG=debug` is set.
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("GG_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug")))
+    *ON.get_or_init(gg_core::env::log_debug)
 }
 
 /// Prints `msg` when `GG_LOG=debug`.

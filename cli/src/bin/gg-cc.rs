@@ -24,7 +24,7 @@ fn main() {
         eprintln!("gg-cc: error: cannot run `{}`: {e}", inv.compiler.display());
         std::process::exit(1);
     }
-    if std::env::var_os("GG_DISABLE").is_some_and(|v| v == "1") {
+    if gg_core::env::disable() {
         let e = gg_wrapper::exec_real(&inv);
         eprintln!("gg-cc: error: {e:#}");
         std::process::exit(1);

@@ -32,7 +32,7 @@ pub enum Deployed {
 }
 
 fn aws() -> String {
-    std::env::var("GG_AWS_CLI").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "aws".into())
+    gg_core::env::aws_cli()
 }
 
 /// Runs `aws lambda ARGS…`; its stdout, or an error with its stderr.

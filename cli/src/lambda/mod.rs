@@ -85,9 +85,9 @@ fn deploy(a: &DeployArgs) -> Result<ExitCode> {
             z
         }
     };
-    let mut env = vec![("GG_LAMBDA_STORE_LIMIT".to_string(), (u64::from(a.tmp) << 19).to_string())];
+    let mut env = vec![(gg_core::env::LAMBDA_STORE_LIMIT.name.to_string(), (u64::from(a.tmp) << 19).to_string())];
     if let Some(e) = &c.s3_endpoint {
-        env.push(("GG_S3_ENDPOINT".into(), e.clone()));
+        env.push((gg_core::env::S3_ENDPOINT.name.into(), e.clone()));
     }
     let settings = deploy::Settings {
         function: &function,

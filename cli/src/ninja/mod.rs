@@ -131,7 +131,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             made: HashMap::new(),
         };
         build.classify();
-        if std::env::var_os("GG_NINJA_TIMES").is_some() {
+        if gg_core::env::ninja_times() {
             eprintln!("gg ninja: parsed in {parsed:?}, planned by {planned:?}, modelled by {:?}", t0.elapsed());
         }
         if a.dry_run {

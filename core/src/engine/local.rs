@@ -66,14 +66,14 @@ impl LocalExecutor {
     }
 
     pub fn new(store: Store) -> LocalExecutor {
-        let keep_sandboxes = std::env::var_os("GG_KEEP_SANDBOX").is_some_and(|v| v == "1");
+        let keep_sandboxes = crate::env::keep_sandbox();
         LocalExecutor {
             store,
             pool: SandboxPool::default(),
             default_timeout: None,
             keep_sandboxes,
             deadline: std::sync::Mutex::new(None),
-            mode: jail::Mode::from_env(),
+            mode: crate::env::sandbox(),
             jail: std::sync::OnceLock::new(),
         }
     }

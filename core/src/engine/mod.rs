@@ -2,7 +2,10 @@
 //! all values and hands back its outputs; it knows nothing of the graph
 //! (the scheduler does), so the same scheduler drives every engine.
 
+pub mod kind;
 pub mod local;
+
+pub use kind::EngineKind;
 
 use std::fmt;
 

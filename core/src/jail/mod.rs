@@ -81,10 +81,6 @@ impl Mode {
             other => Err(format!("GG_SANDBOX=`{other}`: expected `plain` or `strict`")),
         }
     }
-
-    pub fn from_env() -> Result<Mode, String> {
-        Mode::parse(std::env::var("GG_SANDBOX").ok().as_deref())
-    }
 }
 
 /// A running jail keeper, ready for runs.

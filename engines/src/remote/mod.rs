@@ -161,7 +161,7 @@ impl RemoteExecutor {
                 in_flight: AtomicUsize::new(0),
             })
             .collect();
-        let straggler_min = Duration::from_secs(10);
+        let straggler_min = Duration::from_secs_f64(gg_core::env::DEFAULT_STRAGGLER_SECS);
         RemoteExecutor {
             inner: Arc::new(Inner {
                 local: LocalExecutor::new(store.clone()),
@@ -195,7 +195,7 @@ impl RemoteExecutor {
         if workers.is_empty() {
             bail!("the remote engine needs workers: GG_WORKERS=URL[,URL…] or `workers` in the config file");
         }
-        let token = match (std::env::var("GG_TOKEN").ok().filter(|t| !t.is_empty()), &c.token_file) {
+        let token = match (gg_core::env::token(), &c.token_file) {
             (Some(t), _) => Some(t),
             (None, Some(f)) => {
                 let t = std::fs::read_to_string(f)

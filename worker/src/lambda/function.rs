@@ -48,8 +48,9 @@ impl Settings {
     /// default half the scratch filesystem), `GG_S3_ENDPOINT`, the region
     /// and the credentials Lambda gives the function.
     pub fn from_env(env: &dyn Env) -> Result<Settings, String> {
-        let scratch = match (env.var("GG_LAMBDA_TMP"), env.var("LAMBDA_TASK_ROOT")) {
-            (Some(dir), _) => PathBuf::from(dir),
+        let vars = gg_core::env::function_vars(&|k| env.var(k))?;
+        let scratch = match (vars.tmp, env.var("LAMBDA_TASK_ROOT")) {
+            (Some(dir), _) => dir,
             (None, Some(_)) => PathBuf::from("/tmp"),
             (None, None) => {
                 return Err("GG_LAMBDA_TMP is not set: outside Lambda, name the scratch folder the function may \
@@ -58,23 +59,15 @@ impl Settings {
             }
         };
         std::fs::create_dir_all(&scratch).map_err(|e| format!("cannot create `{}`: {e}", scratch.display()))?;
-        let store_limit = match env.var("GG_LAMBDA_STORE_LIMIT") {
-            Some(v) => v.parse().map_err(|_| format!("GG_LAMBDA_STORE_LIMIT=`{v}`: not a number of bytes"))?,
-            None => filesystem_size(&scratch).map_or(256 << 20, |s| s / 2),
-        };
+        let store_limit = vars.store_limit.unwrap_or_else(|| filesystem_size(&scratch).map_or(256 << 20, |s| s / 2));
         Ok(Settings {
             scratch,
             store_limit,
-            s3_endpoint: env.var("GG_S3_ENDPOINT"),
+            s3_endpoint: vars.s3_endpoint,
             region: credentials::region(env)?,
             creds: Credentials::find(env)?,
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
-            margin: match env.var("GG_LAMBDA_MARGIN") {
-                Some(v) => std::time::Duration::from_secs_f64(
-                    v.parse().map_err(|_| format!("GG_LAMBDA_MARGIN=`{v}`: not a number of seconds"))?,
-                ),
-                None => std::time::Duration::from_secs(10),
-            },
+            margin: vars.margin,
         })
     }
 }
