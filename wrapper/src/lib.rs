@@ -3,29 +3,26 @@
 //! compile thunk, direct-mode manifests and statistics, and `run`, which
 //! `gg-cc` calls.
 
-pub mod archive;
-pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod deps;
 pub mod has_include;
 pub mod invoke;
-pub mod link;
+pub mod job;
 pub mod locale;
 pub mod log;
 pub mod manifest;
-pub mod plan;
+pub mod prepare;
 pub mod probe;
 pub mod ran;
 mod remote;
 pub mod shadow;
 pub mod stats;
-pub mod thin;
 pub mod thunkgen;
-pub mod tool;
-mod tool_cache;
 pub mod toolchain;
 mod writable;
+pub mod write_out;
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -185,7 +182,7 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     }
     let cwd = working_dir().context("cannot read the working directory")?;
     let engine = engine(&store)?;
-    let job = compile::Job {
+    let job = job::Job {
         store: &store,
         inv,
         toolchain: &toolchain,

@@ -8,14 +8,16 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use crate::plan::{CompileStep, Hit};
 use gg_core::engine::FailKind;
 use gg_core::scheduler::{self, Options};
 use gg_core::{Name, OutputRef};
 use gg_ninja::EdgeId;
-use gg_wrapper::compile::Prepared;
-use gg_wrapper::plan::{CompileStep, Hit};
+use gg_wrapper::prepare::Prepared;
 
-use super::exec::{Build, Kind};
+use super::dirty::Plan;
+use super::kind::Kind;
+use super::state::{Ctx, State};
 use super::steps::{self, Made, Step};
 
 /// What preparing one compile came to.
@@ -41,25 +43,25 @@ enum Prep {
 /// depfile text (when scanned) and its dependencies.
 type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
 
-pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
-    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(b.kinds[e], Kind::Compile(_))).collect();
-    let preps = prepare_all(b, &compiles);
-    let mut made: HashMap<String, Made> = std::mem::take(&mut b.made);
+pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
+    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(st.kinds[e], Kind::Compile(_))).collect();
+    let preps = prepare_all(cx, plan, st, &compiles);
+    let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
     let mut modelled: HashSet<EdgeId> = HashSet::new();
     let mut forced: Vec<Forced> = Vec::new();
     for (e, prep) in compiles.iter().copied().zip(preps) {
-        let out = gg_ninja::canonicalize_path(&compile_step(b, e).output());
+        let out = gg_ninja::canonicalize_path(&compile_step(st, e).output());
         match prep {
             Prep::Local(why) => {
-                b.local_reasons.push((e, why));
-                b.kinds.insert(e, Kind::Local);
+                st.local_reasons.push((e, why));
+                st.kinds.insert(e, Kind::Local);
             }
             Prep::Hit { hit, deps, written } => {
                 if let Some(v) = hit.reduction.get(None) {
                     made.insert(out, Made::Value(v));
                     modelled.insert(e);
                 }
-                finish_hit(b, e, &hit, &deps, written);
+                finish_hit(cx, st, e, &hit, &deps, written);
             }
             Prep::Thunk { prepared, key, depfile, deps } => {
                 let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
@@ -73,13 +75,13 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
     let in_batch: HashSet<EdgeId> = batch.iter().copied().collect();
     let mut stepped: Vec<(EdgeId, Step)> = Vec::new();
     for &e in batch {
-        let archive = match b.kinds[&e] {
+        let archive = match st.kinds[&e] {
             Kind::Archive => true,
             Kind::Link => false,
             _ => continue,
         };
         // An input from a batch edge that is no thunk now: next round.
-        let g = b.graph;
+        let g = cx.graph;
         if g.edge(e)
             .inputs()
             .iter()
@@ -87,7 +89,7 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
         {
             continue;
         }
-        match steps::model(b.store, g, e, &b.cwd, &made, archive) {
+        match steps::model(cx.store, g, e, &cx.cwd, &made, archive) {
             Ok(Ok(step)) => {
                 if gg_wrapper::log::enabled() {
                     eprintln!("gg ninja: `{}` is the thunk {}", step.outputs.join("`, `"), step.thunk.name());
@@ -97,17 +99,17 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
                 stepped.push((e, step));
             }
             Ok(Err(why)) => {
-                b.local_reasons.push((e, why));
-                b.kinds.insert(e, Kind::Local);
+                st.local_reasons.push((e, why));
+                st.kinds.insert(e, Kind::Local);
             }
             Err(err) => {
-                b.local_reasons.push((e, format!("{err:#}")));
-                b.kinds.insert(e, Kind::Local);
+                st.local_reasons.push((e, format!("{err:#}")));
+                st.kinds.insert(e, Kind::Local);
             }
         }
     }
     // Later rounds name these outputs the same way.
-    b.made = made;
+    st.made = made;
     if forced.is_empty() && stepped.is_empty() {
         return;
     }
@@ -115,8 +117,8 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
     // where the engine made them.
     let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
     targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
-    let options = Options { jobs: b.options.jobs, keep_going: true };
-    let report = scheduler::force(b.store, b.executor, &targets, options);
+    let options = Options { jobs: cx.options.jobs, keep_going: true };
+    let report = scheduler::force(cx.store, cx.executor, &targets, options);
     let mut results = report.targets.into_iter();
     // Edges whose thunks the engine could not run (a full or read-only
     // store): they run here, as Ninja would run them, and so do the
@@ -126,98 +128,99 @@ pub fn run(b: &mut Build<'_>, batch: &[EdgeId]) {
         let thunk = prepared.thunk.name();
         match result {
             Ok(_) => {
-                let Some(red) = b.store.reduction(&thunk) else {
-                    b.fail(e, b"gg ninja: the engine recorded no result\n");
+                let Some(red) = cx.store.reduction(&thunk) else {
+                    st.fail(cx, e, b"gg ninja: the engine recorded no result\n");
                     continue;
                 };
-                if b.options.keep_remote {
+                if cx.options.keep_remote {
                     // Left in the engine's store; Ninja still sees the edge
                     // as dirty, since nothing was written here.
-                    b.report(e);
-                    b.done.insert(e);
+                    st.report(cx, e);
+                    st.done.insert(e);
                     continue;
                 }
-                let step = compile_step(b, e);
+                let step = compile_step(st, e);
                 let object = red.get(None).into_iter().collect::<Vec<Name>>();
-                let written = b.executor.fetch(&object).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
+                let written = cx.executor.fetch(&object).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
                     step.finish(
-                        b.store,
+                        cx.store,
                         key.as_deref(),
                         prepared,
                         &red,
                         depfile.as_deref().map(str::as_bytes),
-                        wants_depfile(b, e),
+                        wants_depfile(cx, e),
                     )
                 });
                 match written {
                     Ok(()) => {
-                        b.report(e);
-                        print_stored(b, red.stdout);
-                        print_stored(b, red.stderr);
-                        let t = b.start.elapsed().as_millis() as u64;
-                        b.logs.record_compile(b.graph, e, &b.cwd, &mut b.mtimes, &deps, t, t);
-                        b.done.insert(e);
+                        st.report(cx, e);
+                        print_stored(cx, red.stdout);
+                        print_stored(cx, red.stderr);
+                        let t = cx.millis();
+                        st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &deps, t, t);
+                        st.done.insert(e);
                     }
-                    Err(err) => b.fail(e, format!("gg ninja: {err:#}\n").as_bytes()),
+                    Err(err) => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
                 }
             }
             Err(_) if own_failure_is_the_engines(&report.failures, &thunk) => {
-                run_here_instead(b, e, &report.failures, &thunk);
+                run_here_instead(st, e, &report.failures, &thunk);
                 degraded.insert(e);
             }
             Err(why) => {
                 let stderr = failure_text(&report.failures, &thunk, &why);
                 // A failed compile leaves no object behind (the compiler
                 // removes its own), so nothing stale looks up to date.
-                let out = b.cwd.join(compile_step(b, e).output());
+                let out = cx.cwd.join(compile_step(st, e).output());
                 let _ = std::fs::remove_file(out);
-                b.fail(e, &stderr);
+                st.fail(cx, e, &stderr);
             }
         }
-        if b.stopped() {
+        if st.stopped(cx) {
             return;
         }
     }
     for ((e, step), result) in stepped.into_iter().zip(results) {
         let thunk = step.thunk.name();
         let outcome = result.map_err(|why| failure_text(&report.failures, &thunk, &why)).and_then(|_| {
-            let red = b.store.reduction(&thunk).ok_or_else(|| b"gg ninja: the engine recorded no result\n".to_vec())?;
+            let red =
+                cx.store.reduction(&thunk).ok_or_else(|| b"gg ninja: the engine recorded no result\n".to_vec())?;
             let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
-            b.executor
+            cx.executor
                 .fetch(&values)
                 .map_err(|err| anyhow::anyhow!(err.message))
-                .and_then(|()| steps::write(b.store, &step, &red, &b.cwd))
+                .and_then(|()| steps::write(cx.store, &step, &red, &cx.cwd))
                 .map_err(|err| format!("gg ninja: {err:#}\n").into_bytes())?;
             Ok(red)
         });
         let own = report.failures.iter().any(|f| f.thunk == thunk);
-        let g = b.graph;
+        let g = cx.graph;
         let waits_on_degraded =
             || g.edge(e).inputs().iter().any(|&i| g.producer(i).is_some_and(|p| degraded.contains(&p)));
         if outcome.is_err() && (own_failure_is_the_engines(&report.failures, &thunk) || !own && waits_on_degraded()) {
-            run_here_instead(b, e, &report.failures, &thunk);
+            run_here_instead(st, e, &report.failures, &thunk);
             degraded.insert(e);
             continue;
         }
         match outcome {
             Ok(red) => {
-                b.report(e);
-                print_stored(b, red.stdout);
-                print_stored(b, red.stderr);
-                let t = b.start.elapsed().as_millis() as u64;
-                b.logs.record_step(b.graph, e, &b.cwd, &mut b.mtimes, t, t);
-                b.done.insert(e);
+                st.report(cx, e);
+                print_stored(cx, red.stdout);
+                print_stored(cx, red.stderr);
+                let t = cx.millis();
+                st.logs.record_step(cx.graph, e, &cx.cwd, &mut st.mtimes, t, t);
+                st.done.insert(e);
             }
             // Skipped because an input failed: that failure is the report.
-            Err(_) if !report.failures.iter().any(|f| f.thunk == thunk) && !b.failed.is_empty() => {}
+            Err(_) if !report.failures.iter().any(|f| f.thunk == thunk) && !st.failed.is_empty() => {}
             Err(text) => {
                 for path in &step.outputs {
-                    let _ = std::fs::remove_file(b.cwd.join(path));
+                    let _ = std::fs::remove_file(cx.cwd.join(path));
                 }
-                b.fail(e, &text);
+                st.fail(cx, e, &text);
             }
         }
-        if b.stopped() {
+        if st.stopped(cx) {
             return;
         }
     }
@@ -230,7 +233,7 @@ fn own_failure_is_the_engines(failures: &[gg_core::scheduler::Failure], thunk: &
 }
 
 /// Turns edge `e` into a local step, saying so once per build.
-fn run_here_instead(b: &mut Build<'_>, e: EdgeId, failures: &[gg_core::scheduler::Failure], thunk: &Name) {
+fn run_here_instead(st: &mut State, e: EdgeId, failures: &[gg_core::scheduler::Failure], thunk: &Name) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let why = match failures.iter().find(|f| f.thunk == *thunk) {
         Some(f) => f.error.message.clone(),
@@ -239,8 +242,8 @@ fn run_here_instead(b: &mut Build<'_>, e: EdgeId, failures: &[gg_core::scheduler
     if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         eprintln!("gg ninja: warning: the engine cannot run these steps ({why}); running them here as Ninja would");
     }
-    b.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
-    b.kinds.insert(e, Kind::Local);
+    st.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
+    st.kinds.insert(e, Kind::Local);
 }
 
 /// What a failed thunk printed, or why it did not run.
@@ -252,8 +255,8 @@ fn failure_text(failures: &[gg_core::scheduler::Failure], thunk: &Name, why: &st
     }
 }
 
-fn compile_step<'b>(b: &'b Build<'_>, e: EdgeId) -> &'b CompileStep {
-    match &b.kinds[&e] {
+fn compile_step(st: &State, e: EdgeId) -> &CompileStep {
+    match &st.kinds[&e] {
         Kind::Compile(step) => step,
         _ => unreachable!("compile edges only"),
     }
@@ -261,66 +264,66 @@ fn compile_step<'b>(b: &'b Build<'_>, e: EdgeId) -> &'b CompileStep {
 
 /// A depfile is written only where Ninja reads it later (`depfile`
 /// without `deps`); with `deps = gcc` Ninja deletes it after reading.
-fn wants_depfile(b: &Build<'_>, e: EdgeId) -> bool {
-    b.graph.deps(e).is_empty() && !b.graph.depfile(e).is_empty()
+fn wants_depfile(cx: &Ctx<'_>, e: EdgeId) -> bool {
+    cx.graph.deps(e).is_empty() && !cx.graph.depfile(e).is_empty()
 }
 
 /// Prints a thunk's captured stdout or stderr (from the engine or the
 /// cache) as an edge's output.
-fn print_stored(b: &Build<'_>, blob: Option<Name>) {
-    if let Some(bytes) = blob.and_then(|n| b.store.get_verified(&n).ok()) {
-        b.print_output(&bytes);
+fn print_stored(cx: &Ctx<'_>, blob: Option<Name>) {
+    if let Some(bytes) = blob.and_then(|n| cx.store.get_verified(&n).ok()) {
+        cx.print_output(&bytes);
     }
 }
 
 /// Writes a cached compile's object and depfile (on a preparing thread:
 /// a warm rebuild is mostly this).
-fn write_hit(b: &Build<'_>, e: EdgeId, hit: &Hit) -> Result<(), String> {
-    if b.options.keep_remote {
+fn write_hit(cx: &Ctx<'_>, st: &State, e: EdgeId, hit: &Hit) -> Result<(), String> {
+    if cx.options.keep_remote {
         return Ok(());
     }
-    let step = compile_step(b, e);
+    let step = compile_step(st, e);
     let o = hit.reduction.get(None).ok_or("the cached compile has no object")?;
-    b.executor.fetch(&[o]).map_err(|err| err.message)?;
-    let depfile = step.depfile(b.store);
+    cx.executor.fetch(&[o]).map_err(|err| err.message)?;
+    let depfile = step.depfile(cx.store);
     let written = match (&depfile, &hit.depfile) {
-        (Some(p), Some(bytes)) if wants_depfile(b, e) => Some((p.as_str(), bytes.as_slice())),
+        (Some(p), Some(bytes)) if wants_depfile(cx, e) => Some((p.as_str(), bytes.as_slice())),
         _ => None,
     };
-    step.write(b.store, &o, written).map_err(|err| format!("{err:#}"))
+    step.write(cx.store, &o, written).map_err(|err| format!("{err:#}"))
 }
 
-fn finish_hit(b: &mut Build<'_>, e: EdgeId, hit: &Hit, deps: &[String], written: Result<(), String>) {
+fn finish_hit(cx: &Ctx<'_>, st: &mut State, e: EdgeId, hit: &Hit, deps: &[String], written: Result<(), String>) {
     match written {
         Ok(()) => {
-            b.report(e);
-            print_stored(b, hit.reduction.stdout);
-            print_stored(b, hit.reduction.stderr);
+            st.report(cx, e);
+            print_stored(cx, hit.reduction.stdout);
+            print_stored(cx, hit.reduction.stderr);
             // With --keep-remote nothing was written: Ninja must still
             // see the edge as dirty.
-            if !b.options.keep_remote {
-                let t = b.start.elapsed().as_millis() as u64;
-                b.logs.record_compile(b.graph, e, &b.cwd, &mut b.mtimes, deps, t, t);
+            if !cx.options.keep_remote {
+                let t = cx.millis();
+                st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, deps, t, t);
             }
-            b.done.insert(e);
+            st.done.insert(e);
         }
-        Err(err) => b.fail(e, format!("gg ninja: {err}\n").as_bytes()),
+        Err(err) => st.fail(cx, e, format!("gg ninja: {err}\n").as_bytes()),
     }
 }
 
 /// Prepares every compile of the batch, `-j` at a time.
-fn prepare_all(b: &Build<'_>, batch: &[EdgeId]) -> Vec<Prep> {
+fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<Prep> {
     if batch.is_empty() {
         return Vec::new();
     }
     let results: Vec<Mutex<Option<Prep>>> = batch.iter().map(|_| Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..b.options.jobs.clamp(1, batch.len()) {
+        for _ in 0..cx.options.jobs.clamp(1, batch.len()) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&e) = batch.get(i) else { break };
-                let prep = prepare(b, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
+                let prep = prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
                 *results[i].lock().expect("results") = Some(prep);
             });
         }
@@ -328,15 +331,15 @@ fn prepare_all(b: &Build<'_>, batch: &[EdgeId]) -> Vec<Prep> {
     results.into_iter().map(|m| m.into_inner().expect("results").expect("every compile prepared")).collect()
 }
 
-fn prepare(b: &Build<'_>, e: EdgeId) -> anyhow::Result<Prep> {
-    let step = compile_step(b, e);
-    let key = step.key(b.store);
-    if let Some(hit) = key.as_deref().and_then(|k| step.lookup(b.store, k, wants_depfile(b, e))) {
+fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<Prep> {
+    let step = compile_step(st, e);
+    let key = step.key(cx.store);
+    if let Some(hit) = key.as_deref().and_then(|k| step.lookup(cx.store, k, wants_depfile(cx, e))) {
         // The depfile the compile wrote lists what it read, as Ninja
         // records it; else what the deps log says, else the manifest's.
         // The deps log's list when still true (already read), else the
         // depfile the compile wrote, else every file the manifest names.
-        let deps = match b.plan.fresh_deps.get(&e) {
+        let deps = match plan.fresh_deps.get(&e) {
             Some(d) => d.clone(),
             None => hit
                 .depfile
@@ -344,21 +347,21 @@ fn prepare(b: &Build<'_>, e: EdgeId) -> anyhow::Result<Prep> {
                 .and_then(|d| gg_wrapper::depfile::inputs(&String::from_utf8_lossy(d)).ok())
                 .unwrap_or_else(|| hit.inputs.clone()),
         };
-        let written = write_hit(b, e, &hit);
+        let written = write_hit(cx, st, e, &hit);
         return Ok(Prep::Hit { hit, deps, written });
     }
-    let (deps, depfile) = match b.plan.fresh_deps.get(&e) {
+    let (deps, depfile) = match plan.fresh_deps.get(&e) {
         Some(deps) => (deps.clone(), None),
         None => {
-            let Some(text) = step.scan(b.store)? else {
+            let Some(text) = step.scan(cx.store)? else {
                 return Ok(Prep::Local("the preprocessor failed".into()));
             };
             let deps = gg_wrapper::depfile::inputs(&text).map_err(|err| anyhow::anyhow!(err))?;
-            let depfile = String::from_utf8_lossy(&step.depfile_bytes(b.store, &text, &deps)).into_owned();
+            let depfile = String::from_utf8_lossy(&step.depfile_bytes(cx.store, &text, &deps)).into_owned();
             (deps, Some(depfile))
         }
     };
-    match step.prepare(b.store, &deps)? {
+    match step.prepare(cx.store, &deps)? {
         Ok(prepared) => Ok(Prep::Thunk { prepared, key, depfile, deps }),
         Err(why) => Ok(Prep::Local(why)),
     }

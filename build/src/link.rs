@@ -51,8 +51,9 @@ use gg_core::thunk::ROOT_PLACEHOLDER;
 use gg_core::{Kind, Store, Thunk};
 use serde::{Deserialize, Serialize};
 
+use crate::thin;
 use crate::tool::{self, DiskCache, FileMemo, Input, Model, Objects, Output, Run, SharedInfo, Source, Tool};
-use crate::{thin, toolchain};
+use gg_wrapper::toolchain;
 
 /// A link as a thunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
