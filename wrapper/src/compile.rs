@@ -1,8 +1,9 @@
-//! The compile path on the local engine: a direct-mode lookup, and on a
-//! miss the real compiler run in place with a depfile added (ccache's
-//! "depend mode"), after which the thunk that depfile describes is
-//! recorded with its reduction, so the next identical compile, here or on
-//! any engine, is a hit.
+//! One gg-cc compile: a direct-mode lookup, and on a miss either the
+//! thunk sent to the engine (when one is configured: see `remote.rs`) or
+//! the real compiler run in place with a depfile added (ccache's "depend
+//! mode"), after which the thunk that depfile describes is recorded with
+//! its reduction, so the next identical compile, here or on any engine,
+//! is a hit.
 
 use std::fs;
 use std::io::Write;

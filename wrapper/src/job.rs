@@ -10,6 +10,7 @@ use gg_core::{Name, Store};
 use crate::args::{Compile, DepRequest};
 use crate::invoke::Invocation;
 use crate::manifest;
+use crate::path::normalize;
 use crate::thunkgen::ENV_INPUTS;
 use crate::toolchain::Toolchain;
 
@@ -132,32 +133,5 @@ impl Job<'_> {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         };
         Path::new(&base).with_extension("d").to_string_lossy().into_owned()
-    }
-}
-
-/// Resolves `.` and `..` in an absolute path without touching the disk.
-pub(crate) fn normalize(abs: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in abs.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn paths_are_normalised_lexically() {
-        assert_eq!(normalize("/a/src/../include/./u.h"), "/a/include/u.h");
-        assert_eq!(normalize("/../x"), "/x");
-        assert_eq!(normalize("/a//b/"), "/a/b");
     }
 }

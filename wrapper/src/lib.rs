@@ -1,7 +1,9 @@
-//! gg's compiler wrapper: compiler models (option tables, classification,
-//! depfiles, queries and build-system probes), toolchain discovery, the
-//! compile thunk, direct-mode manifests and statistics, and `run`, which
-//! `gg-cc` calls.
+//! gg's compiler wrapper, gg-cc alone: compiler models (option tables,
+//! classification, depfiles and dependency flags, queries and build-system
+//! probes), toolchain discovery, the compile thunk, depend mode and direct
+//! mode, writing results out, statistics, and `run`, which `gg-cc` calls.
+//! Whole-build translation (`gg ninja`, archives, links) is gg-build's,
+//! which uses this crate; this crate never uses it.
 
 pub mod args;
 pub mod compile;
@@ -13,11 +15,13 @@ pub mod job;
 pub mod locale;
 pub mod log;
 pub mod manifest;
+mod path;
 pub mod prepare;
 pub mod probe;
 pub mod ran;
 mod remote;
 pub mod shadow;
+pub mod stamp;
 pub mod stats;
 pub mod thunkgen;
 pub mod toolchain;

@@ -25,11 +25,22 @@ pub fn write_depfile(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Copies a stored object to `out` atomically, with the mode a compiler
 /// would give it (0666 less the umask), not the store's read-only one.
 fn write_object(blob: &Path, out: &Path) -> std::io::Result<()> {
-    // SAFETY: umask only swaps a process-wide mask; gg-cc is one thread here.
-    let mask = unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m
-    };
-    fsutil::copy_atomic_with_mode(blob, out, 0o666 & !(mask as u32))
+    fsutil::copy_atomic_with_mode(blob, out, 0o666 & !umask())
+}
+
+/// The process's umask, read once: reading it means setting it, and gg
+/// ninja writes objects from several threads, which must not see each
+/// other's temporary mask.
+fn umask() -> u32 {
+    static MASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        // SAFETY: umask only swaps a process-wide mask; the OnceLock lets
+        // one thread at a time in, and nothing else in gg sets it.
+        let m = unsafe {
+            let m = libc::umask(0o022);
+            libc::umask(m);
+            m
+        };
+        m as u32
+    })
 }
