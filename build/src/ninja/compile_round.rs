@@ -6,11 +6,12 @@
 //! entries are written as Ninja would have them.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 
 use crate::plan::{CompileStep, Hit};
 use gg_core::engine::FailKind;
-use gg_core::scheduler::{self, Options};
+use gg_core::scheduler::{self, Failure, Options, Resolved};
 use gg_core::{Name, OutputRef};
 use gg_ninja::EdgeId;
 use gg_wrapper::prepare::Prepared;
@@ -44,10 +45,47 @@ enum Prep {
 type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
 
 pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
-    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(st.kinds[e], Kind::Compile(_))).collect();
-    let preps = prepare_all(cx, plan, st, &compiles);
     let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
     let mut modelled: HashSet<EdgeId> = HashSet::new();
+    let forced = compile_thunks(cx, plan, st, batch, &mut made, &mut modelled);
+    let stepped = step_thunks(cx, st, batch, &mut made, &mut modelled);
+    // Later rounds name these outputs the same way.
+    st.made = made;
+    if forced.is_empty() && stepped.is_empty() {
+        return;
+    }
+    // The whole batch in one force: links consume the compiles' outputs
+    // where the engine made them.
+    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
+    targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
+    let options = Options { jobs: cx.options.jobs, keep_going: true };
+    let report = scheduler::force(cx.store, cx.executor, &targets, options);
+    let mut results = report.targets.into_iter();
+    // Edges whose thunks the engine could not run (a full or read-only
+    // store): they run here, as Ninja would run them, and so do the
+    // archives and links waiting for them.
+    let mut degraded: HashSet<EdgeId> = HashSet::new();
+    let failures = &report.failures;
+    if finish_compiles(cx, st, forced, &mut results, failures, &mut degraded).is_break() {
+        return;
+    }
+    finish_steps(cx, st, stepped, &mut results, failures, &mut degraded);
+}
+
+/// Prepares the batch's compiles: those answered from the cache are
+/// written and reported now; the rest are returned, to be forced. What
+/// each makes goes in `made`, and each that is a thunk or a value in
+/// `modelled`.
+fn compile_thunks(
+    cx: &Ctx<'_>,
+    plan: &Plan,
+    st: &mut State,
+    batch: &[EdgeId],
+    made: &mut HashMap<String, Made>,
+    modelled: &mut HashSet<EdgeId>,
+) -> Vec<Forced> {
+    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(st.kinds[e], Kind::Compile(_))).collect();
+    let preps = prepare_all(cx, plan, st, &compiles);
     let mut forced: Vec<Forced> = Vec::new();
     for (e, prep) in compiles.iter().copied().zip(preps) {
         let out = gg_ninja::canonicalize_path(&compile_step(st, e).output());
@@ -71,7 +109,19 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
             }
         }
     }
-    // Archives and links, inputs first (the batch is in graph order).
+    forced
+}
+
+/// Models the batch's archives and links, inputs first (the batch is in
+/// graph order), naming the outputs of this round's thunks from `made`;
+/// those that cannot be thunks now run here.
+fn step_thunks(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    batch: &[EdgeId],
+    made: &mut HashMap<String, Made>,
+    modelled: &mut HashSet<EdgeId>,
+) -> Vec<(EdgeId, Step)> {
     let in_batch: HashSet<EdgeId> = batch.iter().copied().collect();
     let mut stepped: Vec<(EdgeId, Step)> = Vec::new();
     for &e in batch {
@@ -89,7 +139,7 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
         {
             continue;
         }
-        match steps::model(cx.store, g, e, &cx.cwd, &made, archive) {
+        match steps::model(cx.store, g, e, &cx.cwd, made, archive) {
             Ok(Ok(step)) => {
                 if gg_wrapper::log::enabled() {
                     eprintln!("gg ninja: `{}` is the thunk {}", step.outputs.join("`, `"), step.thunk.name());
@@ -108,22 +158,19 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
             }
         }
     }
-    // Later rounds name these outputs the same way.
-    st.made = made;
-    if forced.is_empty() && stepped.is_empty() {
-        return;
-    }
-    // The whole batch in one force: links consume the compiles' outputs
-    // where the engine made them.
-    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
-    targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
-    let options = Options { jobs: cx.options.jobs, keep_going: true };
-    let report = scheduler::force(cx.store, cx.executor, &targets, options);
-    let mut results = report.targets.into_iter();
-    // Edges whose thunks the engine could not run (a full or read-only
-    // store): they run here, as Ninja would run them, and so do the
-    // archives and links waiting for them.
-    let mut degraded: HashSet<EdgeId> = HashSet::new();
+    stepped
+}
+
+/// The forced compiles' results: objects and depfiles written, logs
+/// recorded, failures reported; `Break` when the build must stop.
+fn finish_compiles(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    forced: Vec<Forced>,
+    results: &mut impl Iterator<Item = Result<Resolved, String>>,
+    failures: &[Failure],
+    degraded: &mut HashSet<EdgeId>,
+) -> ControlFlow<()> {
     for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(results.by_ref()) {
         let thunk = prepared.thunk.name();
         match result {
@@ -163,12 +210,12 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
                     Err(err) => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
                 }
             }
-            Err(_) if own_failure_is_the_engines(&report.failures, &thunk) => {
-                run_here_instead(st, e, &report.failures, &thunk);
+            Err(_) if own_failure_is_the_engines(failures, &thunk) => {
+                run_here_instead(st, e, failures, &thunk);
                 degraded.insert(e);
             }
             Err(why) => {
-                let stderr = failure_text(&report.failures, &thunk, &why);
+                let stderr = failure_text(failures, &thunk, &why);
                 // A failed compile leaves no object behind (the compiler
                 // removes its own), so nothing stale looks up to date.
                 let out = cx.cwd.join(compile_step(st, e).output());
@@ -177,12 +224,25 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
             }
         }
         if st.stopped(cx) {
-            return;
+            return ControlFlow::Break(());
         }
     }
+    ControlFlow::Continue(())
+}
+
+/// The forced archives' and links' results, likewise (the last step of
+/// a round).
+fn finish_steps(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    stepped: Vec<(EdgeId, Step)>,
+    results: &mut impl Iterator<Item = Result<Resolved, String>>,
+    failures: &[Failure],
+    degraded: &mut HashSet<EdgeId>,
+) {
     for ((e, step), result) in stepped.into_iter().zip(results) {
         let thunk = step.thunk.name();
-        let outcome = result.map_err(|why| failure_text(&report.failures, &thunk, &why)).and_then(|_| {
+        let outcome = result.map_err(|why| failure_text(failures, &thunk, &why)).and_then(|_| {
             let red =
                 cx.store.reduction(&thunk).ok_or_else(|| b"gg ninja: the engine recorded no result\n".to_vec())?;
             let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
@@ -193,12 +253,12 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
                 .map_err(|err| format!("gg ninja: {err:#}\n").into_bytes())?;
             Ok(red)
         });
-        let own = report.failures.iter().any(|f| f.thunk == thunk);
+        let own = failures.iter().any(|f| f.thunk == thunk);
         let g = cx.graph;
         let waits_on_degraded =
             || g.edge(e).inputs().iter().any(|&i| g.producer(i).is_some_and(|p| degraded.contains(&p)));
-        if outcome.is_err() && (own_failure_is_the_engines(&report.failures, &thunk) || !own && waits_on_degraded()) {
-            run_here_instead(st, e, &report.failures, &thunk);
+        if outcome.is_err() && (own_failure_is_the_engines(failures, &thunk) || !own && waits_on_degraded()) {
+            run_here_instead(st, e, failures, &thunk);
             degraded.insert(e);
             continue;
         }
@@ -212,7 +272,7 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
                 st.done.insert(e);
             }
             // Skipped because an input failed: that failure is the report.
-            Err(_) if !report.failures.iter().any(|f| f.thunk == thunk) && !st.failed.is_empty() => {}
+            Err(_) if !failures.iter().any(|f| f.thunk == thunk) && !st.failed.is_empty() => {}
             Err(text) => {
                 for path in &step.outputs {
                     let _ = std::fs::remove_file(cx.cwd.join(path));
@@ -228,12 +288,12 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
 
 /// Whether `thunk` failed for the engine's reasons (its store could not
 /// take the thunk, its inputs or its outputs), not for its function's.
-fn own_failure_is_the_engines(failures: &[gg_core::scheduler::Failure], thunk: &Name) -> bool {
+fn own_failure_is_the_engines(failures: &[Failure], thunk: &Name) -> bool {
     failures.iter().any(|f| f.thunk == *thunk && matches!(f.error.kind, FailKind::Engine | FailKind::Missing))
 }
 
 /// Turns edge `e` into a local step, saying so once per build.
-fn run_here_instead(st: &mut State, e: EdgeId, failures: &[gg_core::scheduler::Failure], thunk: &Name) {
+fn run_here_instead(st: &mut State, e: EdgeId, failures: &[Failure], thunk: &Name) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let why = match failures.iter().find(|f| f.thunk == *thunk) {
         Some(f) => f.error.message.clone(),
@@ -247,7 +307,7 @@ fn run_here_instead(st: &mut State, e: EdgeId, failures: &[gg_core::scheduler::F
 }
 
 /// What a failed thunk printed, or why it did not run.
-fn failure_text(failures: &[gg_core::scheduler::Failure], thunk: &Name, why: &str) -> Vec<u8> {
+fn failure_text(failures: &[Failure], thunk: &Name, why: &str) -> Vec<u8> {
     match failures.iter().find(|f| f.thunk == *thunk) {
         Some(f) if !f.error.stderr.is_empty() => f.error.stderr.clone(),
         Some(f) => format!("gg ninja: {}\n", f.error.message).into_bytes(),
