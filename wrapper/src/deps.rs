@@ -125,3 +125,60 @@ pub fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Ve
 fn user_system_dirs(args: &[String]) -> Vec<String> {
     crate::args::option_values(args, &["-isystem", "-idirafter"])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{compile_flags, scan_flags};
+    use crate::args::{classify, Classified, Compile};
+
+    fn compile(line: &str) -> Compile {
+        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        match classify(&args) {
+            Classified::Compile(c) => c,
+            Classified::Local(why) => panic!("`{line}` runs locally: {why}"),
+        }
+    }
+
+    fn words(flags: &[&str]) -> Vec<String> {
+        flags.iter().map(|f| f.to_string()).collect()
+    }
+
+    #[test]
+    fn without_a_request_the_compile_gets_a_full_list_and_the_scan_the_output_as_target() {
+        let c = compile("-c src/a.c -o obj/a.o");
+        assert_eq!(compile_flags(&c, Path::new("/t/d")), words(&["-MD", "-MF", "/t/d"]));
+        assert_eq!(scan_flags(&c, Path::new("/t/s")), words(&["-M", "-MF", "/t/s", "-MQ", "obj/a.o"]));
+    }
+
+    #[test]
+    fn the_driver_form_names_the_output_and_keeps_mp() {
+        let c = compile("-c src/a.c -o obj/a.o -MMD -MF obj/a.d -MP");
+        assert_eq!(compile_flags(&c, Path::new("/t/d")), words(&["-MD", "-MF", "/t/d", "-MP", "-MQ", "obj/a.o"]));
+        assert_eq!(scan_flags(&c, Path::new("/t/s")), words(&["-M", "-MF", "/t/s", "-MP", "-MQ", "obj/a.o"]));
+    }
+
+    #[test]
+    fn the_users_targets_replace_the_default_in_order() {
+        let c = compile("-c a.c -o a.o -MD -MT x -MQ y$");
+        let targets = ["-MT", "x", "-MQ", "y$"];
+        assert_eq!(compile_flags(&c, Path::new("/t/d")), [words(&["-MD", "-MF", "/t/d"]), words(&targets)].concat());
+        assert_eq!(scan_flags(&c, Path::new("/t/s")), [words(&["-M", "-MF", "/t/s"]), words(&targets)].concat());
+    }
+
+    #[test]
+    fn the_preprocessor_form_names_the_sources_object_whatever_the_output() {
+        let c = compile("-c src/a.c -o obj/b.o -Wp,-MD,obj/b.d,-MP");
+        // The compile hands the default target and -MP to the preprocessor.
+        assert_eq!(compile_flags(&c, Path::new("/t/d")), words(&["-Wp,-MD,/t/d,-MP"]));
+        // The scan spells them out, as the preprocessor would choose them.
+        assert_eq!(scan_flags(&c, Path::new("/t/s")), words(&["-M", "-MF", "/t/s", "-MP", "-MQ", "a.o"]));
+    }
+
+    #[test]
+    fn assembler_without_preprocessing_gets_no_flags() {
+        let c = compile("-c a.s -o a.o");
+        assert!(compile_flags(&c, Path::new("/t/d")).is_empty());
+    }
+}

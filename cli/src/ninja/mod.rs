@@ -11,8 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use gg_build::ninja::color;
-use gg_build::ninja::{Build, Options};
+use gg_build::ninja::{color, Build, Options};
 use gg_core::Store;
 use gg_worker::engine::Engine;
 
