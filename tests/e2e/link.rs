@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::process::Command;
 
+use gg_build::archive::archive_thunk;
+use gg_build::link::link_thunk;
+use gg_build::tool::{Input, Model};
 use gg_core::{OutputRef, Store};
-use gg_wrapper::archive::archive_thunk;
-use gg_wrapper::link::link_thunk;
-use gg_wrapper::tool::{Input, Model};
 
 use crate::support::{blob_path, text, Scratch};
 

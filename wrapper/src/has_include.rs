@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use crate::compile::normalize;
+use crate::path::normalize;
 
 /// A header name a file probes for.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,32 +1,33 @@
-//! gg's compiler wrapper: compiler models (option tables, classification,
-//! depfiles, queries and build-system probes), toolchain discovery, the
-//! compile thunk, direct-mode manifests and statistics, and `run`, which
-//! `gg-cc` calls.
+//! gg's compiler wrapper, gg-cc alone: compiler models (option tables,
+//! classification, depfiles and dependency flags, queries and build-system
+//! probes), toolchain discovery, the compile thunk, depend mode and direct
+//! mode, writing results out, statistics, and `run`, which `gg-cc` calls.
+//! Whole-build translation (`gg ninja`, archives, links) is gg-build's,
+//! which uses this crate; this crate never uses it.
 
-pub mod archive;
-pub mod archiver;
 pub mod args;
 pub mod compile;
 pub mod depfile;
+pub mod deps;
 pub mod env_local;
 pub mod has_include;
 pub mod invoke;
-pub mod link;
+pub mod job;
 pub mod locale;
 pub mod log;
 pub mod manifest;
-pub mod plan;
+mod path;
+pub mod prepare;
 pub mod probe;
 pub mod ran;
 mod remote;
 pub mod shadow;
+pub mod stamp;
 pub mod stats;
-pub mod thin;
 pub mod thunkgen;
-pub mod tool;
-mod tool_cache;
 pub mod toolchain;
 mod writable;
+pub mod write_out;
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -181,7 +182,7 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     }
     let cwd = working_dir().context("cannot read the working directory")?;
     let engine = engine(&store)?;
-    let job = compile::Job {
+    let job = job::Job {
         store: &store,
         inv,
         toolchain: &toolchain,

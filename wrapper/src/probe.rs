@@ -27,7 +27,7 @@ pub fn is_probe(compile: &Compile, cwd: &Path) -> bool {
     if Path::new(&compile.source).file_stem().is_some_and(|s| s == "conftest") {
         return true;
     }
-    let absolute = |p: &str| crate::compile::normalize(&cwd.join(p).to_string_lossy());
+    let absolute = |p: &str| crate::path::normalize(&cwd.join(p).to_string_lossy());
     in_scratch_folder(cwd)
         || in_scratch_folder(Path::new(&absolute(&compile.source)))
         || in_scratch_folder(Path::new(&absolute(&compile.output_path())))

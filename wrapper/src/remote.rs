@@ -3,20 +3,21 @@
 //! the thunk, send it, and write what comes back as a local compile would.
 //! Anything short of a clean answer falls back to compiling in place.
 
-use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::Result;
 use gg_core::engine::{Executor, FailKind, Job as EngineJob};
 use gg_core::Reduction;
 
-use crate::compile::{commit, prepare, user_only_depfile, write_object, Job};
 use crate::depfile;
+use crate::deps::{scan, user_only_depfile};
+use crate::job::Job;
 use crate::log::debug;
 use crate::manifest;
+use crate::prepare::{commit, prepare};
 use crate::stats::{self, Event};
+use crate::write_out::write_out;
 
 /// `Ok(Some(code))` when the engine answered, `Ok(None)` to compile in place.
 pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result<Option<i32>> {
@@ -74,9 +75,6 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         return Ok(None);
     }
     let (blob, _) = job.store.verified(&object, false)?;
-    if let Some((path, bytes)) = &user_dep {
-        gg_core::fsutil::write_atomic(Path::new(path), bytes)?;
-    }
     // Read before anything is written, so that a failure here still
     // leaves the compile to be run in place.
     let mut printed = Vec::new();
@@ -86,7 +84,8 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
             None => Vec::new(),
         });
     }
-    write_object(&blob, Path::new(&c.output_path()))?;
+    let depfile = user_dep.as_ref().map(|(path, bytes)| (Path::new(path), bytes.as_slice()));
+    write_out(&blob, Path::new(&c.output_path()), depfile)?;
     crate::ran::mark();
     let _ = std::io::stdout().write_all(&printed[0]);
     let _ = std::io::stderr().write_all(&printed[1]);
@@ -101,48 +100,6 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
     }
     stats::note(job.store, &Event::Miss { bytes: object.size() });
     Ok(Some(0))
-}
-
-/// Runs the preprocessor for the dependency list only, with the targets a
-/// compile with `-MD` would write, and returns the depfile's text; `None`
-/// if it fails (the in-place compile then reports the error exactly).
-pub(crate) fn scan(job: &Job<'_>) -> Result<Option<String>> {
-    let c = job.compile;
-    let tmp = job.store.temp_path("scan");
-    let mut args: Vec<String> = c.args.iter().filter(|a| *a != "-c" && *a != "-S").cloned().collect();
-    args.extend(["-M".into(), "-MF".into(), tmp.to_string_lossy().into_owned()]);
-    match &c.deps {
-        Some(d) => {
-            if d.phony {
-                args.push("-MP".into());
-            }
-            if d.targets.is_empty() {
-                let target = if d.via_wp {
-                    c.output_path_for_deps()
-                } else {
-                    c.output.clone().unwrap_or_else(|| c.output_path_for_deps())
-                };
-                args.extend(["-MQ".into(), target]);
-            }
-            for (t, quoted) in &d.targets {
-                args.push(if *quoted { "-MQ" } else { "-MT" }.into());
-                args.push(t.clone());
-            }
-        }
-        None => args.extend(["-MQ".into(), c.output_path()]),
-    }
-    let mut cmd = Command::new(&job.inv.compiler);
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.arg0(&job.inv.arg0);
-    }
-    let out = cmd.args(&args).output()?;
-    let text = fs::read_to_string(&tmp);
-    let _ = fs::remove_file(&tmp);
-    if !out.status.success() {
-        return Ok(None);
-    }
-    Ok(text.ok())
 }
 
 /// Whether `GG_REMOTE_STRICT=1` (or `strict = true` in the config file)

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{changed_since, stat_of, Stat};
+use crate::stamp::{changed_since, stat_of, Stat};
 
 /// What a hit needs to tell a shadowing header appeared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ mod tests {
         fs::write(&found, "").unwrap();
         age(&format!("{first}/sys"));
         // Recorded as if a minute ago, so the folders' stats are trusted.
-        let later = crate::manifest::now_ns() + 60_000_000_000;
+        let later = crate::stamp::now_ns() + 60_000_000_000;
         let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
         assert_eq!(shadows.appeared(&[&found], later), None);
         fs::write(format!("{first}/sys/other.h"), "").unwrap();
@@ -165,7 +165,7 @@ mod tests {
         fs::create_dir_all(&second).unwrap();
         let found = format!("{second}/config.h");
         fs::write(&found, "").unwrap();
-        let later = crate::manifest::now_ns() + 60_000_000_000;
+        let later = crate::stamp::now_ns() + 60_000_000_000;
         let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
         assert!(shadows.dirs.is_empty(), "absent folders are not listed: {shadows:?}");
         fs::create_dir_all(&first).unwrap();
@@ -188,8 +188,8 @@ mod tests {
         let files = [format!("{first}/limits.h"), format!("{second}/limits.h")];
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         let shadows =
-            Shadows::record(vec![first.clone(), second], &files, crate::manifest::now_ns(), crate::manifest::now_ns());
+            Shadows::record(vec![first.clone(), second], &files, crate::stamp::now_ns(), crate::stamp::now_ns());
         assert_eq!(shadows.present, [format!("{first}/limits.h")]);
-        assert_eq!(shadows.appeared(&files, crate::manifest::now_ns()), None);
+        assert_eq!(shadows.appeared(&files, crate::stamp::now_ns()), None);
     }
 }

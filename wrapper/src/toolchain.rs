@@ -199,7 +199,7 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
     // that must then exist in the sandbox: its crtbegin.o, which is also
     // what clang's driver looks for to select it, makes it exist.
     for gcc in c_probe.gcc_installation.iter().chain(&cxx_probe.gcc_installation) {
-        let crt = PathBuf::from(crate::compile::normalize(&format!("{gcc}/crtbegin.o")));
+        let crt = PathBuf::from(crate::path::normalize(&format!("{gcc}/crtbegin.o")));
         if crt.is_file() {
             files.insert(crt);
         }
@@ -343,7 +343,7 @@ fn spelled_dirs(dirs: &[(String, String)], files: &[(String, Name)]) -> Vec<Stri
             let mut prefix = String::new();
             let mut followable = true;
             for part in spelled.split('/').filter(|p| !p.is_empty() && *p != ".") {
-                if part == ".." && !exists(&crate::compile::normalize(&prefix)) {
+                if part == ".." && !exists(&crate::path::normalize(&prefix)) {
                     followable = false;
                     break;
                 }

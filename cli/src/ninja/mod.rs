@@ -1,23 +1,17 @@
-//! `gg ninja`: build a Ninja project through gg. The manifest is read in
-//! full (gg-ninja), the dirty edges found by Ninja's rules, compiles turned
-//! into thunks forced together on the engine, everything else run here in
-//! graph order, and `.ninja_log`/`.ninja_deps` written as Ninja writes
-//! them, so plain `ninja` and `gg ninja` take turns on one build folder.
+//! `gg ninja`: build a Ninja project through gg. This is the command
+//! line: its arguments, the store and engine it opens, reading the
+//! manifest (gg-ninja) again while its generator edge rewrites it, and
+//! what it prints at the end. The translation itself (dirty check, thunks,
+//! local steps, logs) is gg-build's `ninja` module.
 
-mod color;
-mod compile_round;
-mod dirty;
-mod exec;
-mod logs;
 pub mod shim;
-mod steps;
 
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use gg_build::ninja::{color, Build, Options};
 use gg_core::Store;
 use gg_engines::engine::Engine;
 
@@ -47,19 +41,6 @@ pub struct Args {
     keep_remote: bool,
     /// Targets [default: the manifest's defaults, or its roots].
     targets: Vec<String>,
-}
-
-/// How the build runs.
-#[derive(Debug)]
-pub struct Options {
-    pub jobs: usize,
-    /// Failures that stop the build (0: none does).
-    pub keep_going: usize,
-    pub verbose: bool,
-    pub keep_remote: bool,
-    /// Whether commands' escape sequences are printed (else stripped), by
-    /// Ninja's rule (see `color.rs`).
-    pub color: bool,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
@@ -96,7 +77,6 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         let graph = gg_ninja::parse_file(&a.file).map_err(|e| anyhow::anyhow!("{e}"))?;
         let parsed = t0.elapsed();
         let log_dir = cwd.join(graph.builddir().unwrap_or(""));
-        let logs = logs::Logs::load(&log_dir)?;
         let targets = if a.targets.is_empty() {
             graph.default_targets()
         } else {
@@ -106,40 +86,18 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             }
             t
         };
-        let plan = dirty::plan(&graph, &targets, &logs.build, &logs.deps)?;
+        let mut build = Build::plan(&graph, &store, executor, &options, cwd.clone(), &log_dir, &targets)?;
         let planned = t0.elapsed();
-        if plan.order.iter().all(|&e| graph.is_phony(e)) {
+        if build.nothing_to_do() {
             println!("gg ninja: no work to do.");
             return Ok(ExitCode::SUCCESS);
         }
-        let mut build = exec::Build {
-            graph: &graph,
-            store: &store,
-            executor,
-            options: &options,
-            cwd: cwd.clone(),
-            plan,
-            logs,
-            mtimes: dirty::Mtimes::default(),
-            kinds: HashMap::new(),
-            done: HashSet::new(),
-            failed: Vec::new(),
-            finished: 0,
-            total: 0,
-            start: Instant::now(),
-            local_reasons: Vec::new(),
-            made: HashMap::new(),
-        };
         build.classify();
         if gg_core::env::ninja_times() {
             eprintln!("gg ninja: parsed in {parsed:?}, planned by {planned:?}, modelled by {:?}", t0.elapsed());
         }
         if a.dry_run {
-            for e in build.plan.order.clone() {
-                if !graph.is_phony(e) {
-                    build.report(e);
-                }
-            }
+            build.dry_run();
             // The process ends here: freeing a large graph piece by piece
             // would only cost time.
             std::mem::forget(build);
@@ -147,9 +105,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let ok = build.run();
-        build.logs.save()?;
+        build.save_logs()?;
         if gg_wrapper::log::enabled() {
-            for (e, why) in &build.local_reasons {
+            for (e, why) in build.local_reasons() {
                 let out = graph.edge(*e).outputs().first().map_or("?", |&n| graph.path(n));
                 eprintln!("gg ninja: `{out}` ran locally: {why}");
             }
@@ -163,9 +121,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
         let manifest = gg_ninja::canonicalize_path(&a.file);
-        let regenerated =
-            build.done.iter().any(|&e| graph.edge(e).outputs().iter().any(|&o| graph.path(o) == manifest));
-        if !regenerated {
+        if !build.built(&manifest) {
             return Ok(ExitCode::SUCCESS);
         }
     }

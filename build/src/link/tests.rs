@@ -4,8 +4,13 @@ use std::process::Command;
 
 use gg_core::{Name, OutputRef};
 
+use super::driver::*;
+use super::options::*;
+use super::script::*;
+use super::search::*;
 use super::*;
 use crate::tool::tests::force;
+use gg_wrapper::toolchain;
 
 fn thunk_or_reason(store: &Store, command: &str, cwd: &Path, inputs: &dyn Fn(&str) -> Input) -> Result<Linked, String> {
     match link_thunk(store, command, cwd, inputs).unwrap() {

@@ -6,7 +6,7 @@ use gg_core::{Name, OutputRef};
 
 use super::*;
 use crate::tool::tests::force;
-use crate::toolchain;
+use gg_wrapper::toolchain;
 
 fn local_reason(command: &str) -> String {
     let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ fn the_member_paths_are_read_as_gnu_ar_and_llvm_ar_write_them() {
     let b = d.join("b");
     let abs = format!("{}/o/a.o", d.display());
     let mut archivers = vec!["ar"];
-    if crate::toolchain::which("llvm-ar").is_some() {
+    if gg_wrapper::toolchain::which("llvm-ar").is_some() {
         archivers.push("llvm-ar");
     }
     for ar in archivers {

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::tool::{ArchiveInfo, Input, Model, SharedInfo};
 use gg_core::{Name, OutputRef, Thunk};
 use gg_ninja::{EdgeId, Graph};
-use gg_wrapper::tool::{ArchiveInfo, Input, Model, SharedInfo};
 
 /// What an edge of the batch makes, as inputs of later edges see it.
 #[derive(Clone, Debug)]
@@ -61,12 +61,12 @@ pub fn model(
         }
     };
     let step = if archive {
-        match gg_wrapper::archive::archive_thunk(store, &command, cwd, &inputs)? {
+        match crate::archive::archive_thunk(store, &command, cwd, &inputs)? {
             Model::Thunk(a) => Step { thunk: a.thunk, outputs: a.outputs, produced: Produced::Archive(a.info) },
             Model::Local(why) => return Ok(Err(why)),
         }
     } else {
-        match gg_wrapper::link::link_thunk(store, &command, cwd, &inputs)? {
+        match crate::link::link_thunk(store, &command, cwd, &inputs)? {
             Model::Thunk(l) => {
                 let produced = l.library.map_or(Produced::Plain, Produced::SharedLibrary);
                 Step { thunk: l.thunk, outputs: l.outputs, produced }

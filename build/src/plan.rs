@@ -11,10 +11,13 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use gg_core::{Name, Reduction, Store};
 
-use crate::args::{self, Classified, Compile};
-use crate::compile::{self, Job, Prepared};
-use crate::invoke::{self, Invocation};
-use crate::toolchain::{self, Toolchain};
+use gg_wrapper::args::{self, Classified, Compile};
+use gg_wrapper::deps;
+use gg_wrapper::invoke::{self, Invocation};
+use gg_wrapper::job::Job;
+use gg_wrapper::prepare::{self, Prepared};
+use gg_wrapper::toolchain::{self, Toolchain};
+use gg_wrapper::write_out::write_out;
 
 /// One compile command, understood.
 #[derive(Debug)]
@@ -90,8 +93,8 @@ impl CompileStep {
             return Err(toolchain::SCRIPT.into());
         }
         let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
-        crate::user_only_deps_modelled(&compile, &toolchain, cwd)?;
-        if let Some(why) = crate::untranslatable(&toolchain) {
+        gg_wrapper::user_only_deps_modelled(&compile, &toolchain, cwd)?;
+        if let Some(why) = gg_wrapper::untranslatable(&toolchain) {
             return Err(why.to_string());
         }
         Ok(CompileStep { inv, args, compile, toolchain, cwd: cwd.to_path_buf() })
@@ -134,7 +137,7 @@ impl CompileStep {
     /// The manifest's answer for `key`, if its inputs are unchanged and its
     /// reduction is recorded (and the depfile, with `need_depfile`).
     pub fn lookup(&self, store: &Store, key: &str, need_depfile: bool) -> Option<Hit> {
-        let entry = crate::manifest::lookup(store, key).ok()?;
+        let entry = gg_wrapper::manifest::lookup(store, key).ok()?;
         let reduction = store.reduction(&entry.thunk)?;
         // What a hit prints and writes is re-hashed: a corrupt blob makes
         // it a miss. Messages not fetched from a worker are not needed here.
@@ -157,7 +160,7 @@ impl CompileStep {
     /// `-MD` would write; `None` if the preprocessor fails (the compile
     /// itself then reports the error).
     pub fn scan(&self, store: &Store) -> Result<Option<String>> {
-        crate::remote::scan(&self.job(store))
+        deps::scan(&self.job(store))
     }
 
     /// The depfile the compiler would have written, from a scan's text
@@ -166,7 +169,7 @@ impl CompileStep {
     pub fn depfile_bytes(&self, store: &Store, scan_text: &str, deps: &[String]) -> Vec<u8> {
         let job = self.job(store);
         match job.depfile_request() {
-            Some(d) if d.user_only => compile::user_only_depfile(&job, d, deps),
+            Some(d) if d.user_only => deps::user_only_depfile(&job, d, deps),
             _ => scan_text.as_bytes().to_vec(),
         }
     }
@@ -176,9 +179,9 @@ impl CompileStep {
     /// names; `Err` says why this compile cannot be cached.
     pub fn prepare(&self, store: &Store, deps: &[String]) -> Result<Result<Prepared, String>> {
         let job = self.job(store);
-        match compile::prepare(&job, deps, crate::manifest::now_ns())? {
+        match prepare::prepare(&job, deps, gg_wrapper::manifest::now_ns())? {
             Ok(p) => {
-                compile::store_inputs(&job, &p.inputs, &p.thunk)?;
+                prepare::store_inputs(&job, &p.inputs, &p.thunk)?;
                 Ok(Ok(p))
             }
             Err(event) => Ok(Err(format!("{event:?}"))),
@@ -207,7 +210,7 @@ impl CompileStep {
         let written = user_dep.as_ref().filter(|_| write_depfile).map(|(p, b)| (p.as_str(), b.as_slice()));
         self.write(store, &object, written)?;
         if let Some(key) = key {
-            compile::commit(&job, key, prepared, reduction, user_dep.as_ref())?;
+            prepare::commit(&job, key, prepared, reduction, user_dep.as_ref())?;
         }
         Ok(())
     }
@@ -215,11 +218,7 @@ impl CompileStep {
     /// Writes an object from the store (re-hashed) and the depfile.
     pub fn write(&self, store: &Store, object: &Name, depfile: Option<(&str, &[u8])>) -> Result<()> {
         let (blob, _) = store.verified(object, false)?;
-        if let Some((path, bytes)) = depfile {
-            gg_core::fsutil::write_atomic(&self.cwd.join(path), bytes)
-                .with_context(|| format!("cannot write `{path}`"))?;
-        }
-        let out = self.cwd.join(self.output());
-        compile::write_object(&blob, &out).with_context(|| format!("cannot write `{}`", out.display()))
+        let depfile = depfile.map(|(path, bytes)| (self.cwd.join(path), bytes));
+        write_out(&blob, &self.cwd.join(self.output()), depfile.as_ref().map(|(p, b)| (p.as_path(), *b)))
     }
 }

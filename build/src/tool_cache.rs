@@ -134,7 +134,7 @@ impl<'a> DiskCache<'a> {
         match serde_json::from_slice(&bytes) {
             Ok(record) => Some(record),
             Err(e) => {
-                crate::log::debug(&format!("ignoring the unreadable record `{}`: {e}", path.display()));
+                gg_wrapper::log::debug(&format!("ignoring the unreadable record `{}`: {e}", path.display()));
                 None
             }
         }
@@ -161,7 +161,7 @@ impl<'a> DiskCache<'a> {
             fsutil::write_atomic(&path, &bytes)
         });
         if let Err(e) = written {
-            crate::log::debug(&format!("cannot write `{}`: {e}", path.display()));
+            gg_wrapper::log::debug(&format!("cannot write `{}`: {e}", path.display()));
         }
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::tool_cache::{env_now, hash_in, probe_in, stamps_of, unchanged, Memory, Stamp};
 pub use crate::tool_cache::{hash_file, probe};
 pub(crate) use crate::tool_cache::{DiskCache, FileMemo, Output, Run};
-use crate::toolchain;
+use gg_wrapper::toolchain;
 
 /// An input of a modelled step, as the caller (the Ninja translation)
 /// knows it.
@@ -505,7 +505,7 @@ impl Tool {
             {
                 return Ok(r.tool);
             }
-            crate::log::debug(&format!("`{}` changed since it was discovered", path.display()));
+            gg_wrapper::log::debug(&format!("`{}` changed since it was discovered", path.display()));
         }
         let since = SystemTime::now();
         let (tool, looked_at) = Tool::discover(cache, path, real, plugins)?;
@@ -646,7 +646,7 @@ fn bfd_plugins(real: &Path, libs: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
             if needed.is_some_and(|needed| needed.iter().all(|n| shipped.contains(n))) {
                 plugins.push(plugin);
             } else {
-                crate::log::debug(&format!(
+                gg_wrapper::log::debug(&format!(
                     "not shipping the BFD plugin `{}`: it needs other libraries",
                     plugin.display()
                 ));

@@ -31,7 +31,7 @@ use anyhow::Result;
 use gg_core::{Function, Name, Store};
 
 use crate::tool::{self, Objects, Output, Run, Tool};
-use crate::toolchain;
+use gg_wrapper::toolchain;
 
 /// The kinds of archiver the archive model runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,428 @@
+//! One batch: each compile is answered from the direct-mode manifest, or
+//! gets its thunk from its dependencies (the deps log when fresh, else a
+//! preprocessor scan, run in parallel); archives and links become thunks
+//! that name the compiles' outputs; all the thunks are then forced together
+//! on the engine, as one graph, and each edge's outputs, depfile and log
+//! entries are written as Ninja would have them.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+
+use crate::plan::{CompileStep, Hit};
+use gg_core::engine::FailKind;
+use gg_core::scheduler::{self, Failure, Options, Resolved};
+use gg_core::{Name, OutputRef};
+use gg_ninja::EdgeId;
+use gg_wrapper::prepare::Prepared;
+
+use super::dirty::Plan;
+use super::kind::Kind;
+use super::state::{Ctx, State};
+use super::steps::{self, Made, Step};
+
+/// What preparing one compile came to.
+enum Prep {
+    /// Answered from the cache; the object (and depfile) already written,
+    /// or why not.
+    Hit {
+        written: Result<(), String>,
+        hit: Hit,
+        deps: Vec<String>,
+    },
+    Thunk {
+        prepared: Prepared,
+        key: Option<String>,
+        depfile: Option<String>,
+        deps: Vec<String>,
+    },
+    /// Run it as it is (and let the compiler report what it found).
+    Local(String),
+}
+
+/// A compile sent to the engine: its edge, thunk, direct-mode key, the
+/// depfile text (when scanned) and its dependencies.
+type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
+
+pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
+    let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
+    let mut modelled: HashSet<EdgeId> = HashSet::new();
+    let forced = compile_thunks(cx, plan, st, batch, &mut made, &mut modelled);
+    let stepped = step_thunks(cx, st, batch, &mut made, &mut modelled);
+    // Later rounds name these outputs the same way.
+    st.made = made;
+    if forced.is_empty() && stepped.is_empty() {
+        return;
+    }
+    // The whole batch in one force: links consume the compiles' outputs
+    // where the engine made them.
+    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
+    targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
+    let options = Options { jobs: cx.options.jobs, keep_going: true };
+    let report = scheduler::force(cx.store, cx.executor, &targets, options);
+    let mut results = report.targets.into_iter();
+    // Edges whose thunks the engine could not run (a full or read-only
+    // store): they run here, as Ninja would run them, and so do the
+    // archives and links waiting for them.
+    let mut degraded: HashSet<EdgeId> = HashSet::new();
+    let failures = &report.failures;
+    if finish_compiles(cx, st, forced, &mut results, failures, &mut degraded).is_break() {
+        return;
+    }
+    finish_steps(cx, st, stepped, &mut results, failures, &mut degraded);
+}
+
+/// Prepares the batch's compiles: those answered from the cache are
+/// written and reported now; the rest are returned, to be forced. What
+/// each makes goes in `made`, and each that is a thunk or a value in
+/// `modelled`.
+fn compile_thunks(
+    cx: &Ctx<'_>,
+    plan: &Plan,
+    st: &mut State,
+    batch: &[EdgeId],
+    made: &mut HashMap<String, Made>,
+    modelled: &mut HashSet<EdgeId>,
+) -> Vec<Forced> {
+    let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(st.kinds[e], Kind::Compile(_))).collect();
+    let preps = prepare_all(cx, plan, st, &compiles);
+    let mut forced: Vec<Forced> = Vec::new();
+    for (e, prep) in compiles.iter().copied().zip(preps) {
+        let out = gg_ninja::canonicalize_path(&compile_step(st, e).output());
+        match prep {
+            Prep::Local(why) => {
+                st.local_reasons.push((e, why));
+                st.kinds.insert(e, Kind::Local);
+            }
+            Prep::Hit { hit, deps, written } => {
+                if let Some(v) = hit.reduction.get(None) {
+                    made.insert(out, Made::Value(v));
+                    modelled.insert(e);
+                }
+                finish_hit(cx, st, e, &hit, &deps, written);
+            }
+            Prep::Thunk { prepared, key, depfile, deps } => {
+                let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
+                made.insert(out, Made::Output(r, steps::Produced::Plain));
+                modelled.insert(e);
+                forced.push((e, prepared, key, depfile, deps));
+            }
+        }
+    }
+    forced
+}
+
+/// Models the batch's archives and links, inputs first (the batch is in
+/// graph order), naming the outputs of this round's thunks from `made`;
+/// those that cannot be thunks now run here.
+fn step_thunks(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    batch: &[EdgeId],
+    made: &mut HashMap<String, Made>,
+    modelled: &mut HashSet<EdgeId>,
+) -> Vec<(EdgeId, Step)> {
+    let in_batch: HashSet<EdgeId> = batch.iter().copied().collect();
+    let mut stepped: Vec<(EdgeId, Step)> = Vec::new();
+    for &e in batch {
+        let archive = match st.kinds[&e] {
+            Kind::Archive => true,
+            Kind::Link => false,
+            _ => continue,
+        };
+        // An input from a batch edge that is no thunk now: next round.
+        let g = cx.graph;
+        if g.edge(e)
+            .inputs()
+            .iter()
+            .any(|&i| g.producer(i).is_some_and(|p| in_batch.contains(&p) && !modelled.contains(&p)))
+        {
+            continue;
+        }
+        match steps::model(cx.store, g, e, &cx.cwd, made, archive) {
+            Ok(Ok(step)) => {
+                if gg_wrapper::log::enabled() {
+                    eprintln!("gg ninja: `{}` is the thunk {}", step.outputs.join("`, `"), step.thunk.name());
+                }
+                made.extend(steps::made_by(&step));
+                modelled.insert(e);
+                stepped.push((e, step));
+            }
+            Ok(Err(why)) => {
+                st.local_reasons.push((e, why));
+                st.kinds.insert(e, Kind::Local);
+            }
+            Err(err) => {
+                st.local_reasons.push((e, format!("{err:#}")));
+                st.kinds.insert(e, Kind::Local);
+            }
+        }
+    }
+    stepped
+}
+
+/// The forced compiles' results: objects and depfiles written, logs
+/// recorded, failures reported; `Break` when the build must stop.
+fn finish_compiles(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    forced: Vec<Forced>,
+    results: &mut impl Iterator<Item = Result<Resolved, String>>,
+    failures: &[Failure],
+    degraded: &mut HashSet<EdgeId>,
+) -> ControlFlow<()> {
+    for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(results.by_ref()) {
+        let thunk = prepared.thunk.name();
+        match result {
+            Ok(_) => {
+                let Some(red) = cx.store.reduction(&thunk) else {
+                    st.fail(cx, e, b"gg ninja: the engine recorded no result\n");
+                    continue;
+                };
+                if cx.options.keep_remote {
+                    // Left in the engine's store; Ninja still sees the edge
+                    // as dirty, since nothing was written here.
+                    st.report(cx, e);
+                    st.done.insert(e);
+                    continue;
+                }
+                let step = compile_step(st, e);
+                let object = red.get(None).into_iter().collect::<Vec<Name>>();
+                let written = cx.executor.fetch(&object).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
+                    step.finish(
+                        cx.store,
+                        key.as_deref(),
+                        prepared,
+                        &red,
+                        depfile.as_deref().map(str::as_bytes),
+                        wants_depfile(cx, e),
+                    )
+                });
+                match written {
+                    Ok(()) => {
+                        st.report(cx, e);
+                        print_stored(cx, red.stdout);
+                        print_stored(cx, red.stderr);
+                        let t = cx.millis();
+                        st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &deps, t, t);
+                        st.done.insert(e);
+                    }
+                    Err(err) => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
+                }
+            }
+            Err(_) if own_failure_is_the_engines(failures, &thunk) => {
+                run_here_instead(st, e, failures, &thunk);
+                degraded.insert(e);
+            }
+            Err(why) => {
+                let stderr = failure_text(failures, &thunk, &why);
+                // A failed compile leaves no object behind (the compiler
+                // removes its own), so nothing stale looks up to date.
+                let out = cx.cwd.join(compile_step(st, e).output());
+                let _ = std::fs::remove_file(out);
+                st.fail(cx, e, &stderr);
+            }
+        }
+        if st.stopped(cx) {
+            return ControlFlow::Break(());
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The forced archives' and links' results, likewise (the last step of
+/// a round).
+fn finish_steps(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    stepped: Vec<(EdgeId, Step)>,
+    results: &mut impl Iterator<Item = Result<Resolved, String>>,
+    failures: &[Failure],
+    degraded: &mut HashSet<EdgeId>,
+) {
+    for ((e, step), result) in stepped.into_iter().zip(results) {
+        let thunk = step.thunk.name();
+        let outcome = result.map_err(|why| failure_text(failures, &thunk, &why)).and_then(|_| {
+            let red =
+                cx.store.reduction(&thunk).ok_or_else(|| b"gg ninja: the engine recorded no result\n".to_vec())?;
+            let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
+            cx.executor
+                .fetch(&values)
+                .map_err(|err| anyhow::anyhow!(err.message))
+                .and_then(|()| steps::write(cx.store, &step, &red, &cx.cwd))
+                .map_err(|err| format!("gg ninja: {err:#}\n").into_bytes())?;
+            Ok(red)
+        });
+        let own = failures.iter().any(|f| f.thunk == thunk);
+        let g = cx.graph;
+        let waits_on_degraded =
+            || g.edge(e).inputs().iter().any(|&i| g.producer(i).is_some_and(|p| degraded.contains(&p)));
+        if outcome.is_err() && (own_failure_is_the_engines(failures, &thunk) || !own && waits_on_degraded()) {
+            run_here_instead(st, e, failures, &thunk);
+            degraded.insert(e);
+            continue;
+        }
+        match outcome {
+            Ok(red) => {
+                st.report(cx, e);
+                print_stored(cx, red.stdout);
+                print_stored(cx, red.stderr);
+                let t = cx.millis();
+                st.logs.record_step(cx.graph, e, &cx.cwd, &mut st.mtimes, t, t);
+                st.done.insert(e);
+            }
+            // Skipped because an input failed: that failure is the report.
+            Err(_) if !failures.iter().any(|f| f.thunk == thunk) && !st.failed.is_empty() => {}
+            Err(text) => {
+                for path in &step.outputs {
+                    let _ = std::fs::remove_file(cx.cwd.join(path));
+                }
+                st.fail(cx, e, &text);
+            }
+        }
+        if st.stopped(cx) {
+            return;
+        }
+    }
+}
+
+/// Whether `thunk` failed for the engine's reasons (its store could not
+/// take the thunk, its inputs or its outputs), not for its function's.
+fn own_failure_is_the_engines(failures: &[Failure], thunk: &Name) -> bool {
+    failures.iter().any(|f| f.thunk == *thunk && matches!(f.error.kind, FailKind::Engine | FailKind::Missing))
+}
+
+/// Turns edge `e` into a local step, saying so once per build.
+fn run_here_instead(st: &mut State, e: EdgeId, failures: &[Failure], thunk: &Name) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let why = match failures.iter().find(|f| f.thunk == *thunk) {
+        Some(f) => f.error.message.clone(),
+        None => "an input's thunk could not run".into(),
+    };
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("gg ninja: warning: the engine cannot run these steps ({why}); running them here as Ninja would");
+    }
+    st.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
+    st.kinds.insert(e, Kind::Local);
+}
+
+/// What a failed thunk printed, or why it did not run.
+fn failure_text(failures: &[Failure], thunk: &Name, why: &str) -> Vec<u8> {
+    match failures.iter().find(|f| f.thunk == *thunk) {
+        Some(f) if !f.error.stderr.is_empty() => f.error.stderr.clone(),
+        Some(f) => format!("gg ninja: {}\n", f.error.message).into_bytes(),
+        None => format!("gg ninja: {why}\n").into_bytes(),
+    }
+}
+
+fn compile_step(st: &State, e: EdgeId) -> &CompileStep {
+    match &st.kinds[&e] {
+        Kind::Compile(step) => step,
+        _ => unreachable!("compile edges only"),
+    }
+}
+
+/// A depfile is written only where Ninja reads it later (`depfile`
+/// without `deps`); with `deps = gcc` Ninja deletes it after reading.
+fn wants_depfile(cx: &Ctx<'_>, e: EdgeId) -> bool {
+    cx.graph.deps(e).is_empty() && !cx.graph.depfile(e).is_empty()
+}
+
+/// Prints a thunk's captured stdout or stderr (from the engine or the
+/// cache) as an edge's output.
+fn print_stored(cx: &Ctx<'_>, blob: Option<Name>) {
+    if let Some(bytes) = blob.and_then(|n| cx.store.get_verified(&n).ok()) {
+        cx.print_output(&bytes);
+    }
+}
+
+/// Writes a cached compile's object and depfile (on a preparing thread:
+/// a warm rebuild is mostly this).
+fn write_hit(cx: &Ctx<'_>, st: &State, e: EdgeId, hit: &Hit) -> Result<(), String> {
+    if cx.options.keep_remote {
+        return Ok(());
+    }
+    let step = compile_step(st, e);
+    let o = hit.reduction.get(None).ok_or("the cached compile has no object")?;
+    cx.executor.fetch(&[o]).map_err(|err| err.message)?;
+    let depfile = step.depfile(cx.store);
+    let written = match (&depfile, &hit.depfile) {
+        (Some(p), Some(bytes)) if wants_depfile(cx, e) => Some((p.as_str(), bytes.as_slice())),
+        _ => None,
+    };
+    step.write(cx.store, &o, written).map_err(|err| format!("{err:#}"))
+}
+
+fn finish_hit(cx: &Ctx<'_>, st: &mut State, e: EdgeId, hit: &Hit, deps: &[String], written: Result<(), String>) {
+    match written {
+        Ok(()) => {
+            st.report(cx, e);
+            print_stored(cx, hit.reduction.stdout);
+            print_stored(cx, hit.reduction.stderr);
+            // With --keep-remote nothing was written: Ninja must still
+            // see the edge as dirty.
+            if !cx.options.keep_remote {
+                let t = cx.millis();
+                st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, deps, t, t);
+            }
+            st.done.insert(e);
+        }
+        Err(err) => st.fail(cx, e, format!("gg ninja: {err}\n").as_bytes()),
+    }
+}
+
+/// Prepares every compile of the batch, `-j` at a time.
+fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<Prep> {
+    if batch.is_empty() {
+        return Vec::new();
+    }
+    let results: Vec<Mutex<Option<Prep>>> = batch.iter().map(|_| Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..cx.options.jobs.clamp(1, batch.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&e) = batch.get(i) else { break };
+                let prep = prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
+                *results[i].lock().expect("results") = Some(prep);
+            });
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().expect("results").expect("every compile prepared")).collect()
+}
+
+fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<Prep> {
+    let step = compile_step(st, e);
+    let key = step.key(cx.store);
+    if let Some(hit) = key.as_deref().and_then(|k| step.lookup(cx.store, k, wants_depfile(cx, e))) {
+        // The depfile the compile wrote lists what it read, as Ninja
+        // records it; else what the deps log says, else the manifest's.
+        // The deps log's list when still true (already read), else the
+        // depfile the compile wrote, else every file the manifest names.
+        let deps = match plan.fresh_deps.get(&e) {
+            Some(d) => d.clone(),
+            None => hit
+                .depfile
+                .as_deref()
+                .and_then(|d| gg_wrapper::depfile::inputs(&String::from_utf8_lossy(d)).ok())
+                .unwrap_or_else(|| hit.inputs.clone()),
+        };
+        let written = write_hit(cx, st, e, &hit);
+        return Ok(Prep::Hit { hit, deps, written });
+    }
+    let (deps, depfile) = match plan.fresh_deps.get(&e) {
+        Some(deps) => (deps.clone(), None),
+        None => {
+            let Some(text) = step.scan(cx.store)? else {
+                return Ok(Prep::Local("the preprocessor failed".into()));
+            };
+            let deps = gg_wrapper::depfile::inputs(&text).map_err(|err| anyhow::anyhow!(err))?;
+            let depfile = String::from_utf8_lossy(&step.depfile_bytes(cx.store, &text, &deps)).into_owned();
+            (deps, Some(depfile))
+        }
+    };
+    match step.prepare(cx.store, &deps)? {
+        Ok(prepared) => Ok(Prep::Thunk { prepared, key, depfile, deps }),
+        Err(why) => Ok(Prep::Local(why)),
+    }
+}

@@ -1,0 +1,201 @@
+//! A compile's thunk from its dependency list: every input read and
+//! hashed (with the checks that make a compile uncacheable: time macros,
+//! `.incbin`, files changed during the compile, `__has_include` probes),
+//! the thunk built ([`prepare`]), and after it ran, its reduction and
+//! direct-mode entry recorded ([`commit`]).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use gg_core::{Kind, Name, Reduction};
+
+use crate::has_include;
+use crate::job::Job;
+use crate::log::debug;
+use crate::manifest::{self, Entry, FileEntry};
+use crate::stats::Event;
+use crate::thunkgen::{self, Parts};
+
+/// A compile's thunk and the manifest's view of its inputs.
+pub struct Prepared {
+    pub thunk: gg_core::Thunk,
+    pub(crate) files: Vec<FileEntry>,
+    /// The inputs with their hashes, as the thunk holds them.
+    pub inputs: Vec<(String, Name)>,
+    /// The places `__has_include` probes could find a header in, and
+    /// whether each existed.
+    pub(crate) probes: Vec<(String, bool)>,
+    /// Where a header shadowing one read would appear.
+    pub(crate) shadows: crate::shadow::Shadows,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("thunk", &self.thunk.name()).finish()
+    }
+}
+
+/// Hashes the inputs and builds the thunk; `Err(event)` when the compile
+/// must not be recorded (the event says why).
+pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<Prepared, Event>> {
+    let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
+        return Ok(Err(Event::Uncacheable("an argument uses __DATE__/__TIME__".into())));
+    }
+    let now = manifest::now_ns();
+    let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
+    for p in deps.iter().chain(&job.compile.input_files) {
+        let abs = job.absolute(p);
+        if !paths.contains(&abs) {
+            paths.push(abs);
+        }
+    }
+    let mut inputs = Vec::with_capacity(paths.len());
+    let mut files = Vec::with_capacity(paths.len());
+    let mut probes: Vec<(String, bool)> = Vec::new();
+    let mut folders = None;
+    // Probed headers that exist join the inputs as they are found (below),
+    // so the list grows while it is walked.
+    let mut next = 0;
+    while next < paths.len() {
+        let p = &paths[next].clone();
+        next += 1;
+        // Changed while the compiler ran: what it read is not what we hash.
+        if manifest::changed_since(Path::new(p), started) {
+            return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
+        }
+        let stat = manifest::stat_of(Path::new(p), now);
+        let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
+        if !time_fixed && uses_time_macros(&bytes) {
+            return Ok(Err(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p)))));
+        }
+        // Files the assembler pulls in are in no depfile (ccache refuses
+        // these too).
+        if memchr::memmem::find(&bytes, b".incbin").is_some()
+            || (!job.compile.lang.preprocessed_by_compiler() || job.compile.lang == crate::args::Lang::AsmCpp)
+                && memchr::memmem::find(&bytes, b".include").is_some()
+        {
+            return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
+        }
+        if memchr::memmem::find(&bytes, b"__has_include").is_some() {
+            let Ok(found) = has_include::probes(&bytes) else {
+                return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
+            };
+            let folders = folders.get_or_insert_with(|| job.search_folders());
+            for probe in &found {
+                for place in has_include::candidates(probe, p, folders) {
+                    if probes.iter().any(|(q, _)| *q == place) {
+                        continue;
+                    }
+                    let exists = Path::new(&place).exists();
+                    // Created while the compiler ran: it may have seen it absent.
+                    if exists && manifest::changed_since(Path::new(&place), started) {
+                        return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(&place)))));
+                    }
+                    // A header found only by a probe is an input too: the
+                    // thunk must carry it for the probe to find it there.
+                    if exists && Path::new(&place).is_file() && !paths.contains(&place) {
+                        paths.push(place.clone());
+                    }
+                    probes.push((place, exists));
+                }
+            }
+        }
+        let hash = Name::of_value(&bytes);
+        inputs.push((p.clone(), hash));
+        files.push(FileEntry { path: p.clone(), hash, stat });
+    }
+    // The locale's files travel like any input (hashed once per process).
+    let locale = crate::locale::for_thunk();
+    for f in &locale.files {
+        inputs.push((f.clone(), locale_hash(f)?));
+    }
+    let env = job.env_inputs();
+    let parts = Parts {
+        toolchain: job.toolchain,
+        arg0: &job.inv.arg0,
+        compile: job.compile,
+        cwd: &job.cwd,
+        inputs: &inputs,
+        env: &env,
+        locale,
+    };
+    let thunk = thunkgen::compile_thunk(&parts)?;
+    debug(&format!("recorded thunk {} for `{}`", thunk.name(), job.compile.source));
+    if job.engine.is_some() || gg_core::env::store_inputs() {
+        store_inputs(job, &inputs, &thunk)?;
+    }
+    // Where a header shadowing one read would appear (see `shadow`); the
+    // source is named, not searched.
+    let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
+    Ok(Ok(Prepared { thunk, files, inputs, probes, shadows }))
+}
+
+/// The hash of a locale file, computed once per process.
+fn locale_hash(path: &str) -> Result<Name> {
+    static HASHES: std::sync::Mutex<Vec<(String, Name)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = HASHES.lock().expect("locale hashes");
+    if let Some((_, n)) = known.iter().find(|(p, _)| p == path) {
+        return Ok(*n);
+    }
+    let n = Name::of_file(Path::new(path)).with_context(|| format!("cannot read the locale file `{path}`"))?;
+    known.push((path.to_string(), n));
+    Ok(n)
+}
+
+/// Records the reduction and the manifest entry.
+pub fn commit(
+    job: &Job<'_>,
+    key: &str,
+    prepared: Prepared,
+    reduction: &Reduction,
+    user_dep: Option<&(String, Vec<u8>)>,
+) -> Result<()> {
+    let name = prepared.thunk.name();
+    job.store.set_reduction(&name, reduction)?;
+    let depfile = match user_dep {
+        Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
+        None => None,
+    };
+    manifest::add(
+        job.store,
+        key,
+        Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes, shadows: prepared.shadows },
+    )?;
+    Ok(())
+}
+
+/// Puts every input, the toolchain and the thunk itself in the store, so
+/// that the thunk can be forced anywhere (`GG_STORE_INPUTS=1`).
+pub fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk) -> Result<()> {
+    for (p, hash) in inputs {
+        if !job.store.has(hash) {
+            let stored = job.store.put_file(Path::new(p))?;
+            anyhow::ensure!(stored == *hash, "`{p}` changed while it was being recorded");
+        }
+    }
+    if let Some(l) = job.toolchain.launcher {
+        anyhow::ensure!(
+            job.store.has(&l),
+            "the stage launcher `{l}` is missing from the store; remove `toolchains/` to rebuild it"
+        );
+    }
+    for (p, hash) in &job.toolchain.files {
+        if !job.store.has(hash) {
+            let stored = job.store.put_file(Path::new(p))?;
+            anyhow::ensure!(stored == *hash, "toolchain file `{p}` changed since it was discovered");
+        }
+    }
+    job.store.put_thunk(thunk)?;
+    Ok(())
+}
+
+fn uses_time_macros(bytes: &[u8]) -> bool {
+    ["__DATE__", "__TIME__", "__TIMESTAMP__"].iter().any(|m| memchr::memmem::find(bytes, m.as_bytes()).is_some())
+}
+
+fn short(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
