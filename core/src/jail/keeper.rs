@@ -23,27 +23,32 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 
-/// The control socket, as gg passes it.
-pub(super) const CONTROL: RawFd = 0;
+use super::procfs::{write_proc, CONTROL};
 
-/// The keeper's `main`: `gg-jail STAGE`, where STAGE is an empty folder of
-/// the store on which each run mounts its tree. Never returns.
+/// The keeper's `main`: `gg-jail DIR`, where DIR is the store's `jail`
+/// folder, holding two empty folders: `base`, where the keeper mounts the
+/// tree every run shares, and `stage`, where each run mounts its own.
+/// Never returns.
 pub fn main() -> ! {
-    let Some(stage) = std::env::args_os().nth(1).map(PathBuf::from) else {
-        eprintln!("gg-jail: usage: gg-jail STAGE (started by gg, with its control socket as standard input)");
+    let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
+        eprintln!("gg-jail: usage: gg-jail DIR (started by gg, with its control socket as standard input)");
         std::process::exit(2);
     };
+    let (base, stage) = (dir.join("base"), dir.join("stage"));
     // SAFETY: gg gives the keeper its control socket as descriptor 0 and
     // nothing else in this process uses that descriptor.
     let control = unsafe { OwnedFd::from_raw_fd(CONTROL) };
-    match setup() {
+    match setup().and_then(|()| {
+        let top = super::root::top_folder(&dir).ok_or("the store has no top folder")?;
+        super::root::build_base(&base, &top)
+    }) {
         Ok(()) => send(&control, b"R"),
         Err(e) => {
             send(&control, format!("E {e}").as_bytes());
             std::process::exit(1);
         }
     }
-    serve(&control, &stage)
+    serve(&control, &base, &stage)
 }
 
 /// The namespaces every run of this keeper shares: a user namespace where
@@ -74,15 +79,6 @@ fn setup() -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn write_proc(file: &str, text: &str) -> Result<(), String> {
-    let path = format!("/proc/self/{file}");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("cannot write `{text}` to {path}: {e}"))
-}
-
 fn send(control: &OwnedFd, message: &[u8]) {
     // A lost message means gg is gone; the next receive ends the keeper.
     let _ = nix::sys::socket::send(
@@ -92,7 +88,7 @@ fn send(control: &OwnedFd, message: &[u8]) {
     );
 }
 
-fn serve(control: &OwnedFd, stage: &std::path::Path) -> ! {
+fn serve(control: &OwnedFd, base: &std::path::Path, stage: &std::path::Path) -> ! {
     use std::os::fd::AsRawFd;
     loop {
         let mut byte = [0u8; 1];
@@ -118,7 +114,7 @@ fn serve(control: &OwnedFd, stage: &std::path::Path) -> ! {
             };
         let Ok([stream, stdout, stderr]) = <[OwnedFd; 3]>::try_from(fds) else { continue };
         let stream = UnixStream::from(stream);
-        match super::run::start(stage, &stream, &stdout, &stderr) {
+        match super::run::start(base, stage, &stream, &stdout, &stderr) {
             // The keeper keeps none of the run's descriptors.
             Ok(()) => {}
             Err(e) => {

@@ -19,6 +19,7 @@
 //! thunk ([`run`], [`root`]); this module is gg's side of it.
 
 pub mod keeper;
+mod procfs;
 mod root;
 mod run;
 pub mod wire;
@@ -110,13 +111,19 @@ impl Jail {
                 ));
             }
         }
-        let stage = store.join("jail").join("stage");
-        std::fs::create_dir_all(&stage).map_err(|e| format!("cannot create `{}`: {e}", stage.display()))?;
+        if !root::can_hold(&store) {
+            return Err(format!("the store `{}` lies inside a folder the jail makes its own", store.display()));
+        }
+        let dir = store.join("jail");
+        for sub in ["base", "stage"] {
+            let d = dir.join(sub);
+            std::fs::create_dir_all(&d).map_err(|e| format!("cannot create `{}`: {e}", d.display()))?;
+        }
         let (control, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
             .map_err(|e| format!("socketpair: {e}"))?;
         use std::os::unix::process::CommandExt;
         let keeper = Command::new(&program)
-            .arg(&stage)
+            .arg(&dir)
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .env_clear()

@@ -30,7 +30,13 @@ use super::wire::{self, Request};
 use super::LIMITS;
 
 /// Clones the run's init; the keeper goes on at once.
-pub fn start(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -> std::io::Result<()> {
+pub fn start(
+    base: &Path,
+    stage: &Path,
+    stream: &UnixStream,
+    stdout: &OwnedFd,
+    stderr: &OwnedFd,
+) -> std::io::Result<()> {
     let flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::SIGCHLD;
     // SAFETY: clone without a new stack behaves as fork, into new
     // namespaces; the keeper is single-threaded, so the child is a whole
@@ -38,20 +44,20 @@ pub fn start(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &Owned
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
     match pid {
         -1 => Err(std::io::Error::last_os_error()),
-        0 => init(stage, stream, stdout, stderr),
+        0 => init(base, stage, stream, stdout, stderr),
         _ => Ok(()),
     }
 }
 
 /// The run's PID 1: never returns.
-fn init(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -> ! {
+fn init(base: &Path, stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -> ! {
     let mut s = stream;
     let fail = |mut s: &UnixStream, m: String| -> ! {
         let _ = s.write_all(&wire::error_line(&m));
         std::process::exit(1)
     };
     // Only the keeper listens for requests.
-    let _ = nix::unistd::close(super::keeper::CONTROL);
+    let _ = nix::unistd::close(super::procfs::CONTROL);
     // Should the keeper die, so does the run.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // SAFETY: restoring the default action installs no handler code; the
@@ -61,7 +67,7 @@ fn init(stage: &Path, stream: &UnixStream, stdout: &OwnedFd, stderr: &OwnedFd) -
         Ok(r) => r,
         Err(e) => fail(stream, format!("cannot read the request: {e}")),
     };
-    if let Err(e) = super::root::enter(stage, request.root()) {
+    if let Err(e) = super::root::enter(stage, base, request.root()) {
         fail(stream, e);
     }
     // SAFETY: the init is single-threaded.
@@ -174,7 +180,7 @@ fn function(request: &Request, stdout: &OwnedFd, stderr: &OwnedFd) -> ! {
 /// `execve` of a program as a non-root user drops every capability.
 fn become_nobody() -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| format!("cannot make the function's user namespace: {e}"))?;
-    super::keeper::write_proc("setgroups", "deny")?;
-    super::keeper::write_proc("uid_map", "65534 0 1")?;
-    super::keeper::write_proc("gid_map", "65534 0 1")
+    super::procfs::write_proc("setgroups", "deny")?;
+    super::procfs::write_proc("uid_map", "65534 0 1")?;
+    super::procfs::write_proc("gid_map", "65534 0 1")
 }
