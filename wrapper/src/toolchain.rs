@@ -409,7 +409,8 @@ fn loader_of(program: &Path) -> Option<PathBuf> {
 fn loader_of_bytes(bytes: &[u8]) -> Option<String> {
     use object::read::elf::{FileHeader as _, ProgramHeader as _};
     let (header, endian) = elf64(bytes)?;
-    let raw = header.program_headers(endian, bytes).ok()?.iter().find_map(|ph| ph.interpreter(endian, bytes).ok()?)?;
+    let raw =
+        header.program_headers(endian, bytes).ok()?.iter().find_map(|ph| ph.interpreter(endian, bytes).ok()?)?;
     Some(std::str::from_utf8(raw).ok()?.to_string())
 }
 
@@ -451,7 +452,8 @@ pub fn elf_dynamic(bytes: &[u8]) -> Option<ElfDynamic> {
     let strtab = dynamic.iter().find(|d| d.tag32(endian) == Some(DT_STRTAB))?.d_val(endian);
     let base = segments.iter().filter(|ph| ph.p_type(endian) == PT_LOAD).find_map(|ph| {
         let (vaddr, size) = (ph.p_vaddr(endian), ph.p_filesz(endian));
-        (vaddr <= strtab && strtab < vaddr.saturating_add(size)).then(|| ph.p_offset(endian).saturating_add(strtab - vaddr))
+        (vaddr <= strtab && strtab < vaddr.saturating_add(size))
+            .then(|| ph.p_offset(endian).saturating_add(strtab - vaddr))
     })?;
     let strings = object::read::StringTable::new(bytes, base, bytes.len() as u64);
     let string = |d: &object::elf::Dyn64<object::LittleEndian>| -> Option<String> {
