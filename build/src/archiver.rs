@@ -23,7 +23,7 @@
 //! `gcc-ranlib` with the same plugin, or `llvm-ranlib`, which is llvm-ar
 //! itself): it writes the index `s` would have written.
 
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -218,7 +218,7 @@ fn wrapped_plugin(store: &Store, wrapper: &Path, personality: &str) -> Result<St
     }
     let dir = store.root().join("probe");
     let stand_in = dir.join(personality);
-    install_stand_in(store, &stand_in).map_err(|e| format!("cannot write `{}`: {e}", stand_in.display()))?;
+    install_stand_in(&stand_in).map_err(|e| format!("cannot write `{}`: {e}", stand_in.display()))?;
     let mut run = Run::new(wrapper, &["gg-probe"]);
     for (key, value) in &mut run.env {
         if key == "PATH" {
@@ -249,19 +249,12 @@ fn wrapped_plugin(store: &Store, wrapper: &Path, personality: &str) -> Result<St
 
 /// Writes the stand-in at `path` unless it is there already (made
 /// executable before it is renamed into place).
-fn install_stand_in(store: &Store, path: &PathBuf) -> std::io::Result<()> {
+fn install_stand_in(path: &PathBuf) -> std::io::Result<()> {
     if std::fs::read(path).is_ok_and(|b| b == STAND_IN.as_bytes()) {
         return Ok(());
     }
     std::fs::create_dir_all(path.parent().expect("a folder in the store"))?;
-    let tmp = store.temp_path("stand-in");
-    let written = std::fs::write(&tmp, STAND_IN)
-        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    gg_core::fsutil::write_atomic_with(path, Some(0o755), |f| f.write_all(STAND_IN.as_bytes()))
 }
 
 #[cfg(test)]

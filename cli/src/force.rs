@@ -1,4 +1,5 @@
-//! `gg force`: reduce thunks to values on the local engine and write each
+//! `gg force`: reduce thunks to values on the configured engine (local,
+//! remote or Lambda, as `GG_ENGINE`/the config choose) and write each
 //! result over its placeholder (atomically: a failed target keeps its
 //! placeholder, never a partial file).
 

@@ -1,5 +1,5 @@
 //! `gg`: the command line over gg's core — hash and store files, make and
-//! inspect thunks, force them on the local engine, check the store.
+//! inspect thunks, force them on the configured engine, check the store.
 
 mod create;
 mod describe;

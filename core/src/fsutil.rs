@@ -72,8 +72,26 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 /// Writes `bytes` to `path` atomically: readers see the old file or the
 /// whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, None, |f| f.write_all(bytes))
+}
+
+/// Writes `path` atomically through `write`, which fills a fresh temp file
+/// beside it (the same folder: the rename never crosses filesystems); with
+/// `mode`, the file gets those permission bits before it is renamed into
+/// place. On any error the temp file is removed and `path` is untouched.
+/// The one way gg's crates replace a file whole (ninja-gen, which has no
+/// gg dependency, uses tempfile's `persist` for its logs).
+pub fn write_atomic_with(
+    path: &Path,
+    mode: Option<u32>,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let tmp = temp_beside(path);
-    let result = create_new(&tmp).and_then(|mut f| f.write_all(bytes)).and_then(|()| fs::rename(&tmp, path));
+    let result = create_new(&tmp)
+        .and_then(|mut f| write(&mut f))
+        .and_then(|()| mode.map_or(Ok(()), |m| fs::set_permissions(&tmp, fs::Permissions::from_mode(m))))
+        .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -62,24 +62,7 @@ fn supervise(child: &mut Child, timeout: Option<Duration>) -> io::Result<(bool, 
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let exited = loop {
         let Some(ms) = millis_until(deadline) else { break false };
-        let mut fds = [pollfd(pidfd.as_raw_fd()), pollfd(out.fd()), pollfd(err.fd())];
-        // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
-        // ignores.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if fds[1].revents != 0 {
-            out.read_some()?;
-        }
-        if fds[2].revents != 0 {
-            err.read_some()?;
-        }
-        if fds[0].revents != 0 {
+        if poll_outputs(pidfd.as_raw_fd(), &mut out, &mut err, ms)? == Some(true) {
             break true;
         }
     };
@@ -98,6 +81,32 @@ fn millis_until(deadline: Option<Instant>) -> Option<i32> {
         return None;
     }
     Some(left.as_millis().clamp(1, i32::MAX as u128) as i32)
+}
+
+/// One `poll` of up to `ms` on `first` and the two output streams,
+/// reading what the streams have. `None`: interrupted (poll again); else
+/// whether `first` is ready.
+fn poll_outputs<A: Read + AsRawFd, B: Read + AsRawFd>(
+    first: RawFd,
+    out: &mut Stream<A>,
+    err: &mut Stream<B>,
+    ms: i32,
+) -> io::Result<Option<bool>> {
+    let mut fds = [pollfd(first), pollfd(out.fd()), pollfd(err.fd())];
+    // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
+    // ignores.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted { Ok(None) } else { Err(e) };
+    }
+    if fds[1].revents != 0 {
+        out.read_some()?;
+    }
+    if fds[2].revents != 0 {
+        err.read_some()?;
+    }
+    Ok(Some(fds[0].revents != 0))
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
@@ -177,24 +186,7 @@ fn supervise_jailed(
             deadline = Some(Instant::now() + KILL_GRACE);
             continue;
         };
-        let mut fds = [pollfd(reply.fd()), pollfd(out.fd()), pollfd(err.fd())];
-        // SAFETY: three valid pollfds; a closed stream has fd -1, which poll
-        // ignores.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if fds[1].revents != 0 {
-            out.read_some()?;
-        }
-        if fds[2].revents != 0 {
-            err.read_some()?;
-        }
-        if fds[0].revents != 0 {
+        if poll_outputs(reply.fd(), &mut out, &mut err, ms)? == Some(true) {
             reply.read_some()?;
         }
     }

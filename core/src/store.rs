@@ -14,9 +14,11 @@
 //!
 //! `<c>` is the first character of the digest: 64 folders, few enough to
 //! create cheaply, and ext4 indexes large folders well. Every write goes to
-//! `tmp/` and is renamed into place, so readers see a whole blob or none,
-//! and any number of processes may write the same blob at once: the last
-//! rename wins with identical bytes. Names carry the size, so every read
+//! `tmp/` and is hard-linked into place, so readers see a whole blob or
+//! none, and any number of processes may write the same blob at once: the
+//! first writer wins and a blob's inode never changes afterwards (a
+//! filesystem without hard links falls back to a rename; reductions are
+//! renamed). Names carry the size, so every read
 //! checks it and a truncated blob is caught without hashing; `gg fsck`
 //! re-hashes everything. Executables get their own copy because a hard link
 //! shares its mode with the blob, and values must not be executable.

@@ -21,27 +21,9 @@
 //! detects it the same way, one lookup late, hence the same message).
 
 use crate::error::EvalError;
+use crate::eval_string::{EvalPiece, EvalString};
 use crate::graph::{Edge, EdgeId, Graph, NodeId, RuleKey};
 use crate::intern::{Sym, SYM_IN, SYM_IN_NEWLINE, SYM_OUT};
-
-/// An unevaluated string: literal text and `$variable` references.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EvalString {
-    pub(crate) pieces: Vec<EvalPiece>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum EvalPiece {
-    Lit(Box<str>),
-    Var(Sym),
-}
-
-impl EvalString {
-    /// True if the string has no text and no references (`command =`).
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-}
 
 /// Whether `$in` and `$out` are shell-quoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! evaluated per edge on demand (see `eval.rs`); build-level bindings and
 //! top-level variables are stored evaluated, as Ninja does.
 
-use crate::eval::EvalString;
+use crate::eval_string::EvalString;
 use crate::hash::FxHashMap;
 use crate::intern::{PathTable, Sym, Symbols, FIRST_RULE_KEY};
 

@@ -18,6 +18,7 @@ mod canon;
 pub mod deps_log;
 mod error;
 mod eval;
+mod eval_string;
 mod graph;
 mod hash;
 mod intern;
@@ -27,7 +28,8 @@ mod parser;
 
 pub use canon::{canonicalize_into, canonicalize_path, is_canonical};
 pub use error::{EvalError, ParseError};
-pub use eval::{shell_escape_into, Escape, EvalString};
+pub use eval::{shell_escape_into, Escape};
+pub use eval_string::EvalString;
 pub use graph::{
     Edge, EdgeId, Graph, Node, NodeId, Pool, PoolId, Rule, RuleId, RuleKey, ScopeId, CONSOLE_POOL, DEFAULT_POOL,
     PHONY_RULE, ROOT_SCOPE,

@@ -19,7 +19,8 @@
 
 use crate::canon::canonicalize_into;
 use crate::error::ParseError;
-use crate::eval::{Escape, EvalPiece, EvalString};
+use crate::eval::Escape;
+use crate::eval_string::{EvalPiece, EvalString};
 use crate::graph::{Edge, EdgeCounts, EdgeId, Graph, NodeId, Rule, RuleKey, ScopeId, DEFAULT_POOL, ROOT_SCOPE};
 use crate::intern::Sym;
 use crate::lexer::{Lexer, Piece, Token};

@@ -1,5 +1,11 @@
 //! Runs a blocking call over many items on a few threads at once: S3
-//! round trips overlap, in the function and in the client.
+//! round trips and uploads to workers overlap, in the Lambda function and
+//! in both remote clients.
+//!
+//! The one helper for I/O-bound fan-outs. CPU-bound ones use rayon; these
+//! do not, because each thread here mostly waits on the network: they
+//! want more lanes than cores and must not occupy rayon's global pool
+//! (sized to the cores) while a round trip is in flight.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

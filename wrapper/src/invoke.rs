@@ -91,12 +91,19 @@ pub fn find_not_self(name: &str, me: Option<&Path>) -> Option<PathBuf> {
         let p = fs::canonicalize(name).ok()?;
         return (!is_me(&p)).then_some(std::path::absolute(name).unwrap_or(p));
     }
+    // Every executable of that name on PATH, in order: the first that is
+    // not gg-cc itself.
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0))
+    ::which::which_in_all(name, Some(path), cwd_or_root())
+        .ok()?
         .find(|p| !is_me(p))
         .map(|p| std::path::absolute(&p).unwrap_or(p))
+}
+
+/// The working folder, for resolving relative PATH entries (`/` if it is
+/// gone).
+pub(crate) fn cwd_or_root() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
 }
 
 #[cfg(test)]

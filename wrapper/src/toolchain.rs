@@ -359,13 +359,13 @@ fn spelled_dirs(dirs: &[(String, String)], files: &[(String, Name)]) -> Vec<Stri
         .collect()
 }
 
-/// `name` as a path: itself if it has a `/`, else searched on PATH.
+/// `name` as a path: itself if it has a `/`, else the first executable
+/// file of that name on PATH.
 pub fn which(name: &str) -> Option<PathBuf> {
     if name.contains('/') {
         return Some(PathBuf::from(name)).filter(|p| p.is_file());
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    ::which::which_in(name, std::env::var_os("PATH"), crate::invoke::cwd_or_root()).ok()
 }
 
 /// The shared libraries an ELF program loads, at the paths the dynamic
@@ -407,25 +407,19 @@ fn loader_of(program: &Path) -> Option<PathBuf> {
 
 /// The PT_INTERP path of an ELF image, as written.
 fn loader_of_bytes(bytes: &[u8]) -> Option<String> {
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
-        return None; // only 64-bit little-endian ELF is understood
-    }
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
-    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        if ph + 0x38 > bytes.len() {
-            return None;
-        }
-        if u32::from_le_bytes(bytes[ph..ph + 4].try_into().unwrap()) == 3 {
-            let (off, size) = (u64_at(ph + 0x08), u64_at(ph + 0x20));
-            let raw = bytes.get(off..off + size)?;
-            let text = std::str::from_utf8(raw).ok()?.trim_end_matches('\0');
-            return Some(text.to_string());
-        }
-    }
-    None
+    use object::read::elf::{FileHeader as _, ProgramHeader as _};
+    let (header, endian) = elf64(bytes)?;
+    let raw =
+        header.program_headers(endian, bytes).ok()?.iter().find_map(|ph| ph.interpreter(endian, bytes).ok()?)?;
+    Some(std::str::from_utf8(raw).ok()?.to_string())
+}
+
+/// The header of a 64-bit little-endian ELF image (the only kind gg
+/// reads); `None` for anything else.
+fn elf64(bytes: &[u8]) -> Option<(&object::elf::FileHeader64<object::LittleEndian>, object::LittleEndian)> {
+    use object::read::elf::FileHeader as _;
+    let header = object::elf::FileHeader64::<object::LittleEndian>::parse(bytes).ok()?;
+    Some((header, header.endian().ok()?))
 }
 
 /// What the dynamic section of a shared library says about linking
@@ -444,58 +438,35 @@ pub struct ElfDynamic {
 /// The dynamic section of a 64-bit little-endian ELF shared object; `None`
 /// for anything else (objects, archives, executables without one, scripts).
 pub fn elf_dynamic(bytes: &[u8]) -> Option<ElfDynamic> {
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+    use object::elf::{DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRTAB, ET_DYN, PT_LOAD};
+    use object::read::elf::{Dyn as _, FileHeader as _, ProgramHeader as _};
+    let (header, endian) = elf64(bytes)?;
+    if header.e_type(endian) != ET_DYN {
         return None;
     }
-    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |o: usize| bytes.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
-    let u64_at = |o: usize| bytes.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
-    const ET_DYN: usize = 3;
-    if u16_at(0x10)? != ET_DYN {
-        return None;
-    }
-    let (phoff, phentsize, phnum) = (u64_at(0x20)? as usize, u16_at(0x36)?, u16_at(0x38)?);
-    // (vaddr, file offset, file size) of each loaded segment, to turn the
-    // string table's address into a file offset.
-    let mut loads = Vec::new();
-    let mut dynamic = None;
-    for i in 0..phnum {
-        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        let (kind, off, vaddr, filesz) = (u32_at(ph)?, u64_at(ph + 0x08)?, u64_at(ph + 0x10)?, u64_at(ph + 0x20)?);
-        match kind {
-            1 => loads.push((vaddr, off, filesz)),
-            2 => dynamic = Some((off as usize, filesz as usize)),
-            _ => {}
-        }
-    }
-    let (dyn_off, dyn_size) = dynamic?;
-    let mut entries = Vec::new();
-    let mut strtab = None;
-    for e in (dyn_off..dyn_off.checked_add(dyn_size)?).step_by(16) {
-        let (tag, val) = (u64_at(e)?, u64_at(e + 8)?);
-        match tag {
-            0 => break,
-            5 => strtab = Some(val),
-            _ => entries.push((tag, val)),
-        }
-    }
-    let strtab = strtab?;
-    let base =
-        loads.iter().find(|(v, _, size)| *v <= strtab && strtab < v + size).map(|(v, off, _)| off + (strtab - v))?;
-    let string = |at: u64| -> Option<String> {
-        let start = usize::try_from(base.checked_add(at)?).ok()?;
-        let rest = bytes.get(start..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    let segments = header.program_headers(endian, bytes).ok()?;
+    let dynamic = segments.iter().find_map(|ph| ph.dynamic(endian, bytes).ok()?)?;
+    let dynamic = &dynamic[..dynamic.iter().position(|d| d.tag32(endian) == Some(DT_NULL)).unwrap_or(dynamic.len())];
+    // The string table's address, turned into a file offset through the
+    // loaded segment that holds it.
+    let strtab = dynamic.iter().find(|d| d.tag32(endian) == Some(DT_STRTAB))?.d_val(endian);
+    let base = segments.iter().filter(|ph| ph.p_type(endian) == PT_LOAD).find_map(|ph| {
+        let (vaddr, size) = (ph.p_vaddr(endian), ph.p_filesz(endian));
+        (vaddr <= strtab && strtab < vaddr.saturating_add(size))
+            .then(|| ph.p_offset(endian).saturating_add(strtab - vaddr))
+    })?;
+    let strings = object::read::StringTable::new(bytes, base, bytes.len() as u64);
+    let string = |d: &object::elf::Dyn64<object::LittleEndian>| -> Option<String> {
+        Some(String::from_utf8_lossy(d.string(endian, strings).ok()?).into_owned())
     };
     let mut out = ElfDynamic::default();
     let (mut rpath, mut runpath) = (None, None);
-    for (tag, val) in entries {
-        match tag {
-            1 => out.needed.push(string(val)?),
-            14 => out.soname = Some(string(val)?),
-            15 => rpath = Some(string(val)?),
-            29 => runpath = Some(string(val)?),
+    for d in dynamic {
+        match d.tag32(endian) {
+            Some(DT_NEEDED) => out.needed.push(string(d)?),
+            Some(DT_SONAME) => out.soname = Some(string(d)?),
+            Some(DT_RPATH) => rpath = Some(string(d)?),
+            Some(DT_RUNPATH) => runpath = Some(string(d)?),
             _ => {}
         }
     }

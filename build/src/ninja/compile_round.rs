@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::Mutex;
 
 use crate::plan::{CompileStep, Hit};
 use gg_core::engine::FailKind;
@@ -376,19 +375,14 @@ fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<P
     if batch.is_empty() {
         return Vec::new();
     }
-    let results: Vec<Mutex<Option<Prep>>> = batch.iter().map(|_| Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..cx.options.jobs.clamp(1, batch.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&e) = batch.get(i) else { break };
-                let prep = prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
-                *results[i].lock().expect("results") = Some(prep);
-            });
-        }
-    });
-    results.into_iter().map(|m| m.into_inner().expect("results").expect("every compile prepared")).collect()
+    use rayon::prelude::*;
+    let one = |&e: &EdgeId| prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
+    // Hashing and preprocessor runs, `-j` at a time as before: a pool of
+    // exactly that size (rayon's global one is sized to the cores).
+    match rayon::ThreadPoolBuilder::new().num_threads(cx.options.jobs.clamp(1, batch.len())).build() {
+        Ok(pool) => pool.install(|| batch.par_iter().map(one).collect()),
+        Err(_) => batch.iter().map(one).collect(),
+    }
 }
 
 fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<Prep> {

@@ -41,19 +41,9 @@ impl Mtimes {
     /// Stats every node of `graph` on all cores: a large build has a
     /// hundred thousand files to look at before anything can start.
     pub fn of_graph(graph: &Graph) -> Mtimes {
+        use rayon::prelude::*;
         let ids: Vec<NodeId> = graph.node_ids().collect();
-        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-        let chunk = ids.len().div_ceil(threads.max(1)).max(1);
-        let mut nodes = vec![None; ids.len()];
-        std::thread::scope(|scope| {
-            for (part, ids) in nodes.chunks_mut(chunk).zip(ids.chunks(chunk)) {
-                scope.spawn(move || {
-                    for (slot, &id) in part.iter_mut().zip(ids) {
-                        *slot = stat(graph.path(id));
-                    }
-                });
-            }
-        });
+        let nodes = ids.par_iter().map(|&id| stat(graph.path(id))).collect();
         Mtimes { nodes, cache: HashMap::new() }
     }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use gg_core::Store;
 use gg_ninja::{EdgeId, Graph, CONSOLE_POOL};
+use rayon::prelude::*;
 
 use crate::plan::CompileStep;
 
@@ -34,15 +35,9 @@ pub(super) fn classify(
     order: &[EdgeId],
 ) -> (HashMap<EdgeId, Kind>, Vec<(EdgeId, String)>) {
     let edges: Vec<EdgeId> = order.iter().copied().filter(|&e| !graph.is_phony(e)).collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-    let chunk = edges.len().div_ceil(threads).max(1);
-    let models: Vec<Vec<(EdgeId, Result<CompileStep, String>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = edges
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|&e| (e, model(graph, store, cwd, e))).collect()))
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("modelling does not panic")).collect()
-    });
+    // CPU-bound (parsing commands, hashing): rayon's pool, edges' order kept.
+    let models: Vec<(EdgeId, Result<CompileStep, String>)> =
+        edges.par_iter().map(|&e| (e, model(graph, store, cwd, e))).collect();
     let mut kinds = HashMap::new();
     let mut local_reasons = Vec::new();
     for &e in order {
@@ -50,7 +45,7 @@ pub(super) fn classify(
             kinds.insert(e, Kind::Phony);
         }
     }
-    for (e, model) in models.into_iter().flatten() {
+    for (e, model) in models {
         let kind = match model {
             Ok(step) => Kind::Compile(Box::new(step)),
             Err(why) => match archive_or_link(graph, e) {

@@ -73,24 +73,18 @@ fn file_name(p: &Path) -> Result<String> {
 /// truncated zip); returns the entries' names.
 pub fn write(worker: &Path, out: &Path) -> Result<Vec<String>> {
     let entries = entries(worker)?;
-    let tmp = gg_core::fsutil::temp_beside(out);
-    let result = (|| -> Result<()> {
-        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create `{}`", tmp.display()))?;
+    gg_core::fsutil::write_atomic_with(out, None, |file| {
         let mut zip = ZipWriter::new(file);
         for e in &entries {
             let options = SimpleFileOptions::default()
                 .compression_method(CompressionMethod::Deflated)
                 .last_modified_time(DateTime::default())
                 .unix_permissions(e.mode);
-            zip.start_file(e.name.as_str(), options)?;
+            zip.start_file(e.name.as_str(), options).map_err(std::io::Error::other)?;
             zip.write_all(&e.bytes)?;
         }
-        zip.finish()?.sync_all()?;
-        std::fs::rename(&tmp, out).with_context(|| format!("cannot write `{}`", out.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
+        zip.finish().map_err(std::io::Error::other)?.sync_all()
+    })
+    .with_context(|| format!("cannot write `{}`", out.display()))?;
     Ok(entries.into_iter().map(|e| e.name).collect())
 }

@@ -123,24 +123,7 @@ impl Inner {
         }
         // Several connections at once: many small blobs are bound by round
         // trips, not bandwidth.
-        let lanes = missing.len().clamp(1, UPLOAD_LANES);
-        let results: Vec<Result<(), Attempt>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..lanes)
-                .map(|lane| {
-                    let missing = &missing;
-                    scope.spawn(move || {
-                        for name in missing.iter().skip(lane).step_by(lanes) {
-                            self.put(w, name)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Attempt::Unreachable("upload panicked".into()))))
-                .collect()
-        });
+        let results = gg_wire::fanout::map(&missing, UPLOAD_LANES, |name| self.put(w, name));
         results.into_iter().collect::<Result<(), Attempt>>()?;
         w.known.lock().expect("known").extend(wanted.iter().copied());
         Ok(())
