@@ -156,22 +156,28 @@ impl CompileStep {
         Some(Hit { thunk: entry.thunk, reduction, depfile, inputs })
     }
 
-    /// The preprocessor's dependency scan, as the depfile a compile with
-    /// `-MD` would write; `None` if the preprocessor fails (the compile
-    /// itself then reports the error).
-    pub fn scan(&self, store: &Store) -> Result<Option<String>> {
-        deps::scan(&self.job(store))
+    /// The files the compile's thunk carries (see `gg_wrapper::inputs`);
+    /// `None` if the preprocessor fails (the compile itself then reports
+    /// the error).
+    pub fn choose_inputs(&self, store: &Store) -> Result<Option<gg_wrapper::inputs::Chosen>> {
+        gg_wrapper::inputs::choose(&self.job(store))
     }
 
-    /// The depfile the compiler would have written, from a scan's text
-    /// (the full list) and the inputs it names: with `-MMD`, the list
-    /// without system headers.
-    pub fn depfile_bytes(&self, store: &Store, scan_text: &str, deps: &[String]) -> Vec<u8> {
+    /// The user's depfile from the full list of what the compile read.
+    pub fn depfile_bytes(&self, store: &Store, read: &[String]) -> Option<Vec<u8>> {
         let job = self.job(store);
-        match job.depfile_request() {
-            Some(d) if d.user_only => deps::user_only_depfile(&job, d, deps),
-            _ => scan_text.as_bytes().to_vec(),
-        }
+        job.depfile_request().map(|d| deps::user_depfile_bytes(&job, d, read))
+    }
+
+    /// Compiles in place and records (gg-cc's depend mode: on the local
+    /// engine the cheapest way to a recorded compile, see docs/design.md).
+    pub fn compile_here(
+        &self,
+        store: &Store,
+        key: Option<&str>,
+        write_depfile: bool,
+    ) -> Result<gg_wrapper::compile::Here> {
+        gg_wrapper::compile::compile_here(&self.job(store), key, write_depfile)
     }
 
     /// Hashes the inputs (`deps`: the headers and the source, from a scan
@@ -203,6 +209,11 @@ impl CompileStep {
     ) -> Result<()> {
         let object = reduction.get(None).context("the compile thunk has no output")?;
         let job = self.job(store);
+        let mut prepared = prepared;
+        if let Some(list) = reduction.outputs.get(1) {
+            let read = gg_core::depfile::from_canonical(&store.get_verified(&list.1)?).map_err(anyhow::Error::msg)?;
+            prepare::narrow(&job, &mut prepared, &read);
+        }
         let user_dep = match (self.depfile(store), depfile) {
             (Some(path), Some(bytes)) => Some((path, bytes.to_vec())),
             _ => None,

@@ -137,6 +137,12 @@ fn stats(store: &Store, zero: bool) -> Result<ExitCode> {
     for (why, n) in &s.local {
         println!("run locally            {n}  {why}");
     }
+    for (why, n) in &s.scan_fallbacks {
+        println!("scanned by preprocessor {n}  {why}");
+    }
+    if s.scan_misses > 0 {
+        println!("scanner misses         {}", s.scan_misses);
+    }
     println!("bytes stored           {}", s.bytes_stored);
     Ok(ExitCode::SUCCESS)
 }

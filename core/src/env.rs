@@ -72,6 +72,10 @@ vars! {
     KEEP_SANDBOX: "GG_KEEP_SANDBOX", "", "off", "`1` leaves sandbox folders in `<store>/sandboxes/`, to debug";
     DISABLE: "GG_DISABLE", "", "off", "`1`: gg-cc runs the compiler as if gg were not there";
     LOG: "GG_LOG", "", "off", "`debug`: gg-cc says why a lookup missed and what it recorded; `gg ninja` names the edges it ran here";
+    SCAN: "GG_SCAN", "", "the include scanner",
+        "`preprocessor`: learn a compile's inputs from `cc -M` instead of the in-process include scanner";
+    VERIFY_SCAN: "GG_VERIFY_SCAN", "", "off",
+        "`1`: check the include scanner against the compiler's own list, failing the compile it missed a file of";
     STORE_INPUTS: "GG_STORE_INPUTS", "", "off",
         "`1`: gg-cc also stores every input and the toolchain, so the thunk can be forced anywhere";
     NINJA: "GG_NINJA", "", "off", "`1`: the `ninja` shim hands every build to `gg ninja` (read by the shim)";
@@ -223,6 +227,15 @@ pub fn disable() -> bool {
 /// Whether `GG_LOG=debug` (in any case).
 pub fn log_debug() -> bool {
     text(&LOG).is_some_and(|v| v.eq_ignore_ascii_case("debug"))
+}
+
+/// Whether `GG_SCAN=preprocessor` asks for the old dependency scan.
+pub fn scan_with_preprocessor() -> bool {
+    text(&SCAN).is_some_and(|v| v == "preprocessor")
+}
+
+pub fn verify_scan() -> bool {
+    switch(&VERIFY_SCAN)
 }
 
 pub fn store_inputs() -> bool {

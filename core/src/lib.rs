@@ -6,6 +6,7 @@
 
 pub mod beneath;
 pub mod config;
+pub mod depfile;
 pub mod engine;
 pub mod env;
 pub mod fsck;

@@ -30,6 +30,13 @@
 //!   thunk's default output. Their order is kept, so it is part of the hash.
 //! - `cwd` is where the function starts, relative to the root (`""` = root).
 //! - `timeout` is in seconds; 0 means the engine's default.
+//! - `depfiles` (left out when empty, so thunks without it keep their
+//!   names) lists outputs that are Make dependency files. After the run
+//!   every engine rewrites each into its canonical form: the first rule's
+//!   dependencies, one per line, unescaped, the sandbox root written back
+//!   as `/`. A compiler spells paths under the sandbox root and wraps long
+//!   lines at a width the root's length shifts; the canonical list is the
+//!   same wherever the thunk ran, so the output stays a function of it.
 //! - [`ROOT_PLACEHOLDER`] in an arg or envar is replaced at run time by the
 //!   absolute sandbox root, so where a thunk runs never changes its name.
 //!   The other way round, every engine writes the sandbox root back as the
@@ -87,6 +94,8 @@ pub struct Thunk {
     pub outputs: Vec<String>,
     pub cwd: String,
     pub timeout: u64,
+    /// Outputs that are Make dependency files (see the module docs).
+    pub depfiles: Vec<String>,
 }
 
 /// Why a thunk is refused: the field, the offending value and the reason.
@@ -110,6 +119,8 @@ fn field_err(field: impl Into<String>, value: impl fmt::Display, why: impl Into<
 struct Wire {
     _gg: u32,
     cwd: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    depfiles: Vec<String>,
     executables: Vec<String>,
     function: WireFunction,
     outputs: Vec<String>,
@@ -143,9 +154,17 @@ impl Thunk {
         thunks.sort();
         let mut function = function;
         function.envars.sort_by(|a, b| envar_name(a).cmp(envar_name(b)).then(a.cmp(b)));
-        let thunk = Thunk { function, values, executables, thunks, outputs, cwd, timeout };
+        let thunk = Thunk { function, values, executables, thunks, outputs, cwd, timeout, depfiles: Vec::new() };
         thunk.validate()?;
         Ok(thunk)
+    }
+
+    /// This thunk with `depfiles` marked as Make dependency files; each
+    /// must be one of its outputs other than the first.
+    pub fn with_depfiles(mut self, depfiles: Vec<String>) -> Result<Thunk, IrError> {
+        self.depfiles = depfiles;
+        self.validate()?;
+        Ok(self)
     }
 
     fn validate(&self) -> Result<(), IrError> {
@@ -215,6 +234,15 @@ impl Thunk {
                 return Err(field_err("outputs", out, format!("is a folder holding the input `{inner}`")));
             }
         }
+        let mut seen_dep = BTreeSet::new();
+        for d in &self.depfiles {
+            if !self.outputs[1..].contains(d) {
+                return Err(field_err("depfiles", d, "must be one of the outputs, not the first"));
+            }
+            if !seen_dep.insert(d.as_str()) {
+                return Err(field_err("depfiles", d, "named twice"));
+            }
+        }
         relpath::check_dir(&self.cwd).map_err(|why| field_err("cwd", &self.cwd, why))?;
         Ok(())
     }
@@ -224,6 +252,7 @@ impl Thunk {
         let wire = Wire {
             _gg: IR_VERSION,
             cwd: self.cwd.clone(),
+            depfiles: self.depfiles.clone(),
             executables: self.executables.iter().map(|o| format!("{}={}", o.hash, o.path)).collect(),
             function: WireFunction {
                 args: self.function.args.clone(),
@@ -260,7 +289,8 @@ impl Thunk {
             let output = r.parse::<OutputRef>().map_err(|e| field_err(&field, t, e.why))?;
             thunks.push(ThunkInput { path: path.to_string(), output });
         }
-        Thunk::new(function, values, executables, thunks, wire.outputs, wire.cwd, wire.timeout)
+        Thunk::new(function, values, executables, thunks, wire.outputs, wire.cwd, wire.timeout)?
+            .with_depfiles(wire.depfiles)
     }
 
     /// Whether `bytes` look like a thunk encoding (cheap prefix test).

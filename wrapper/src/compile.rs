@@ -21,7 +21,7 @@ use crate::manifest::{self, Entry};
 use crate::prepare::{commit, prepare};
 use crate::stats::{self, Event};
 use crate::toolchain::{Family, Toolchain};
-use crate::write_out::{write_depfile, write_out};
+use crate::write_out::write_out;
 
 /// How many names of the store's `tmp/` a miss looks at for temps of
 /// killed writers: the folder holds only writes in flight, so this bound
@@ -97,19 +97,76 @@ fn serve_hit(job: &Job<'_>, entry: &Entry) -> Result<()> {
 }
 
 fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
-    let c = job.compile;
     if let Err(why) = crate::writable::check(job.store) {
         return Err(plain(job, &why));
     }
+    let (output, result) = match compile_here(job, key, true)? {
+        Here::Plain(why) => return Err(plain(job, why)),
+        Here::Failed { code, output } => {
+            crate::ran::mark();
+            let _ = std::io::stdout().write_all(&output.stdout);
+            let _ = std::io::stderr().write_all(&output.stderr);
+            stats::note(job.store, &Event::Uncacheable("compile failed".into()));
+            return Ok(code);
+        }
+        Here::Done { output, result } => (output, result),
+    };
+    crate::ran::mark();
+    let _ = std::io::stdout().write_all(&output.stdout);
+    let _ = std::io::stderr().write_all(&output.stderr);
+    match result {
+        Ok(done) => {
+            stats::note(job.store, &done.event);
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("gg-cc: error: {e:#}");
+            Ok(1)
+        }
+    }
+}
+
+/// What a compile run in place came to.
+#[derive(Debug)]
+pub enum Here {
+    /// gg's own trouble before anything was printed (the store took no
+    /// depfile): the compile is to be run plain, for this reason.
+    Plain(&'static str),
+    /// The compiler failed: its exit code and what it printed.
+    Failed { code: i32, output: std::process::Output },
+    /// The compiler succeeded and printed `output`; the object and depfile
+    /// are written and the compile recorded, unless `result` says why not
+    /// (then nothing is left behind, and the compile must count as failed:
+    /// running it again would print everything twice).
+    Done { output: std::process::Output, result: Result<Done> },
+}
+
+/// A compile done in place.
+#[derive(Debug)]
+pub struct Done {
+    /// Recorded, or why not (for the stats).
+    pub event: Event,
+    /// Every file it read, as the compiler listed them (the source first).
+    pub read: Vec<String>,
+    /// The object's name in the store, if recorded.
+    pub object: Option<Name>,
+}
+
+/// Runs the real compiler in place with a depfile added (ccache's depend
+/// mode), writes the object and, with `write_depfile`, the user's depfile,
+/// then records the thunk the depfile describes with its reduction, so
+/// the next identical compile, here or on any engine, is a hit.
+pub fn compile_here(job: &Job<'_>, key: Option<&str>, write_depfile: bool) -> Result<Here> {
+    let c = job.compile;
     let out = c.output_path();
     // What a killed gg-cc (or compiler) left for this output and in the
     // store: cheap here, where a compile follows.
-    fsutil::remove_dead_temps_beside(Path::new(&out));
+    fsutil::remove_dead_temps_beside(&job.cwd.join(&out));
     if let Some(d) = job.depfile_request() {
-        fsutil::remove_dead_temps_beside(Path::new(&job.user_depfile(d)));
+        fsutil::remove_dead_temps_beside(&job.cwd.join(job.user_depfile(d)));
     }
     job.store.sweep_dead_temps(STALE_SWEEP_LIMIT);
-    let tmp_out = fsutil::temp_beside(Path::new(&out));
+    let tmp_out = fsutil::temp_beside(&job.cwd.join(&out));
     let dep_tmp = job.store.temp_path("deps");
     let mut args: Vec<String> = c.args.clone();
     args.push("-o".into());
@@ -121,7 +178,11 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         cmd.arg0(&job.inv.arg0);
     }
     let started = manifest::now_ns();
-    let output = cmd.args(&args).output().with_context(|| format!("cannot run `{}`", job.inv.compiler.display()))?;
+    let output = cmd
+        .args(&args)
+        .current_dir(&job.cwd)
+        .output()
+        .with_context(|| format!("cannot run `{}`", job.inv.compiler.display()))?;
     if !output.status.success()
         && memchr::memmem::find(&output.stderr, dep_tmp.as_os_str().as_encoded_bytes()).is_some()
     {
@@ -129,31 +190,22 @@ fn compile_in_place(job: &Job<'_>, key: Option<&str>) -> Result<i32> {
         // failure is gg's, so the user sees the plain compile, not this one.
         let _ = fs::remove_file(&tmp_out);
         let _ = fs::remove_file(&dep_tmp);
-        return Err(plain(job, "its dependency file could not be written"));
+        return Ok(Here::Plain("its dependency file could not be written"));
     }
-    crate::ran::mark();
-    let _ = std::io::stdout().write_all(&output.stdout);
-    let _ = std::io::stderr().write_all(&output.stderr);
     if !output.status.success() {
         let _ = fs::remove_file(&tmp_out);
         let _ = fs::remove_file(&dep_tmp);
-        stats::note(job.store, &Event::Uncacheable("compile failed".into()));
-        return Ok(exit_code(output.status));
+        // The compiler removes its output when it fails: an object left
+        // from before must not look up to date.
+        let _ = fs::remove_file(job.cwd.join(&out));
+        return Ok(Here::Failed { code: exit_code(output.status), output });
     }
-    // The compiler ran and printed; from here on an error must not run it
-    // again (the fallback would print everything twice): report and fail.
-    match finish(job, key, &out, &tmp_out, &dep_tmp, started, &output) {
-        Ok(event) => {
-            stats::note(job.store, &event);
-            Ok(0)
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp_out);
-            let _ = fs::remove_file(&dep_tmp);
-            eprintln!("gg-cc: error: {e:#}");
-            Ok(1)
-        }
+    let result = finish(job, key, &out, &tmp_out, &dep_tmp, started, &output, write_depfile);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp_out);
+        let _ = fs::remove_file(&dep_tmp);
     }
+    Ok(Here::Done { output, result })
 }
 
 /// Warns once and replaces this process with the real compiler, run as
@@ -175,7 +227,8 @@ fn finish(
     dep_tmp: &Path,
     started: i128,
     output: &std::process::Output,
-) -> Result<Event> {
+    write_depfile: bool,
+) -> Result<Done> {
     let c = job.compile;
     let dep_text = fs::read_to_string(dep_tmp);
     let _ = fs::remove_file(dep_tmp);
@@ -195,16 +248,20 @@ fn finish(
         }
         None => None,
     };
-    if let Some((path, bytes)) = &user_dep {
-        write_depfile(Path::new(path), bytes)?;
+    crate::inputs::verify_in_place(job, &inputs)?;
+    if let Some((path, bytes)) = user_dep.as_ref().filter(|_| write_depfile) {
+        crate::write_out::write_depfile(&job.cwd.join(path), bytes)?;
     }
-    fs::rename(tmp_out, out).with_context(|| format!("cannot write `{out}`"))?;
-    let Some(key) = key else { return Ok(Event::Uncacheable("source unreadable".into())) };
-    Ok(match record(job, key, &inputs, out, started, output, user_dep.as_ref()) {
-        Ok(event) => event,
+    let out = job.cwd.join(out);
+    fs::rename(tmp_out, &out).with_context(|| format!("cannot write `{}`", out.display()))?;
+    let Some(key) = key else {
+        return Ok(Done { event: Event::Uncacheable("source unreadable".into()), read: inputs, object: None });
+    };
+    Ok(match record(job, key, &inputs, &out, started, output, user_dep.as_ref()) {
+        Ok((event, object)) => Done { event, read: inputs, object },
         Err(e) => {
             debug(&format!("not recorded: {e:#}"));
-            Event::Uncacheable("recording failed".into())
+            Done { event: Event::Uncacheable("recording failed".into()), read: inputs, object: None }
         }
     })
 }
@@ -215,27 +272,32 @@ fn record(
     job: &Job<'_>,
     key: &str,
     deps: &[String],
-    out: &str,
+    out: &Path,
     started: i128,
     output: &std::process::Output,
     user_dep: Option<&(String, Vec<u8>)>,
-) -> Result<Event> {
+) -> Result<(Event, Option<Name>)> {
     let prepared = match prepare(job, deps, started)? {
         Ok(p) => p,
-        Err(uncacheable) => return Ok(uncacheable),
+        Err(uncacheable) => return Ok((uncacheable, None)),
     };
-    let object = job.store.put_file(Path::new(out))?;
+    let object = job.store.put_file(out)?;
     let keep = |bytes: &[u8]| -> Result<Option<Name>> {
         Ok(if bytes.is_empty() { None } else { Some(job.store.put_bytes(Kind::Value, bytes)?) })
     };
+    let mut outputs = vec![(prepared.thunk.outputs[0].clone(), object)];
+    // The thunk's second output, as any engine would have stored it.
+    if let Some(list) = prepared.thunk.outputs.get(1) {
+        outputs.push((list.clone(), job.store.put_bytes(Kind::Value, &depfile::to_canonical(deps))?));
+    }
     let reduction = Reduction {
-        outputs: vec![(prepared.thunk.outputs[0].clone(), object)],
+        outputs,
         stdout: keep(&output.stdout)?,
         stderr: keep(&output.stderr)?,
         executable: vec![],
     };
     commit(job, key, prepared, &reduction, user_dep)?;
-    Ok(Event::Miss { bytes: object.size() })
+    Ok((Event::Miss { bytes: object.size() }, Some(object)))
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

@@ -96,6 +96,16 @@ pub fn scan(job: &Job<'_>) -> Result<Option<String>> {
     Ok(text.ok())
 }
 
+/// The depfile the user asked for, from the full list of what the compile
+/// read (a thunk's dependency output), laid out as the compiler lays it
+/// out: with `-MMD`, without system headers.
+pub fn user_depfile_bytes(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8> {
+    if d.user_only {
+        return user_only_depfile(job, d, inputs);
+    }
+    render(job, d, inputs)
+}
+
 /// The `-MMD` depfile: the full list without system headers, laid out as
 /// gcc lays it out.
 pub fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Vec<u8> {
@@ -109,14 +119,20 @@ pub fn user_only_depfile(job: &Job<'_>, d: &DepRequest, inputs: &[String]) -> Ve
     };
     let deps: Vec<String> =
         inputs.iter().enumerate().filter(|(i, p)| *i == 0 || !is_system(p)).map(|(_, p)| p.clone()).collect();
+    render(job, d, &deps)
+}
+
+/// `deps` as the compiler writes a depfile, with the user's targets.
+fn render(job: &Job<'_>, d: &DepRequest, deps: &[String]) -> Vec<u8> {
+    let c = job.compile;
     let targets: Vec<String> = if d.targets.is_empty() {
         vec![depfile::quote(&default_target(c, d))]
     } else {
         d.targets.iter().map(|(t, q)| if *q { depfile::quote(t) } else { t.clone() }).collect()
     };
     match job.toolchain.family {
-        Family::Gcc => depfile::write_gcc(&targets, &deps, d.phony),
-        Family::Clang => depfile::write_clang(&targets, &deps, d.phony),
+        Family::Gcc => depfile::write_gcc(&targets, deps, d.phony),
+        Family::Clang => depfile::write_clang(&targets, deps, d.phony),
     }
     .into_bytes()
 }

@@ -7,10 +7,10 @@
 
 pub mod args;
 pub mod compile;
-pub mod depfile;
 pub mod deps;
 pub mod env_local;
 pub mod has_include;
+pub mod inputs;
 pub mod invoke;
 pub mod job;
 pub mod locale;
@@ -21,6 +21,7 @@ pub mod prepare;
 pub mod probe;
 pub mod ran;
 mod remote;
+pub mod scan;
 pub mod shadow;
 pub mod stamp;
 pub mod stats;
@@ -33,6 +34,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use anyhow::{Context, Result};
+pub use gg_core::depfile;
 use gg_core::Store;
 
 use crate::args::Classified;

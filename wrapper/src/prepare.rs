@@ -133,6 +133,15 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
     Ok(Ok(Prepared { thunk, files, inputs, probes, shadows }))
 }
 
+/// Keeps, of what the direct-mode entry checks, only the files the compile
+/// read (`read`: its own list; the thunk carried a superset): a change to a
+/// header it never opened is no reason to miss.
+pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
+    let read: std::collections::HashSet<String> = read.iter().map(|p| job.absolute(p)).collect();
+    let source = job.absolute(&job.compile.source);
+    prepared.files.retain(|f| f.path == source || read.contains(&f.path) || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path));
+}
+
 /// The hash of a locale file, computed once per process.
 fn locale_hash(path: &str) -> Result<Name> {
     static HASHES: std::sync::Mutex<Vec<(String, Name)>> = std::sync::Mutex::new(Vec::new());

@@ -1,7 +1,9 @@
-//! A miss on a remote engine: scan the compile's dependencies with the
-//! preprocessor (a compile elsewhere cannot tell gg what it read), build
-//! the thunk, send it, and write what comes back as a local compile would.
-//! Anything short of a clean answer falls back to compiling in place.
+//! A miss on a remote engine: choose the files the compile needs (the
+//! include scanner's superset, see `inputs`), build the thunk, send it, and
+//! write what comes back as a local compile would: the object, and the
+//! user's depfile and the direct-mode entry from the dependency list the
+//! compile itself wrote. Anything short of a clean answer falls back to
+//! compiling in place.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +13,7 @@ use gg_core::engine::{Executor, FailKind, Job as EngineJob};
 use gg_core::Reduction;
 
 use crate::depfile;
-use crate::deps::{scan, user_only_depfile};
+use crate::deps::user_depfile_bytes;
 use crate::job::Job;
 use crate::log::debug;
 use crate::manifest;
@@ -23,29 +25,31 @@ use crate::write_out::write_out;
 pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result<Option<i32>> {
     let c = job.compile;
     let started = manifest::now_ns();
-    let (deps, scan_text) = if c.lang.preprocessed_by_compiler() {
-        let Some(text) = scan(job)? else { return Ok(None) };
-        match depfile::inputs(&text) {
-            Ok(d) => (d, text),
-            Err(e) => {
-                debug(&format!("the dependency scan is unreadable: {e}"));
-                return Ok(None);
+    let chosen = match crate::inputs::choose(job) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Ok(None),
+        Err(e) => match e.downcast::<crate::inputs::Missed>() {
+            Ok(missed) => {
+                crate::ran::mark();
+                eprintln!("gg-cc: error: {missed}");
+                return Ok(Some(1));
             }
-        }
-    } else {
-        (vec![c.source.clone()], String::new())
+            Err(e) => return Err(e),
+        },
     };
-    let user_dep = job.depfile_request().map(|d| {
-        let text = if d.user_only { user_only_depfile(job, d, &deps) } else { scan_text.clone().into_bytes() };
-        (job.user_depfile(d), text)
-    });
-    let prepared = match prepare(job, &deps, started)? {
+    let prepared = match prepare(job, &chosen.files, started)? {
         Ok(p) => p,
         Err(_) => return Ok(None),
     };
     let name = prepared.thunk.name();
     let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk }) {
         Ok(o) => o,
+        Err(e) if e.kind == FailKind::Exit && chosen.scanned => {
+            // Maybe a header the scanner missed: the compiler in place
+            // gives the verdict (and words it).
+            debug(&format!("the compile of `{}` failed on the scanned inputs", c.source));
+            return Ok(None);
+        }
         Err(e) if e.kind == FailKind::Exit => {
             // The compiler's own failure, as it printed it.
             crate::ran::mark();
@@ -66,7 +70,7 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         }
     };
     let Some(object) = outcome.outputs.first().copied() else { return Ok(None) };
-    if let Err(e) = engine.fetch(&[object]) {
+    if let Err(e) = engine.fetch(&outcome.outputs) {
         if strict() {
             eprintln!("gg-cc: error: cannot fetch the object of `{}`: {}", c.source, e.message);
             return Ok(Some(1));
@@ -74,6 +78,16 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         debug(&format!("cannot fetch the object of `{}`: {}", c.source, e.message));
         return Ok(None);
     }
+    // The exact list of what the compile read, from the compile.
+    let read = match outcome.outputs.get(1) {
+        Some(list) => Some(depfile::from_canonical(&job.store.get_verified(list)?).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let user_dep = match (job.depfile_request(), &read) {
+        (Some(d), Some(read)) => Some((job.user_depfile(d), user_depfile_bytes(job, d, read))),
+        (Some(_), None) => return Ok(None),
+        _ => None,
+    };
     let (blob, _) = job.store.verified(&object, false)?;
     // Read before anything is written, so that a failure here still
     // leaves the compile to be run in place.
@@ -89,8 +103,12 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
     crate::ran::mark();
     let _ = std::io::stdout().write_all(&printed[0]);
     let _ = std::io::stderr().write_all(&printed[1]);
+    let mut prepared = prepared;
+    if let Some(read) = &read {
+        crate::prepare::narrow(job, &mut prepared, read);
+    }
     let reduction = Reduction {
-        outputs: vec![(prepared.thunk.outputs[0].clone(), object)],
+        outputs: prepared.thunk.outputs.iter().cloned().zip(outcome.outputs.iter().copied()).collect(),
         stdout: outcome.stdout,
         stderr: outcome.stderr,
         executable: outcome.executable,

@@ -29,6 +29,11 @@ pub struct Stats {
     pub local: BTreeMap<String, u64>,
     /// Bytes of results stored.
     pub bytes_stored: u64,
+    /// Compiles whose inputs the include scanner left to the
+    /// preprocessor, by reason.
+    pub scan_fallbacks: BTreeMap<String, u64>,
+    /// Files the scanner missed (`GG_VERIFY_SCAN=1` only).
+    pub scan_misses: u64,
 }
 
 /// One call's contribution.
@@ -39,6 +44,10 @@ pub enum Event {
     Miss { bytes: u64 },
     Uncacheable(String),
     Local(String),
+    /// Not a call of its own: the scanner fell back, for this reason.
+    ScanFallback(String),
+    /// Not a call of its own: the verifier caught a scanner miss.
+    ScanMissed,
 }
 
 fn file(store: &Store) -> Result<File> {
@@ -77,7 +86,9 @@ pub fn record(store: &Store, event: &Event) -> Result<()> {
     locked(
         store,
         |s| {
-            s.calls += 1;
+            if !matches!(event, Event::ScanFallback(_) | Event::ScanMissed) {
+                s.calls += 1;
+            }
             match event {
                 Event::DirectHit => s.direct_hits += 1,
                 Event::PreprocessedHit => s.preprocessed_hits += 1,
@@ -87,6 +98,8 @@ pub fn record(store: &Store, event: &Event) -> Result<()> {
                 }
                 Event::Uncacheable(why) => *s.uncacheable.entry(why.clone()).or_default() += 1,
                 Event::Local(why) => *s.local.entry(why.clone()).or_default() += 1,
+                Event::ScanFallback(why) => *s.scan_fallbacks.entry(why.clone()).or_default() += 1,
+                Event::ScanMissed => s.scan_misses += 1,
             }
         },
         true,
@@ -131,8 +144,10 @@ mod tests {
         record(&store, &Event::Miss { bytes: 10 }).unwrap();
         record(&store, &Event::Local("linking".into())).unwrap();
         record(&store, &Event::Local("linking".into())).unwrap();
+        record(&store, &Event::ScanFallback("computed include".into())).unwrap();
         let s = read(&store).unwrap();
         assert_eq!((s.calls, s.direct_hits, s.misses, s.bytes_stored), (103, 100, 1, 10));
+        assert_eq!(s.scan_fallbacks["computed include"], 1, "counted, but not as a call");
         assert_eq!(s.local["linking"], 2);
         zero(&store).unwrap();
         assert_eq!(read(&store).unwrap(), Stats::default());

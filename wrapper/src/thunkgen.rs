@@ -35,6 +35,10 @@ const ENV_VERBATIM: &[&str] = &["SOURCE_DATE_EPOCH", "GCC_COLORS", "GCC_URLS", "
 /// Where the stage launchers sit in the sandbox.
 const LAUNCH_DIR: &str = "gg/launch";
 
+/// The compile thunk's second output: the dependency list the compiler
+/// wrote, in the canonical form every engine stores (see `gg_core::thunk`).
+pub const DEPS_OUTPUT: &str = "gg/compile.d";
+
 /// Everything a compile thunk is made from.
 #[derive(Debug)]
 pub struct Parts<'a> {
@@ -187,6 +191,13 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     if c.mode == Mode::Assembly && !c.args.iter().any(|a| a == "-S") {
         args.push("-S".into());
     }
+    // Every file the compile read, from the compiler itself: the user's
+    // depfile, the deps log and the direct-mode entry are made from it,
+    // whichever files the client chose to send (a superset).
+    let lists_deps = c.lang.preprocessed_by_compiler();
+    if lists_deps {
+        args.extend(["-MD".into(), "-MF".into(), format!("{ROOT_PLACEHOLDER}/{DEPS_OUTPUT}"), "-MQ".into(), "gg".into()]);
+    }
 
     let cwd = p.cwd.to_string_lossy();
     let out_abs = if output.starts_with('/') { output } else { format!("{}/{output}", cwd.trim_end_matches('/')) };
@@ -252,15 +263,16 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
         envars.push(format!("{k}={value}"));
     }
     envars.extend(p.locale.envars.iter().cloned());
-    Thunk::new(
-        Function { hash: function, args, envars },
-        values,
-        executables,
-        vec![],
-        vec![rel(&out_abs)],
-        rel(&cwd),
-        0,
-    )
+    let mut outputs = vec![rel(&out_abs)];
+    if lists_deps {
+        outputs.push(DEPS_OUTPUT.into());
+    }
+    let thunk = Thunk::new(Function { hash: function, args, envars }, values, executables, vec![], outputs, rel(&cwd), 0)?;
+    if lists_deps {
+        thunk.with_depfiles(vec![DEPS_OUTPUT.into()])
+    } else {
+        Ok(thunk)
+    }
 }
 
 /// The hash of the driver binary (it is among the toolchain's files,

@@ -32,16 +32,26 @@ enum Prep {
     Thunk {
         prepared: Prepared,
         key: Option<String>,
-        depfile: Option<String>,
-        deps: Vec<String>,
+        scanned: bool,
     },
     /// Run it as it is (and let the compiler report what it found).
     Local(String),
+    /// The edge fails with this message (`GG_VERIFY_SCAN=1` caught a miss).
+    Failed(String),
+    /// Compiled in place (the local engine): what it read and printed, and
+    /// the object's name if it was recorded.
+    Here {
+        read: Vec<String>,
+        printed: Vec<u8>,
+        object: Option<Name>,
+    },
+    /// Compiled in place and failed: what it printed.
+    HereFailed(Vec<u8>),
 }
 
-/// A compile sent to the engine: its edge, thunk, direct-mode key, the
-/// depfile text (when scanned) and its dependencies.
-type Forced = (EdgeId, Prepared, Option<String>, Option<String>, Vec<String>);
+/// A compile sent to the engine: its edge, thunk, direct-mode key, and
+/// whether the include scanner chose its inputs.
+type Forced = (EdgeId, Prepared, Option<String>, bool);
 
 pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
@@ -100,11 +110,24 @@ fn compile_thunks(
                 }
                 finish_hit(cx, st, e, &hit, &deps, written);
             }
-            Prep::Thunk { prepared, key, depfile, deps } => {
+            Prep::Thunk { prepared, key, scanned } => {
                 let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
                 made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
-                forced.push((e, prepared, key, depfile, deps));
+                forced.push((e, prepared, key, scanned));
+            }
+            Prep::Failed(text) => st.fail(cx, e, format!("gg ninja: error: {text}\n").as_bytes()),
+            Prep::HereFailed(printed) => st.fail(cx, e, &printed),
+            Prep::Here { read, printed, object } => {
+                if let Some(v) = object {
+                    made.insert(out, Made::Value(v));
+                    modelled.insert(e);
+                }
+                st.report(cx, e);
+                cx.print_output(&printed);
+                let t = cx.millis();
+                st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &read, t, t);
+                st.done.insert(e);
             }
         }
     }
@@ -152,6 +175,9 @@ fn step_thunks(
                 st.kinds.insert(e, Kind::Local);
             }
             Err(err) => {
+                // The store could not take the step's inputs (full, read
+                // only): it runs here, as Ninja would, with one warning.
+                warn_once(&format!("{err:#}"));
                 st.local_reasons.push((e, format!("{err:#}")));
                 st.kinds.insert(e, Kind::Local);
             }
@@ -170,7 +196,7 @@ fn finish_compiles(
     failures: &[Failure],
     degraded: &mut HashSet<EdgeId>,
 ) -> ControlFlow<()> {
-    for ((e, prepared, key, depfile, deps), result) in forced.into_iter().zip(results.by_ref()) {
+    for ((e, prepared, key, scanned), result) in forced.into_iter().zip(results.by_ref()) {
         let thunk = prepared.thunk.name();
         match result {
             Ok(_) => {
@@ -186,24 +212,25 @@ fn finish_compiles(
                     continue;
                 }
                 let step = compile_step(st, e);
-                let object = red.get(None).into_iter().collect::<Vec<Name>>();
-                let written = cx.executor.fetch(&object).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
-                    step.finish(
-                        cx.store,
-                        key.as_deref(),
-                        prepared,
-                        &red,
-                        depfile.as_deref().map(str::as_bytes),
-                        wants_depfile(cx, e),
-                    )
+                let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
+                let written = cx.executor.fetch(&values).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
+                    // What the compile read, as it listed it itself.
+                    let read = match red.outputs.get(1) {
+                        Some((_, list)) => gg_core::depfile::from_canonical(&cx.store.get_verified(list)?)
+                            .map_err(anyhow::Error::msg)?,
+                        None => vec![step.source().to_string()],
+                    };
+                    let depfile = step.depfile_bytes(cx.store, &read);
+                    step.finish(cx.store, key.as_deref(), prepared, &red, depfile.as_deref(), wants_depfile(cx, e))?;
+                    Ok(read)
                 });
                 match written {
-                    Ok(()) => {
+                    Ok(read) => {
                         st.report(cx, e);
                         print_stored(cx, red.stdout);
                         print_stored(cx, red.stderr);
                         let t = cx.millis();
-                        st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &deps, t, t);
+                        st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &read, t, t);
                         st.done.insert(e);
                     }
                     Err(err) => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
@@ -211,6 +238,13 @@ fn finish_compiles(
             }
             Err(_) if own_failure_is_the_engines(failures, &thunk) => {
                 run_here_instead(st, e, failures, &thunk);
+                degraded.insert(e);
+            }
+            Err(_) if scanned && failures.iter().any(|f| f.thunk == thunk && f.error.kind == FailKind::Exit) => {
+                // Maybe a header the scanner missed: the compiler in place
+                // gives the verdict (and words it).
+                st.local_reasons.push((e, "the compile failed on the scanned inputs".into()));
+                st.kinds.insert(e, Kind::Local);
                 degraded.insert(e);
             }
             Err(why) => {
@@ -293,16 +327,21 @@ fn own_failure_is_the_engines(failures: &[Failure], thunk: &Name) -> bool {
 
 /// Turns edge `e` into a local step, saying so once per build.
 fn run_here_instead(st: &mut State, e: EdgeId, failures: &[Failure], thunk: &Name) {
-    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let why = match failures.iter().find(|f| f.thunk == *thunk) {
         Some(f) => f.error.message.clone(),
         None => "an input's thunk could not run".into(),
     };
+    warn_once(&why);
+    st.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
+    st.kinds.insert(e, Kind::Local);
+}
+
+/// Says once per build that steps run here instead, and why.
+fn warn_once(why: &str) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         eprintln!("gg ninja: warning: the engine cannot run these steps ({why}); running them here as Ninja would");
     }
-    st.local_reasons.push((e, format!("the engine could not run its thunk: {why}")));
-    st.kinds.insert(e, Kind::Local);
 }
 
 /// What a failed thunk printed, or why it did not run.
@@ -404,19 +443,41 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
         let written = write_hit(cx, st, e, &hit);
         return Ok(Prep::Hit { hit, deps, written });
     }
-    let (deps, depfile) = match plan.fresh_deps.get(&e) {
-        Some(deps) => (deps.clone(), None),
-        None => {
-            let Some(text) = step.scan(cx.store)? else {
-                return Ok(Prep::Local("the preprocessor failed".into()));
-            };
-            let deps = gg_wrapper::depfile::inputs(&text).map_err(|err| anyhow::anyhow!(err))?;
-            let depfile = String::from_utf8_lossy(&step.depfile_bytes(cx.store, &text, &deps)).into_owned();
-            (deps, Some(depfile))
-        }
+    if cx.options.in_place {
+        return compile_here(cx, step, key.as_deref(), wants_depfile(cx, e));
+    }
+    // The deps log's list when still true, else the scanner's superset
+    // (or the preprocessor's list where the scanner is not sure).
+    let (files, scanned) = match plan.fresh_deps.get(&e) {
+        Some(deps) => (deps.clone(), false),
+        None => match step.choose_inputs(cx.store) {
+            Ok(Some(chosen)) => (chosen.files, chosen.scanned),
+            Ok(None) => return Ok(Prep::Local("the preprocessor failed".into())),
+            Err(err) => match err.downcast::<gg_wrapper::inputs::Missed>() {
+                Ok(missed) => return Ok(Prep::Failed(missed.to_string())),
+                Err(err) => return Err(err),
+            },
+        },
     };
-    match step.prepare(cx.store, &deps)? {
-        Ok(prepared) => Ok(Prep::Thunk { prepared, key, depfile, deps }),
+    match step.prepare(cx.store, &files)? {
+        Ok(prepared) => Ok(Prep::Thunk { prepared, key, scanned }),
         Err(why) => Ok(Prep::Local(why)),
     }
+}
+
+/// A miss on the local engine: compiled in place and recorded, as gg-cc
+/// does (one compiler run, no scan, no sandbox).
+fn compile_here(cx: &Ctx<'_>, step: &CompileStep, key: Option<&str>, write_depfile: bool) -> anyhow::Result<Prep> {
+    use gg_wrapper::compile::Here;
+    let printed = |o: &std::process::Output| [o.stdout.as_slice(), o.stderr.as_slice()].concat();
+    Ok(match step.compile_here(cx.store, key, write_depfile)? {
+        Here::Plain(why) => Prep::Local(why.into()),
+        Here::Failed { output, .. } => Prep::HereFailed(printed(&output)),
+        Here::Done { output, result: Ok(done) } => {
+            Prep::Here { read: done.read, printed: printed(&output), object: done.object }
+        }
+        Here::Done { output, result: Err(err) } => {
+            Prep::HereFailed([printed(&output), format!("gg ninja: error: {err:#}\n").into_bytes()].concat())
+        }
+    })
 }

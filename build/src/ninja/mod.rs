@@ -33,4 +33,7 @@ pub struct Options {
     /// Whether commands' escape sequences are printed (else stripped), by
     /// Ninja's rule (see [`color`]).
     pub color: bool,
+    /// Compiles that miss run in place and are recorded, as gg-cc's depend
+    /// mode does (the local engine: no sandbox, no scan).
+    pub in_place: bool,
 }

@@ -66,6 +66,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         verbose: a.verbose,
         keep_remote: a.keep_remote,
         color: color::supports_color_here(),
+        in_place: engine.is_local() && !gg_core::env::store_inputs(),
     };
     // Between the steps it runs itself, nothing changes the sources: a
     // header found unchanged once need not be looked at again.

@@ -205,10 +205,29 @@ impl LocalExecutor {
         // Every process of the run is gone (in the jail, with its PID
         // namespace), so no folder can be swapped for a link after collect
         // has checked it (`beneath`: no link in any component is followed).
-        let (outputs, executable) = match sandbox.collect(&self.store, thunk) {
+        let (mut outputs, executable) = match sandbox.collect(&self.store, thunk) {
             Ok(outputs) => outputs,
             Err(e) => return fail(e.kind, e.message, std::mem::take(&mut stderr)),
         };
+        // Read back from the store, never through the sandbox: the
+        // function may have left links there.
+        for d in &thunk.depfiles {
+            let i = thunk.outputs.iter().position(|o| o == d).expect("validated: a depfile is an output");
+            let canonical = self
+                .store
+                .get(&outputs[i])
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| crate::depfile::canonical(&bytes, &root));
+            match canonical {
+                Ok(bytes) => {
+                    outputs[i] =
+                        self.store.put_bytes(Kind::Value, &bytes).map_err(|e| ExecError::engine(e.to_string()))?
+                }
+                Err(why) => {
+                    return fail(FailKind::Output, format!("declared dependency file `{d}` is unreadable: {why}"), stderr)
+                }
+            }
+        }
         self.pool.give_back(sandbox);
         Ok(Outcome { outputs, executable, stdout: self.keep_stream(&stdout)?, stderr: self.keep_stream(&stderr)? })
     }

@@ -112,6 +112,45 @@ pub fn inputs(text: &str) -> Result<Vec<String>, String> {
     Ok(parse(text)?.into_iter().next().map(|r| r.deps).unwrap_or_default())
 }
 
+/// A depfile written in a sandbox rooted at `root`, in the canonical form
+/// every engine stores (see `thunk`'s docs on `depfiles`): the first
+/// rule's dependencies, one per line, the root written back as `/`.
+pub fn canonical(bytes: &[u8], root: &str) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the dependency file is not UTF-8".to_string())?;
+    let root = root.trim_end_matches('/');
+    let mut out = String::with_capacity(text.len());
+    for dep in inputs(text)? {
+        let dep = match dep.strip_prefix(root) {
+            Some("") => "/",
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => dep.as_str(),
+        };
+        if dep.contains('\n') {
+            return Err(format!("a dependency with a line break: `{dep}`"));
+        }
+        out.push_str(dep);
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
+/// The dependencies a canonical depfile lists.
+pub fn from_canonical(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the canonical dependency list is not UTF-8".to_string())?;
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+/// The canonical form of a dependency list (what [`canonical`] makes of a
+/// depfile naming exactly `deps`).
+pub fn to_canonical(deps: &[String]) -> Vec<u8> {
+    let mut out = String::new();
+    for d in deps {
+        out.push_str(d);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
 /// Quotes a name as gcc's `-MQ` and its dependency lists do.
 pub fn quote(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -242,5 +281,21 @@ mod tests {
             let text = format!("t: {}\n", quote(name));
             assert_eq!(inputs(&text).unwrap(), [name], "{text}");
         }
+    }
+
+    #[test]
+    fn the_canonical_form_forgets_the_root_and_the_line_width() {
+        let root = "/s/.gg/sandboxes/run.7";
+        let wrapped = format!("x.o: src/a.c {root}/usr/include/stdio.h \\\n {root}/usr/include/a\\ b.h inc/x.h\n");
+        let flat = format!("x.o: src/a.c \\\n {root}/usr/include/stdio.h {root}/usr/include/a\\ b.h \\\n  inc/x.h\n");
+        let want = b"src/a.c\n/usr/include/stdio.h\n/usr/include/a b.h\ninc/x.h\n".to_vec();
+        assert_eq!(canonical(wrapped.as_bytes(), root).unwrap(), want);
+        assert_eq!(canonical(flat.as_bytes(), &format!("{root}/")).unwrap(), want);
+        let deps = from_canonical(&want).unwrap();
+        assert_eq!(deps, ["src/a.c", "/usr/include/stdio.h", "/usr/include/a b.h", "inc/x.h"]);
+        assert_eq!(to_canonical(&deps), want);
+        // A path that merely starts like the root is not under it.
+        assert_eq!(canonical(format!("t: {root}x/y.h\n").as_bytes(), root).unwrap(), format!("{root}x/y.h\n").into_bytes());
+        assert!(canonical(b"no colon here\n", root).is_err());
     }
 }
