@@ -27,6 +27,20 @@ struct Recorded {
     thunk: String,
     object: Vec<u8>,
     stderr: String,
+    /// The reduction's outputs as recorded in place: the object and the
+    /// list of what the compile read.
+    outputs: serde_json::Value,
+}
+
+/// The outputs of `thunk`'s reduction in the store at `store`.
+fn reduction_outputs(store: &Path, thunk: &str) -> serde_json::Value {
+    for shard in std::fs::read_dir(store.join("reductions")).unwrap() {
+        if let Ok(bytes) = std::fs::read(shard.unwrap().path().join(thunk)) {
+            let red: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            return red["outputs"].clone();
+        }
+    }
+    panic!("no reduction of {thunk} in {}", store.display());
 }
 
 fn project(s: &Scratch) {
@@ -127,7 +141,9 @@ fn record(s: &Scratch, case: &Case) -> Recorded {
     }
     let diagnostics: String = log.lines().filter(|l| !l.starts_with("gg-cc: ")).map(|l| format!("{l}\n")).collect();
     assert_eq!(diagnostics, text(&plain.stderr), "{} {args:?}: gg-cc's messages differ", case.compiler);
-    Recorded { thunk, object, stderr: text(&plain.stderr) }
+    let outputs = reduction_outputs(&s.store(), &thunk);
+    assert_eq!(outputs.as_array().map(Vec::len), Some(2), "{args:?}: the object and the list it read: {outputs}");
+    Recorded { thunk, object, stderr: text(&plain.stderr), outputs }
 }
 
 fn depfile_of(case: &Case) -> Option<String> {
@@ -162,6 +178,13 @@ fn force_everywhere(s: &Scratch, engine: &str, recorded: &[(String, Recorded)], 
             forced == r.object,
             "{engine}: {what}: the thunk {} gave {value}, not the object written in place",
             r.thunk
+        );
+        // The list of what it read too: the root it ran under, and the
+        // width the compiler wraps lines at, never show.
+        assert_eq!(
+            reduction_outputs(&s.store(), &r.thunk),
+            r.outputs,
+            "{engine}: {what}: the thunk's outputs differ from the compile in place"
         );
         // Each thunk's messages are replayed whole, whatever the order.
         assert!(
@@ -237,6 +260,8 @@ fn a_build_entered_through_a_symlink_names_the_folder_the_user_sees_in_place_and
     assert!(out.status.success(), "{log}");
     assert!(std::fs::read(s.path().join("linked.o")).unwrap() == plain_object, "gg-cc's object differs");
     let thunk = log.lines().find_map(|l| l.strip_prefix("gg-cc: recorded thunk ")).unwrap().split_whitespace().next();
-    let recorded = Recorded { thunk: thunk.unwrap().to_string(), object: plain_object, stderr: String::new() };
+    let thunk = thunk.unwrap().to_string();
+    let outputs = reduction_outputs(&s.store(), &thunk);
+    let recorded = Recorded { thunk, object: plain_object, stderr: String::new(), outputs };
     force_everywhere(&s, "local sandbox", &[("a compile entered through a symlink".into(), recorded)], &|a| s.cmd(a));
 }
