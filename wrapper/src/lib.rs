@@ -21,6 +21,7 @@ pub mod prepare;
 pub mod probe;
 pub mod ran;
 mod remote;
+pub mod scan;
 pub mod shadow;
 pub mod stamp;
 pub mod stats;

@@ -1,0 +1,64 @@
+//! The scanner against the real preprocessor: every file `gcc -M` (and
+//! `g++ -M`) lists must be among the scanner's inputs.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use gg_core::Store;
+
+use super::scan_tests::run_scan;
+use super::Scanned;
+use crate::path::normalize;
+use crate::toolchain;
+
+/// The files `driver -M` lists for `args` run in `cwd`, absolute and
+/// lexically normalised.
+fn preprocessor_inputs(driver: &str, cwd: &Path, args: &[&str]) -> Vec<String> {
+    let out = Command::new(driver).args(["-M", "-MF", "-"]).args(args).current_dir(cwd).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rules = crate::depfile::parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let mut files = Vec::new();
+    for dep in rules.into_iter().flat_map(|r| r.deps) {
+        let abs = if dep.starts_with('/') { dep } else { format!("{}/{dep}", cwd.display()) };
+        files.push(normalize(&abs));
+    }
+    files
+}
+
+fn compare(driver: &str, source: &str, text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::open(root.join("store")).unwrap();
+    let path = which::which(driver).unwrap();
+    let toolchain = toolchain::discover(&store, &path).unwrap();
+    fs::create_dir_all(root.join("inc/sub")).unwrap();
+    fs::write(root.join("inc/local.h"), "#pragma once\n#include \"sub/more.h\"\nint local(void);\n").unwrap();
+    fs::write(root.join("inc/sub/more.h"), "#include <limits.h>\n").unwrap();
+    fs::write(root.join(source), text).unwrap();
+    let args = ["-c", source, "-Iinc", "-O2"];
+    let expected = preprocessor_inputs(driver, &root, &args);
+    assert!(expected.len() > 10, "{expected:?}");
+    let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    assert_eq!(got[0], format!("{}/{source}", root.display()), "the source comes first");
+    let missing: Vec<&String> = expected.iter().filter(|f| !got.contains(f)).collect();
+    assert!(missing.is_empty(), "{driver} reads files the scanner missed: {missing:?}");
+    let mut unique = got.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), got.len(), "each file once");
+}
+
+#[test]
+fn every_file_gcc_reads_is_scanned() {
+    let text = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"local.h\"\n\
+                int main(void) { printf(\"%zu\\n\", strlen(\"x\")); return local(); }\n";
+    compare("gcc", "main.c", text);
+}
+
+#[test]
+fn every_file_gxx_reads_is_scanned() {
+    let text = "#include <vector>\n#include <string>\n#include <map>\n#include <iostream>\n#include \"local.h\"\n\
+                int main() { std::map<std::string, std::vector<int>> m; std::cout << m.size(); return local(); }\n";
+    compare("g++", "main.cpp", text);
+}
