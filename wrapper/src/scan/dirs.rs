@@ -10,12 +10,13 @@
 //! Within one scan ([`Dirs`]) each folder is validated once: the scan is a
 //! snapshot, and a folder is then touched by many names.
 
-use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
+
+use super::fxhash::{FxMap, FxSet};
 
 /// How recent a change must be for a listing (or a file's facts) taken
 /// after it to be re-read anyway.
@@ -57,10 +58,10 @@ impl Stamp {
 struct Listing {
     stamp: Stamp,
     trusted: bool,
-    names: HashSet<OsString>,
+    names: FxSet<OsString>,
 }
 
-static LISTINGS: LazyLock<Mutex<HashMap<String, Arc<Listing>>>> = LazyLock::new(Mutex::default);
+static LISTINGS: LazyLock<Mutex<FxMap<String, Arc<Listing>>>> = LazyLock::new(Mutex::default);
 
 /// The current listing of `dir`, or `None` if it is not a readable folder.
 fn listing(dir: &str) -> Option<Arc<Listing>> {
@@ -82,7 +83,7 @@ fn listing(dir: &str) -> Option<Arc<Listing>> {
 /// One scan's view of the folders: each validated at most once.
 #[derive(Debug, Default)]
 pub(crate) struct Dirs {
-    seen: HashMap<String, Option<Arc<Listing>>>,
+    seen: FxMap<String, Option<Arc<Listing>>>,
 }
 
 impl Dirs {
@@ -100,21 +101,29 @@ impl Dirs {
     /// Each component is looked up in its parent's listing first, so a
     /// missing name costs no system call once the folders are known.
     pub(crate) fn regular_file(&mut self, base: &str, rel: &str) -> Option<fs::Metadata> {
-        let mut dir = base.to_string();
-        let mut parts = rel.split('/').peekable();
-        while let Some(part) = parts.next() {
-            if !self.listing(&dir)?.names.contains(std::ffi::OsStr::new(part)) {
+        let (first, rest) = match rel.split_once('/') {
+            Some((f, r)) => (f, Some(r)),
+            None => (rel, None),
+        };
+        if !self.listing(base)?.names.contains(std::ffi::OsStr::new(first)) {
+            return None;
+        }
+        // Only a name that is there costs an allocation.
+        let mut path = if base == "/" { format!("/{first}") } else { format!("{base}/{first}") };
+        let mut rest = rest;
+        while let Some(r) = rest {
+            let (part, more) = match r.split_once('/') {
+                Some((p, m)) => (p, Some(m)),
+                None => (r, None),
+            };
+            if !self.listing(&path)?.names.contains(std::ffi::OsStr::new(part)) {
                 return None;
             }
-            if dir != "/" {
-                dir.push('/');
-            }
-            dir.push_str(part);
-            if parts.peek().is_none() {
-                return fs::metadata(&dir).ok().filter(fs::Metadata::is_file);
-            }
+            path.push('/');
+            path.push_str(part);
+            rest = more;
         }
-        None
+        fs::metadata(&path).ok().filter(fs::Metadata::is_file)
     }
 }
 

@@ -62,3 +62,68 @@ fn every_file_gxx_reads_is_scanned() {
                 int main() { std::map<std::string, std::vector<int>> m; std::cout << m.size(); return local(); }\n";
     compare("g++", "main.cpp", text);
 }
+
+/// Times a C++ scan cold (empty caches), with only the store's entries,
+/// and hot (`cargo test --release -p gg-wrapper scan_speed -- --ignored
+/// --nocapture`). Clears the process caches: run it alone.
+#[test]
+#[ignore]
+fn scan_speed() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::open(root.join("store")).unwrap();
+    let toolchain = toolchain::discover(&store, &which::which("g++").unwrap()).unwrap();
+    let text = "#include <vector>\n#include <string>\n#include <map>\n#include <iostream>\n#include <algorithm>\n";
+    fs::write(root.join("main.cpp"), text).unwrap();
+    let args = ["-c", "main.cpp"];
+    let mut time = |label: &str, forget: bool, n: u32| {
+        let start = Instant::now();
+        let mut files = 0;
+        for _ in 0..n {
+            if forget {
+                super::facts::forget();
+                super::dirs::forget();
+            }
+            let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+            files = got.len();
+        }
+        eprintln!("{label}: {:?} per scan, {files} files", start.elapsed() / n);
+        assert!(files > 50);
+    };
+    time("cold", true, 1);
+    time("store entries only", true, 5);
+    time("hot", false, 50);
+}
+
+#[test]
+#[ignore]
+fn lex_speed_tmp() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::open(root.join("store")).unwrap();
+    let toolchain = toolchain::discover(&store, &which::which("g++").unwrap()).unwrap();
+    let text = "#include <vector>\n#include <string>\n#include <map>\n#include <iostream>\n#include <algorithm>\n";
+    fs::write(root.join("main.cpp"), text).unwrap();
+    let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &["-c", "main.cpp"]) else { panic!() };
+    let bytes: Vec<Vec<u8>> = got.iter().map(|p| fs::read(p).unwrap()).collect();
+    let total: usize = bytes.iter().map(Vec::len).sum();
+    let t = Instant::now();
+    let mut worst = (std::time::Duration::ZERO, 0);
+    for (i, b) in bytes.iter().enumerate() {
+        let s = Instant::now();
+        let _ = super::lexer::lex(b);
+        if s.elapsed() > worst.0 { worst = (s.elapsed(), i); }
+    }
+    let b = fs::read("/usr/include/c++/12/bits/stl_algobase.h").unwrap();
+    let s = Instant::now(); let _ = super::lexer::flags(&b); eprintln!("flags {:?}", s.elapsed());
+    let s = Instant::now(); let d = super::lexer::directives(&b); eprintln!("directives {:?} {}", s.elapsed(), d.len());
+    eprintln!("lex {total} bytes: {:?}; worst {:?} {}", t.elapsed(), worst.0, got[worst.1]);
+    let t = Instant::now();
+    for b in &bytes { let _ = gg_core::Name::of_value(b); }
+    eprintln!("hash: {:?}", t.elapsed());
+    let t = Instant::now();
+    for b in &bytes { let h = gg_core::Name::of_value(b); super::facts::forget_hash(&h); let _ = super::facts::parsed_for(&h, b, Some(&root.join("store2"))); }
+    eprintln!("parsed_for+write: {:?}", t.elapsed());
+}

@@ -9,13 +9,14 @@
 //! Files: `lexer` finds directives, `directive` is what it keeps,
 //! `encode` stores that by content hash, `facts` caches per-file facts in
 //! the process (and directives in the store), `dirs` checks existence
-//! through cached folder listings, `macros` resolves computed includes,
+//! through cached folder listings (`fxhash` hashes their keys), `macros` resolves computed includes,
 //! `options` names the options outside the model, `walk` is one scan.
 
 mod directive;
 mod dirs;
 mod encode;
 mod facts;
+mod fxhash;
 mod lexer;
 mod macros;
 mod options;

@@ -275,10 +275,13 @@ fn a_folder_listed_long_after_its_last_change_is_reused_until_it_changes() {
 fn directives_are_kept_in_the_store_and_read_back_from_it() {
     let t = Tree::new();
     // Contents unique to this test: the in-memory cache is per process.
-    let text = format!("#include \"h.h\"\n// {}\n", t.root().display());
+    let pad = "/* padding */\n".repeat(super::facts::STORE_MIN / 10);
+    let text = format!("#include \"h.h\"\n// {}\n{pad}", t.root().display());
     t.write("main.c", &text);
     t.write("h.h", "");
     assert_eq!(t.inputs(&["-c", "main.c"]), ["main.c", "h.h"]);
+    let small = entry_path(t.store.root(), &Name::of_value(b""));
+    assert!(!small.exists(), "small files are not stored");
     let hash = Name::of_value(text.as_bytes());
     let entry = entry_path(t.store.root(), &hash);
     assert!(entry.is_file(), "the scan wrote `{}`", entry.display());
@@ -304,7 +307,8 @@ fn directives_are_kept_in_the_store_and_read_back_from_it() {
 #[test]
 fn a_store_that_cannot_be_written_only_loses_the_cache() {
     let t = Tree::new();
-    let text = format!("#include \"x.h\"\n// ro {}\n", t.root().display());
+    let pad = "/* padding */\n".repeat(super::facts::STORE_MIN / 10);
+    let text = format!("#include \"x.h\"\n// ro {}\n{pad}", t.root().display());
     let hash = Name::of_value(text.as_bytes());
     let missing = t.root().join("no/such/store/\0bad");
     let (p, origin) = parsed_for(&hash, text.as_bytes(), Some(&missing));

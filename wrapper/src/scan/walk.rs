@@ -6,12 +6,13 @@
 //! empty, then are expanded with every define seen so far; new files may
 //! bring new defines, so this repeats until nothing new is found.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::directive::{Directive, Spec};
 use super::dirs::Dirs;
 use super::facts::{facts_with, Facts};
+use super::fxhash::FxSet;
 use super::macros::Macros;
 use crate::path::normalize;
 
@@ -32,25 +33,26 @@ pub(crate) struct Walk<'a> {
     dirs: Dirs,
     /// Every file found, in discovery order, and the same as a set.
     found: Vec<String>,
-    found_set: HashSet<String>,
+    found_set: FxSet<String>,
     /// Files whose directives were (or are queued to be) followed.
-    queued: HashSet<String>,
+    queued: FxSet<String>,
     queue: VecDeque<(String, Arc<Facts>)>,
     /// Scanned files, in order: where the defines come from.
     scanned: Vec<Arc<Facts>>,
-    /// (first folder, name, include) triples already searched.
-    searched: HashSet<(String, String, bool)>,
+    /// `first folder \0 name \0 include` keys already searched.
+    searched: FxSet<String>,
     pending: Vec<Pending>,
 }
 
-/// `name` under `dir`: the normalised path, and the base folder and plain
-/// relative path to look it up by (listing by listing).
+/// Whether `name` is a plain relative path (no `.`, `..` or empty part):
+/// then `dir/name` needs no normalising.
+fn is_plain(name: &str) -> bool {
+    !name.starts_with('/') && name.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+}
+
+/// `name` (not plain) under `dir`, normalised: the path, and the folder
+/// and file name to look it up by.
 fn place(dir: &str, name: &str) -> (String, String, String) {
-    let plain = !name.starts_with('/') && name.split('/').all(|p| !p.is_empty() && p != "." && p != "..");
-    if plain {
-        let path = if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
-        return (path, dir.to_string(), name.to_string());
-    }
     let path = if name.starts_with('/') { normalize(name) } else { normalize(&format!("{dir}/{name}")) };
     let (base, file) = path.rsplit_once('/').unwrap_or(("", &path));
     let base = if base.is_empty() { "/" } else { base };
@@ -71,11 +73,11 @@ impl<'a> Walk<'a> {
             store,
             dirs: Dirs::default(),
             found: Vec::new(),
-            found_set: HashSet::new(),
-            queued: HashSet::new(),
+            found_set: FxSet::default(),
+            queued: FxSet::default(),
             queue: VecDeque::new(),
             scanned: Vec::new(),
-            searched: HashSet::new(),
+            searched: FxSet::default(),
             pending: Vec::new(),
         }
     }
@@ -107,20 +109,25 @@ impl<'a> Walk<'a> {
         if name.is_empty() {
             return;
         }
-        let key = (first.unwrap_or("").to_string(), name.to_string(), follow);
+        let key = format!("{}\0{name}\0{}", first.unwrap_or(""), u8::from(follow));
         if !self.searched.insert(key) {
             return;
         }
+        let plain = is_plain(name);
         let folders = self.folders;
-        let dirs: Vec<&str> = if name.starts_with('/') {
-            vec!["/"]
-        } else {
-            first.into_iter().chain(folders.iter().map(String::as_str)).collect()
-        };
-        for dir in dirs {
-            let (path, base, rel) = place(dir, name);
-            if let Some(meta) = self.dirs.regular_file(&base, &rel) {
-                self.take(&path, &meta, follow);
+        let first = if name.starts_with('/') { Some("/") } else { first };
+        let rest = if name.starts_with('/') { &[][..] } else { folders };
+        for dir in first.into_iter().chain(rest.iter().map(String::as_str)) {
+            if plain {
+                if let Some(meta) = self.dirs.regular_file(dir, name) {
+                    let path = if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
+                    self.take(&path, &meta, follow);
+                }
+            } else {
+                let (path, base, file) = place(dir, name);
+                if let Some(meta) = self.dirs.regular_file(&base, &file) {
+                    self.take(&path, &meta, follow);
+                }
             }
         }
     }
@@ -141,7 +148,7 @@ impl<'a> Walk<'a> {
                     Spec::Quote(n) => self.search(Some(&own), n, follow),
                     Spec::Angle(n) => self.search(None, n, follow),
                     Spec::Computed(op) => {
-                        self.pending.push(Pending { file: path.clone(), operand: op.clone(), include: follow })
+                        self.pending.push(Pending { file: path.clone(), operand: op.clone(), include: follow });
                     }
                 }
             }
@@ -202,8 +209,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn places_are_plain_joins_or_normalised() {
-        assert_eq!(place("/a/b", "c/d.h"), ("/a/b/c/d.h".into(), "/a/b".into(), "c/d.h".into()));
+    fn names_with_dots_are_placed_by_normalising() {
+        assert!(is_plain("c/d.h") && !is_plain("./d.h") && !is_plain("a//b.h") && !is_plain("/x.h"));
         assert_eq!(place("/a/b", "../d.h"), ("/a/d.h".into(), "/a".into(), "d.h".into()));
         assert_eq!(place("/", "x.h"), ("/x.h".into(), "/".into(), "x.h".into()));
         assert_eq!(place("/a", "/abs/./y.h"), ("/abs/y.h".into(), "/abs".into(), "y.h".into()));
