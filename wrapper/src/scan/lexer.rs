@@ -336,9 +336,11 @@ fn push_once(out: &mut Vec<Directive>, d: Directive) {
 fn spec_of(rest: &[u8]) -> Option<Spec> {
     // Tokens after the name only draw a warning from the compiler, which
     // still includes the name.
+    // A name that is not UTF-8 is left computed (unresolvable: the
+    // caller falls back) rather than mangled.
     let literal = |close: u8| {
         let end = rest[1..].iter().position(|&b| b == close)? + 1;
-        Some(text_of(&rest[1..end]))
+        std::str::from_utf8(&rest[1..end]).ok().map(str::to_string)
     };
     match rest.first()? {
         b'"' => Some(literal(b'"').map_or_else(|| Spec::Computed(text_of(rest)), Spec::Quote)),

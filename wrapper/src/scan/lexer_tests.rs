@@ -122,3 +122,9 @@ fn flags_report_time_macros_and_assembler_includes() {
     let f = flags(b"  .include \"m.inc\"\n#if __has_include(<x>)\n");
     assert!(!f.time_macros && !f.incbin && f.dot_include && f.has_include);
 }
+
+#[test]
+fn a_name_that_is_not_utf8_is_not_mangled_into_another() {
+    let d = directives(b"#include \"caf\xe9.h\"\n");
+    assert!(matches!(&d[..], [Directive::Include(Spec::Computed(_))]), "{d:?}");
+}

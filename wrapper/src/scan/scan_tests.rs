@@ -326,3 +326,54 @@ fn facts_report_hash_size_and_flags() {
     assert!(f.dot_include && f.incbin && f.time_macros && !f.has_include);
     assert!(facts(&t.path("absent.h")).is_err());
 }
+
+#[test]
+fn dotted_absolute_linked_and_folder_names_are_handled() {
+    let t = Tree::new();
+    let abs = t.path("abs/a.h");
+    t.write("src/main.c", &format!("#include \"../up.h\"\n#include \"{abs}\"\n#include <link.h>\n#include <dir.h>\n"));
+    t.write("up.h", "");
+    t.write("abs/a.h", "");
+    t.write("real/r.h", "");
+    fs::create_dir_all(t.root().join("inc/dir.h")).unwrap();
+    std::os::unix::fs::symlink(t.root().join("real/r.h"), t.root().join("inc/link.h")).unwrap();
+    std::os::unix::fs::symlink(t.root().join("nowhere.h"), t.root().join("inc/dangling.h")).unwrap();
+    t.write("src/more.c", "#include <dangling.h>\n");
+    // A link is taken under the name it was reached by; a folder or a
+    // dangling link is no header.
+    assert_eq!(t.inputs(&["-c", "src/main.c", "-Iinc"]), ["src/main.c", "up.h", "abs/a.h", "inc/link.h"]);
+    assert_eq!(t.inputs(&["-c", "src/more.c", "-Iinc"]), ["src/more.c"]);
+}
+
+#[test]
+fn a_computed_probe_is_resolved_or_falls_back() {
+    let t = Tree::new();
+    t.write("main.c", "#define OPT <opt.h>\n#if __has_include(OPT)\n#include OPT\n#endif\n");
+    t.write("inc/opt.h", "#include \"opt_dep.h\"\n");
+    t.write("inc/opt_dep.h", "");
+    assert_eq!(t.inputs(&["-c", "main.c", "-Iinc"]), ["main.c", "inc/opt.h", "inc/opt_dep.h"]);
+    t.write("main.c", "#if __has_include(UNKNOWN)\n#endif\n");
+    assert!(t.fallback(&["-c", "main.c"]).contains("computed include `UNKNOWN`"));
+}
+
+#[test]
+fn scans_from_several_threads_agree() {
+    let t = Tree::new();
+    t.write("main.c", "#include \"a.h\"\n#include <b.h>\n");
+    t.write("a.h", "#include \"c.h\"\n");
+    t.write("c.h", "");
+    t.write("inc/b.h", "#include <c.h>\n");
+    t.write("inc/c.h", "");
+    let expected = t.inputs(&["-c", "main.c", "-Iinc"]);
+    assert_eq!(expected, ["main.c", "a.h", "inc/b.h", "c.h", "inc/c.h"]);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| (0..20).map(|_| t.inputs(&["-c", "main.c", "-Iinc"])).collect::<Vec<_>>()))
+            .collect();
+        for h in handles {
+            for got in h.join().unwrap() {
+                assert_eq!(got, expected);
+            }
+        }
+    });
+}
