@@ -33,16 +33,30 @@ static STOP: [bool; 256] = {
     t
 };
 
-/// Length of a backslash-newline at `i` (`\` then `\n` or `\r\n`), or 0.
+/// Length of a backslash-newline at `i` (`\`, optional blanks, then
+/// `\n`: gcc accepts blanks before the newline, with a warning), or 0.
 fn splice_at(text: &[u8], i: usize) -> usize {
     if text.get(i) != Some(&b'\\') {
         return 0;
     }
-    match (text.get(i + 1), text.get(i + 2)) {
-        (Some(b'\n'), _) => 2,
-        (Some(b'\r'), Some(b'\n')) => 3,
-        _ => 0,
+    let mut j = i + 1;
+    while j < text.len() && is_blank(text[j]) {
+        j += 1;
     }
+    if text.get(j) == Some(&b'\n') {
+        j + 1 - i
+    } else {
+        0
+    }
+}
+
+/// If the newline at `nl` ends a backslash-newline, where its `\` is.
+fn splice_before(text: &[u8], nl: usize) -> Option<usize> {
+    let mut k = nl;
+    while k > 0 && is_blank(text[k - 1]) {
+        k -= 1;
+    }
+    (k > 0 && text[k - 1] == b'\\').then(|| k - 1)
 }
 
 /// Lexes a whole file.
@@ -121,13 +135,10 @@ fn block_comment_end(text: &[u8], from: usize) -> usize {
     for slash in memchr::memchr_iter(b'/', &text[from..]).map(|p| p + from) {
         let mut k = slash;
         // Step back over backslash-newlines between `*` and `/`.
-        loop {
-            if k >= from + 2 && text[k - 1] == b'\n' && text[k - 2] == b'\\' {
-                k -= 2;
-            } else if k >= from + 3 && text[k - 1] == b'\n' && text[k - 2] == b'\r' && text[k - 3] == b'\\' {
-                k -= 3;
-            } else {
-                break;
+        while k > from && text[k - 1] == b'\n' {
+            match splice_before(text, k - 1) {
+                Some(b) if b >= from => k = b,
+                _ => break,
             }
         }
         if k > from && text[k - 1] == b'*' {
@@ -143,8 +154,7 @@ fn line_comment_end(text: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(p) = memchr::memchr(b'\n', &text[i..]) {
         let nl = i + p;
-        let spliced = (nl >= 1 && text[nl - 1] == b'\\') || (nl >= 2 && text[nl - 1] == b'\r' && text[nl - 2] == b'\\');
-        if !spliced {
+        if splice_before(text, nl).is_none_or(|b| b < from) {
             return nl;
         }
         i = nl + 1;
@@ -273,8 +283,7 @@ fn copy_quoted(text: &[u8], at: usize, open: u8, close: u8, out: &mut Vec<u8>) -
 /// Whether `line` (after the `#`) is an include keyword and blanks, so a
 /// `<` starts a header name in which `//` is not a comment.
 fn is_include_prefix(line: &[u8]) -> bool {
-    let t = trim(line);
-    matches!(t, b"include" | b"include_next" | b"import") && line.last().is_some_and(|&b| is_blank(b))
+    matches!(trim(line), b"include" | b"include_next" | b"import")
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -322,6 +331,16 @@ fn parse_directive(line: &[u8], out: &mut Vec<Directive>) {
             }
         }
         b"embed" => out.push(Directive::Embed),
+        // gcc looks the named file up like a quoted include (to compare
+        // dates): it must be there, but is not read as a header.
+        b"pragma" => {
+            let rest = trim(rest);
+            if let Some(after) = rest.strip_prefix(b"GCC").map(trim).and_then(|r| r.strip_prefix(b"dependency")) {
+                if let Some(spec @ (Spec::Quote(_) | Spec::Angle(_))) = spec_of(trim(after)) {
+                    push_once(out, Directive::HasInclude(spec));
+                }
+            }
+        }
         _ => {}
     }
 }

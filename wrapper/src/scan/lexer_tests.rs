@@ -128,3 +128,15 @@ fn a_name_that_is_not_utf8_is_not_mangled_into_another() {
     let d = directives(b"#include \"caf\xe9.h\"\n");
     assert!(matches!(&d[..], [Directive::Include(Spec::Computed(_))]), "{d:?}");
 }
+
+#[test]
+fn blanks_between_a_backslash_and_its_newline_still_splice() {
+    let text = "#include \\  \n  \"a.h\"\n// comment \\ \t\n#include \"hidden.h\"\n/* x *\\ \n/\n#include<b//c.h>\n";
+    assert_eq!(dirs(text), [q("a.h"), a("b//c.h")]);
+}
+
+#[test]
+fn a_pragma_dependency_names_a_file_the_compiler_looks_up() {
+    let d = dirs("#pragma GCC dependency \"parse.y\" extra text\n#pragma once\n");
+    assert_eq!(d, [Directive::HasInclude(Spec::Quote("parse.y".into()))]);
+}

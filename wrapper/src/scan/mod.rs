@@ -9,8 +9,16 @@
 //! Files: `lexer` finds directives, `directive` is what it keeps,
 //! `encode` stores that by content hash, `facts` caches per-file facts in
 //! the process (and directives in the store), `dirs` checks existence
-//! through cached folder listings (`fxhash` hashes their keys), `macros` resolves computed includes,
-//! `options` names the options outside the model, `walk` is one scan.
+//! through cached folder listings, `fxhash` hashes those maps' keys,
+//! `macros` resolves computed includes, `options` names the options
+//! outside the model, `walk` is one scan.
+//!
+//! Costs, measured on 2 busy cores (`gcc_tests::scan_speed`, release):
+//! `<stdio.h>`+`<stdlib.h>`+`<string.h>`, 71 files: about 7 ms cold and
+//! 0.15–0.25 ms once the process has seen them (one `stat` per file and
+//! folder); `<vector>`, `<string>`, `<map>`, `<iostream>`, `<algorithm>`,
+//! 358 files, 5.4 MB: about 30 ms cold and 1 ms warm. `g++ -M` on the
+//! latter takes some 30 ms per compile, every time.
 
 mod directive;
 mod dirs;

@@ -85,7 +85,9 @@ impl<'a> Walk<'a> {
     /// Adds `path` (absolute, normalised) as found; with `follow`, its own
     /// directives are followed too.
     fn take(&mut self, path: &str, meta: &std::fs::Metadata, follow: bool) {
-        if self.found_set.insert(path.to_string()) {
+        // Most names lead to files found before: look before allocating.
+        if !self.found_set.contains(path) {
+            self.found_set.insert(path.to_string());
             self.found.push(path.to_string());
         }
         if follow && !self.queued.contains(path) {
