@@ -1,5 +1,5 @@
-//! The scanner against the real preprocessor: every file `gcc -M` (and
-//! `g++ -M`) lists must be among the scanner's inputs.
+//! The scanner against the real preprocessors: every file `gcc -M`
+//! (`g++`, `clang`, `clang++`) lists must be among the scanner's inputs.
 
 use std::fs;
 use std::path::Path;
@@ -97,4 +97,65 @@ fn scan_speed() {
         time("store entries only", true, 5);
         time("hot", false, 50);
     }
+}
+
+#[test]
+fn every_file_gxx_reads_for_the_whole_standard_library_is_scanned() {
+    compare("g++", "all.cpp", "#include <bits/stdc++.h>\n#include \"local.h\"\nint main() { return local(); }\n");
+}
+
+#[test]
+fn every_file_gcc_reads_for_posix_headers_is_scanned() {
+    let headers = [
+        "assert.h",
+        "ctype.h",
+        "errno.h",
+        "fenv.h",
+        "float.h",
+        "inttypes.h",
+        "locale.h",
+        "math.h",
+        "setjmp.h",
+        "signal.h",
+        "stdarg.h",
+        "stdatomic.h",
+        "stdbool.h",
+        "stddef.h",
+        "stdint.h",
+        "tgmath.h",
+        "threads.h",
+        "time.h",
+        "uchar.h",
+        "wchar.h",
+        "wctype.h",
+        "complex.h",
+        "dirent.h",
+        "fcntl.h",
+        "pthread.h",
+        "unistd.h",
+        "sys/stat.h",
+        "sys/types.h",
+        "sys/socket.h",
+        "sys/mman.h",
+        "sys/wait.h",
+        "netinet/in.h",
+        "arpa/inet.h",
+        "poll.h",
+        "regex.h",
+        "glob.h",
+        "dlfcn.h",
+        "termios.h",
+        "sys/ioctl.h",
+        "immintrin.h",
+    ];
+    let text: String = headers.iter().map(|h| format!("#include <{h}>\n")).collect();
+    compare("gcc", "posix.c", &format!("{text}#include \"local.h\"\nint main(void) {{ return local(); }}\n"));
+}
+
+#[test]
+fn every_file_clang_reads_is_scanned() {
+    let text = "#include <stdio.h>\n#include <stdatomic.h>\n#include <immintrin.h>\n#include \"local.h\"\n\
+                int main(void) { return local(); }\n";
+    compare("clang", "main.c", text);
+    compare("clang++", "main.cpp", "#include <bits/stdc++.h>\n#include \"local.h\"\nint main() { return local(); }\n");
 }

@@ -35,8 +35,18 @@ const PREFIXES: &[&str] = &[
 const EXACT: &[&str] =
     &["-I-", "-nostdinc++", "-target", "-m32", "-mx32", "-m16", "-traditional-cpp", "-traditional", "-trigraphs"];
 
+/// Folder options whose value may start with `=` or `$SYSROOT` (a folder
+/// inside the sysroot, which the job's folders do not resolve).
+const FOLDERS: &[&str] = &["-I", "-iquote", "-isystem", "-idirafter"];
+
 /// The first argument the scanner cannot model, if any.
 pub(crate) fn unsupported(args: &[String]) -> Option<&str> {
+    for opt in FOLDERS {
+        let values = crate::args::option_values(args, &[opt]);
+        if values.iter().any(|v| v.starts_with('=') || v.starts_with("$SYSROOT")) {
+            return Some(opt);
+        }
+    }
     args.iter()
         .map(String::as_str)
         .find(|a| EXACT.contains(a) || PREFIXES.iter().any(|p| a.starts_with(p)))
@@ -61,5 +71,7 @@ mod tests {
         assert_eq!(unsupported(&args(&["-Fframeworks"])), Some("-F"));
         assert_eq!(unsupported(&args(&["-fmodules-ts"])), Some("-fmodules"));
         assert_eq!(unsupported(&args(&["-include-pch", "x.pch"])), Some("-include-pch"));
+        assert_eq!(unsupported(&args(&["-isystem", "=/usr/include/x"])), Some("-isystem"));
+        assert_eq!(unsupported(&args(&["-I$SYSROOT/inc"])), Some("-I"));
     }
 }
