@@ -77,6 +77,26 @@ pub(crate) fn flags(text: &[u8]) -> Flags {
 
 /// The directives of `text`, in order, each include spelling once.
 pub(crate) fn directives(text: &[u8]) -> Vec<Directive> {
+    // A byte-order mark is skipped by the compiler, so a `#` after it is
+    // still first on its line.
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    // A lone carriage return ends a line too (old Mac files): rare
+    // enough to pay for a copy rather than a test on every byte.
+    if memchr::memchr(b'\r', text).is_some() {
+        let mut unix = Vec::with_capacity(text.len());
+        for (i, &b) in text.iter().enumerate() {
+            match b {
+                b'\r' if text.get(i + 1) == Some(&b'\n') => {}
+                b'\r' => unix.push(b'\n'),
+                b => unix.push(b),
+            }
+        }
+        return directives_of(&unix);
+    }
+    directives_of(text)
+}
+
+fn directives_of(text: &[u8]) -> Vec<Directive> {
     let mut out = Vec::new();
     let n = text.len();
     let mut i = 0;

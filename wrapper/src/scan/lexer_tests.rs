@@ -140,3 +140,12 @@ fn a_pragma_dependency_names_a_file_the_compiler_looks_up() {
     let d = dirs("#pragma GCC dependency \"parse.y\" extra text\n#pragma once\n");
     assert_eq!(d, [Directive::HasInclude(Spec::Quote("parse.y".into()))]);
 }
+
+#[test]
+fn a_byte_order_mark_and_any_line_ending_are_accepted() {
+    assert_eq!(directives(b"\xEF\xBB\xBF#include \"bom.h\"\n"), [q("bom.h")]);
+    assert_eq!(
+        directives(b"#include \"a.h\"\r#include \"b.h\"\r\n#include \\\r\"c.h\"\r"),
+        [q("a.h"), q("b.h"), q("c.h")]
+    );
+}
