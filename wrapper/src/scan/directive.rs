@@ -1,0 +1,54 @@
+//! What the scanner keeps of a file: its directives that can make the
+//! compile open another file (or name a macro such a directive could use),
+//! and a few facts about its text. Produced by the lexer, kept in memory
+//! and in the store by content hash.
+
+/// How a header is named.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Spec {
+    /// `"name"`: the includer's folder first, then the search folders.
+    Quote(String),
+    /// `<name>`: the search folders only.
+    Angle(String),
+    /// Anything else (`MACRO`, `MACRO(x)`): macro-expanded into one of the above.
+    Computed(String),
+}
+
+/// The body of a `#define`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Body {
+    /// An object-like macro's replacement text, trimmed.
+    Object(String),
+    /// A function-like macro: never expanded by the scanner.
+    Function,
+}
+
+/// One directive that matters to the scan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Directive {
+    /// `#include`, `#include_next`, `#import`: all three search the same
+    /// candidates in the scanner's all-candidates model.
+    Include(Spec),
+    /// A `__has_include`/`__has_include_next` argument: the file is only
+    /// probed, so it is added but its own includes are not followed.
+    HasInclude(Spec),
+    Define(String, Body),
+    /// `#embed`: reads a resource the scanner does not model.
+    Embed,
+}
+
+/// Facts about the raw text, whatever the directives say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Flags {
+    pub time_macros: bool,
+    pub incbin: bool,
+    pub dot_include: bool,
+    pub has_include: bool,
+}
+
+/// Everything the lexer extracts from one file's bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    pub flags: Flags,
+    pub directives: Vec<Directive>,
+}

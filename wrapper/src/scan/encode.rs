@@ -1,0 +1,165 @@
+//! The store's encoding of a file's [`Parsed`] directives: a version tag,
+//! length-prefixed fields and a trailing checksum. A different tag or a
+//! bad checksum makes [`decode`] say `None`, so a format change or a
+//! damaged entry is re-lexed, never misread.
+
+use super::directive::{Body, Directive, Flags, Parsed, Spec};
+
+/// Bump on any change to the encoding or to what the lexer extracts.
+const MAGIC: &[u8] = b"gg-scan 1\n";
+const CHECK: usize = 8;
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_spec(out: &mut Vec<u8>, spec: &Spec) {
+    let (tag, s) = match spec {
+        Spec::Quote(s) => (b'q', s),
+        Spec::Angle(s) => (b'a', s),
+        Spec::Computed(s) => (b'c', s),
+    };
+    out.push(tag);
+    put_str(out, s);
+}
+
+fn checksum(bytes: &[u8]) -> [u8; CHECK] {
+    let mut c = [0; CHECK];
+    c.copy_from_slice(&blake3::hash(bytes).as_bytes()[..CHECK]);
+    c
+}
+
+pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    let f = p.flags;
+    out.push(
+        u8::from(f.time_macros) | u8::from(f.incbin) << 1 | u8::from(f.dot_include) << 2 | u8::from(f.has_include) << 3,
+    );
+    out.extend_from_slice(&(p.directives.len() as u32).to_le_bytes());
+    for d in &p.directives {
+        match d {
+            Directive::Include(spec) => {
+                out.push(b'I');
+                put_spec(&mut out, spec);
+            }
+            Directive::HasInclude(spec) => {
+                out.push(b'H');
+                put_spec(&mut out, spec);
+            }
+            Directive::Define(name, Body::Object(body)) => {
+                out.push(b'D');
+                put_str(&mut out, name);
+                put_str(&mut out, body);
+            }
+            Directive::Define(name, Body::Function) => {
+                out.push(b'F');
+                put_str(&mut out, name);
+            }
+            Directive::Embed => out.push(b'E'),
+        }
+    }
+    let sum = checksum(&out);
+    out.extend_from_slice(&sum);
+    out
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u32(&mut self) -> Option<usize> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
+    }
+
+    fn str(&mut self) -> Option<String> {
+        let n = self.u32()?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+
+    fn spec(&mut self) -> Option<Spec> {
+        Some(match self.byte()? {
+            b'q' => Spec::Quote(self.str()?),
+            b'a' => Spec::Angle(self.str()?),
+            b'c' => Spec::Computed(self.str()?),
+            _ => return None,
+        })
+    }
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Option<Parsed> {
+    let body_len = bytes.len().checked_sub(CHECK)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if !body.starts_with(MAGIC) || checksum(body) != sum {
+        return None;
+    }
+    let mut r = Reader { bytes: body, at: MAGIC.len() };
+    let f = r.byte()?;
+    let flags = Flags { time_macros: f & 1 != 0, incbin: f & 2 != 0, dot_include: f & 4 != 0, has_include: f & 8 != 0 };
+    let count = r.u32()?;
+    // Bounded by the bytes present: a lying count cannot make us allocate.
+    let mut directives = Vec::with_capacity(count.min(body.len()));
+    for _ in 0..count {
+        directives.push(match r.byte()? {
+            b'I' => Directive::Include(r.spec()?),
+            b'H' => Directive::HasInclude(r.spec()?),
+            b'D' => Directive::Define(r.str()?, Body::Object(r.str()?)),
+            b'F' => Directive::Define(r.str()?, Body::Function),
+            b'E' => Directive::Embed,
+            _ => return None,
+        });
+    }
+    (r.at == body.len()).then_some(Parsed { flags, directives })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Parsed {
+        Parsed {
+            flags: Flags { time_macros: true, incbin: false, dot_include: true, has_include: false },
+            directives: vec![
+                Directive::Include(Spec::Quote("a.h".into())),
+                Directive::Include(Spec::Angle("sys/b.h".into())),
+                Directive::HasInclude(Spec::Computed("M".into())),
+                Directive::Define("M".into(), Body::Object("<c.h>".into())),
+                Directive::Define("F".into(), Body::Function),
+                Directive::Embed,
+            ],
+        }
+    }
+
+    #[test]
+    fn an_entry_decodes_to_what_was_encoded() {
+        let p = sample();
+        assert_eq!(decode(&encode(&p)), Some(p));
+        assert_eq!(decode(&encode(&Parsed::default())), Some(Parsed::default()));
+    }
+
+    #[test]
+    fn damaged_truncated_or_foreign_entries_are_refused() {
+        let bytes = encode(&sample());
+        for cut in 0..bytes.len() {
+            assert_eq!(decode(&bytes[..cut]), None, "truncated at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[MAGIC.len() + 7] ^= 1;
+        assert_eq!(decode(&flipped), None);
+        let mut other_version = bytes;
+        other_version[MAGIC.len() - 2] = b'0';
+        assert_eq!(decode(&other_version), None);
+    }
+}

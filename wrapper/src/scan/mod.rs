@@ -1,0 +1,80 @@
+//! The in-process include scanner: which files a compile could open,
+//! without running the preprocessor. It answers a *superset* (a file too
+//! many costs a little upload; a file too few would be a wrong build):
+//! every branch of every `#if` is followed, every place a header name
+//! could be found in is taken, computed includes are expanded with every
+//! definition seen. What the model cannot cover is a [`Scanned::Fallback`]:
+//! the caller then asks the preprocessor.
+//!
+//! Files: `lexer` finds directives, `directive` is what it keeps,
+//! `encode` stores that by content hash, `facts` caches per-file facts in
+//! the process (and directives in the store), `dirs` checks existence
+//! through cached folder listings, `fxhash` hashes those maps' keys,
+//! `macros` resolves computed includes, `options` names the options
+//! outside the model, `walk` is one scan.
+//!
+//! Costs, measured on 2 busy cores (`gcc_tests::scan_speed`, release):
+//! `<stdio.h>`+`<stdlib.h>`+`<string.h>`, 71 files: about 7 ms cold and
+//! 0.15–0.25 ms once the process has seen them (one `stat` per file and
+//! folder); `<vector>`, `<string>`, `<map>`, `<iostream>`, `<algorithm>`,
+//! 358 files, 5.4 MB: about 30 ms cold and 1 ms warm. `g++ -M` on the
+//! latter takes some 30 ms per compile, every time.
+
+mod directive;
+mod dirs;
+mod encode;
+mod facts;
+mod fxhash;
+mod lexer;
+mod macros;
+mod options;
+mod walk;
+
+pub use facts::{facts, use_store, Facts};
+
+use crate::job::Job;
+
+/// What a scan found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// Every file the compile could open: absolute, lexically normalised,
+    /// the source first, each once.
+    Inputs(Vec<String>),
+    /// The scanner cannot be sure; the caller runs the preprocessor
+    /// instead. A short reason, counted in the stats.
+    Fallback(String),
+}
+
+/// Scans `job`'s compile for the files it could open.
+pub fn scan(job: &Job<'_>) -> Scanned {
+    let compile = job.compile;
+    if let Some(opt) = options::unsupported(&compile.args) {
+        return Scanned::Fallback(format!("option {opt}"));
+    }
+    use_store(job.store.root());
+    let source = job.absolute(&compile.source);
+    let Some(meta) = std::fs::metadata(&source).ok().filter(std::fs::Metadata::is_file) else {
+        return Scanned::Fallback("the source is not a regular file".into());
+    };
+    let folders = job.search_folders();
+    let mut walk = walk::Walk::new(&folders, Some(job.store.root()));
+    walk.start(&source, &meta);
+    // `-include`/`-imacros` files: the working folder first, then as a
+    // quoted include of the source (gcc: "the remainder of the quote
+    // chain"; the source's folder too, as a superset).
+    let cwd = job.absolute(".");
+    let source_dir = std::path::Path::new(&source).parent().map(|p| p.to_string_lossy().into_owned());
+    for name in crate::args::option_values(&compile.args, &["-include", "-imacros"]) {
+        walk.search(Some(&cwd), &name, true);
+        walk.search(source_dir.as_deref(), &name, true);
+    }
+    match walk.finish(&compile.args) {
+        Ok(found) => Scanned::Inputs(found),
+        Err(why) => Scanned::Fallback(why),
+    }
+}
+
+#[cfg(test)]
+mod gcc_tests;
+#[cfg(test)]
+mod scan_tests;
