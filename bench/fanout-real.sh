@@ -4,7 +4,10 @@
 # off: 74 compiles, the static and the shared library), side by side in
 # one run, REPS times each (default 3), alternating; medians.
 #   remote: one gg-worker on loopback, warmed first by a build of each
-#           kind below (so it answers every thunk from its reductions);
+#           kind below (so it answers every thunk from its reductions;
+#           each warm-up prints how many thunks the worker ran, so one that
+#           runs some shows its kind makes other thunks than those before,
+#           and a measured run in which the worker ran any is flagged);
 #           then each build from a clean tree (`ninja -t clean`, and
 #           .ninja_log and .ninja_deps removed, so nothing is known of the
 #           headers) with a fresh, empty client store, -j 64:
@@ -21,7 +24,8 @@
 #           the ratio gg / plain. Target: <= 1.03x wall.
 # Every build must leave every object, libuv.so and libuv_a.a, or the
 # script stops. Build folders and stores in /dev/shm. BIN=DIR uses the gg
-# binaries in DIR instead of building target/release.
+# binaries in DIR instead of building target/release; JOBS=N sets the
+# remote builds' -j (and the worker's slots) instead of 64.
 # Usage: bench/fanout-real.sh [REPS] [PKG]   (PKG: another Debian source
 # package built by CMake, default libuv1; its CMake options differ, so the
 # library checks then count objects only)
@@ -29,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-3}
 pkg=${2:-libuv1}
-rjobs=64
+rjobs=${JOBS:-64}
 ljobs=$(( $(nproc) + 2 ))
 if [ -n "${BIN:-}" ]; then
     bin=$(cd "$BIN" && pwd)
@@ -97,16 +101,21 @@ remote() { # KIND SCAN STORE
     local envs=(GG_ENGINE=remote GG_WORKERS="$url" GG_REMOTE_STRICT=1 GG_DIR="$3")
     [ "$2" = old ] && envs+=(GG_SCAN=preprocessor)
     rm -rf "$3"
+    local r0 out; r0=$(reductions)
     if [ "$1" = ggninja ]; then
-        build "gg ninja, $2 scan" "$work/plain" "${envs[@]}" -- gg ninja -C "$work/plain" -j "$rjobs"
+        out=$(build "gg ninja, $2 scan" "$work/plain" "${envs[@]}" -- gg ninja -C "$work/plain" -j "$rjobs")
     else
-        build "ninja + gg-cc, $2 scan" "$work/ggcc" "${envs[@]}" -- ninja -C "$work/ggcc" -j "$rjobs"
+        out=$(build "ninja + gg-cc, $2 scan" "$work/ggcc" "${envs[@]}" -- ninja -C "$work/ggcc" -j "$rjobs")
     fi
+    echo "$out $(( $(reductions) - r0 ))"  # and how many thunks the worker ran
 }
+# Reductions in the worker's store: one more for every thunk it ran.
+reductions() { find "$work/worker/reductions" -type f 2> /dev/null | wc -l; }
 echo "warming the worker ($url):" >&2
 for kind in ggninja ggcc; do
     for scan in old new; do
-        echo "  warm-up $kind $scan: $(remote "$kind" "$scan" "$work/warm-$kind-$scan")" >&2
+        w=$(remote "$kind" "$scan" "$work/warm-$kind-$scan")
+        echo "  warm-up $kind $scan: $w (wall s, client CPU s, thunks the worker ran)" >&2
     done
 done
 for r in $(seq "$reps"); do
@@ -114,6 +123,8 @@ for r in $(seq "$reps"); do
         for scan in old new; do
             remote "$kind" "$scan" "$work/client" >> "$work/r-$kind-$scan"
             echo "  run $r remote $kind $scan: $(tail -1 "$work/r-$kind-$scan")" >&2
+            made=$(tail -1 "$work/r-$kind-$scan" | awk '{ print $3 }')
+            [ "$made" -eq 0 ] || echo "  WARNING: the worker ran $made thunks it did not hold: not a warm-worker figure" >&2
         done
     done
 done

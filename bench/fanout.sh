@@ -6,9 +6,13 @@
 # <memory>), sent to one gg-worker on loopback that already holds every
 # reduction, so it answers each thunk from its store and what is measured
 # is the client: planning, hashing, the include scan, thunks, transfers.
-#   warm-up:  `gg ninja` on the remote engine computes every compile on the
-#             worker (once per scanner, in case the two make different
-#             thunks; the second warm-up's worker CPU shows whether they do).
+#   warm-up:  a build on the remote engine has the worker compute every
+#             thunk, once per front end and scan (they may make different
+#             thunks: the thunks the worker ran are counted, from the
+#             reductions in its store, so each warm-up shows whether its
+#             thunks differ from the ones before; at N = 5000 each warm-up
+#             that compiles takes about 15 minutes on 2 cores).
+#             A measured run in which the worker ran any thunk is flagged.
 #   gg ninja: outputs, .ninja_log and .ninja_deps removed, a fresh empty
 #             client store, `gg ninja -j 64`: wall time, thunks per second
 #             (compiles / wall), the client's CPU (user + sys of `gg`, with
@@ -22,6 +26,9 @@
 #             warmed first the same way. Client CPU is the whole ninja
 #             process tree (every gg-cc and what it ran, plus ninja's own
 #             small share).
+# Per-compile figures include the cold store's fixed cost (the toolchain,
+# about 90 MB, hashed and stored once per run; by every gg-cc process that
+# starts before the first has recorded it), so they fall as N grows.
 # Each is run with the old include scan (`GG_SCAN=preprocessor`: `gcc -M`
 # per compile) and the new one (GG_SCAN unset), REPS times each (default
 # 3), alternating, every run with a fresh client store; medians (of each
@@ -29,14 +36,15 @@
 # Targets (2 cores): gg ninja >= 1,000 thunks per second; gg-cc <= 10 ms
 # of client CPU per compile, process start included.
 # Stores and project in /dev/shm. BIN=DIR uses the gg binaries in DIR
-# instead of building target/release.
+# instead of building target/release; JOBS=N sets -j (and the worker's
+# slots) instead of 64.
 # Usage: bench/fanout.sh [N] [N_GGCC] [REPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-5000}
 ncc=${2:-$((n / 5))}
 reps=${3:-3}
-jobs=64
+jobs=${JOBS:-64}
 if [ -n "${BIN:-}" ]; then
     bin=$(cd "$BIN" && pwd)
 else
@@ -70,6 +78,8 @@ machine_cpu() { awk -v hz="$hz" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 +
 # The object folders are made again after each clean, as CMake makes them
 # at configure time: gg ninja does not make a compile thunk's output folder
 # (Ninja does; seen on the tree of 2026-12-05).
+# Reductions in the worker's store: one more for every thunk it ran.
+reductions() { find "$work/worker/reductions" -type f 2> /dev/null | wc -l; }
 clean() {
     rm -rf "$p/obj" "$p/.ninja_log" "$p/.ninja_deps"
     for d in "$p"/src/*/; do mkdir -p "$p/obj/$(basename "$d")"; done
@@ -82,7 +92,7 @@ check() { # COUNT LABEL: every object is there
 mapfile -t cctargets < <(sed -n 's/^build \(obj\/[^:]*\): cxx .*/\1/p' "$p/build.ninja" | head -n "$ncc")
 
 # run FRONT SCAN STORE: one build from a clean tree with an empty client
-# store; prints "wall client-CPU worker-CPU rest-of-machine-CPU".
+# store; prints "wall client-CPU worker-CPU rest-of-machine-CPU new-reductions".
 run() {
     local front=$1 scan=$2 store=$3 count
     clean
@@ -95,8 +105,8 @@ run() {
     else
         count=$ncc; cmd=(ninja -C "$p" -f ggcc.ninja -j "$jobs" "${cctargets[@]}")
     fi
-    local w0 m0 s e w1 m1 u sy
-    w0=$(proc_cpu "$wpid"); m0=$(machine_cpu)
+    local w0 m0 r0 s e w1 m1 u sy
+    w0=$(proc_cpu "$wpid"); m0=$(machine_cpu); r0=$(reductions)
     s=$(date +%s%N)
     env "${envs[@]}" /usr/bin/time -o "$work/time" -f "%U %S" "${cmd[@]}" > "$work/out" 2>&1 \
         || { tail -20 "$work/out" >&2; echo "fanout: $front ($scan scan) failed" >&2; exit 1; }
@@ -104,15 +114,17 @@ run() {
     w1=$(proc_cpu "$wpid"); m1=$(machine_cpu)
     check "$count" "$front ($scan scan)"
     read -r u sy < <(tail -1 "$work/time")  # on failure, time prints a line before
-    # wall, client CPU, worker CPU, the rest of the machine's CPU
-    echo "$s $e $u $sy $w0 $w1 $m0 $m1" | awk '{ c = $3 + $4; w = $6 - $5
-        printf "%.3f %.2f %.2f %.2f\n", ($2 - $1) / 1e9, c, w, ($8 - $7) - c - w }'
+    # wall, client CPU, worker CPU, the rest of the machine's CPU, and the
+    # reductions the worker had to make (0 once warm)
+    echo "$s $e $u $sy $w0 $w1 $m0 $m1 $(( $(reductions) - r0 ))" | awk '{ c = $3 + $4; w = $6 - $5
+        printf "%.3f %.2f %.2f %.2f %d\n", ($2 - $1) / 1e9, c, w, ($8 - $7) - c - w, $9 }'
 }
 
 warm() { # FRONT SCAN
     local r; r=$(run "$1" "$2" "$work/warm-$1-$2")
-    read -r wall _ wown wrest <<< "$r"
-    printf '  warm-up %-8s %-4s scan: %7.2f s wall; CPU s: worker %.2f, rest of the machine (compiles) %.2f\n' "$1" "$2" "$wall" "$wown" "$wrest"
+    read -r wall _ wown wrest made <<< "$r"
+    printf '  warm-up %-8s %-4s scan: %7.2f s wall; the worker ran %d thunks; CPU s: worker %.2f, rest of the machine (compiles) %.2f\n' \
+        "$1" "$2" "$wall" "$made" "$wown" "$wrest"
 }
 echo "warming the worker ($url, --jobs $jobs):"
 warm ggninja old
@@ -125,6 +137,8 @@ for r in $(seq "$reps"); do
         for scan in old new; do
             run "$front" "$scan" "$work/client" >> "$work/$front-$scan"
             echo "  run $r $front $scan: $(tail -1 "$work/$front-$scan")" >&2
+            made=$(tail -1 "$work/$front-$scan" | awk '{ print $5 }')
+            [ "$made" -eq 0 ] || echo "  WARNING: the worker ran $made thunks it did not hold: not a warm-worker figure" >&2
         done
     done
 done

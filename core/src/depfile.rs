@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(deps, ["src/a.c", "/usr/include/stdio.h", "/usr/include/a b.h", "inc/x.h"]);
         assert_eq!(to_canonical(&deps), want);
         // A path that merely starts like the root is not under it.
-        assert_eq!(canonical(format!("t: {root}x/y.h\n").as_bytes(), root).unwrap(), format!("{root}x/y.h\n").into_bytes());
+        assert_eq!(
+            canonical(format!("t: {root}x/y.h\n").as_bytes(), root).unwrap(),
+            format!("{root}x/y.h\n").into_bytes()
+        );
         assert!(canonical(b"no colon here\n", root).is_err());
     }
 }

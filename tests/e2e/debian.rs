@@ -59,6 +59,8 @@ fn build(s: &Scratch, pkg: &str, route: &Route<'_>, store: &Path) -> BTreeMap<St
         // meson uses ccache when it finds one; every route builds alike.
         .env("CCACHE_DISABLE", "1")
         .env("GG_DIR", store)
+        // Every compile's scan is checked against what the compiler read.
+        .env("GG_VERIFY_SCAN", "1")
         .env_remove("GG_NINJA")
         .env_remove("GG_ENGINE");
     let bin = Path::new(env!("CARGO_BIN_EXE_gg")).parent().unwrap().to_path_buf();

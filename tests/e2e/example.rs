@@ -35,6 +35,7 @@ fn the_readmes_first_command_builds_through_gg_cc_twice_the_second_time_from_the
     let command = first_command();
     let mut sh = Command::new("sh");
     sh.arg("-c").arg(&command).current_dir(tmp.path()).env("PATH", path).env("GG_DIR", tmp.path().join("store"));
+    sh.env("GG_VERIFY_SCAN", "1");
     for v in ["CC", "CFLAGS", "MAKEFLAGS", "GG_DISABLE", "GG_LOG", "GG_ENGINE"] {
         sh.env_remove(v);
     }
@@ -65,6 +66,7 @@ fn the_example_builds_runs_and_rebuilds_from_the_cache() {
         let out = Command::new(copy.join("build.sh"))
             .env("GG", env!("CARGO_BIN_EXE_gg"))
             .env("GG_DIR", tmp.path().join("store"))
+            .env("GG_VERIFY_SCAN", "1")
             .output()
             .unwrap();
         assert!(out.status.success(), "build.sh failed:\n{}{}", text(&out.stdout), text(&out.stderr));

@@ -248,6 +248,7 @@ fn bad_manifests_and_unknown_targets_are_clear_errors() {
 fn gg_ninja_output(s: &Scratch, dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
     let mut c = std::process::Command::new("sh");
     c.args(["-c", "gg ninja -k 0 2>&1"]).current_dir(dir).env("GG_DIR", s.store()).env("PATH", path_with_gg());
+    c.env("GG_VERIFY_SCAN", "1");
     c.env_remove("CLICOLOR_FORCE").env("TERM", "xterm-256color");
     for (k, v) in env {
         c.env(k, v);

@@ -23,7 +23,8 @@ pub fn debian_source(pkg: &str) -> PathBuf {
 /// PATH and the scratch store is used.
 pub fn sh(s: &Scratch, dir: &Path, script: &str, gg: bool) -> String {
     let mut c = Command::new("sh");
-    c.args(["-ec", script]).current_dir(dir).env("GG_DIR", s.store());
+    // Every compile's scan is checked against what the compiler read.
+    c.args(["-ec", script]).current_dir(dir).env("GG_DIR", s.store()).env("GG_VERIFY_SCAN", "1");
     if gg {
         let bin = Path::new(env!("CARGO_BIN_EXE_gg-cc")).parent().unwrap();
         c.env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()));

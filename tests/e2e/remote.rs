@@ -31,6 +31,7 @@ fn build_example(s: &Scratch, dir: &str, env: &[(&str, &str)]) -> Vec<(String, V
     let _ = std::fs::remove_dir_all(copy.join("build"));
     let mut c = Command::new(copy.join("build.sh"));
     c.env("GG", env!("CARGO_BIN_EXE_gg")).env("GG_DIR", s.path().join(format!("{dir}-store")));
+    c.env("GG_VERIFY_SCAN", "1");
     for (k, v) in env {
         c.env(k, v);
     }

@@ -200,7 +200,7 @@ pub fn compile_here(job: &Job<'_>, key: Option<&str>, write_depfile: bool) -> Re
         let _ = fs::remove_file(job.cwd.join(&out));
         return Ok(Here::Failed { code: exit_code(output.status), output });
     }
-    let result = finish(job, key, &out, &tmp_out, &dep_tmp, started, &output, write_depfile);
+    let result = finish(job, key, &out, (&tmp_out, &dep_tmp), started, &output, write_depfile);
     if result.is_err() {
         let _ = fs::remove_file(&tmp_out);
         let _ = fs::remove_file(&dep_tmp);
@@ -223,8 +223,8 @@ fn finish(
     job: &Job<'_>,
     key: Option<&str>,
     out: &str,
-    tmp_out: &Path,
-    dep_tmp: &Path,
+    // The object and the full depfile the compiler wrote, in temp files.
+    (tmp_out, dep_tmp): (&Path, &Path),
     started: i128,
     output: &std::process::Output,
     write_depfile: bool,
@@ -290,12 +290,8 @@ fn record(
     if let Some(list) = prepared.thunk.outputs.get(1) {
         outputs.push((list.clone(), job.store.put_bytes(Kind::Value, &depfile::to_canonical(deps))?));
     }
-    let reduction = Reduction {
-        outputs,
-        stdout: keep(&output.stdout)?,
-        stderr: keep(&output.stderr)?,
-        executable: vec![],
-    };
+    let reduction =
+        Reduction { outputs, stdout: keep(&output.stdout)?, stderr: keep(&output.stderr)?, executable: vec![] };
     commit(job, key, prepared, &reduction, user_dep)?;
     Ok((Event::Miss { bytes: object.size() }, Some(object)))
 }

@@ -66,19 +66,22 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
         }
         let stat = manifest::stat_of(Path::new(p), now);
-        let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
-        if !time_fixed && uses_time_macros(&bytes) {
+        // Read and hashed once per process (gg ninja prepares thousands of
+        // compiles sharing their headers), re-read when its stat changes.
+        let facts = crate::scan::facts(p).with_context(|| format!("cannot read input `{p}`"))?;
+        if !time_fixed && facts.time_macros {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p)))));
         }
         // Files the assembler pulls in are in no depfile (ccache refuses
         // these too).
-        if memchr::memmem::find(&bytes, b".incbin").is_some()
+        if facts.incbin
             || (!job.compile.lang.preprocessed_by_compiler() || job.compile.lang == crate::args::Lang::AsmCpp)
-                && memchr::memmem::find(&bytes, b".include").is_some()
+                && facts.dot_include
         {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
         }
-        if memchr::memmem::find(&bytes, b"__has_include").is_some() {
+        if facts.has_include {
+            let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
             let Ok(found) = has_include::probes(&bytes) else {
                 return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
             };
@@ -102,7 +105,7 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
                 }
             }
         }
-        let hash = Name::of_value(&bytes);
+        let hash = facts.hash;
         inputs.push((p.clone(), hash));
         files.push(FileEntry { path: p.clone(), hash, stat });
     }
@@ -139,7 +142,9 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
 pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
     let read: std::collections::HashSet<String> = read.iter().map(|p| job.absolute(p)).collect();
     let source = job.absolute(&job.compile.source);
-    prepared.files.retain(|f| f.path == source || read.contains(&f.path) || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path));
+    prepared.files.retain(|f| {
+        f.path == source || read.contains(&f.path) || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path)
+    });
 }
 
 /// The hash of a locale file, computed once per process.

@@ -41,7 +41,9 @@ pub struct Stats {
 pub enum Event {
     DirectHit,
     PreprocessedHit,
-    Miss { bytes: u64 },
+    Miss {
+        bytes: u64,
+    },
     Uncacheable(String),
     Local(String),
     /// Not a call of its own: the scanner fell back, for this reason.

@@ -196,7 +196,13 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     // whichever files the client chose to send (a superset).
     let lists_deps = c.lang.preprocessed_by_compiler();
     if lists_deps {
-        args.extend(["-MD".into(), "-MF".into(), format!("{ROOT_PLACEHOLDER}/{DEPS_OUTPUT}"), "-MQ".into(), "gg".into()]);
+        args.extend([
+            "-MD".into(),
+            "-MF".into(),
+            format!("{ROOT_PLACEHOLDER}/{DEPS_OUTPUT}"),
+            "-MQ".into(),
+            "gg".into(),
+        ]);
     }
 
     let cwd = p.cwd.to_string_lossy();
@@ -267,7 +273,8 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     if lists_deps {
         outputs.push(DEPS_OUTPUT.into());
     }
-    let thunk = Thunk::new(Function { hash: function, args, envars }, values, executables, vec![], outputs, rel(&cwd), 0)?;
+    let thunk =
+        Thunk::new(Function { hash: function, args, envars }, values, executables, vec![], outputs, rel(&cwd), 0)?;
     if lists_deps {
         thunk.with_depfiles(vec![DEPS_OUTPUT.into()])
     } else {

@@ -426,6 +426,10 @@ fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<P
 
 fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<Prep> {
     let step = compile_step(st, e);
+    // Ninja makes every output's folder before running an edge.
+    if let Some(dir) = cx.cwd.join(step.output()).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let key = step.key(cx.store);
     if let Some(hit) = key.as_deref().and_then(|k| step.lookup(cx.store, k, wants_depfile(cx, e))) {
         // The depfile the compile wrote lists what it read, as Ninja

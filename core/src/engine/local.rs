@@ -221,10 +221,14 @@ impl LocalExecutor {
             match canonical {
                 Ok(bytes) => {
                     outputs[i] =
-                        self.store.put_bytes(Kind::Value, &bytes).map_err(|e| ExecError::engine(e.to_string()))?
+                        self.store.put_bytes(Kind::Value, &bytes).map_err(|e| ExecError::engine(e.to_string()))?;
                 }
                 Err(why) => {
-                    return fail(FailKind::Output, format!("declared dependency file `{d}` is unreadable: {why}"), stderr)
+                    return fail(
+                        FailKind::Output,
+                        format!("declared dependency file `{d}` is unreadable: {why}"),
+                        stderr,
+                    )
                 }
             }
         }

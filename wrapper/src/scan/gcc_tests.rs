@@ -159,3 +159,22 @@ fn every_file_clang_reads_is_scanned() {
     compare("clang", "main.c", text);
     compare("clang++", "main.cpp", "#include <bits/stdc++.h>\n#include \"local.h\"\nint main() { return local(); }\n");
 }
+
+#[test]
+fn gcc_s_implicit_stdc_predef_is_scanned_in_a_file_with_no_system_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::open(root.join("store")).unwrap();
+    let toolchain = toolchain::discover(&store, &which::which("gcc").unwrap()).unwrap();
+    fs::write(root.join("bare.c"), "int f(void) { return 1; }\n").unwrap();
+    let args = ["-c", "bare.c"];
+    let expected = preprocessor_inputs("gcc", &root, &args);
+    assert!(expected.iter().any(|f| f.ends_with("/stdc-predef.h")), "gcc pre-includes it here: {expected:?}");
+    let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    let missing: Vec<&String> = expected.iter().filter(|f| !got.contains(f)).collect();
+    assert!(missing.is_empty(), "gcc reads files the scanner missed: {missing:?}");
+    // `-nostdinc` turns the pre-include off; the scanner then does not look.
+    let args = ["-c", "bare.c", "-nostdinc"];
+    let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    assert_eq!(got.len(), 1, "{got:?}");
+}

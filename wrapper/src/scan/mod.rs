@@ -62,6 +62,11 @@ pub fn scan(job: &Job<'_>) -> Scanned {
     // `-include`/`-imacros` files: the working folder first, then as a
     // quoted include of the source (gcc: "the remainder of the quote
     // chain"; the source's folder too, as a superset).
+    // gcc reads glibc's `stdc-predef.h` before anything else unless told
+    // `-nostdinc` (found through the default folders; see thunkgen).
+    if job.toolchain.family == crate::toolchain::Family::Gcc && !compile.nostdinc {
+        walk.search(None, "stdc-predef.h", true);
+    }
     let cwd = job.absolute(".");
     let source_dir = std::path::Path::new(&source).parent().map(|p| p.to_string_lossy().into_owned());
     for name in crate::args::option_values(&compile.args, &["-include", "-imacros"]) {
