@@ -134,19 +134,39 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
     );
     let dir = store.root().join("toolchains");
     let cache = dir.join(key.to_hex().as_str());
-    if let Ok(bytes) = fs::read(&cache) {
-        if let Ok(t) = serde_json::from_slice::<Toolchain>(&bytes) {
-            if t.still_valid() {
-                return Ok(t);
-            }
-            crate::log::debug(&format!("`{}` changed since it was discovered", driver.display()));
+    let cached = || -> Option<Toolchain> {
+        let t = serde_json::from_slice::<Toolchain>(&fs::read(&cache).ok()?).ok()?;
+        if t.still_valid() {
+            return Some(t);
         }
+        crate::log::debug(&format!("`{}` changed since it was discovered", driver.display()));
+        None
+    };
+    if let Some(t) = cached() {
+        return Ok(t);
+    }
+    // A build starts many compiles at once on a fresh store: one discovers
+    // (hashing and storing the whole toolchain) while the others wait for
+    // its answer instead of each doing the same. Without the lock (a
+    // read-only store) each discovers for itself.
+    let _lock = lock(&dir);
+    if let Some(t) = cached() {
+        return Ok(t);
     }
     let t = discover_uncached(driver, Some(store))?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     fsutil::write_atomic(&cache, &serde_json::to_vec(&t)?)
         .with_context(|| format!("cannot write `{}`", cache.display()))?;
     Ok(t)
+}
+
+/// An exclusive lock on `dir/.lock`, held until the file is dropped.
+fn lock(dir: &Path) -> Option<fs::File> {
+    use std::os::fd::AsRawFd;
+    fs::create_dir_all(dir).ok()?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock")).ok()?;
+    // SAFETY: flock on a descriptor we own; released when it closes.
+    (unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0).then_some(file)
 }
 
 fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> {
