@@ -149,7 +149,7 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
     // (hashing and storing the whole toolchain) while the others wait for
     // its answer instead of each doing the same. Without the lock (a
     // read-only store) each discovers for itself.
-    let _lock = lock(&dir);
+    let _lock = lock(&store.root().join("toolchains.lock"));
     if let Some(t) = cached() {
         return Ok(t);
     }
@@ -160,11 +160,10 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
     Ok(t)
 }
 
-/// An exclusive lock on `dir/.lock`, held until the file is dropped.
-fn lock(dir: &Path) -> Option<fs::File> {
+/// An exclusive lock on the file at `path`, held until it is dropped.
+fn lock(path: &Path) -> Option<fs::File> {
     use std::os::fd::AsRawFd;
-    fs::create_dir_all(dir).ok()?;
-    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock")).ok()?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()?;
     // SAFETY: flock on a descriptor we own; released when it closes.
     (unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0).then_some(file)
 }
@@ -599,6 +598,19 @@ mod tests {
         let a = discover(&store, &gcc).unwrap();
         assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1);
         assert_eq!(discover(&store, &gcc).unwrap(), a);
+    }
+
+    #[test]
+    fn compiles_starting_together_on_a_fresh_store_discover_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let gcc = which("gcc").unwrap();
+        let found: Vec<Toolchain> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..4).map(|_| s.spawn(|| discover(&store, &gcc).unwrap())).collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(found.windows(2).all(|w| w[0] == w[1]), "every caller gets the same toolchain");
+        assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1, "one record, no stray file");
     }
 
     #[test]
