@@ -32,50 +32,17 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use gg_core::{fsutil, Kind, Name, Store};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// What a file's stat says about its contents: device, inode, size, and
-/// modification and change times to the nanosecond. A file whose stamp is
-/// unchanged is taken to hold the same bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    /// The stamp of the file `path` leads to.
-    pub(crate) fn of(path: &Path) -> io::Result<Stamp> {
-        let m = fs::metadata(path)?;
-        Ok(Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
-    }
-
-    /// Whether the file last changed at least `settle` before `since`, so
-    /// that any change after `since` shows in its ctime (which no one can
-    /// set back).
-    fn settled(&self, since: SystemTime, settle: Duration) -> bool {
-        let changed = i128::from(self.ctime.0) * 1_000_000_000 + i128::from(self.ctime.1);
-        let since = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
-        changed + settle.as_nanos() as i128 <= since
-    }
-}
+/// What a file's stat says about its contents (see `gg_wrapper::stamp`).
+pub(crate) type Stamp = gg_wrapper::stamp::FileStamp;
 
 /// A per-process memo.
 pub(crate) type Memory<K, V> = OnceLock<Mutex<HashMap<K, V>>>;
@@ -210,7 +177,7 @@ impl<T: Clone + Serialize + DeserializeOwned> FileMemo<T> {
         }
         let text = path.to_string_lossy();
         let key =
-            self.kind.filter(|_| stamp.size >= FILE_RECORD_MIN_SIZE).map(|k| DiskCache::key(k, &[text.as_bytes()]));
+            self.kind.filter(|_| stamp.size() >= FILE_RECORD_MIN_SIZE).map(|k| DiskCache::key(k, &[text.as_bytes()]));
         let recorded = key
             .as_ref()
             .and_then(|key| cache.load::<FileRecord<T>>("files", key))
@@ -243,7 +210,7 @@ pub fn hash_file(store: &Store, path: &Path) -> io::Result<Name> {
 
 pub(crate) fn hash_in(cache: DiskCache<'_>, path: &Path) -> io::Result<Name> {
     static HASHES: FileMemo<Name> =
-        FileMemo::new(Some("hash"), |name, stamp| name.kind() == Kind::Value && name.size() == stamp.size);
+        FileMemo::new(Some("hash"), |name, stamp| name.kind() == Kind::Value && name.size() == stamp.size());
     HASHES.get(cache, path, Name::of_file)
 }
 

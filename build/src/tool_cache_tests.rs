@@ -34,7 +34,7 @@ const BIG: usize = FILE_RECORD_MIN_SIZE as usize;
 /// A file fact (its size plus its first byte) in a fresh process: a new
 /// memo has nothing in memory. Counts the computations in `computed`.
 fn fact_in_new_process(cache: DiskCache<'_>, path: &Path, computed: &Cell<u32>) -> u64 {
-    let memo: FileMemo<u64> = FileMemo::new(Some("test"), |value, stamp| *value >= stamp.size);
+    let memo: FileMemo<u64> = FileMemo::new(Some("test"), |value, stamp| *value >= stamp.size());
     memo.get(cache, path, |p| {
         computed.set(computed.get() + 1);
         let bytes = fs::read(p)?;

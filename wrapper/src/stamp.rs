@@ -1,6 +1,9 @@
 //! File stamps: what direct mode records of each input and compares on a
 //! hit before trusting the file unread ([`Stat`]), and the clock they are
-//! read against. Shared by the manifest and by shadowing checks.
+//! read against. Shared by the manifest and by shadowing checks. Also
+//! [`FileStamp`], the stat a per-process or on-disk memo compares before
+//! reusing what it learnt of a file or folder (the include scanner's
+//! facts and listings, gg ninja's tool cache).
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -51,4 +54,58 @@ pub fn changed_since(path: &Path, since: i128) -> bool {
 /// Nanoseconds since the epoch.
 pub fn now_ns() -> i128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// What identifies a file's (or folder's) state without reading it:
+/// device, inode, size, and modification and change times to the
+/// nanosecond. A file whose stamp is unchanged is taken to hold the same
+/// bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    pub fn of_meta(m: &fs::Metadata) -> FileStamp {
+        FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The stamp of the file `path` leads to.
+    pub fn of(path: &Path) -> std::io::Result<FileStamp> {
+        Ok(FileStamp::of_meta(&fs::metadata(path)?))
+    }
+
+    /// Whether a read that started at `read_at` may have missed a change
+    /// made within `racy` of the stamp's mtime (adding a name or writing
+    /// bytes moves the mtime; setting it back moves the ctime, which the
+    /// stamp compares, so only the mtime can be racy).
+    pub fn is_racy(&self, read_at: std::time::SystemTime, racy: std::time::Duration) -> bool {
+        let Ok(read) = read_at.duration_since(std::time::SystemTime::UNIX_EPOCH) else { return true };
+        let changed = std::time::Duration::new(self.mtime.0.max(0) as u64, self.mtime.1.clamp(0, 999_999_999) as u32);
+        changed + racy > read
+    }
+
+    /// Whether the file last changed at least `settle` before `since`, so
+    /// that any change after `since` shows in its ctime (which no one can
+    /// set back).
+    pub fn settled(&self, since: std::time::SystemTime, settle: std::time::Duration) -> bool {
+        let changed = i128::from(self.ctime.0) * 1_000_000_000 + i128::from(self.ctime.1);
+        let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+        changed + settle.as_nanos() as i128 <= since
+    }
 }

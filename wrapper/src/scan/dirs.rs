@@ -12,7 +12,6 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -23,36 +22,7 @@ use super::fxhash::{FxMap, FxSet};
 pub(crate) const RACY: Duration = Duration::from_secs(2);
 
 /// What identifies a folder's (or file's) state without reading it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    pub(crate) fn of(m: &fs::Metadata) -> Stamp {
-        Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        }
-    }
-
-    /// Whether a read that started at `read_at` may have missed a change
-    /// made in the same clock tick as the stamp's mtime (adding a name or
-    /// writing bytes moves the mtime; setting it back moves the ctime,
-    /// which the stamp compares, so only the mtime can be racy).
-    pub(crate) fn is_racy(&self, read_at: SystemTime) -> bool {
-        let Ok(read) = read_at.duration_since(SystemTime::UNIX_EPOCH) else { return true };
-        let changed = Duration::new(self.mtime.0.max(0) as u64, self.mtime.1.clamp(0, 999_999_999) as u32);
-        changed + RACY > read
-    }
-}
+pub(crate) type Stamp = crate::stamp::FileStamp;
 
 #[derive(Debug)]
 struct Listing {
@@ -66,7 +36,7 @@ static LISTINGS: LazyLock<Mutex<FxMap<String, Arc<Listing>>>> = LazyLock::new(Mu
 /// The current listing of `dir`, or `None` if it is not a readable folder.
 fn listing(dir: &str) -> Option<Arc<Listing>> {
     let meta = fs::metadata(dir).ok().filter(fs::Metadata::is_dir)?;
-    let stamp = Stamp::of(&meta);
+    let stamp = Stamp::of_meta(&meta);
     if let Some(l) = LISTINGS.lock().unwrap().get(dir) {
         if l.trusted && l.stamp == stamp {
             return Some(l.clone());
@@ -75,7 +45,7 @@ fn listing(dir: &str) -> Option<Arc<Listing>> {
     // Listed without the lock: another thread may list it too, harmlessly.
     let read_at = SystemTime::now();
     let names = fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
-    let l = Arc::new(Listing { stamp, trusted: !stamp.is_racy(read_at), names });
+    let l = Arc::new(Listing { stamp, trusted: !stamp.is_racy(read_at, RACY), names });
     LISTINGS.lock().unwrap().insert(dir.to_string(), l.clone());
     Some(l)
 }

@@ -65,7 +65,7 @@ pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
 /// [`facts`] given the metadata the caller already has, with directives
 /// kept in the store at `root`.
 pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -> io::Result<Arc<Facts>> {
-    let stamp = Stamp::of(meta);
+    let stamp = Stamp::of_meta(meta);
     if let Some(c) = FILES.lock().unwrap().get(path) {
         if c.trusted && c.stamp == stamp {
             return Ok(c.facts.clone());
@@ -75,7 +75,7 @@ pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -
     let mut file = fs::File::open(path)?;
     // The stamp of what is read, taken before reading: a change during
     // the read moves it, and the next lookup reads again.
-    let stamp = Stamp::of(&file.metadata()?);
+    let stamp = Stamp::of_meta(&file.metadata()?);
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut bytes)?;
     let hash = Name::of_value(&bytes);
@@ -90,7 +90,7 @@ pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -
         has_include: f.has_include,
         parsed,
     });
-    let cached = Cached { stamp, trusted: !stamp.is_racy(read_at), facts: facts.clone() };
+    let cached = Cached { stamp, trusted: !stamp.is_racy(read_at, super::dirs::RACY), facts: facts.clone() };
     FILES.lock().unwrap().insert(path.to_string(), cached);
     Ok(facts)
 }
