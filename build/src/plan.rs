@@ -185,9 +185,9 @@ impl CompileStep {
     /// names; `Err` says why this compile cannot be cached.
     pub fn prepare(&self, store: &Store, deps: &[String]) -> Result<Result<Prepared, String>> {
         let job = self.job(store);
-        match prepare::prepare(&job, deps, gg_wrapper::manifest::now_ns())? {
+        match prepare::prepare(&job, deps, None)? {
             Ok(p) => {
-                prepare::store_inputs(&job, &p.inputs, &p.thunk)?;
+                prepare::store_inputs(&job, &p)?;
                 Ok(Ok(p))
             }
             Err(event) => Ok(Err(format!("{event:?}"))),

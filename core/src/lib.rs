@@ -7,6 +7,7 @@
 pub mod beneath;
 pub mod config;
 pub mod depfile;
+mod encode;
 pub mod engine;
 pub mod env;
 pub mod fsck;
@@ -17,6 +18,7 @@ pub mod jail;
 pub mod name;
 pub mod placeholder;
 pub mod process;
+mod puts;
 pub mod relpath;
 pub mod sandbox;
 pub mod scheduler;

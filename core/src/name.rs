@@ -114,9 +114,24 @@ impl Name {
     }
 }
 
+impl Name {
+    /// Appends the name's text to `out`; no allocation of its own (thunk
+    /// encodings write hundreds of names each).
+    pub fn push_to(&self, out: &mut String) {
+        use fmt::Write as _;
+        out.push(self.kind.letter());
+        let mut digest = [0u8; DIGEST_CHARS];
+        let n = URL_SAFE_NO_PAD.encode_slice(self.digest, &mut digest).expect("43 bytes hold a 32-byte digest");
+        out.push_str(std::str::from_utf8(&digest[..n]).expect("base64 is ASCII"));
+        let _ = write!(out, "{:x}", self.size);
+    }
+}
+
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:x}", self.kind.letter(), URL_SAFE_NO_PAD.encode(self.digest), self.size)
+        let mut text = String::with_capacity(1 + DIGEST_CHARS + 16);
+        self.push_to(&mut text);
+        f.write_str(&text)
     }
 }
 

@@ -385,6 +385,9 @@ impl Forcer<'_, '_> {
                 return None;
             }
         }
+        if self.node(id).thunk.as_ref().expect("loaded").thunks.is_empty() {
+            return Some(self.node(id).name);
+        }
         Some(self.resolved_thunk(id).name())
     }
 
@@ -507,8 +510,11 @@ impl Forcer<'_, '_> {
     /// the last thunk's only consumer waits on nothing else.
     fn dispatch(&mut self, id: NodeId, chains: bool) -> Option<Unit> {
         let thunk = self.resolved_thunk(id);
-        let resolved = thunk.name();
         let name = self.node(id).name;
+        // Without thunk inputs it is already resolved: no need to encode
+        // it again to learn its name.
+        let resolved =
+            if self.node(id).thunk.as_ref().expect("loaded").thunks.is_empty() { name } else { thunk.name() };
         if resolved != name {
             if let Some(red) = self.cached(&resolved, &thunk) {
                 let _ = self.store.set_reduction(&name, &red);

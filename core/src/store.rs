@@ -136,6 +136,8 @@ pub struct Store {
     /// Blobs (and executable copies) re-hashed by this process, with their
     /// stamp at that time (see [`Store::verified`]).
     verified: Arc<Mutex<HashMap<(Name, bool), Stamp>>>,
+    /// Blobs this process put by name (see [`Store::put_file_as`]).
+    puts: Arc<crate::puts::Puts>,
 }
 
 const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "corrupt"];
@@ -154,7 +156,7 @@ impl Store {
             fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
         }
         let root = fs::canonicalize(&root).map_err(ctx("cannot resolve", &root))?;
-        Ok(Store { root, verified: Arc::default() })
+        Ok(Store { root, verified: Arc::default(), puts: Arc::default() })
     }
 
     /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
@@ -389,6 +391,26 @@ impl Store {
             let _ = fs::remove_file(&tmp);
         }
         result
+    }
+
+    /// Puts the file at `path`, which the caller hashed as `name`, unless
+    /// the blob is there; once per process and name, other threads asking
+    /// meanwhile wait for the first. An error if the file no longer hashes
+    /// to `name` (it changed since it was hashed).
+    pub fn put_file_as(&self, path: &Path, name: &Name) -> io::Result<()> {
+        self.puts.once(name, || {
+            if self.has(name) {
+                return Ok(());
+            }
+            let stored = self.put_file(path)?;
+            if stored != *name {
+                return Err(io::Error::other(format!(
+                    "`{}` changed since it was hashed: it is now {stored}, not {name}",
+                    path.display()
+                )));
+            }
+            Ok(())
+        })
     }
 
     /// Moves a finished thunk output into the store (no copy; the file is

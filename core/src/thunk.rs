@@ -249,6 +249,13 @@ impl Thunk {
 
     /// The canonical encoding: the bytes that are hashed and stored.
     pub fn encode(&self) -> Vec<u8> {
+        crate::encode::canonical(self)
+    }
+
+    /// The canonical encoding through serde (the reference the direct
+    /// writer in `encode.rs` is tested against).
+    #[cfg(test)]
+    pub(crate) fn encode_by_serde(&self) -> Vec<u8> {
         let wire = Wire {
             _gg: IR_VERSION,
             cwd: self.cwd.clone(),

@@ -219,3 +219,33 @@ fn resolving_from_made_outputs_replaces_only_those_inputs() {
     );
     assert_eq!(Thunk::decode(&r.encode()).unwrap(), r, "the result is a valid thunk");
 }
+
+#[test]
+fn the_direct_encoding_is_byte_for_byte_what_serde_writes() {
+    // Strings JSON must escape, in every field that holds text.
+    let odd = "q\"uote\\back\nnew\ttab\u{1}ctl é ✓ \u{7f}";
+    let plain = build(parts()).unwrap();
+    assert_eq!(plain.encode(), plain.encode_by_serde());
+    let mut p = parts();
+    p.function.args.push(odd.into());
+    p.function.envars.push(format!("ODD={odd}"));
+    p.values.push(obj(&format!("src/{odd}.h"), v(odd)));
+    p.executables.push(obj(&format!("bin/{odd}"), v("x")));
+    p.thunks
+        .push(ThunkInput { path: format!("g/{odd}"), output: OutputRef { thunk: t(odd), output: Some(odd.into()) } });
+    p.outputs = vec!["src/a.o".into(), format!("o/{odd}")];
+    p.cwd = format!("src/{odd}");
+    p.timeout = u64::MAX;
+    let odd_thunk = build(p).unwrap();
+    assert_eq!(String::from_utf8(odd_thunk.encode()).unwrap(), String::from_utf8(odd_thunk.encode_by_serde()).unwrap());
+    let with_dep = odd_thunk.with_depfiles(vec![format!("o/{odd}")]).unwrap();
+    assert_eq!(with_dep.encode(), with_dep.encode_by_serde());
+    // Empty lists everywhere they may be empty.
+    let mut p = parts();
+    p.values.clear();
+    p.thunks.clear();
+    p.function.envars.clear();
+    p.cwd = String::new();
+    let bare = build(p).unwrap();
+    assert_eq!(bare.encode(), bare.encode_by_serde());
+}

@@ -277,7 +277,7 @@ fn record(
     output: &std::process::Output,
     user_dep: Option<&(String, Vec<u8>)>,
 ) -> Result<(Event, Option<Name>)> {
-    let prepared = match prepare(job, deps, started)? {
+    let prepared = match prepare(job, deps, Some(started))? {
         Ok(p) => p,
         Err(uncacheable) => return Ok((uncacheable, None)),
     };

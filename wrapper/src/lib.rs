@@ -23,6 +23,7 @@ pub mod ran;
 mod remote;
 pub mod scan;
 pub mod shadow;
+pub mod snapshot;
 pub mod stamp;
 pub mod stats;
 pub mod thunkgen;

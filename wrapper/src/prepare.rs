@@ -20,6 +20,11 @@ use crate::thunkgen::{self, Parts};
 /// A compile's thunk and the manifest's view of its inputs.
 pub struct Prepared {
     pub thunk: gg_core::Thunk,
+    /// The thunk's name, and its encoding: made once (a thunk with
+    /// hundreds of inputs is named, stored and sent, and encoding it is a
+    /// good part of a client's work per compile).
+    pub name: Name,
+    encoded: Vec<u8>,
     pub(crate) files: Vec<FileEntry>,
     /// The inputs with their hashes, as the thunk holds them.
     pub inputs: Vec<(String, Name)>,
@@ -32,22 +37,27 @@ pub struct Prepared {
 
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prepared").field("thunk", &self.thunk.name()).finish()
+        f.debug_struct("Prepared").field("thunk", &self.name).finish()
     }
 }
 
 /// Hashes the inputs and builds the thunk; `Err(event)` when the compile
-/// must not be recorded (the event says why).
-pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<Prepared, Event>> {
+/// must not be recorded (the event says why). `started`: when the compile
+/// (or the scan that chose `deps`) started here, so that an input changed
+/// since is caught; `None` when nothing ran yet (the thunk will run on
+/// exactly what is hashed now).
+pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
     let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
     if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
         return Ok(Err(Event::Uncacheable("an argument uses __DATE__/__TIME__".into())));
     }
     let now = manifest::now_ns();
+    let changed = |p: &str| started.is_some_and(|t| manifest::changed_since(Path::new(p), t));
     let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
+    let mut listed: std::collections::HashSet<String> = paths.iter().cloned().collect();
     for p in deps.iter().chain(&job.compile.input_files) {
         let abs = job.absolute(p);
-        if !paths.contains(&abs) {
+        if listed.insert(abs.clone()) {
             paths.push(abs);
         }
     }
@@ -62,10 +72,10 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
         let p = &paths[next].clone();
         next += 1;
         // Changed while the compiler ran: what it read is not what we hash.
-        if manifest::changed_since(Path::new(p), started) {
+        if changed(p) {
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
         }
-        let stat = manifest::stat_of(Path::new(p), now);
+        let stat = crate::snapshot::metadata(p).and_then(|m| crate::stamp::stat_of_meta(&m, now));
         // Read and hashed once per process (gg ninja prepares thousands of
         // compiles sharing their headers), re-read when its stat changes.
         let facts = crate::scan::facts(p).with_context(|| format!("cannot read input `{p}`"))?;
@@ -93,12 +103,12 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
                     }
                     let exists = Path::new(&place).exists();
                     // Created while the compiler ran: it may have seen it absent.
-                    if exists && manifest::changed_since(Path::new(&place), started) {
+                    if exists && changed(&place) {
                         return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(&place)))));
                     }
                     // A header found only by a probe is an input too: the
                     // thunk must carry it for the probe to find it there.
-                    if exists && Path::new(&place).is_file() && !paths.contains(&place) {
+                    if exists && Path::new(&place).is_file() && listed.insert(place.clone()) {
                         paths.push(place.clone());
                     }
                     probes.push((place, exists));
@@ -125,15 +135,18 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: i128) -> Result<Result<P
         locale,
     };
     let thunk = thunkgen::compile_thunk(&parts)?;
-    debug(&format!("recorded thunk {} for `{}`", thunk.name(), job.compile.source));
-    if job.engine.is_some() || gg_core::env::store_inputs() {
-        store_inputs(job, &inputs, &thunk)?;
-    }
+    let encoded = thunk.encode();
+    let name = Name::of_bytes(Kind::Thunk, &encoded);
+    debug(&format!("recorded thunk {name} for `{}`", job.compile.source));
     // Where a header shadowing one read would appear (see `shadow`); the
     // source is named, not searched.
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
-    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
-    Ok(Ok(Prepared { thunk, files, inputs, probes, shadows }))
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started.unwrap_or(now), now);
+    let prepared = Prepared { thunk, name, encoded, files, inputs, probes, shadows };
+    if job.engine.is_some() || gg_core::env::store_inputs() {
+        store_inputs(job, &prepared)?;
+    }
+    Ok(Ok(prepared))
 }
 
 /// Keeps, of what the direct-mode entry checks, only the files the compile
@@ -167,7 +180,7 @@ pub fn commit(
     reduction: &Reduction,
     user_dep: Option<&(String, Vec<u8>)>,
 ) -> Result<()> {
-    let name = prepared.thunk.name();
+    let name = prepared.name;
     job.store.set_reduction(&name, reduction)?;
     let depfile = match user_dep {
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
@@ -183,12 +196,12 @@ pub fn commit(
 
 /// Puts every input, the toolchain and the thunk itself in the store, so
 /// that the thunk can be forced anywhere (`GG_STORE_INPUTS=1`).
-pub fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::Thunk) -> Result<()> {
+pub fn store_inputs(job: &Job<'_>, prepared: &Prepared) -> Result<()> {
+    let inputs = &prepared.inputs;
+    // Once per process and blob: the compiles of a batch share headers
+    // and the whole toolchain.
     for (p, hash) in inputs {
-        if !job.store.has(hash) {
-            let stored = job.store.put_file(Path::new(p))?;
-            anyhow::ensure!(stored == *hash, "`{p}` changed while it was being recorded");
-        }
+        job.store.put_file_as(Path::new(p), hash).with_context(|| format!("cannot store the input `{p}`"))?;
     }
     if let Some(l) = job.toolchain.launcher {
         anyhow::ensure!(
@@ -197,12 +210,9 @@ pub fn store_inputs(job: &Job<'_>, inputs: &[(String, Name)], thunk: &gg_core::T
         );
     }
     for (p, hash) in &job.toolchain.files {
-        if !job.store.has(hash) {
-            let stored = job.store.put_file(Path::new(p))?;
-            anyhow::ensure!(stored == *hash, "toolchain file `{p}` changed since it was discovered");
-        }
+        job.store.put_file_as(Path::new(p), hash).with_context(|| format!("cannot store the toolchain file `{p}`"))?;
     }
-    job.store.put_thunk(thunk)?;
+    job.store.put_bytes(Kind::Thunk, &prepared.encoded)?;
     Ok(())
 }
 

@@ -37,11 +37,11 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
             Err(e) => return Err(e),
         },
     };
-    let prepared = match prepare(job, &chosen.files, started)? {
+    let prepared = match prepare(job, &chosen.files, Some(started))? {
         Ok(p) => p,
         Err(_) => return Ok(None),
     };
-    let name = prepared.thunk.name();
+    let name = prepared.name;
     let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk }) {
         Ok(o) => o,
         Err(e) if e.kind == FailKind::Exit && chosen.scanned => {

@@ -22,7 +22,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stamp::{changed_since, stat_of, Stat};
+use crate::snapshot;
+use crate::stamp::{changed_since, stat_of_meta, Stat};
 
 /// What a hit needs to tell a shadowing header appeared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,14 +52,14 @@ impl Shadows {
         for file in files {
             for (dir, place) in places(&chain, file) {
                 let exists_dir = *seen_dirs.entry(dir.clone()).or_insert_with(|| {
-                    let exists = Path::new(&dir).is_dir();
-                    if exists {
-                        let stat = stat_of(Path::new(&dir), now).filter(|_| !changed_since(Path::new(&dir), started));
-                        dirs.push((dir.clone(), stat));
-                    }
-                    exists
+                    let Some(meta) = snapshot::metadata(&dir).filter(|m| m.is_dir()) else { return false };
+                    // Whether it changed while the compiler ran is asked
+                    // of the folder itself, not of the round's snapshot.
+                    let stat = stat_of_meta(&meta, now).filter(|_| !changed_since(Path::new(&dir), started));
+                    dirs.push((dir.clone(), stat));
+                    true
                 });
-                if exists_dir && Path::new(&place).exists() && !present.contains(&place) {
+                if exists_dir && snapshot::exists(&place) && !present.contains(&place) {
                     present.push(place);
                 }
             }
@@ -84,14 +85,16 @@ impl Shadows {
                     let may_have_changed = *changed.entry((j, sub)).or_insert_with(|| {
                         let dir = join(&self.chain[j], sub);
                         match recorded.get(dir.as_str()) {
-                            Some(Some(then)) => stat_of(Path::new(&dir), now) != Some(*then),
+                            Some(Some(then)) => {
+                                snapshot::metadata(&dir).and_then(|m| stat_of_meta(&m, now)) != Some(*then)
+                            }
                             Some(None) => true,
-                            None => Path::new(&dir).exists(),
+                            None => snapshot::exists(&dir),
                         }
                     });
                     if may_have_changed {
                         let place = join(&self.chain[j], rel);
-                        if !self.present.contains(&place) && Path::new(&place).exists() {
+                        if !self.present.contains(&place) && snapshot::exists(&place) {
                             return Some(place);
                         }
                     }
@@ -150,10 +153,13 @@ mod tests {
         // Recorded as if a minute ago, so the folders' stats are trusted.
         let later = crate::stamp::now_ns() + 60_000_000_000;
         let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), None);
         fs::write(format!("{first}/sys/other.h"), "").unwrap();
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), None, "another name in the folder shadows nothing");
         fs::write(format!("{first}/sys/config.h"), "").unwrap();
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), Some(format!("{first}/sys/config.h")));
     }
 
@@ -170,8 +176,10 @@ mod tests {
         assert!(shadows.dirs.is_empty(), "absent folders are not listed: {shadows:?}");
         fs::create_dir_all(&first).unwrap();
         age(&first);
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), None);
         fs::write(format!("{first}/config.h"), "").unwrap();
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), Some(format!("{first}/config.h")));
     }
 
@@ -190,6 +198,7 @@ mod tests {
         let shadows =
             Shadows::record(vec![first.clone(), second], &files, crate::stamp::now_ns(), crate::stamp::now_ns());
         assert_eq!(shadows.present, [format!("{first}/limits.h")]);
+        crate::snapshot::begin();
         assert_eq!(shadows.appeared(&files, crate::stamp::now_ns()), None);
     }
 }

@@ -33,7 +33,11 @@ pub struct Stat {
 /// The stat of a file (through links), or None if it cannot be trusted or
 /// read.
 pub fn stat_of(path: &Path, now_ns: i128) -> Option<Stat> {
-    let m = fs::metadata(path).ok()?;
+    stat_of_meta(&fs::metadata(path).ok()?, now_ns)
+}
+
+/// [`stat_of`] from metadata the caller has (say, from [`crate::snapshot`]).
+pub fn stat_of_meta(m: &fs::Metadata, now_ns: i128) -> Option<Stat> {
     let mtime = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
     let ctime = m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128;
     if now_ns - mtime.max(ctime) < TOO_NEW_NS {

@@ -54,6 +54,9 @@ enum Prep {
 type Forced = (EdgeId, Prepared, Option<String>, bool);
 
 pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
+    // Nothing runs here while a round is prepared: each file is looked
+    // at once for the whole round (see `gg_wrapper::snapshot`).
+    gg_wrapper::snapshot::begin();
     let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
     let mut modelled: HashSet<EdgeId> = HashSet::new();
     let forced = compile_thunks(cx, plan, st, batch, &mut made, &mut modelled);
@@ -65,7 +68,7 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     }
     // The whole batch in one force: links consume the compiles' outputs
     // where the engine made them.
-    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.thunk.name())).collect();
+    let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.name)).collect();
     targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
     let options = Options { jobs: cx.options.jobs, keep_going: true };
     let report = scheduler::force(cx.store, cx.executor, &targets, options);
@@ -111,7 +114,7 @@ fn compile_thunks(
                 finish_hit(cx, st, e, &hit, &deps, written);
             }
             Prep::Thunk { prepared, key, scanned } => {
-                let r = OutputRef { thunk: prepared.thunk.name(), output: prepared.thunk.outputs.first().cloned() };
+                let r = OutputRef { thunk: prepared.name, output: prepared.thunk.outputs.first().cloned() };
                 made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
                 forced.push((e, prepared, key, scanned));
@@ -197,7 +200,7 @@ fn finish_compiles(
     degraded: &mut HashSet<EdgeId>,
 ) -> ControlFlow<()> {
     for ((e, prepared, key, scanned), result) in forced.into_iter().zip(results.by_ref()) {
-        let thunk = prepared.thunk.name();
+        let thunk = prepared.name;
         match result {
             Ok(_) => {
                 let Some(red) = cx.store.reduction(&thunk) else {

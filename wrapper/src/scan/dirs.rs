@@ -35,7 +35,7 @@ static LISTINGS: LazyLock<Mutex<FxMap<String, Arc<Listing>>>> = LazyLock::new(Mu
 
 /// The current listing of `dir`, or `None` if it is not a readable folder.
 fn listing(dir: &str) -> Option<Arc<Listing>> {
-    let meta = fs::metadata(dir).ok().filter(fs::Metadata::is_dir)?;
+    let meta = crate::snapshot::metadata(dir).filter(|m| m.is_dir())?;
     let stamp = Stamp::of_meta(&meta);
     if let Some(l) = LISTINGS.lock().unwrap().get(dir) {
         if l.trusted && l.stamp == stamp {
@@ -70,7 +70,7 @@ impl Dirs {
     /// file; `rel` is a plain relative path (no `.`, `..` or empty parts).
     /// Each component is looked up in its parent's listing first, so a
     /// missing name costs no system call once the folders are known.
-    pub(crate) fn regular_file(&mut self, base: &str, rel: &str) -> Option<fs::Metadata> {
+    pub(crate) fn regular_file(&mut self, base: &str, rel: &str) -> Option<Arc<fs::Metadata>> {
         let (first, rest) = match rel.split_once('/') {
             Some((f, r)) => (f, Some(r)),
             None => (rel, None),
@@ -93,7 +93,7 @@ impl Dirs {
             path.push_str(part);
             rest = more;
         }
-        fs::metadata(&path).ok().filter(fs::Metadata::is_file)
+        crate::snapshot::metadata(&path).filter(|m| m.is_file())
     }
 }
 

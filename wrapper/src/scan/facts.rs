@@ -59,7 +59,8 @@ pub fn use_store(root: &Path) {
 /// The facts of the file at `path` (links followed).
 pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
     let root = STORE_ROOT.read().unwrap().clone();
-    facts_with(path, &fs::metadata(path)?, root.as_deref())
+    let meta = crate::snapshot::metadata(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    facts_with(path, &meta, root.as_deref())
 }
 
 /// [`facts`] given the metadata the caller already has, with directives

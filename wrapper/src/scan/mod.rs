@@ -24,7 +24,7 @@ mod directive;
 mod dirs;
 mod encode;
 mod facts;
-mod fxhash;
+pub(crate) mod fxhash;
 mod lexer;
 mod macros;
 mod options;
@@ -53,7 +53,7 @@ pub fn scan(job: &Job<'_>) -> Scanned {
     }
     use_store(job.store.root());
     let source = job.absolute(&compile.source);
-    let Some(meta) = std::fs::metadata(&source).ok().filter(std::fs::Metadata::is_file) else {
+    let Some(meta) = crate::snapshot::metadata(&source).filter(|m| m.is_file()) else {
         return Scanned::Fallback("the source is not a regular file".into());
     };
     let folders = job.search_folders();

@@ -75,6 +75,8 @@ impl Tree {
     }
 
     fn scan(&self, args: &[&str]) -> Scanned {
+        // Each scan as if by a new gg-cc process (or gg ninja round).
+        crate::snapshot::begin();
         run_scan(&self.store, &self.toolchain, &self.root(), args)
     }
 
@@ -254,6 +256,7 @@ fn a_header_generated_after_a_scan_is_found_by_the_next_one() {
     let f1 = facts(&t.path("gen/gen.h")).unwrap();
     t.write("gen/gen.h", "#include \"gen2.h\"\n#include \"gen3.h\"\n");
     t.write("gen/gen3.h", "");
+    crate::snapshot::begin();
     assert_ne!(facts(&t.path("gen/gen.h")).unwrap().hash, f1.hash);
     assert_eq!(t.inputs(&["-c", "main.c", "-Igen"]), ["main.c", "gen/gen.h", "gen/gen2.h", "gen/gen3.h"]);
 }

@@ -1,0 +1,96 @@
+//! The file system as one round of compiles sees it: each path is
+//! `stat`ed once per round, not once per compile and use. `gg ninja`
+//! prepares a round's compiles together and nothing it runs writes a
+//! header meanwhile (its local commands run between rounds), so a round
+//! starts with [`begin`] and every lookup within it reuses the first
+//! answer. A process that never calls [`begin`] (gg-cc: one compile) has
+//! one round.
+//!
+//! Only the scanner's, the hashing's and the shadow checks' existence and
+//! stamp questions go through here. Whether a file changed *while a
+//! compiler ran* is always asked of the file system itself
+//! ([`crate::stamp::changed_since`]), and what is stored is hashed from
+//! the bytes read, so a file edited during a round is at worst seen as it
+//! was when the round began, as Ninja, which stats once per build, sees it.
+
+use std::fs;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use crate::scan::fxhash::FxMap;
+
+/// Shards of the path map: `-j` threads look paths up at once.
+const SHARDS: usize = 16;
+
+type Entry = (u64, Option<Arc<fs::Metadata>>);
+
+/// Paths looked at, each with the round it was looked at in.
+#[derive(Default)]
+struct Snapshot {
+    round: AtomicU64,
+    seen: [Mutex<FxMap<String, Entry>>; SHARDS],
+}
+
+static PROCESS: LazyLock<Snapshot> = LazyLock::new(Snapshot::default);
+
+impl Snapshot {
+    fn begin(&self) {
+        self.round.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn metadata(&self, path: &str) -> Option<Arc<fs::Metadata>> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let round = self.round.load(Ordering::SeqCst);
+        let h = BuildHasherDefault::<crate::scan::fxhash::Fx>::default().hash_one(path);
+        let map = &self.seen[(h as usize) % SHARDS];
+        if let Some((r, m)) = map.lock().expect("snapshot").get(path) {
+            if *r == round {
+                return m.clone();
+            }
+        }
+        // Looked at without the lock: two threads may both stat it, harmlessly.
+        let m = fs::metadata(path).ok().map(Arc::new);
+        map.lock().expect("snapshot").insert(path.to_string(), (round, m.clone()));
+        m
+    }
+}
+
+/// Starts a new round: every path is looked at again on its next use.
+pub fn begin() {
+    PROCESS.begin();
+}
+
+/// The metadata of what `path` leads to (links followed) as this round
+/// first saw it; `None` if nothing is there.
+pub fn metadata(path: &str) -> Option<Arc<fs::Metadata>> {
+    PROCESS.metadata(path)
+}
+
+/// Whether `path` leads to anything.
+pub fn exists(path: &str) -> bool {
+    metadata(path).is_some()
+}
+
+/// Whether `path` leads to a folder.
+pub fn is_dir(path: &str) -> bool {
+    metadata(path).is_some_and(|m| m.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_answers_from_its_first_look_and_the_next_round_looks_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.h").to_string_lossy().into_owned();
+        // Its own snapshot: other tests start rounds of the process's.
+        let snap = Snapshot::default();
+        assert!(snap.metadata(&f).is_none());
+        std::fs::write(&f, "x").unwrap();
+        assert!(snap.metadata(&f).is_none(), "within a round the first answer stands");
+        snap.begin();
+        assert_eq!(snap.metadata(&f).unwrap().len(), 1);
+        assert!(snap.metadata(&dir.path().to_string_lossy()).unwrap().is_dir());
+    }
+}
