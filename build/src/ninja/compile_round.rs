@@ -30,7 +30,7 @@ enum Prep {
         deps: Vec<String>,
     },
     Thunk {
-        prepared: Prepared,
+        prepared: Box<Prepared>,
         key: Option<String>,
         scanned: bool,
     },
@@ -117,7 +117,7 @@ fn compile_thunks(
                 let r = OutputRef { thunk: prepared.name, output: prepared.thunk.outputs.first().cloned() };
                 made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
-                forced.push((e, prepared, key, scanned));
+                forced.push((e, *prepared, key, scanned));
             }
             Prep::Failed(text) => st.fail(cx, e, format!("gg ninja: error: {text}\n").as_bytes()),
             Prep::HereFailed(printed) => st.fail(cx, e, &printed),
@@ -467,7 +467,7 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
         },
     };
     match step.prepare(cx.store, &files)? {
-        Ok(prepared) => Ok(Prep::Thunk { prepared, key, scanned }),
+        Ok(prepared) => Ok(Prep::Thunk { prepared: Box::new(prepared), key, scanned }),
         Err(why) => Ok(Prep::Local(why)),
     }
 }
