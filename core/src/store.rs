@@ -138,6 +138,9 @@ pub struct Store {
     verified: Arc<Mutex<HashMap<(Name, bool), Stamp>>>,
     /// Blobs this process put by name (see [`Store::put_file_as`]).
     puts: Arc<crate::puts::Puts>,
+    /// Thunks this process made and stored, handed to the next
+    /// [`Store::get_thunk`] of their name (see [`Store::hand_over`]).
+    handed: Arc<Mutex<HashMap<Name, Thunk>>>,
 }
 
 const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "corrupt"];
@@ -156,7 +159,7 @@ impl Store {
             fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
         }
         let root = fs::canonicalize(&root).map_err(ctx("cannot resolve", &root))?;
-        Ok(Store { root, verified: Arc::default(), puts: Arc::default() })
+        Ok(Store { root, verified: Arc::default(), puts: Arc::default(), handed: Arc::default() })
     }
 
     /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
@@ -487,10 +490,22 @@ impl Store {
         self.put_bytes(Kind::Thunk, &thunk.encode())
     }
 
+    /// Gives a thunk this process made, and stored under `name` (its
+    /// encoding's name), to the next [`Store::get_thunk`] of that name, which
+    /// then need not read, hash and parse it back: `gg ninja` makes a
+    /// round's thunks and forces them straight away, and a thunk with
+    /// hundreds of inputs costs more to parse than to make.
+    pub fn hand_over(&self, name: Name, thunk: Thunk) {
+        self.handed.lock().expect("handed thunks").insert(name, thunk);
+    }
+
     /// Loads and verifies a thunk (its encoding must hash to its name).
     pub fn get_thunk(&self, name: &Name) -> Result<Thunk, StoreError> {
         if !name.is_thunk() {
             return Err(StoreError::Corrupt { name: *name, why: "a value, not a thunk".into() });
+        }
+        if let Some(thunk) = self.handed.lock().expect("handed thunks").remove(name) {
+            return Ok(thunk);
         }
         let bytes = self.get(name)?;
         if Name::of_bytes(Kind::Thunk, &bytes) != *name {

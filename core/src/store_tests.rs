@@ -255,3 +255,32 @@ fn a_sweep_removes_temps_of_dead_writers_only() {
     assert!(!stale.exists(), "the dead writer's temp is gone");
     assert!(live.exists() && foreign.exists());
 }
+
+#[test]
+fn a_handed_over_thunk_is_given_once_then_read_from_the_store() {
+    use crate::thunk::{Function, Object};
+    let (_d, s) = store();
+    let f = Name::of_value(b"cc");
+    let make = |arg: &str| {
+        Thunk::new(
+            Function { hash: f, args: vec!["cc".into(), arg.into()], envars: vec![] },
+            vec![],
+            vec![Object { path: "cc".into(), hash: f }],
+            vec![],
+            vec!["out".into()],
+            String::new(),
+            0,
+        )
+        .unwrap()
+    };
+    let stored = make("-c");
+    let name = s.put_thunk(&stored).unwrap();
+    // Handed over under the stored name, it is what the next read gets…
+    let marked = make("-marked");
+    s.hand_over(name, marked.clone());
+    assert_eq!(s.get_thunk(&name).unwrap(), marked);
+    // …once: after that the store's own copy is read and checked.
+    assert_eq!(s.get_thunk(&name).unwrap(), stored);
+    let missing = make("-absent").name();
+    assert!(matches!(s.get_thunk(&missing), Err(StoreError::Missing(_))));
+}

@@ -43,7 +43,7 @@
 //!   `/` it stands for in what the function prints (stdout, stderr), so
 //!   where a thunk ran never shows in its result either (version 2).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -163,7 +163,8 @@ impl Thunk {
     /// must be one of its outputs other than the first.
     pub fn with_depfiles(mut self, depfiles: Vec<String>) -> Result<Thunk, IrError> {
         self.depfiles = depfiles;
-        self.validate()?;
+        // The rest was validated when it was made.
+        self.validate_depfiles()?;
         Ok(self)
     }
 
@@ -190,11 +191,16 @@ impl Thunk {
         if !self.executables.iter().any(|o| o.hash == f.hash) {
             return Err(field_err("function.hash", f.hash, "is not among the executables"));
         }
-        let mut paths: BTreeMap<&str, &'static str> = BTreeMap::new();
-        let objects = (self.values.iter().map(|o| ("values", o.path.as_str(), Some(o.hash))))
-            .chain(self.executables.iter().map(|o| ("executables", o.path.as_str(), Some(o.hash))))
-            .chain(self.thunks.iter().map(|t| ("thunks", t.path.as_str(), None)));
-        for (field, path, hash) in objects {
+        // Hash maps, walked in the lists' order (so the error reported is
+        // always the same one): a compile's thunk has hundreds of paths.
+        let count = self.values.len() + self.executables.len() + self.thunks.len();
+        let mut paths: HashMap<&str, &'static str> = HashMap::with_capacity(count);
+        let objects = || {
+            (self.values.iter().map(|o| ("values", o.path.as_str(), Some(o.hash))))
+                .chain(self.executables.iter().map(|o| ("executables", o.path.as_str(), Some(o.hash))))
+                .chain(self.thunks.iter().map(|t| ("thunks", t.path.as_str(), None)))
+        };
+        for (field, path, hash) in objects() {
             relpath::check(path).map_err(|why| field_err(field, path, why))?;
             if field == "executables" && hash.is_some_and(|h| h.kind() != Kind::Value) {
                 return Err(field_err(field, path, "an executable must be a value (V…)"));
@@ -204,10 +210,17 @@ impl Thunk {
             }
         }
         // A path cannot be both a file and the folder of another file.
-        for path in paths.keys() {
-            for (i, _) in path.match_indices('/') {
-                if paths.contains_key(&path[..i]) {
-                    return Err(field_err("objects", path, format!("lies inside the file `{}`", &path[..i])));
+        // Each folder is looked at once: longest first, and a folder seen
+        // before had its own folders seen with it.
+        let mut folders: HashSet<&str> = HashSet::new();
+        for (_, path, _) in objects() {
+            for (i, _) in path.rmatch_indices('/') {
+                let folder = &path[..i];
+                if !folders.insert(folder) {
+                    break;
+                }
+                if paths.contains_key(folder) {
+                    return Err(field_err("objects", path, format!("lies inside the file `{folder}`")));
                 }
             }
         }
@@ -229,11 +242,18 @@ impl Thunk {
                     return Err(field_err("outputs", out, format!("lies inside the input file `{}`", &out[..i])));
                 }
             }
-            let folder = format!("{out}/");
-            if let Some((inner, _)) = paths.range(folder.as_str()..).next().filter(|(p, _)| p.starts_with(&folder)) {
+            if folders.contains(out.as_str()) {
+                let folder = format!("{out}/");
+                let inner = objects().map(|(_, p, _)| p).find(|p| p.starts_with(&folder)).unwrap_or_default();
                 return Err(field_err("outputs", out, format!("is a folder holding the input `{inner}`")));
             }
         }
+        self.validate_depfiles()?;
+        relpath::check_dir(&self.cwd).map_err(|why| field_err("cwd", &self.cwd, why))?;
+        Ok(())
+    }
+
+    fn validate_depfiles(&self) -> Result<(), IrError> {
         let mut seen_dep = BTreeSet::new();
         for d in &self.depfiles {
             if !self.outputs[1..].contains(d) {
@@ -243,7 +263,6 @@ impl Thunk {
                 return Err(field_err("depfiles", d, "named twice"));
             }
         }
-        relpath::check_dir(&self.cwd).map_err(|why| field_err("cwd", &self.cwd, why))?;
         Ok(())
     }
 

@@ -141,7 +141,7 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
     // Where a header shadowing one read would appear (see `shadow`); the
     // source is named, not searched.
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
-    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started.unwrap_or(now), now);
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
     let prepared = Prepared { thunk, name, encoded, files, inputs, probes, shadows };
     if job.engine.is_some() || gg_core::env::store_inputs() {
         store_inputs(job, &prepared)?;

@@ -17,12 +17,13 @@
 //! there first, and that folder is not known from a depfile: a new header
 //! shadowing it from there is not seen.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot;
+use crate::snapshot::{self, RoundMemo};
 use crate::stamp::{changed_since, stat_of_meta, Stat};
 
 /// What a hit needs to tell a shadowing header appeared.
@@ -44,23 +45,31 @@ impl Shadows {
 
     /// Records, for the headers at `files` (absolute), the folders of the
     /// places a header shadowing them would appear in. A folder changed at
-    /// or after `started` (when the compiler started) is not trusted.
-    pub fn record(chain: Vec<String>, files: &[&str], started: i128, now: i128) -> Shadows {
+    /// or after `started` (when the compiler started here, if it did) is
+    /// not trusted.
+    pub fn record(chain: Vec<String>, files: &[&str], started: Option<i128>, now: i128) -> Shadows {
         let mut dirs: Vec<(String, Option<Stat>)> = Vec::new();
         let mut present = Vec::new();
         let mut seen_dirs: HashMap<String, bool> = HashMap::new();
+        let mut seen_present: HashSet<String> = HashSet::new();
+        let id = crate::scan::chain_id(&chain);
         for file in files {
-            for (dir, place) in places(&chain, file) {
-                let exists_dir = *seen_dirs.entry(dir.clone()).or_insert_with(|| {
-                    let Some(meta) = snapshot::metadata(&dir).filter(|m| m.is_dir()) else { return false };
-                    // Whether it changed while the compiler ran is asked
-                    // of the folder itself, not of the round's snapshot.
-                    let stat = stat_of_meta(&meta, now).filter(|_| !changed_since(Path::new(&dir), started));
-                    dirs.push((dir.clone(), stat));
-                    true
-                });
-                if exists_dir && snapshot::exists(&place) && !present.contains(&place) {
-                    present.push(place);
+            for p in places_of(id, &chain, file).iter() {
+                let exists_dir = match seen_dirs.get(p.dir.as_str()) {
+                    Some(e) => *e,
+                    None => {
+                        if let Some(meta) = &p.dir_meta {
+                            // Whether it changed while the compiler ran is
+                            // asked of the folder itself, not of the round.
+                            let changed = started.is_some_and(|t| changed_since(Path::new(&p.dir), t));
+                            dirs.push((p.dir.clone(), stat_of_meta(meta, now).filter(|_| !changed)));
+                        }
+                        seen_dirs.insert(p.dir.clone(), p.dir_meta.is_some());
+                        p.dir_meta.is_some()
+                    }
+                };
+                if exists_dir && p.exists && seen_present.insert(p.place.clone()) {
+                    present.push(p.place.clone());
                 }
             }
         }
@@ -119,13 +128,41 @@ fn join(dir: &str, rel: &str) -> String {
     }
 }
 
-/// For a header at `file`: each (folder, place) where the same name would
-/// be found first, for every search folder it lies under.
-fn places<'a>(chain: &'a [String], file: &'a str) -> impl Iterator<Item = (String, String)> + 'a {
-    found_under(chain, file).flat_map(move |(k, rel)| {
-        let sub = rel.rsplit_once('/').map_or("", |(d, _)| d);
-        chain[..k].iter().map(move |earlier| (join(earlier, sub), join(earlier, rel)))
-    })
+/// A place a header shadowing one read would appear at, as the round
+/// sees it.
+struct Place {
+    dir: String,
+    place: String,
+    /// The folder's metadata, if it is one.
+    dir_meta: Option<Arc<std::fs::Metadata>>,
+    /// Whether something is at the place already.
+    exists: bool,
+}
+
+static PLACES: LazyLock<RoundMemo<Arc<[Place]>>> = LazyLock::new(RoundMemo::default);
+
+/// For a header at `file`: each place where the same name would be found
+/// first, for every search folder it lies under. Worked out once per
+/// round and chain (`id`: see [`crate::scan::chain_id`]), as every
+/// compile of a round records the same headers.
+fn places_of(id: u64, chain: &[String], file: &str) -> Arc<[Place]> {
+    let key = format!("{id:x}\0{file}");
+    if let Some(p) = PLACES.get(&key) {
+        return p;
+    }
+    let places: Arc<[Place]> = found_under(chain, file)
+        .flat_map(|(k, rel)| {
+            let sub = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            chain[..k].iter().map(move |earlier| {
+                let (dir, place) = (join(earlier, sub), join(earlier, rel));
+                let dir_meta = snapshot::metadata(&dir).filter(|m| m.is_dir());
+                let exists = dir_meta.is_some() && snapshot::exists(&place);
+                Place { dir, place, dir_meta, exists }
+            })
+        })
+        .collect();
+    PLACES.put(&key, places.clone());
+    places
 }
 
 #[cfg(test)]
@@ -152,7 +189,7 @@ mod tests {
         age(&format!("{first}/sys"));
         // Recorded as if a minute ago, so the folders' stats are trusted.
         let later = crate::stamp::now_ns() + 60_000_000_000;
-        let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
+        let shadows = Shadows::record(vec![first.clone(), second], &[&found], Some(later), later);
         crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), None);
         fs::write(format!("{first}/sys/other.h"), "").unwrap();
@@ -172,7 +209,7 @@ mod tests {
         let found = format!("{second}/config.h");
         fs::write(&found, "").unwrap();
         let later = crate::stamp::now_ns() + 60_000_000_000;
-        let shadows = Shadows::record(vec![first.clone(), second], &[&found], later, later);
+        let shadows = Shadows::record(vec![first.clone(), second], &[&found], Some(later), later);
         assert!(shadows.dirs.is_empty(), "absent folders are not listed: {shadows:?}");
         fs::create_dir_all(&first).unwrap();
         age(&first);
@@ -196,7 +233,7 @@ mod tests {
         let files = [format!("{first}/limits.h"), format!("{second}/limits.h")];
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         let shadows =
-            Shadows::record(vec![first.clone(), second], &files, crate::stamp::now_ns(), crate::stamp::now_ns());
+            Shadows::record(vec![first.clone(), second], &files, Some(crate::stamp::now_ns()), crate::stamp::now_ns());
         assert_eq!(shadows.present, [format!("{first}/limits.h")]);
         crate::snapshot::begin();
         assert_eq!(shadows.appeared(&files, crate::stamp::now_ns()), None);

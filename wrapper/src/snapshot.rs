@@ -60,10 +60,51 @@ pub fn begin() {
     PROCESS.begin();
 }
 
+/// The current round's number (memos of what was found in the file
+/// system keep it, and are believed only within that round).
+pub fn round() -> u64 {
+    PROCESS.round.load(Ordering::SeqCst)
+}
+
 /// The metadata of what `path` leads to (links followed) as this round
 /// first saw it; `None` if nothing is there.
 pub fn metadata(path: &str) -> Option<Arc<fs::Metadata>> {
     PROCESS.metadata(path)
+}
+
+/// Answers worked out from the file system, believed within the round
+/// they were worked out in (keyed by text; sharded, as `-j` threads ask
+/// at once).
+pub(crate) struct RoundMemo<V> {
+    shards: [Mutex<FxMap<String, (u64, V)>>; SHARDS],
+}
+
+impl<V: Clone> Default for RoundMemo<V> {
+    fn default() -> Self {
+        RoundMemo { shards: Default::default() }
+    }
+}
+
+impl<V: Clone> RoundMemo<V> {
+    fn shard(&self, key: &str) -> &Mutex<FxMap<String, (u64, V)>> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        &self.shards[(BuildHasherDefault::<crate::scan::fxhash::Fx>::default().hash_one(key) as usize) % SHARDS]
+    }
+
+    /// The answer to `key` worked out in this round, if any.
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
+        let round = round();
+        match self.shard(key).lock().expect("round memo").get(key) {
+            Some((r, v)) if *r == round => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps the answer to `key` for the rest of the round.
+    pub(crate) fn put(&self, key: &str, value: V) {
+        let round = round();
+        self.shard(key).lock().expect("round memo").insert(key.to_string(), (round, value));
+    }
 }
 
 /// Whether `path` leads to anything.

@@ -115,6 +115,8 @@ fn compile_thunks(
             }
             Prep::Thunk { prepared, key, scanned } => {
                 let r = OutputRef { thunk: prepared.name, output: prepared.thunk.outputs.first().cloned() };
+                // Forced below: the scheduler takes it as made.
+                cx.store.hand_over(prepared.name, prepared.thunk.clone());
                 made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
                 forced.push((e, *prepared, key, scanned));

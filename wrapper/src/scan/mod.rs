@@ -9,7 +9,8 @@
 //! Files: `lexer` finds directives, `directive` is what it keeps,
 //! `encode` stores that by content hash, `facts` caches per-file facts in
 //! the process (and directives in the store), `dirs` checks existence
-//! through cached folder listings, `fxhash` hashes those maps' keys,
+//! through cached folder listings, `found` keeps where each name was
+//! found for the round, `fxhash` hashes those maps' keys,
 //! `macros` resolves computed includes, `options` names the options
 //! outside the model, `walk` is one scan.
 //!
@@ -24,6 +25,7 @@ mod directive;
 mod dirs;
 mod encode;
 mod facts;
+mod found;
 pub(crate) mod fxhash;
 mod lexer;
 mod macros;
@@ -31,6 +33,7 @@ mod options;
 mod walk;
 
 pub use facts::{facts, use_store, Facts};
+pub(crate) use found::chain_id;
 
 use crate::job::Job;
 
@@ -38,7 +41,7 @@ use crate::job::Job;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scanned {
     /// Every file the compile could open: absolute, lexically normalised,
-    /// the source first, each once.
+    /// the source first, then the rest sorted, each once.
     Inputs(Vec<String>),
     /// The scanner cannot be sure; the caller runs the preprocessor
     /// instead. A short reason, counted in the stats.
@@ -57,7 +60,7 @@ pub fn scan(job: &Job<'_>) -> Scanned {
         return Scanned::Fallback("the source is not a regular file".into());
     };
     let folders = job.search_folders();
-    let mut walk = walk::Walk::new(&folders, Some(job.store.root()));
+    let mut walk = walk::Walk::new(&folders, Some(job.store.root())).with_closures(walk::Closures::Make);
     walk.start(&source, &meta);
     // `-include`/`-imacros` files: the working folder first, then as a
     // quoted include of the source (gcc: "the remainder of the quote

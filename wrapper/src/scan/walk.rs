@@ -5,16 +5,27 @@
 //! is then among the inputs. Computed includes wait until the worklist is
 //! empty, then are expanded with every define seen so far; new files may
 //! bring new defines, so this repeats until nothing new is found.
+//!
+//! What a header leads to does not depend on who includes it (every
+//! branch is taken, a quoted name is looked for beside the header itself,
+//! `#include_next` searches every folder), so a scan keeps, for the
+//! round, each header's *closure*: every file reached from it. A later
+//! scan that reaches the header takes the closure whole instead of
+//! walking it again. A closure that meets a computed include is not kept
+//! (its meaning depends on the defines seen elsewhere): such headers are
+//! walked every time.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::directive::{Directive, Spec};
 use super::dirs::Dirs;
 use super::facts::{facts_with, Facts};
+use super::found::{self, Places};
 use super::fxhash::FxSet;
 use super::macros::Macros;
 use crate::path::normalize;
+use crate::snapshot::RoundMemo;
 
 /// A computed operand waiting for the defines that resolve it.
 #[derive(Debug)]
@@ -23,6 +34,33 @@ struct Pending {
     operand: String,
     /// `#include` (scan what is found) rather than `__has_include`.
     include: bool,
+}
+
+/// Every file reached from one header, and whether each was followed
+/// (rather than only probed by `__has_include`), with the facts of those
+/// followed (for defines, should another file need them).
+#[derive(Debug)]
+pub(crate) struct Closure {
+    files: Vec<(String, bool)>,
+    facts: Vec<Arc<Facts>>,
+}
+
+/// Closures by search folders and header, for the round; `None` for a
+/// header whose closure cannot be kept.
+static CLOSURES: LazyLock<RoundMemo<Option<Arc<Closure>>>> = LazyLock::new(RoundMemo::default);
+
+/// Closures taken whole so far (tests: proof that they are).
+#[cfg(test)]
+pub(crate) static ABSORBED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a walk works out closures of the headers it reaches (the
+/// compile's own walk), only takes those already known (a walk working one
+/// out), or neither (tests of the plain walk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Closures {
+    Make,
+    Reuse,
+    Off,
 }
 
 #[derive(Debug)]
@@ -39,8 +77,17 @@ pub(crate) struct Walk<'a> {
     queue: VecDeque<(String, Arc<Facts>)>,
     /// Scanned files, in order: where the defines come from.
     scanned: Vec<Arc<Facts>>,
-    /// `first folder \0 name \0 include` keys already searched.
+    /// The search folders' number (see [`found::chain_id`]).
+    chain: u64,
+    /// `chain \0 first folder \0 name \0 include` keys already searched.
     searched: FxSet<String>,
+    /// Where the next key is built (a search allocates nothing when its
+    /// question was asked before).
+    key: String,
+    closures: Closures,
+    /// Closures taken whole, and how many of them (and of `scanned`)
+    /// have given their defines to the macros.
+    used: Vec<Arc<Closure>>,
     pending: Vec<Pending>,
 }
 
@@ -77,9 +124,19 @@ impl<'a> Walk<'a> {
             queued: FxSet::default(),
             queue: VecDeque::new(),
             scanned: Vec::new(),
+            chain: found::chain_id(folders),
             searched: FxSet::default(),
+            key: String::with_capacity(256),
+            closures: Closures::Off,
+            used: Vec::new(),
             pending: Vec::new(),
         }
+    }
+
+    /// This walk with closures made, taken, or neither.
+    pub(crate) fn with_closures(mut self, closures: Closures) -> Self {
+        self.closures = closures;
+        self
     }
 
     /// Adds `path` (absolute, normalised) as found; with `follow`, its own
@@ -91,18 +148,84 @@ impl<'a> Walk<'a> {
             self.found.push(path.to_string());
         }
         if follow && !self.queued.contains(path) {
-            // A file that cannot be read is left to the compiler to report;
-            // it is already among the inputs.
-            if let Ok(f) = facts_with(path, meta, self.store) {
-                self.queued.insert(path.to_string());
-                self.queue.push_back((path.to_string(), f));
+            if self.closures != Closures::Off {
+                if let Some(c) = self.closure(path, meta) {
+                    self.absorb(path, c);
+                    return;
+                }
             }
+            self.queue_file(path, meta);
         }
     }
 
-    /// Starts at a file already known to exist (the source).
+    fn queue_file(&mut self, path: &str, meta: &std::fs::Metadata) {
+        // A file that cannot be read is left to the compiler to report;
+        // it is already among the inputs.
+        if let Ok(f) = facts_with(path, meta, self.store) {
+            self.queued.insert(path.to_string());
+            self.queue.push_back((path.to_string(), f));
+        }
+    }
+
+    /// The closure of the header at `path`: this round's, or (making
+    /// closures) worked out now by a walk of its own.
+    fn closure(&mut self, path: &str, meta: &std::fs::Metadata) -> Option<Arc<Closure>> {
+        use std::fmt::Write as _;
+        self.key.clear();
+        let _ = write!(self.key, "{:x}\0{path}", self.chain);
+        if let Some(known) = CLOSURES.get(&self.key) {
+            return known;
+        }
+        if self.closures != Closures::Make {
+            return None;
+        }
+        let mut sub = Walk::new(self.folders, self.store).with_closures(Closures::Reuse);
+        sub.queue_file(path, meta);
+        let made = match sub.drain() {
+            Ok(()) if sub.pending.is_empty() => {
+                let files = sub.found.iter().map(|f| (f.clone(), sub.queued.contains(f))).collect();
+                let mut facts = sub.scanned;
+                for c in &sub.used {
+                    facts.extend(c.facts.iter().cloned());
+                }
+                Some(Arc::new(Closure { files, facts }))
+            }
+            _ => None,
+        };
+        self.key.clear();
+        let _ = write!(self.key, "{:x}\0{path}", self.chain);
+        CLOSURES.put(&self.key, made.clone());
+        made
+    }
+
+    /// Takes every file of `c` (the closure of `path`) as found, those it
+    /// followed as followed.
+    fn absorb(&mut self, path: &str, c: Arc<Closure>) {
+        #[cfg(test)]
+        ABSORBED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.queued.insert(path.to_string());
+        for (f, followed) in &c.files {
+            if !self.found_set.contains(f.as_str()) {
+                self.found_set.insert(f.clone());
+                self.found.push(f.clone());
+            }
+            if *followed && !self.queued.contains(f.as_str()) {
+                self.queued.insert(f.clone());
+            }
+        }
+        self.used.push(c);
+    }
+
+    /// Starts at a file already known to exist (the source): walked
+    /// itself, never taken as a closure.
     pub(crate) fn start(&mut self, path: &str, meta: &std::fs::Metadata) {
-        self.take(path, meta, true);
+        if !self.found_set.contains(path) {
+            self.found_set.insert(path.to_string());
+            self.found.push(path.to_string());
+        }
+        if !self.queued.contains(path) {
+            self.queue_file(path, meta);
+        }
     }
 
     /// Searches `name` in `first` (if any) then every search folder,
@@ -111,27 +234,48 @@ impl<'a> Walk<'a> {
         if name.is_empty() {
             return;
         }
-        let key = format!("{}\0{name}\0{}", first.unwrap_or(""), u8::from(follow));
-        if !self.searched.insert(key) {
+        use std::fmt::Write as _;
+        let first = if name.starts_with('/') { Some("/") } else { first };
+        self.key.clear();
+        let _ = write!(self.key, "{:x}\0{}\0{name}\0", self.chain, first.unwrap_or(""));
+        let question = self.key.len() - 1;
+        self.key.push(if follow { '1' } else { '0' });
+        if self.searched.contains(self.key.as_str()) {
             return;
         }
+        self.searched.insert(self.key.clone());
+        let places = match found::get(&self.key[..question]) {
+            Some(p) => p,
+            None => {
+                let p = self.probe(first, name);
+                found::put(&self.key[..question], p.clone());
+                p
+            }
+        };
+        for (path, meta) in places.iter() {
+            self.take(path, meta, follow);
+        }
+    }
+
+    /// Every regular file `name` is found as, searching `first` (if any)
+    /// then every search folder.
+    fn probe(&mut self, first: Option<&str>, name: &str) -> Places {
         let plain = is_plain(name);
-        let folders = self.folders;
-        let first = if name.starts_with('/') { Some("/") } else { first };
-        let rest = if name.starts_with('/') { &[][..] } else { folders };
+        let rest = if name.starts_with('/') { &[][..] } else { self.folders };
+        let mut places = Vec::new();
         for dir in first.into_iter().chain(rest.iter().map(String::as_str)) {
             if plain {
                 if let Some(meta) = self.dirs.regular_file(dir, name) {
-                    let path = if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
-                    self.take(&path, &meta, follow);
+                    places.push((if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }, meta));
                 }
             } else {
                 let (path, base, file) = place(dir, name);
                 if let Some(meta) = self.dirs.regular_file(&base, &file) {
-                    self.take(&path, &meta, follow);
+                    places.push((path, meta));
                 }
             }
         }
+        places.into()
     }
 
     /// Follows the directives of the queued files until none is left.
@@ -162,7 +306,7 @@ impl<'a> Walk<'a> {
     /// Runs to the fixpoint; the files found, in discovery order.
     pub(crate) fn finish(mut self, args: &[String]) -> Result<Vec<String>, String> {
         let mut macros: Option<Macros> = None;
-        let mut merged = 0;
+        let (mut merged, mut merged_closures) = (0, 0);
         loop {
             self.drain()?;
             if self.pending.is_empty() {
@@ -178,6 +322,13 @@ impl<'a> Walk<'a> {
                 m.add_file(f);
             }
             merged = self.scanned.len();
+            // And those of the files in the closures taken whole.
+            for c in &self.used[merged_closures..] {
+                for f in &c.facts {
+                    m.add_file(f);
+                }
+            }
+            merged_closures = self.used.len();
             let mut names = Vec::new();
             for p in &self.pending {
                 for spec in m.expand(&p.operand).names {
@@ -201,6 +352,11 @@ impl<'a> Walk<'a> {
                     return Err(format!("computed include `{}` in `{}` ({why})", p.operand, p.file));
                 }
             }
+        }
+        // The source first, then the rest sorted: the same list however
+        // much was taken from closures.
+        if self.found.len() > 2 {
+            self.found[1..].sort_unstable();
         }
         Ok(self.found)
     }
