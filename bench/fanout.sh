@@ -37,7 +37,8 @@
 # of client CPU per compile, process start included.
 # Stores and project in /dev/shm. BIN=DIR uses the gg binaries in DIR
 # instead of building target/release; JOBS=N sets -j (and the worker's
-# slots) instead of 64.
+# slots) instead of 64; SCANS="new" runs the new scan only (each warm-up
+# of the old one at N = 5000 costs some 15 minutes).
 # Usage: bench/fanout.sh [N] [N_GGCC] [REPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,14 +128,16 @@ warm() { # FRONT SCAN
         "$1" "$2" "$wall" "$made" "$wown" "$wrest"
 }
 echo "warming the worker ($url, --jobs $jobs):"
-warm ggninja old
-warm ggninja new
-warm ggcc old
-warm ggcc new
+scans=${SCANS:-old new}
+for front in ggninja ggcc; do
+    for scan in $scans; do
+        warm "$front" "$scan"
+    done
+done
 
 for r in $(seq "$reps"); do
     for front in ggninja ggcc; do
-        for scan in old new; do
+        for scan in $scans; do
             run "$front" "$scan" "$work/client" >> "$work/$front-$scan"
             echo "  run $r $front $scan: $(tail -1 "$work/$front-$scan")" >&2
             made=$(tail -1 "$work/$front-$scan" | awk '{ print $5 }')
@@ -150,7 +153,7 @@ printf 'medians of %d runs; cold client store, warm worker, -j %d\n' "$reps" "$j
 printf '%-34s %5s %8s %9s %10s %11s %12s %12s\n' "front end" scan compiles "wall s" "thunks/s" "client CPU s" "CPU ms/compile" "worker+rest CPU s"
 declare -A per
 for front in ggninja ggcc; do
-    for scan in old new; do
+    for scan in $scans; do
         f=$front-$scan
         if [ "$front" = ggninja ]; then label="gg ninja"; count=$n; else label="ninja + gg-cc (whole ninja tree)"; count=$ncc; fi
         wall=$(col "$f" 1); cpu=$(col "$f" 2); wown=$(col "$f" 3); wrest=$(col "$f" 4)
@@ -162,6 +165,7 @@ done
 echo "(worker CPU: the gg-worker process + the rest of the machine's busy CPU, client excluded: thunks, if any, and other load;"
 echo " scan old = GG_SCAN=preprocessor, new = GG_SCAN unset)"
 for front in ggninja ggcc; do
+    [ "$scans" = "old new" ] || break
     [ "$front" = ggninja ] && label="gg ninja" || label="gg-cc"
     printf 'client CPU per compile, old scan / new scan: %-8s %.2fx; thunks per second new / old: %.2fx\n' "$label" \
         "$(echo "${per[$front-old]} / ${per[$front-new]}" | bc -l)" \

@@ -10,6 +10,7 @@
 //! <root>/tmp/                         temp files (NAME.PID.N.NANOS.tmp), renamed into place
 //! <root>/sandboxes/                   one folder per running thunk
 //! <root>/corrupt/                     entries `gg fsck` moved aside
+//! <root>/locks/<V…>                   one per large blob: taken while it is put
 //! ```
 //!
 //! `<c>` is the first character of the digest: 64 folders, few enough to
@@ -142,6 +143,9 @@ pub struct Store {
     /// [`Store::get_thunk`] of their name (see [`Store::hand_over`]).
     handed: Arc<Mutex<HashMap<Name, Thunk>>>,
 }
+
+/// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
+const BIG_BLOB: u64 = 1 << 20;
 
 const DIRS: [&str; 6] = ["blobs", "exec", "reductions", "tmp", "sandboxes", "corrupt"];
 
@@ -403,6 +407,13 @@ impl Store {
     pub fn put_file_as(&self, path: &Path, name: &Name) -> io::Result<()> {
         self.puts.once(name, || {
             if self.has(name) {
+                return Ok(());
+            }
+            // A large file is copied by one process while the others wait
+            // for it: a burst of gg-cc processes on a fresh store would
+            // each copy the 30 MB compiler.
+            let lock = if name.size() >= BIG_BLOB { crate::puts::lock(&self.root, name) } else { None };
+            if lock.is_some() && self.has(name) {
                 return Ok(());
             }
             let stored = self.put_file(path)?;

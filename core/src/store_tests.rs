@@ -284,3 +284,28 @@ fn a_handed_over_thunk_is_given_once_then_read_from_the_store() {
     let missing = make("-absent").name();
     assert!(matches!(s.get_thunk(&missing), Err(StoreError::Missing(_))));
 }
+
+#[test]
+fn a_large_file_put_by_many_stores_at_once_is_put_under_its_lock_and_whole() {
+    let (d, _) = store();
+    let big: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let src = d.path().join("cc1");
+    fs::write(&src, &big).unwrap();
+    let name = Name::of_value(&big);
+    // Separate `Store`s share no per-process table: as separate processes.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let root = d.path().join("gg");
+            let src = &src;
+            s.spawn(move || Store::open(root).unwrap().put_file_as(src, &name).unwrap());
+        }
+    });
+    let s = Store::open(d.path().join("gg")).unwrap();
+    assert_eq!(s.get_verified(&name).unwrap(), big);
+    assert!(d.path().join("gg/locks").join(name.to_string()).exists(), "no lock was taken");
+    // A file that no longer has the contents it was named for is refused.
+    fs::write(&src, b"changed").unwrap();
+    let other = Name::of_value(b"what it was");
+    let err = s.put_file_as(&src, &other).unwrap_err().to_string();
+    assert!(err.contains("changed since it was hashed"), "{err}");
+}

@@ -57,6 +57,7 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     // Nothing runs here while a round is prepared: each file is looked
     // at once for the whole round (see `gg_wrapper::snapshot`).
     gg_wrapper::snapshot::begin();
+    gg_wrapper::scan::keep_closures();
     let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
     let mut modelled: HashSet<EdgeId> = HashSet::new();
     let forced = compile_thunks(cx, plan, st, batch, &mut made, &mut modelled);

@@ -18,6 +18,7 @@ use gg_core::Name;
 
 use super::directive::Parsed;
 use super::dirs::Stamp;
+use super::fxhash::FxMap;
 use super::{encode, lexer};
 
 /// What gg needs to know about one input file.
@@ -43,7 +44,13 @@ struct Cached {
     facts: Arc<Facts>,
 }
 
-static FILES: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(Mutex::default);
+/// By path, in shards: `-j` threads look up the same headers at once.
+static FILES: LazyLock<[Mutex<FxMap<String, Cached>>; 16]> = LazyLock::new(Default::default);
+
+fn files(path: &str) -> &'static Mutex<FxMap<String, Cached>> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    &FILES[(BuildHasherDefault::<super::fxhash::Fx>::default().hash_one(path) as usize) % FILES.len()]
+}
 static PARSED: LazyLock<Mutex<HashMap<Name, Arc<Parsed>>>> = LazyLock::new(Mutex::default);
 /// The store whose `scan/` folder keeps directives across runs; set by
 /// [`use_store`] (which `scan` calls).
@@ -67,7 +74,7 @@ pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
 /// kept in the store at `root`.
 pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -> io::Result<Arc<Facts>> {
     let stamp = Stamp::of_meta(meta);
-    if let Some(c) = FILES.lock().unwrap().get(path) {
+    if let Some(c) = files(path).lock().unwrap().get(path) {
         if c.trusted && c.stamp == stamp {
             return Ok(c.facts.clone());
         }
@@ -92,7 +99,7 @@ pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -
         parsed,
     });
     let cached = Cached { stamp, trusted: !stamp.is_racy(read_at, super::dirs::RACY), facts: facts.clone() };
-    FILES.lock().unwrap().insert(path.to_string(), cached);
+    files(path).lock().unwrap().insert(path.to_string(), cached);
     Ok(facts)
 }
 
@@ -145,7 +152,9 @@ pub(crate) fn parsed_for(hash: &Name, bytes: &[u8], root: Option<&Path>) -> (Arc
 /// running at the same time only lose cached work.
 #[cfg(test)]
 pub(crate) fn forget() {
-    FILES.lock().unwrap().clear();
+    for shard in FILES.iter() {
+        shard.lock().unwrap().clear();
+    }
     PARSED.lock().unwrap().clear();
 }
 

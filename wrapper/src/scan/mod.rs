@@ -48,6 +48,16 @@ pub enum Scanned {
     Fallback(String),
 }
 
+/// Whether scans work out header closures for later scans of the round
+/// (see `walk`): worth it in a process that scans many compiles
+/// (`gg ninja`), a cost in one that scans one (gg-cc).
+static CLOSURES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes this process's scans keep header closures for the round.
+pub fn keep_closures() {
+    CLOSURES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Scans `job`'s compile for the files it could open.
 pub fn scan(job: &Job<'_>) -> Scanned {
     let compile = job.compile;
@@ -60,7 +70,9 @@ pub fn scan(job: &Job<'_>) -> Scanned {
         return Scanned::Fallback("the source is not a regular file".into());
     };
     let folders = job.search_folders();
-    let mut walk = walk::Walk::new(&folders, Some(job.store.root())).with_closures(walk::Closures::Make);
+    let closures =
+        if CLOSURES.load(std::sync::atomic::Ordering::Relaxed) { walk::Closures::Make } else { walk::Closures::Off };
+    let mut walk = walk::Walk::new(&folders, Some(job.store.root())).with_closures(closures);
     walk.start(&source, &meta);
     // `-include`/`-imacros` files: the working folder first, then as a
     // quoted include of the source (gcc: "the remainder of the quote

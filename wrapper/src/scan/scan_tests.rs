@@ -405,6 +405,7 @@ fn a_later_scan_in_the_round_takes_closures_whole_and_finds_the_same_files() {
         Scanned::Inputs(v) => v,
         Scanned::Fallback(why) => panic!("unexpected fallback: {why}"),
     };
+    keep_closures();
     crate::snapshot::begin();
     let absorbed = walk::ABSORBED.load(std::sync::atomic::Ordering::SeqCst);
     let first = scan_in_round("a.c");
