@@ -215,6 +215,49 @@ fn a_generated_header_is_made_locally_first_and_the_compile_and_link_that_need_i
 }
 
 #[test]
+fn a_header_generated_between_rounds_is_found_by_the_next_rounds_scan_on_a_worker() {
+    let s = Scratch::new();
+    let dir = s.path().join("p");
+    std::fs::create_dir_all(dir.join("gen")).unwrap();
+    // early.o is compiled (and its scan looks into gen/) in the first
+    // round; the generator runs after it, then main.o's round must see the
+    // header it wrote in a folder the first round had already listed.
+    std::fs::write(
+        dir.join("build.ninja"),
+        "rule gen\n  command = printf '#define VALUE 42\\n' > $out\n  description = GEN $out\n\
+         rule cc\n  command = cc -O2 -MD -MF $out.d -c $in -o $out\n  deps = gcc\n  depfile = $out.d\n\
+         rule link\n  command = cc $in -o $out\n\
+         build early.o: cc early.c\n\
+         build gen/value.h: gen | early.o\n\
+         build main.o: cc main.c || gen/value.h\n\
+         build app: link main.o early.o\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("early.c"),
+        "#if __has_include(\"gen/value.h\")\n#include \"gen/value.h\"\nint early = VALUE;\n#else\nint early = -1;\n#endif\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\n#include \"gen/value.h\"\nextern int early;\n\
+         int main(void) { printf(\"%d %d\\n\", early, VALUE); return 0; }\n",
+    )
+    .unwrap();
+    // An old folder: its listing is trusted by its stamp alone, so only a
+    // fresh look in the next round can show the new header.
+    sh(&s, &dir, "touch -d '1 hour ago' gen", false);
+    let worker = crate::worker::start(&s.path().join("worker"), &[]);
+    let env = format!("GG_LOG=debug GG_ENGINE=remote GG_WORKERS={} GG_REMOTE_STRICT=1", worker.url);
+    let log = sh(&s, &dir, &format!("{env} gg ninja 2>&1"), true);
+    let local: Vec<&str> = log.lines().filter(|l| l.contains("ran locally")).collect();
+    assert_eq!(local.len(), 1, "only the generator runs here, no compile falls back:\n{log}");
+    assert!(!log.contains("failed on the scanned inputs"), "{log}");
+    assert_eq!(sh(&s, &dir, "./app", false), "-1 42\n");
+    assert!(sh(&s, &dir, "ninja -n", false).contains("no work to do"), "ninja disagrees");
+}
+
+#[test]
 fn bad_manifests_and_unknown_targets_are_clear_errors() {
     let s = Scratch::new();
     let dir = s.path().join("p");
