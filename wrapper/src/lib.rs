@@ -194,5 +194,11 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
         cwd,
         engine: engine.as_deref(),
     };
-    compile::run(&job)
+    // Headers met before, unchanged since, are then taken from the store's
+    // facts index instead of being read again; what this compile learns
+    // is written back for the next one.
+    scan::use_store(store.root());
+    let status = compile::run(&job);
+    scan::flush_index();
+    status
 }

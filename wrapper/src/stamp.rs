@@ -84,6 +84,40 @@ impl FileStamp {
         }
     }
 
+    /// The stamp as 56 bytes (on-disk memos).
+    pub fn to_bytes(&self) -> [u8; 56] {
+        let mut out = [0; 56];
+        let fields = [
+            self.dev,
+            self.ino,
+            self.size,
+            self.mtime.0 as u64,
+            self.mtime.1 as u64,
+            self.ctime.0 as u64,
+            self.ctime.1 as u64,
+        ];
+        for (chunk, f) in out.chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&f.to_le_bytes());
+        }
+        out
+    }
+
+    /// The stamp [`FileStamp::to_bytes`] wrote, or `None` if `bytes` is
+    /// not 56 long.
+    pub fn from_bytes(bytes: &[u8]) -> Option<FileStamp> {
+        if bytes.len() != 56 {
+            return None;
+        }
+        let f = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        Some(FileStamp {
+            dev: f(0),
+            ino: f(1),
+            size: f(2),
+            mtime: (f(3) as i64, f(4) as i64),
+            ctime: (f(5) as i64, f(6) as i64),
+        })
+    }
+
     /// The file's size in bytes.
     pub fn size(&self) -> u64 {
         self.size

@@ -99,6 +99,8 @@ fn compile_thunks(
 ) -> Vec<Forced> {
     let compiles: Vec<EdgeId> = batch.iter().copied().filter(|e| matches!(st.kinds[e], Kind::Compile(_))).collect();
     let preps = prepare_all(cx, plan, st, &compiles);
+    // What the round's scans learnt of headers, for the next run.
+    gg_wrapper::scan::flush_index();
     let mut forced: Vec<Forced> = Vec::new();
     for (e, prep) in compiles.iter().copied().zip(preps) {
         let out = gg_ninja::canonicalize_path(&compile_step(st, e).output());

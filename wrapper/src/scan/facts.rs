@@ -2,10 +2,12 @@
 //! (revalidated by `stat`), and its directives are lexed once per content
 //! (kept in memory by hash, and in the store across runs).
 //!
-//! Lookup order for a path: the facts cache (same stamp) → read the file
-//! (needed for its hash anyway) → directives in memory by hash → the
-//! store's entry → lex, then write the entry (best effort). Only files of
-//! [`STORE_MIN`] bytes or more go through the store.
+//! Lookup order for a path: the facts cache (same stamp) → the store's
+//! facts index (same stamp; see `index`) → read the file (needed for its
+//! hash anyway) → directives in memory by hash → the store's entry → lex,
+//! then write the entry (best effort). Only files of [`STORE_MIN`] bytes
+//! or more get an entry by hash; every file read well after its last
+//! change gets a record in the index.
 
 use std::collections::HashMap;
 use std::fs;
@@ -19,7 +21,7 @@ use gg_core::Name;
 use super::directive::Parsed;
 use super::dirs::Stamp;
 use super::fxhash::FxMap;
-use super::{encode, lexer};
+use super::{encode, index, lexer};
 
 /// What gg needs to know about one input file.
 #[derive(Debug)]
@@ -35,6 +37,21 @@ pub struct Facts {
     /// `__has_include` appears.
     pub has_include: bool,
     pub(crate) parsed: Arc<Parsed>,
+}
+
+impl Facts {
+    fn new(hash: Name, parsed: Arc<Parsed>) -> Facts {
+        let f = parsed.flags;
+        Facts {
+            hash,
+            size: hash.size(),
+            time_macros: f.time_macros,
+            incbin: f.incbin,
+            dot_include: f.dot_include,
+            has_include: f.has_include,
+            parsed,
+        }
+    }
 }
 
 struct Cached {
@@ -79,6 +96,16 @@ pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -
             return Ok(c.facts.clone());
         }
     }
+    if let Some(root) = root {
+        let known = |h: &Name| PARSED.lock().unwrap().get(h).cloned();
+        if let Some((hash, parsed)) = index::lookup(root, path, &stamp, known) {
+            PARSED.lock().unwrap().entry(hash).or_insert_with(|| parsed.clone());
+            let facts = Arc::new(Facts::new(hash, parsed));
+            let cached = Cached { stamp, trusted: true, facts: facts.clone() };
+            files(path).lock().unwrap().insert(path.to_string(), cached);
+            return Ok(facts);
+        }
+    }
     let read_at = SystemTime::now();
     let mut file = fs::File::open(path)?;
     // The stamp of what is read, taken before reading: a change during
@@ -88,17 +115,12 @@ pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -
     file.read_to_end(&mut bytes)?;
     let hash = Name::of_value(&bytes);
     let (parsed, _) = parsed_for(&hash, &bytes, root);
-    let f = parsed.flags;
-    let facts = Arc::new(Facts {
-        hash,
-        size: bytes.len() as u64,
-        time_macros: f.time_macros,
-        incbin: f.incbin,
-        dot_include: f.dot_include,
-        has_include: f.has_include,
-        parsed,
-    });
-    let cached = Cached { stamp, trusted: !stamp.is_racy(read_at, super::dirs::RACY), facts: facts.clone() };
+    let facts = Arc::new(Facts::new(hash, parsed));
+    let trusted = !stamp.is_racy(read_at, super::dirs::RACY);
+    if let (true, Some(root)) = (trusted, root) {
+        index::learn(root, path, stamp, hash, &facts.parsed);
+    }
+    let cached = Cached { stamp, trusted, facts: facts.clone() };
     files(path).lock().unwrap().insert(path.to_string(), cached);
     Ok(facts)
 }

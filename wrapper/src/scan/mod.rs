@@ -8,7 +8,8 @@
 //!
 //! Files: `lexer` finds directives, `directive` is what it keeps,
 //! `encode` stores that by content hash, `facts` caches per-file facts in
-//! the process (and directives in the store), `dirs` checks existence
+//! the process (and directives in the store), `index` keeps those facts
+//! in the store per folder for the next process, `dirs` checks existence
 //! through cached folder listings, `found` keeps where each name was
 //! found for the round, `fxhash` hashes those maps' keys,
 //! `macros` resolves computed includes, `options` names the options
@@ -27,6 +28,7 @@ mod encode;
 mod facts;
 mod found;
 pub(crate) mod fxhash;
+mod index;
 mod lexer;
 mod macros;
 mod options;
@@ -34,6 +36,7 @@ mod walk;
 
 pub use facts::{facts, use_store, Facts};
 pub(crate) use found::chain_id;
+pub use index::flush as flush_index;
 
 use crate::job::Job;
 
