@@ -197,22 +197,24 @@ impl CompileStep {
     /// After the engine ran the thunk: writes the depfile (if `write_depfile`
     /// and it is known) and the object, then records the compile for
     /// direct-mode hits, with the depfile. The object must be in the local
-    /// store.
+    /// store. `read`: what the compile listed as read (its second output),
+    /// when it has one.
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         &self,
         store: &Store,
         key: Option<&str>,
         prepared: Prepared,
         reduction: &Reduction,
+        read: Option<&[String]>,
         depfile: Option<&[u8]>,
         write_depfile: bool,
     ) -> Result<()> {
         let object = reduction.get(None).context("the compile thunk has no output")?;
         let job = self.job(store);
         let mut prepared = prepared;
-        if let Some(list) = reduction.outputs.get(1) {
-            let read = gg_core::depfile::from_canonical(&store.get_verified(&list.1)?).map_err(anyhow::Error::msg)?;
-            prepare::narrow(&job, &mut prepared, &read);
+        if let Some(read) = read {
+            prepare::narrow(&job, &mut prepared, read);
         }
         let user_dep = match (self.depfile(store), depfile) {
             (Some(path), Some(bytes)) => Some((path, bytes.to_vec())),

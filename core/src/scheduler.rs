@@ -112,7 +112,9 @@ enum State {
 #[derive(Debug)]
 struct Node {
     name: Name,
-    thunk: Option<Thunk>,
+    /// Shared with the units that carry it: a compile's thunk with
+    /// hundreds of inputs is not copied to be sent.
+    thunk: Option<Arc<Thunk>>,
     state: State,
     waiters: Vec<Waiter>,
 }
@@ -196,7 +198,7 @@ struct Done {
 }
 
 /// A job, or a chain of jobs, sent to an executor as one.
-type Unit = Vec<(NodeId, Name, Thunk)>;
+type Unit = Vec<(NodeId, Name, Arc<Thunk>)>;
 
 /// What an executor thread tells the scheduler.
 enum Message {
@@ -278,7 +280,7 @@ impl Forcer<'_, '_> {
                 continue;
             }
             let name = self.node(id).name;
-            match self.store.get_thunk(&name) {
+            match self.store.get_shared_thunk(&name) {
                 Ok(thunk) => {
                     if let Some(red) = self.cached(&name, &thunk) {
                         self.node(id).thunk = Some(thunk);
@@ -392,15 +394,19 @@ impl Forcer<'_, '_> {
     }
 
     /// The thunk with every thunk input replaced by its value.
-    fn resolved_thunk(&mut self, id: NodeId) -> Thunk {
-        let mut thunk = self.node(id).thunk.clone().expect("loaded");
+    fn resolved_thunk(&mut self, id: NodeId) -> Arc<Thunk> {
+        let shared = self.node(id).thunk.clone().expect("loaded");
+        if shared.thunks.is_empty() {
+            return shared;
+        }
+        let mut thunk = Thunk::clone(&shared);
         let inputs = std::mem::take(&mut thunk.thunks);
         for t in inputs {
             let Resolution::Value(r) = self.resolve(&t.output) else { unreachable!("ready nodes have values") };
             thunk.values.push(Object { path: t.path, hash: r.value });
         }
         thunk.values.sort();
-        thunk
+        Arc::new(thunk)
     }
 
     fn run(&mut self, executor: &dyn Executor, options: Options) {
@@ -573,8 +579,8 @@ impl Forcer<'_, '_> {
 
     /// The thunk with each input that is already a value replaced by it,
     /// and each input from a chain member renamed to that member as sent.
-    fn partly_resolved_thunk(&mut self, id: NodeId, sent: &HashMap<Name, Name>) -> Thunk {
-        let mut thunk = self.node(id).thunk.clone().expect("loaded");
+    fn partly_resolved_thunk(&mut self, id: NodeId, sent: &HashMap<Name, Name>) -> Arc<Thunk> {
+        let mut thunk = Thunk::clone(self.node(id).thunk.as_ref().expect("loaded"));
         let inputs = std::mem::take(&mut thunk.thunks);
         for mut t in inputs {
             match self.resolve(&t.output) {
@@ -587,7 +593,7 @@ impl Forcer<'_, '_> {
         }
         thunk.values.sort();
         thunk.thunks.sort();
-        thunk
+        Arc::new(thunk)
     }
 
     /// Records a chain's answers in order; after a failure, the rest of

@@ -141,7 +141,7 @@ pub struct Store {
     puts: Arc<crate::puts::Puts>,
     /// Thunks this process made and stored, handed to the next
     /// [`Store::get_thunk`] of their name (see [`Store::hand_over`]).
-    handed: Arc<Mutex<HashMap<Name, Thunk>>>,
+    handed: Arc<Mutex<HashMap<Name, Arc<Thunk>>>>,
 }
 
 /// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
@@ -506,12 +506,26 @@ impl Store {
     /// then need not read, hash and parse it back: `gg ninja` makes a
     /// round's thunks and forces them straight away, and a thunk with
     /// hundreds of inputs costs more to parse than to make.
-    pub fn hand_over(&self, name: Name, thunk: Thunk) {
+    pub fn hand_over(&self, name: Name, thunk: Arc<Thunk>) {
         self.handed.lock().expect("handed thunks").insert(name, thunk);
+    }
+
+    /// Takes back what [`Store::hand_over`] gave and nobody loaded (a
+    /// long-running process, such as a worker, must not keep them).
+    pub fn take_back(&self, names: &[Name]) {
+        let mut handed = self.handed.lock().expect("handed thunks");
+        for n in names {
+            handed.remove(n);
+        }
     }
 
     /// Loads and verifies a thunk (its encoding must hash to its name).
     pub fn get_thunk(&self, name: &Name) -> Result<Thunk, StoreError> {
+        self.get_shared_thunk(name).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Store::get_thunk`], shared: a handed-over thunk is not copied.
+    pub fn get_shared_thunk(&self, name: &Name) -> Result<Arc<Thunk>, StoreError> {
         if !name.is_thunk() {
             return Err(StoreError::Corrupt { name: *name, why: "a value, not a thunk".into() });
         }
@@ -522,7 +536,7 @@ impl Store {
         if Name::of_bytes(Kind::Thunk, &bytes) != *name {
             return Err(StoreError::Corrupt { name: *name, why: "contents do not match the name".into() });
         }
-        Thunk::decode(&bytes).map_err(|source| StoreError::BadThunk { name: *name, source })
+        Thunk::decode(&bytes).map(Arc::new).map_err(|source| StoreError::BadThunk { name: *name, source })
     }
 
     /// The recorded reduction of a thunk, if any. An unreadable record is

@@ -277,7 +277,7 @@ fn a_handed_over_thunk_is_given_once_then_read_from_the_store() {
     let name = s.put_thunk(&stored).unwrap();
     // Handed over under the stored name, it is what the next read gets…
     let marked = make("-marked");
-    s.hand_over(name, marked.clone());
+    s.hand_over(name, std::sync::Arc::new(marked.clone()));
     assert_eq!(s.get_thunk(&name).unwrap(), marked);
     // …once: after that the store's own copy is read and checked.
     assert_eq!(s.get_thunk(&name).unwrap(), stored);

@@ -231,19 +231,29 @@ impl Service {
         }
         let mut names = Vec::with_capacity(req.thunks.len());
         let mut thunk_inputs = Vec::with_capacity(req.thunks.len());
+        let refused = |names: &[Name], e: ServiceError| {
+            self.store.take_back(names);
+            e
+        };
         for (i, text) in req.thunks.iter().enumerate() {
             // Every path is validated again here, whatever the client did.
-            let thunk =
-                Thunk::decode(text.as_bytes()).map_err(|e| ServiceError::BadRequest(format!("thunks[{i}]: {e}")))?;
-            names.push(self.store.put_thunk(&thunk).map_err(|e| ServiceError::Internal(e.to_string()))?);
+            let thunk = Thunk::decode(text.as_bytes())
+                .map_err(|e| refused(&names, ServiceError::BadRequest(format!("thunks[{i}]: {e}"))))?;
+            let name = self.store.put_thunk(&thunk).map_err(|e| refused(&names, ServiceError::Internal(e.to_string())))?;
             thunk_inputs.push(thunk.thunks.iter().map(|t| t.output.thunk).collect::<Vec<_>>());
+            // The force below loads it without parsing it a second time (a
+            // compile's thunk with hundreds of inputs costs more to parse
+            // than to look up); what it does not load is taken back when
+            // the request ends.
+            self.store.hand_over(name, std::sync::Arc::new(thunk));
+            names.push(name);
         }
         // As many slots as there are thunks that can start at once: those
         // consuming no other thunk of the request (a chain runs one at a
         // time, so it needs one).
         let sent: std::collections::HashSet<&Name> = names.iter().collect();
         let starts = thunk_inputs.iter().filter(|inputs| !inputs.iter().any(|t| sent.contains(t))).count();
-        let slot = self.slots.acquire(starts)?;
+        let slot = self.slots.acquire(starts).map_err(|e| refused(&names, e))?;
         Ok(Admitted { service: self, names, slot })
     }
 
@@ -286,6 +296,12 @@ pub struct Admitted<'a> {
     service: &'a Service,
     names: Vec<Name>,
     slot: Slot<'a>,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.service.store.take_back(&self.names);
+    }
 }
 
 impl Admitted<'_> {

@@ -19,7 +19,8 @@ use crate::thunkgen::{self, Parts};
 
 /// A compile's thunk and the manifest's view of its inputs.
 pub struct Prepared {
-    pub thunk: gg_core::Thunk,
+    /// Shared with the engine that runs it (not copied to be sent).
+    pub thunk: std::sync::Arc<gg_core::Thunk>,
     /// The thunk's name, and its encoding: made once (a thunk with
     /// hundreds of inputs is named, stored and sent, and encoding it is a
     /// good part of a client's work per compile).
@@ -142,7 +143,7 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
     // source is named, not searched.
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
     let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
-    let prepared = Prepared { thunk, name, encoded, files, inputs, probes, shadows };
+    let prepared = Prepared { thunk: std::sync::Arc::new(thunk), name, encoded, files, inputs, probes, shadows };
     if job.engine.is_some() || gg_core::env::store_inputs() {
         store_inputs(job, &prepared)?;
     }

@@ -56,6 +56,7 @@ type Forced = (EdgeId, Prepared, Option<String>, bool);
 pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     // Nothing runs here while a round is prepared: each file is looked
     // at once for the whole round (see `gg_wrapper::snapshot`).
+    let t0 = std::time::Instant::now(); // where a round's time goes, for `GG_LOG=debug`
     gg_wrapper::snapshot::begin();
     gg_wrapper::scan::keep_closures();
     let mut made: HashMap<String, Made> = std::mem::take(&mut st.made);
@@ -72,7 +73,10 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     let mut targets: Vec<OutputRef> = forced.iter().map(|(_, p, ..)| OutputRef::first(p.name)).collect();
     targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
     let options = Options { jobs: cx.options.jobs, keep_going: true };
+    let prepared = t0.elapsed();
     let report = scheduler::force(cx.store, cx.executor, &targets, options);
+    let ran = t0.elapsed();
+    let forced_count = forced.len();
     let mut results = report.targets.into_iter();
     // Edges whose thunks the engine could not run (a full or read-only
     // store): they run here, as Ninja would run them, and so do the
@@ -81,6 +85,17 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     let failures = &report.failures;
     if finish_compiles(cx, st, forced, &mut results, failures, &mut degraded).is_break() {
         return;
+    }
+    if gg_wrapper::log::enabled() {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        gg_wrapper::log::debug(&format!(
+            "round of {} compiles and {} other steps: thunks made by {:.0} ms, forced by {:.0} ms, compiles written by {:.0} ms",
+            forced_count,
+            stepped.len(),
+            ms(prepared),
+            ms(ran),
+            ms(t0.elapsed())
+        ));
     }
     finish_steps(cx, st, stepped, &mut results, failures, &mut degraded);
 }
@@ -119,7 +134,7 @@ fn compile_thunks(
             Prep::Thunk { prepared, key, scanned } => {
                 let r = OutputRef { thunk: prepared.name, output: prepared.thunk.outputs.first().cloned() };
                 // Forced below: the scheduler takes it as made.
-                cx.store.hand_over(prepared.name, prepared.thunk.clone());
+                cx.store.hand_over(prepared.name, std::sync::Arc::clone(&prepared.thunk));
                 made.insert(out, Made::Output(r, steps::Produced::Plain));
                 modelled.insert(e);
                 forced.push((e, *prepared, key, scanned));
@@ -195,7 +210,11 @@ fn step_thunks(
 }
 
 /// The forced compiles' results: objects and depfiles written, logs
-/// recorded, failures reported; `Break` when the build must stop.
+/// recorded, failures reported; `Break` when the build must stop. Writing
+/// each compile's files and recording it for direct mode is done for all
+/// of them at once, in parallel (a round of a thousand compiles spent a
+/// quarter of its time here, one after another); reports, logs and
+/// failures then follow in the round's order, as before.
 fn finish_compiles(
     cx: &Ctx<'_>,
     st: &mut State,
@@ -204,64 +223,47 @@ fn finish_compiles(
     failures: &[Failure],
     degraded: &mut HashSet<EdgeId>,
 ) -> ControlFlow<()> {
-    for ((e, prepared, key, scanned), result) in forced.into_iter().zip(results.by_ref()) {
-        let thunk = prepared.name;
-        match result {
-            Ok(_) => {
-                let Some(red) = cx.store.reduction(&thunk) else {
-                    st.fail(cx, e, b"gg ninja: the engine recorded no result\n");
-                    continue;
-                };
-                if cx.options.keep_remote {
-                    // Left in the engine's store; Ninja still sees the edge
-                    // as dirty, since nothing was written here.
-                    st.report(cx, e);
-                    st.done.insert(e);
-                    continue;
+    use rayon::prelude::*;
+    let pairs: Vec<(Forced, Result<Resolved, String>)> = forced.into_iter().zip(results.by_ref()).collect();
+    let shared: &State = st;
+    let finished: Vec<Finished> = pairs.into_par_iter().map(|(f, result)| finish_one(cx, shared, f, result)).collect();
+    for f in finished {
+        match f {
+            Finished::Written { e, red, read: Ok(read) } => {
+                st.report(cx, e);
+                print_stored(cx, red.stdout);
+                print_stored(cx, red.stderr);
+                let t = cx.millis();
+                st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &read, t, t);
+                st.done.insert(e);
+            }
+            Finished::Written { e, read: Err(err), .. } => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
+            Finished::NoReduction(e) => st.fail(cx, e, b"gg ninja: the engine recorded no result\n"),
+            Finished::KeptRemote(e) => {
+                // Left in the engine's store; Ninja still sees the edge
+                // as dirty, since nothing was written here.
+                st.report(cx, e);
+                st.done.insert(e);
+            }
+            Finished::Failed { e, thunk, scanned, why } => {
+                if own_failure_is_the_engines(failures, &thunk) {
+                    run_here_instead(st, e, failures, &thunk);
+                    degraded.insert(e);
+                } else if scanned && failures.iter().any(|f| f.thunk == thunk && f.error.kind == FailKind::Exit) {
+                    // Maybe a header the scanner missed: the compiler in
+                    // place gives the verdict (and words it).
+                    st.local_reasons.push((e, "the compile failed on the scanned inputs".into()));
+                    st.kinds.insert(e, Kind::Local);
+                    degraded.insert(e);
+                } else {
+                    let stderr = failure_text(failures, &thunk, &why);
+                    // A failed compile leaves no object behind (the
+                    // compiler removes its own), so nothing stale looks
+                    // up to date.
+                    let out = cx.cwd.join(compile_step(st, e).output());
+                    let _ = std::fs::remove_file(out);
+                    st.fail(cx, e, &stderr);
                 }
-                let step = compile_step(st, e);
-                let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
-                let written = cx.executor.fetch(&values).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
-                    // What the compile read, as it listed it itself.
-                    let read = match red.outputs.get(1) {
-                        Some((_, list)) => gg_core::depfile::from_canonical(&cx.store.get_verified(list)?)
-                            .map_err(anyhow::Error::msg)?,
-                        None => vec![step.source().to_string()],
-                    };
-                    let depfile = step.depfile_bytes(cx.store, &read);
-                    step.finish(cx.store, key.as_deref(), prepared, &red, depfile.as_deref(), wants_depfile(cx, e))?;
-                    Ok(read)
-                });
-                match written {
-                    Ok(read) => {
-                        st.report(cx, e);
-                        print_stored(cx, red.stdout);
-                        print_stored(cx, red.stderr);
-                        let t = cx.millis();
-                        st.logs.record_compile(cx.graph, e, &cx.cwd, &mut st.mtimes, &read, t, t);
-                        st.done.insert(e);
-                    }
-                    Err(err) => st.fail(cx, e, format!("gg ninja: {err:#}\n").as_bytes()),
-                }
-            }
-            Err(_) if own_failure_is_the_engines(failures, &thunk) => {
-                run_here_instead(st, e, failures, &thunk);
-                degraded.insert(e);
-            }
-            Err(_) if scanned && failures.iter().any(|f| f.thunk == thunk && f.error.kind == FailKind::Exit) => {
-                // Maybe a header the scanner missed: the compiler in place
-                // gives the verdict (and words it).
-                st.local_reasons.push((e, "the compile failed on the scanned inputs".into()));
-                st.kinds.insert(e, Kind::Local);
-                degraded.insert(e);
-            }
-            Err(why) => {
-                let stderr = failure_text(failures, &thunk, &why);
-                // A failed compile leaves no object behind (the compiler
-                // removes its own), so nothing stale looks up to date.
-                let out = cx.cwd.join(compile_step(st, e).output());
-                let _ = std::fs::remove_file(out);
-                st.fail(cx, e, &stderr);
             }
         }
         if st.stopped(cx) {
@@ -269,6 +271,64 @@ fn finish_compiles(
         }
     }
     ControlFlow::Continue(())
+}
+
+/// One forced compile's result, its files written (the part that runs in
+/// parallel).
+enum Finished {
+    /// What the compile read (as it listed it itself), or why its files
+    /// could not be written.
+    Written {
+        e: EdgeId,
+        red: gg_core::Reduction,
+        read: anyhow::Result<Vec<String>>,
+    },
+    NoReduction(EdgeId),
+    KeptRemote(EdgeId),
+    Failed {
+        e: EdgeId,
+        thunk: Name,
+        scanned: bool,
+        why: String,
+    },
+}
+
+fn finish_one(cx: &Ctx<'_>, st: &State, forced: Forced, result: Result<Resolved, String>) -> Finished {
+    let (e, prepared, key, scanned) = forced;
+    let thunk = prepared.name;
+    if let Err(why) = result {
+        return Finished::Failed { e, thunk, scanned, why };
+    }
+    let Some(red) = cx.store.reduction(&thunk) else {
+        return Finished::NoReduction(e);
+    };
+    if cx.options.keep_remote {
+        return Finished::KeptRemote(e);
+    }
+    let step = compile_step(st, e);
+    let values: Vec<Name> = red.outputs.iter().map(|(_, v)| *v).collect();
+    let read = cx.executor.fetch(&values).map_err(|err| anyhow::anyhow!(err.message)).and_then(|()| {
+        // What the compile read, as it listed it itself.
+        let listed = match red.outputs.get(1) {
+            Some((_, list)) => {
+                Some(gg_core::depfile::from_canonical(&cx.store.get_verified(list)?).map_err(anyhow::Error::msg)?)
+            }
+            None => None,
+        };
+        let read = listed.clone().unwrap_or_else(|| vec![step.source().to_string()]);
+        let depfile = step.depfile_bytes(cx.store, &read);
+        step.finish(
+            cx.store,
+            key.as_deref(),
+            prepared,
+            &red,
+            listed.as_deref(),
+            depfile.as_deref(),
+            wants_depfile(cx, e),
+        )?;
+        Ok(read)
+    });
+    Finished::Written { e, red, read }
 }
 
 /// The forced archives' and links' results, likewise (the last step of

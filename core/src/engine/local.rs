@@ -54,7 +54,7 @@ impl LocalExecutor {
                 answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
                 continue;
             }
-            let t = thunk.resolved_from(&made);
+            let t = std::sync::Arc::new(thunk.resolved_from(&made));
             let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
             let answer = fetch(&objects).and_then(|()| self.execute(&Job { name: t.name(), thunk: &t }));
             if let Ok(o) = &answer {

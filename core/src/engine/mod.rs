@@ -8,6 +8,7 @@ pub mod local;
 pub use kind::EngineKind;
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::name::Name;
 use crate::thunk::Thunk;
@@ -19,7 +20,9 @@ use crate::thunk::Thunk;
 #[derive(Debug)]
 pub struct Job<'a> {
     pub name: Name,
-    pub thunk: &'a Thunk,
+    /// Shared, so that an engine keeping it (to send it, to re-run it)
+    /// need not copy it.
+    pub thunk: &'a Arc<Thunk>,
 }
 
 /// What a successful run produced: output names in declared order, and the

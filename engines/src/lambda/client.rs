@@ -255,7 +255,7 @@ impl Executor for LambdaExecutor {
     }
 
     fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
-        let chain: Vec<&Thunk> = jobs.iter().map(|j| j.thunk).collect();
+        let chain: Vec<&Thunk> = jobs.iter().map(|j| &**j.thunk).collect();
         self.run(&chain)
     }
 

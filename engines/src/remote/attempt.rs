@@ -36,6 +36,8 @@ impl Inner {
         // Each thunk sent, as (unit, position in it); answers by unit.
         let mut index = Vec::new();
         let mut answers: Vec<Vec<Option<Answer>>> = units.iter().map(|u| u.iter().map(|_| None).collect()).collect();
+        // The names the thunks travel under, by unit.
+        let mut sent: Vec<Vec<Name>> = units.iter().map(|u| Vec::with_capacity(u.len())).collect();
         let mut give = |k: usize, answer: UnitAnswer, answers: &mut Vec<Vec<Option<Answer>>>| {
             // Marks the unit answered by emptying its slots.
             if !answers[k].is_empty() {
@@ -50,7 +52,11 @@ impl Inner {
             for (k, unit) in units.iter().enumerate() {
                 for (j, t) in unit.iter().enumerate() {
                     index.push((k, j));
-                    thunks.push(String::from_utf8(t.encode()).expect("thunk encodings are UTF-8"));
+                    // Each thunk encoded once: its name, which the answer
+                    // must carry, is the hash of what is sent.
+                    let encoded = t.encode();
+                    sent[k].push(Name::of_bytes(gg_core::Kind::Thunk, &encoded));
+                    thunks.push(String::from_utf8(encoded).expect("thunk encodings are UTF-8"));
                 }
             }
             let body = serde_json::to_string(&ExecuteRequest { thunks }).expect("serialises");
@@ -71,7 +77,7 @@ impl Inner {
                 *slot = Some(a);
                 if answers[k].iter().all(Option::is_some) {
                     let got: Vec<Answer> = answers[k].iter_mut().map(|a| a.take().expect("all some")).collect();
-                    let answer = self.unit_answer(w, units[k], got);
+                    let answer = self.unit_answer(w, units[k], &sent[k], got);
                     give(k, answer, &mut answers);
                 }
             }
@@ -119,7 +125,7 @@ impl Inner {
 
     /// A unit's answers from the worker's: outputs taken in (or left on
     /// the worker with the thunk that made them), failures translated.
-    fn unit_answer(&self, w: &Remote, chain: &[Arc<Thunk>], got: Vec<Answer>) -> UnitAnswer {
+    fn unit_answer(&self, w: &Remote, chain: &[Arc<Thunk>], names: &[Name], got: Vec<Answer>) -> UnitAnswer {
         for f in got.iter().filter_map(|a| a.failure.as_ref()) {
             match f.kind.as_str() {
                 // The worker lost a blob: forget what it holds; retry.
@@ -136,7 +142,7 @@ impl Inner {
         let mut answers = Vec::with_capacity(chain.len());
         // Outputs of the chain so far, by the name each thunk was sent under.
         let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
-        for (i, (thunk, answer)) in chain.iter().zip(got).enumerate() {
+        for (i, ((thunk, answer), &sent)) in chain.iter().zip(got).zip(names).enumerate() {
             if let Some(f) = &answer.failure {
                 answers.push(Err(self.failure(w, f)));
                 continue;
@@ -148,7 +154,6 @@ impl Inner {
                 answers.push(Err(ExecError::engine("not run: a thunk before it in its chain failed")));
                 continue;
             };
-            let sent = thunk.name();
             let names_match = result.thunk == sent
                 && result.outputs.len() == thunk.outputs.len()
                 && result.outputs.iter().zip(&thunk.outputs).all(|(o, want)| o.name == *want);
@@ -156,7 +161,9 @@ impl Inner {
                 return Err(Attempt::Unreachable("the worker's outputs do not match the thunk's".into()));
             }
             // The thunk as it would have been sent alone: what re-runs it.
-            let standalone = Arc::new(thunk.resolved_from(&made));
+            // (Without thunk inputs, the thunk itself.)
+            let standalone =
+                if thunk.thunks.is_empty() { Arc::clone(thunk) } else { Arc::new(thunk.resolved_from(&made)) };
             let mut outputs = Vec::new();
             for o in &result.outputs {
                 match &o.data {

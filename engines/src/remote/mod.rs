@@ -285,7 +285,7 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(
 
 impl Executor for RemoteExecutor {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
-        let mut answers = self.run(vec![Arc::new(job.thunk.clone())]);
+        let mut answers = self.run(vec![Arc::clone(job.thunk)]);
         answers.pop().unwrap_or_else(|| Err(ExecError::engine("no answer")))
     }
 
@@ -294,7 +294,7 @@ impl Executor for RemoteExecutor {
     }
 
     fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
-        self.run(jobs.iter().map(|j| Arc::new(j.thunk.clone())).collect())
+        self.run(jobs.iter().map(|j| Arc::clone(j.thunk)).collect())
     }
 
     fn runs_batches(&self) -> bool {
@@ -302,7 +302,7 @@ impl Executor for RemoteExecutor {
     }
 
     fn execute_batch(&self, units: &[&[Job<'_>]], done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
-        let chains = units.iter().map(|u| Arc::new(u.iter().map(|j| Arc::new(j.thunk.clone())).collect())).collect();
+        let chains = units.iter().map(|u| Arc::new(u.iter().map(|j| Arc::clone(j.thunk)).collect())).collect();
         self.run_units(chains, done);
     }
 
