@@ -239,7 +239,8 @@ impl Service {
             // Every path is validated again here, whatever the client did.
             let thunk = Thunk::decode(text.as_bytes())
                 .map_err(|e| refused(&names, ServiceError::BadRequest(format!("thunks[{i}]: {e}"))))?;
-            let name = self.store.put_thunk(&thunk).map_err(|e| refused(&names, ServiceError::Internal(e.to_string())))?;
+            let name =
+                self.store.put_thunk(&thunk).map_err(|e| refused(&names, ServiceError::Internal(e.to_string())))?;
             thunk_inputs.push(thunk.thunks.iter().map(|t| t.output.thunk).collect::<Vec<_>>());
             // The force below loads it without parsing it a second time (a
             // compile's thunk with hundreds of inputs costs more to parse
