@@ -88,14 +88,14 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     }
     if gg_wrapper::log::enabled() {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-        gg_wrapper::log::debug(&format!(
-            "round of {} compiles and {} other steps: thunks made by {:.0} ms, forced by {:.0} ms, compiles written by {:.0} ms",
+        eprintln!(
+            "gg ninja: round of {} compiles and {} other steps: thunks made by {:.0} ms, forced by {:.0} ms, compiles written by {:.0} ms",
             forced_count,
             stepped.len(),
             ms(prepared),
             ms(ran),
             ms(t0.elapsed())
-        ));
+        );
     }
     finish_steps(cx, st, stepped, &mut results, failures, &mut degraded);
 }
