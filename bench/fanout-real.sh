@@ -19,7 +19,18 @@
 #             the toolchain before ("known": one compile of an empty file
 #             with its inputs stored, nothing of the project), as on a
 #             machine that used gg once: the empty store's figure carries
-#             discovering and storing the 90 MB toolchain.
+#             discovering and storing the 90 MB toolchain;
+#             and "again": the store the previous "known" build left
+#             (toolchain, blobs, directive entries and the facts index)
+#             with its manifests and reductions removed, so every compile
+#             is still a miss that is scanned and sent, as after a pull
+#             that changes a header every compile includes.
+#           With perf installed, the ninja + gg-cc builds also run in a
+#           third build folder whose launcher runs gg-cc under `perf stat
+#           -e task-clock`: the CPU of the gg-cc processes alone, median
+#           per process ("gg-cc alone"; the whole-tree figure also holds
+#           ninja, the archive and link steps, and the compiler probes
+#           CMake's launcher makes nothing of).
 #           Client CPU is user + sys of the `gg` or `ninja` process tree
 #           (/usr/bin/time), so for ninja + gg-cc it includes ninja itself
 #           and the link and archive steps it runs here (gg ninja sends
@@ -61,10 +72,20 @@ configure() { # NAME CMAKE-FLAGS…
 }
 configure plain
 configure ggcc -DCMAKE_C_COMPILER_LAUNCHER="$bin/gg-cc" -DCMAKE_CXX_COMPILER_LAUNCHER="$bin/gg-cc"
+timed=
+if command -v perf > /dev/null && perf stat -e task-clock true > /dev/null 2>&1; then
+    timed=1
+    printf '#!/bin/sh\nexec perf stat -x, -e task-clock -o "%s" --append "%s" "$@"\n' "$work/cctimes" "$bin/gg-cc" > "$work/timed-gg-cc"
+    chmod +x "$work/timed-gg-cc"
+    configure ggcc-timed -DCMAKE_C_COMPILER_LAUNCHER="$work/timed-gg-cc" -DCMAKE_CXX_COMPILER_LAUNCHER="$work/timed-gg-cc"
+else
+    echo "fanout-real: no usable perf: the gg-cc alone figures are left out" >&2
+fi
 compiles=$(ninja -C "$work/plain" -t commands | grep -c -- ' -c ')
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(gcc --version | head -1); ninja $(ninja --version)"
 echo "$pkg: $(basename "$src"), $compiles compiles"
 
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 clean() { # DIR
     ninja -C "$1" -t clean > /dev/null
     rm -f "$1/.ninja_log" "$1/.ninja_deps"
@@ -105,7 +126,12 @@ url=$(sed -n 's/^gg-worker listening on //p' "$work/worker.out")
 remote() { # KIND SCAN STORE
     local envs=(GG_ENGINE=remote GG_WORKERS="$url" GG_REMOTE_STRICT=1 GG_DIR="$3")
     [ "$2" = old ] && envs+=(GG_SCAN=preprocessor)
-    rm -rf "$3"
+    # "again": the previous build's store, every compile a miss again.
+    if [ "$2" = again ]; then
+        rm -rf "$3/manifests" "$3/reductions"
+    else
+        rm -rf "$3"
+    fi
     # "known": a store that has met the toolchain before (one compile of an
     # empty file, its inputs stored), as on any machine that used gg once;
     # nothing of the project is in it.
@@ -117,23 +143,30 @@ remote() { # KIND SCAN STORE
     if [ "$1" = ggninja ]; then
         out=$(build "gg ninja, $2 scan" "$work/plain" "${envs[@]}" -- gg ninja -C "$work/plain" -j "$rjobs")
     else
-        out=$(build "ninja + gg-cc, $2 scan" "$work/ggcc" "${envs[@]}" -- ninja -C "$work/ggcc" -j "$rjobs")
+        rm -f "$work/cctimes"
+        out=$(build "ninja + gg-cc, $2 scan" "$work/$1" "${envs[@]}" -- ninja -C "$work/$1" -j "$rjobs")
     fi
     echo "$out $(( $(reductions) - r0 ))"  # and how many thunks the worker ran
 }
 # Reductions in the worker's store: one more for every thunk it ran.
 reductions() { find "$work/worker/reductions" -type f 2> /dev/null | wc -l; }
 echo "warming the worker ($url):" >&2
-for kind in ggninja ggcc; do
+kinds="ggninja ggcc${timed:+ ggcc-timed}"
+for kind in $kinds; do
     for scan in old new; do
+        [ "$kind" = ggcc-timed ] && [ "$scan" = old ] && continue
         w=$(remote "$kind" "$scan" "$work/warm-$kind-$scan")
         echo "  warm-up $kind $scan: $w (wall s, client CPU s, thunks the worker ran)" >&2
     done
 done
+# Per-process task-clock of the timed gg-cc runs: the median, in ms.
+cc_alone() { grep task-clock "$work/cctimes" | cut -d, -f1 | median; }
 for r in $(seq "$reps"); do
-    for kind in ggninja ggcc; do
-        for scan in old new known; do
-            remote "$kind" "$scan" "$work/client" >> "$work/r-$kind-$scan"
+    for kind in $kinds; do
+        for scan in old new known again; do
+            [ "$kind" = ggcc-timed ] && [ "$scan" != known ] && [ "$scan" != again ] && continue
+            remote "$kind" "$scan" "$work/client-$kind" >> "$work/r-$kind-$scan"
+            [ "$kind" = ggcc-timed ] && cc_alone >> "$work/a-$scan"
             echo "  run $r remote $kind $scan: $(tail -1 "$work/r-$kind-$scan")" >&2
             made=$(tail -1 "$work/r-$kind-$scan" | awk '{ print $3 }')
             [ "$made" -eq 0 ] || echo "  WARNING: the worker ran $made thunks it did not hold: not a warm-worker figure" >&2
@@ -155,20 +188,24 @@ for r in $(seq "$reps"); do
     done
 done
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$2" '{ print $c }' "$work/$1" | median; }
 echo
 echo "remote engine, one worker on loopback answering from its reductions, cold client store, -j $rjobs; medians of $reps"
 printf '  %-26s %5s %8s %13s %15s\n' "front end" scan "wall s" "client CPU s" "CPU ms/compile"
 declare -A per
 for kind in ggninja ggcc; do
-    for scan in old new known; do
+    for scan in old new known again; do
         [ "$kind" = ggninja ] && label="gg ninja" || label="ninja + gg-cc (whole tree)"
         w=$(col "r-$kind-$scan" 1); c=$(col "r-$kind-$scan" 2)
         per[$kind-$scan]=$(echo "$c * 1000 / $compiles" | bc -l)
         printf '  %-26s %5s %8.2f %13.2f %15.1f\n' "$label" "$scan" "$w" "$c" "${per[$kind-$scan]}"
     done
 done
+if [ -n "$timed" ]; then
+    for scan in known again; do
+        printf '  %-26s %5s %8s %13s %15.1f\n' "gg-cc alone (per process)" "$scan" - - "$(col "a-$scan" 1)"
+    done
+fi
 printf '  client CPU per compile, old scan / new scan: gg ninja %.2fx, ninja + gg-cc %.2fx\n' \
     "$(echo "${per[ggninja-old]} / ${per[ggninja-new]}" | bc -l)" "$(echo "${per[ggcc-old]} / ${per[ggcc-new]}" | bc -l)"
 echo "local engine, cold store, -j $ljobs; medians of $reps (target: gg ninja <= 1.03x plain wall)"
@@ -179,4 +216,5 @@ for scan in old new; do
     w=$(col "l-$scan" 1); c=$(col "l-$scan" 2)
     printf '  %-26s %8.2f %8.2f %11.3fx %10.3fx\n' "gg ninja, $scan scan" "$w" "$c" "$(echo "$w / $pw" | bc -l)" "$(echo "$c / $pc" | bc -l)"
 done
-echo "(old scan = GG_SCAN=preprocessor, new = GG_SCAN unset; known = new, the client store having met the toolchain before)"
+echo "(old scan = GG_SCAN=preprocessor, new = GG_SCAN unset; known = new, the client store having met the toolchain before;"
+echo " again = new, the store of the previous build without its manifests and reductions: every compile a miss again)"
