@@ -115,6 +115,32 @@ impl Name {
 }
 
 impl Name {
+    /// The name as 41 bytes: kind (0 value, 1 thunk), digest, size
+    /// (little-endian), for binary records.
+    pub fn to_raw(&self) -> [u8; 41] {
+        let mut out = [0u8; 41];
+        out[0] = match self.kind {
+            Kind::Value => 0,
+            Kind::Thunk => 1,
+        };
+        out[1..33].copy_from_slice(&self.digest);
+        out[33..].copy_from_slice(&self.size.to_le_bytes());
+        out
+    }
+
+    /// The name [`Name::to_raw`] wrote, if `raw` is one.
+    pub fn from_raw(raw: &[u8]) -> Option<Name> {
+        let raw: &[u8; 41] = raw.try_into().ok()?;
+        let kind = match raw[0] {
+            0 => Kind::Value,
+            1 => Kind::Thunk,
+            _ => return None,
+        };
+        let digest: [u8; 32] = raw[1..33].try_into().ok()?;
+        let size = u64::from_le_bytes(raw[33..].try_into().ok()?);
+        Some(Name { kind, digest, size })
+    }
+
     /// Appends the name's text to `out`; no allocation of its own (thunk
     /// encodings write hundreds of names each).
     pub fn push_to(&self, out: &mut String) {
@@ -236,6 +262,18 @@ mod tests {
         assert!(text.starts_with('V'));
         assert!(text.ends_with('b'), "size 11 is hex b: {text}");
         assert_eq!(text.parse::<Name>().unwrap(), n);
+    }
+
+    #[test]
+    fn a_name_round_trips_through_its_raw_bytes_and_bad_ones_are_refused() {
+        let n = Name::of_bytes(Kind::Thunk, b"a thunk");
+        assert_eq!(Name::from_raw(&n.to_raw()), Some(n));
+        let v = Name::of_value(&[7; 70_000]);
+        assert_eq!(Name::from_raw(&v.to_raw()), Some(v));
+        let mut bad = v.to_raw();
+        bad[0] = 2;
+        assert_eq!(Name::from_raw(&bad), None, "no such kind");
+        assert_eq!(Name::from_raw(&v.to_raw()[..40]), None, "too short");
     }
 
     #[test]

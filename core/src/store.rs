@@ -85,16 +85,39 @@ impl Reduction {
     }
 }
 
+/// Its text in human-readable formats (JSON); in binary ones (the
+/// direct-mode manifests) its 41 raw bytes, which cost no base64.
 impl Serialize for Name {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_bytes(&self.to_raw())
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        if !d.is_human_readable() {
+            return d.deserialize_bytes(RawName);
+        }
         let text = String::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+struct RawName;
+
+impl serde::de::Visitor<'_> for RawName {
+    type Value = Name;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a name's 41 raw bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Name, E> {
+        Name::from_raw(v).ok_or_else(|| E::custom("not a name's 41 raw bytes"))
     }
 }
 

@@ -283,6 +283,11 @@ fn a_handed_over_thunk_is_given_once_then_read_from_the_store() {
     assert_eq!(s.get_thunk(&name).unwrap(), stored);
     let missing = make("-absent").name();
     assert!(matches!(s.get_thunk(&missing), Err(StoreError::Missing(_))));
+    // Taken back unread (a worker's request that ended early), it is gone:
+    // the next read is the store's copy, and nothing is kept.
+    s.hand_over(name, std::sync::Arc::new(marked));
+    s.take_back(&[name, missing]);
+    assert_eq!(s.get_thunk(&name).unwrap(), stored);
 }
 
 #[test]

@@ -312,9 +312,10 @@ impl Admitted<'_> {
         let s = self.service;
         let targets: Vec<OutputRef> = self.names.iter().map(|n| OutputRef::first(*n)).collect();
         let options = Options { jobs: self.slot.1, keep_going: true };
-        let report = scheduler::force_observed(&s.store, &s.executor, &targets, options, on_target);
+        // Counted as it starts: a client may read the status as soon as it
+        // has its last answer, before the force below has returned.
         s.executed.fetch_add(1, Ordering::Relaxed);
-        report
+        scheduler::force_observed(&s.store, &s.executor, &targets, options, on_target)
     }
 
     /// Runs the request and hands over each thunk's answer as soon as it

@@ -6,8 +6,13 @@
 //! hash, not a miss, and a header swapped for another file with the same
 //! size and times is still told apart).
 //!
-//! Manifests live at `<store>/manifests/<c>/<key>` as JSON, newest entry
-//! first, at most `MAX_ENTRIES` (16) entries per key (one per header set seen).
+//! Manifests live at `<store>/manifests/<c>/<key>`, newest entry first, at
+//! most `MAX_ENTRIES` (16) entries per key (one per header set seen). They
+//! are binary (postcard, names as raw bytes) behind a magic line and
+//! followed by a checksum: a hit reads one per compile, and as JSON (33 KB
+//! for a compile of a hundred headers) reading it was most of a warm
+//! rebuild's time. A file that is damaged, foreign or of another version
+//! reads as no manifest: a miss, never a wrong entry.
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,7 +26,11 @@ pub use crate::stamp::{changed_since, now_ns, stat_of, Stat};
 use serde::{Deserialize, Serialize};
 
 /// Bump when the key's inputs or the manifest's meaning change.
-pub const MANIFEST_VERSION: u32 = 2;
+pub const MANIFEST_VERSION: u32 = 3;
+/// The first bytes of every manifest file.
+const MAGIC: &[u8] = b"gg-manifest 3\n";
+/// Bytes of blake3 checksum after the body.
+const SUM: usize = 8;
 const MAX_ENTRIES: usize = 16;
 /// One input as recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,10 +51,8 @@ pub struct Entry {
     pub depfile: Option<Name>,
     /// Where the inputs' `__has_include` probes could find a header, and
     /// whether it was there (see `has_include`): a hit needs each the same.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<(String, bool)>,
     /// Where a header shadowing one of `files` would appear (see `shadow`).
-    #[serde(default, skip_serializing_if = "Shadows::is_empty")]
     pub shadows: Shadows,
 }
 
@@ -59,7 +66,27 @@ fn path_for(store: &Store, key: &str) -> PathBuf {
 }
 
 fn load(store: &Store, key: &str) -> Manifest {
-    fs::read(path_for(store, key)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    fs::read(path_for(store, key)).ok().and_then(|b| decode(&b)).unwrap_or_default()
+}
+
+/// A manifest file's bytes: magic, postcard body, checksum of the body.
+fn encode(manifest: &Manifest) -> Vec<u8> {
+    let out = MAGIC.to_vec();
+    let body = postcard::to_extend(manifest, out).expect("manifests serialise");
+    let sum = blake3::hash(&body[MAGIC.len()..]);
+    let mut out = body;
+    out.extend_from_slice(&sum.as_bytes()[..SUM]);
+    out
+}
+
+/// The manifest in `bytes`, or None if they are not a whole one.
+fn decode(bytes: &[u8]) -> Option<Manifest> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (body, sum) = rest.split_at_checked(rest.len().checked_sub(SUM)?)?;
+    if blake3::hash(body).as_bytes()[..SUM] != *sum {
+        return None;
+    }
+    postcard::from_bytes(body).ok()
 }
 
 /// Files this process already found as recorded (path -> hash), when
@@ -168,7 +195,7 @@ pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
     manifest.entries.truncate(MAX_ENTRIES);
     let path = path_for(store, key);
     fs::create_dir_all(path.parent().expect("sharded"))?;
-    fsutil::write_atomic(&path, &serde_json::to_vec(&manifest).expect("manifests serialise"))
+    fsutil::write_atomic(&path, &encode(&manifest))
 }
 
 #[cfg(test)]
@@ -202,6 +229,35 @@ mod tests {
         assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
         fs::write(&h, "int b;").unwrap();
         assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("a.h")));
+    }
+
+    #[test]
+    fn a_manifest_file_reads_back_whole_and_a_damaged_or_foreign_one_reads_as_none() {
+        let stat = Stat { dev: 3, ino: 77, size: 12, mtime: 1_700_000_000_123_456_789, ctime: -5 };
+        let file = |p: &str, stat| FileEntry { path: p.into(), hash: Name::of_value(p.as_bytes()), stat };
+        let entry = Entry {
+            files: vec![file("/src/a.c", Some(stat)), file("/usr/include/stdio.h", None)],
+            thunk: Name::of_bytes(gg_core::Kind::Thunk, b"t"),
+            depfile: Some(Name::of_value(b"a.o: a.c")),
+            probes: vec![("/inc/x.h".into(), false), ("/usr/include/y.h".into(), true)],
+            shadows: Shadows {
+                chain: vec!["/inc".into(), "/usr/include".into()],
+                dirs: vec![("/inc".into(), Some(stat)), ("/inc/sys".into(), None)],
+                present: vec!["/usr/include/y.h".into()],
+            },
+        };
+        let other = Entry { depfile: None, probes: vec![], shadows: Shadows::default(), ..entry.clone() };
+        let manifest = Manifest { entries: vec![entry, other] };
+        let bytes = encode(&manifest);
+        assert_eq!(decode(&bytes).unwrap().entries, manifest.entries);
+        for i in [0, MAGIC.len(), bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x40;
+            assert!(decode(&bad).is_none(), "byte {i} flipped");
+        }
+        assert!(decode(&bytes[..bytes.len() - 1]).is_none(), "truncated");
+        assert!(decode(b"").is_none());
+        assert!(decode(br#"{"entries":[]}"#).is_none(), "the JSON of earlier versions");
     }
 
     #[test]
