@@ -15,6 +15,19 @@ lock=$cache/$pkg.lock
 exec 9>"$lock"
 flock 9
 found() { find . -mindepth 1 -maxdepth 1 -type d | head -1; }
+# apt runs one at a time: two packages fetched at once (or an apt-get
+# build-dep meanwhile) would otherwise fail on apt's lists lock rather than
+# wait for it. The machine-wide lock serialises this script's own calls;
+# retrying covers any other apt run.
+apt_get() {
+    local try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        flock /tmp/gg-fetch-source-apt.lock apt-get -o DPkg::Lock::Timeout=600 "$@" && return 0
+        echo "fetch-source: apt-get $* failed (try $try), retrying" >&2
+        sleep 6
+    done
+    return 1
+}
 if [ -z "$(found)" ]; then
     if ! apt-get source --print-uris -q "$pkg" >/dev/null 2>&1; then
         for f in /etc/apt/sources.list.d/*.sources; do
@@ -23,10 +36,10 @@ if [ -z "$(found)" ]; then
         if [ -f /etc/apt/sources.list ]; then
             sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > /etc/apt/sources.list.d/gg-deb-src.list
         fi
-        apt-get update -q >&2
+        apt_get update -q >&2
     fi
-    command -v dpkg-source >/dev/null || apt-get install -y -q dpkg-dev >&2
-    apt-get source -q "$pkg" >&2
+    command -v dpkg-source >/dev/null || apt_get install -y -q dpkg-dev >&2
+    apt_get source -q "$pkg" >&2
 fi
 dir=$(found)
 [ -n "$dir" ] || { echo "fetch-source: no source folder for $pkg" >&2; exit 1; }
