@@ -12,6 +12,7 @@ pub mod engine;
 pub mod env;
 pub mod fsck;
 pub mod fsutil;
+pub mod fxhash;
 pub mod home;
 pub mod interrupt;
 pub mod jail;

@@ -34,11 +34,22 @@ impl Kind {
 }
 
 /// The content name of a blob: its kind, blake3 digest and size.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Name {
     kind: Kind,
     digest: [u8; 32],
     size: u64,
+}
+
+/// A name is already a hash: eight bytes of its digest are as good a key
+/// as all 41 (equal names still compare whole), and a build looks names up
+/// in maps hundreds of times per compile.
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&self.digest[..8]);
+        state.write_u64(u64::from_le_bytes(head));
+    }
 }
 
 /// Why a string is not a name; the message quotes the string.

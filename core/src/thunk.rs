@@ -43,11 +43,12 @@
 //!   `/` it stands for in what the function prints (stdout, stderr), so
 //!   where a thunk ran never shows in its result either (version 2).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fxhash::{FxMap, FxSet};
 use crate::name::{Kind, Name, OutputRef};
 use crate::relpath;
 
@@ -194,7 +195,7 @@ impl Thunk {
         // Hash maps, walked in the lists' order (so the error reported is
         // always the same one): a compile's thunk has hundreds of paths.
         let count = self.values.len() + self.executables.len() + self.thunks.len();
-        let mut paths: HashMap<&str, &'static str> = HashMap::with_capacity(count);
+        let mut paths: FxMap<&str, &'static str> = FxMap::with_capacity_and_hasher(count, Default::default());
         let objects = || {
             (self.values.iter().map(|o| ("values", o.path.as_str(), Some(o.hash))))
                 .chain(self.executables.iter().map(|o| ("executables", o.path.as_str(), Some(o.hash))))
@@ -212,7 +213,7 @@ impl Thunk {
         // A path cannot be both a file and the folder of another file.
         // Each folder is looked at once: longest first, and a folder seen
         // before had its own folders seen with it.
-        let mut folders: HashSet<&str> = HashSet::new();
+        let mut folders: FxSet<&str> = FxSet::default();
         for (_, path, _) in objects() {
             for (i, _) in path.rmatch_indices('/') {
                 let folder = &path[..i];

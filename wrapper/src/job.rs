@@ -70,8 +70,12 @@ impl Job<'_> {
     /// `p` as an absolute path, `.` and `..` resolved lexically: inside a
     /// sandbox every folder is real, so that is where the compiler will look.
     pub(crate) fn absolute(&self, p: &str) -> String {
-        let joined = if p.starts_with('/') { p.to_string() } else { self.cwd.join(p).to_string_lossy().into_owned() };
-        normalize(&joined)
+        if p.starts_with('/') {
+            // Most paths (every one the scanner found) are normal already:
+            // one allocation, not two.
+            return normalize(p);
+        }
+        normalize(&self.cwd.join(p).to_string_lossy())
     }
 
     /// Every folder a header name could be looked up in, in search order

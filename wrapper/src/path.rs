@@ -4,7 +4,7 @@
 /// Resolves `.` and `..` in an absolute path without touching the disk.
 pub(crate) fn normalize(abs: &str) -> String {
     // Most paths (every one the scanner found) are normal already.
-    if abs == "/" || abs.starts_with('/') && abs[1..].split('/').all(|p| !matches!(p, "" | "." | "..")) {
+    if is_normal_absolute(abs) {
         return abs.to_string();
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -20,9 +20,15 @@ pub(crate) fn normalize(abs: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Whether `p` is absolute with no `.`, `..` or empty component, as
+/// [`normalize`] would leave it.
+pub(crate) fn is_normal_absolute(p: &str) -> bool {
+    p == "/" || p.starts_with('/') && p[1..].split('/').all(|c| !matches!(c, "" | "." | ".."))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{is_normal_absolute, normalize};
 
     #[test]
     fn paths_are_normalised_lexically() {
@@ -34,5 +40,15 @@ mod tests {
         assert_eq!(normalize("/a/."), "/a");
         assert_eq!(normalize("/a/.."), "/");
         assert_eq!(normalize("/a/.b/..c"), "/a/.b/..c");
+    }
+
+    #[test]
+    fn only_absolute_paths_without_dots_or_empty_parts_count_as_normal() {
+        for p in ["/", "/a/b.h", "/a/.b/..c"] {
+            assert!(is_normal_absolute(p), "{p}");
+        }
+        for p in ["a/b.h", "", "/a//b", "/a/./b", "/a/../b", "/a/"] {
+            assert!(!is_normal_absolute(p), "{p}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use gg_core::fxhash::FxSet;
 use gg_core::{Kind, Name, Reduction};
 
 use crate::has_include;
@@ -54,23 +55,25 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
     }
     let now = manifest::now_ns();
     let changed = |p: &str| started.is_some_and(|t| manifest::changed_since(Path::new(p), t));
-    let mut paths: Vec<String> = vec![job.absolute(&job.compile.source)];
-    let mut listed: std::collections::HashSet<String> = paths.iter().cloned().collect();
-    for p in deps.iter().chain(&job.compile.input_files) {
-        let abs = job.absolute(p);
-        if listed.insert(abs.clone()) {
-            paths.push(abs);
-        }
-    }
+    // The inputs in order, each once. Headers a `__has_include` probe
+    // finds join them after the rest (`extra`), so that the main list can
+    // be borrowed while it is walked.
+    let mut paths: Vec<String> = Vec::with_capacity(deps.len() + 1 + job.compile.input_files.len());
+    paths.push(job.absolute(&job.compile.source));
+    paths.extend(deps.iter().chain(&job.compile.input_files).map(|p| job.absolute(p)));
+    dedup_in_order(&mut paths);
+    let listed: FxSet<&str> = paths.iter().map(String::as_str).collect();
+    let mut extra: Vec<String> = Vec::new();
     let mut inputs = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
     let mut probes: Vec<(String, bool)> = Vec::new();
     let mut folders = None;
-    // Probed headers that exist join the inputs as they are found (below),
-    // so the list grows while it is walked.
     let mut next = 0;
-    while next < paths.len() {
-        let p = &paths[next].clone();
+    while next < paths.len() + extra.len() {
+        let p: &str = match paths.get(next) {
+            Some(p) => p,
+            None => &extra[next - paths.len()].clone(),
+        };
         next += 1;
         // Changed while the compiler ran: what it read is not what we hash.
         if changed(p) {
@@ -109,16 +112,20 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
                     }
                     // A header found only by a probe is an input too: the
                     // thunk must carry it for the probe to find it there.
-                    if exists && Path::new(&place).is_file() && listed.insert(place.clone()) {
-                        paths.push(place.clone());
+                    if exists
+                        && Path::new(&place).is_file()
+                        && !listed.contains(place.as_str())
+                        && !extra.contains(&place)
+                    {
+                        extra.push(place.clone());
                     }
                     probes.push((place, exists));
                 }
             }
         }
         let hash = facts.hash;
-        inputs.push((p.clone(), hash));
-        files.push(FileEntry { path: p.clone(), hash, stat });
+        inputs.push((p.to_string(), hash));
+        files.push(FileEntry { path: p.to_string(), hash, stat });
     }
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
@@ -154,10 +161,17 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
 /// read (`read`: its own list; the thunk carried a superset): a change to a
 /// header it never opened is no reason to miss.
 pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
-    let read: std::collections::HashSet<String> = read.iter().map(|p| job.absolute(p)).collect();
+    // Paths the scanner or a depfile wrote are absolute and normal
+    // already: borrowed, not copied.
+    let read: FxSet<std::borrow::Cow<'_, str>> = read
+        .iter()
+        .map(|p| if crate::path::is_normal_absolute(p) { p.as_str().into() } else { job.absolute(p).into() })
+        .collect();
     let source = job.absolute(&job.compile.source);
     prepared.files.retain(|f| {
-        f.path == source || read.contains(&f.path) || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path)
+        f.path == source
+            || read.contains(f.path.as_str())
+            || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path)
     });
 }
 
@@ -217,10 +231,31 @@ pub fn store_inputs(job: &Job<'_>, prepared: &Prepared) -> Result<()> {
     Ok(())
 }
 
+/// Removes later copies of any path, keeping the first's place.
+fn dedup_in_order(paths: &mut Vec<String>) {
+    let mut seen: FxSet<&str> = FxSet::with_capacity_and_hasher(paths.len(), Default::default());
+    let keep: Vec<bool> = paths.iter().map(|p| seen.insert(p.as_str())).collect();
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut keep = keep.into_iter();
+    paths.retain(|_| keep.next().unwrap_or(true));
+}
+
 fn uses_time_macros(bytes: &[u8]) -> bool {
     ["__DATE__", "__TIME__", "__TIMESTAMP__"].iter().any(|m| memchr::memmem::find(bytes, m.as_bytes()).is_some())
 }
 
 fn short(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn later_copies_of_a_path_go_and_the_order_stays() {
+        let mut paths: Vec<String> = ["/s.c", "/a.h", "/b.h", "/a.h", "/s.c", "/c.h"].map(String::from).to_vec();
+        super::dedup_in_order(&mut paths);
+        assert_eq!(paths, ["/s.c", "/a.h", "/b.h", "/c.h"]);
+    }
 }

@@ -17,12 +17,13 @@
 //! there first, and that folder is not known from a depfile: a new header
 //! shadowing it from there is not seen.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::scan::fxhash::{FxMap, FxSet};
 use crate::snapshot::{self, RoundMemo};
 use crate::stamp::{changed_since, stat_of_meta, Stat};
 
@@ -50,27 +51,25 @@ impl Shadows {
     pub fn record(chain: Vec<String>, files: &[&str], started: Option<i128>, now: i128) -> Shadows {
         let mut dirs: Vec<(String, Option<Stat>)> = Vec::new();
         let mut present = Vec::new();
-        let mut seen_dirs: HashMap<String, bool> = HashMap::new();
-        let mut seen_present: HashSet<String> = HashSet::new();
         let id = crate::scan::chain_id(&chain);
-        for file in files {
-            for p in places_of(id, &chain, file).iter() {
-                let exists_dir = match seen_dirs.get(p.dir.as_str()) {
-                    Some(e) => *e,
-                    None => {
-                        if let Some(meta) = &p.dir_meta {
-                            // Whether it changed while the compiler ran is
-                            // asked of the folder itself, not of the round.
-                            let changed = started.is_some_and(|t| changed_since(Path::new(&p.dir), t));
-                            dirs.push((p.dir.clone(), stat_of_meta(meta, now).filter(|_| !changed)));
-                        }
-                        seen_dirs.insert(p.dir.clone(), p.dir_meta.is_some());
-                        p.dir_meta.is_some()
-                    }
-                };
-                if exists_dir && p.exists && seen_present.insert(p.place.clone()) {
-                    present.push(p.place.clone());
+        // Held for the maps below to borrow from: hundreds of headers per
+        // compile, and the same few folders for most of them.
+        let mut key = String::new();
+        let all: Vec<Arc<[Place]>> = files.iter().map(|file| places_of(id, &chain, file, &mut key)).collect();
+        let mut seen_dirs: FxMap<&str, bool> = FxMap::default();
+        let mut seen_present: FxSet<&str> = FxSet::default();
+        for p in all.iter().flat_map(|places| places.iter()) {
+            let exists_dir = *seen_dirs.entry(p.dir.as_str()).or_insert_with(|| {
+                if let Some(meta) = &p.dir_meta {
+                    // Whether it changed while the compiler ran is asked
+                    // of the folder itself, not of the round.
+                    let changed = started.is_some_and(|t| changed_since(Path::new(&p.dir), t));
+                    dirs.push((p.dir.clone(), stat_of_meta(meta, now).filter(|_| !changed)));
                 }
+                p.dir_meta.is_some()
+            });
+            if exists_dir && p.exists && seen_present.insert(p.place.as_str()) {
+                present.push(p.place.clone());
             }
         }
         Shadows { chain, dirs, present }
@@ -145,9 +144,12 @@ static PLACES: LazyLock<RoundMemo<Arc<[Place]>>> = LazyLock::new(RoundMemo::defa
 /// first, for every search folder it lies under. Worked out once per
 /// round and chain (`id`: see [`crate::scan::chain_id`]), as every
 /// compile of a round records the same headers.
-fn places_of(id: u64, chain: &[String], file: &str) -> Arc<[Place]> {
-    let key = format!("{id:x}\0{file}");
-    if let Some(p) = PLACES.get(&key) {
+fn places_of(id: u64, chain: &[String], file: &str, key: &mut String) -> Arc<[Place]> {
+    use std::fmt::Write;
+    // `key`: the caller's buffer, so that a lookup allocates nothing.
+    key.clear();
+    let _ = write!(key, "{id:x}\0{file}");
+    if let Some(p) = PLACES.get(key) {
         return p;
     }
     let places: Arc<[Place]> = found_under(chain, file)
@@ -161,7 +163,7 @@ fn places_of(id: u64, chain: &[String], file: &str) -> Arc<[Place]> {
             })
         })
         .collect();
-    PLACES.put(&key, places.clone());
+    PLACES.put(key, places.clone());
     places
 }
 

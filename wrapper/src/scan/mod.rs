@@ -27,7 +27,7 @@ mod dirs;
 mod encode;
 mod facts;
 mod found;
-pub(crate) mod fxhash;
+pub(crate) use gg_core::fxhash;
 mod index;
 mod lexer;
 mod macros;

@@ -1,12 +1,14 @@
-//! A fast, non-cryptographic hasher for the scanner's per-process maps
-//! (paths and file names, looked up thousands of times per scan, where
-//! std's DoS-resistant SipHash costs more than the rest of the lookup).
+//! A fast, non-cryptographic hasher for per-process maps of paths and file
+//! names (the include scanner's, a thunk's checks of its hundreds of
+//! paths), looked up thousands of times per compile, where std's
+//! DoS-resistant SipHash costs more than the rest of the lookup. The keys
+//! are the user's own paths, not an attacker's.
 
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Multiply-rotate over 8-byte words, as rustc's FxHash does.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Fx(u64);
+pub struct Fx(u64);
 
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -33,9 +35,9 @@ impl Hasher for Fx {
     }
 }
 
-pub(crate) type FxBuild = BuildHasherDefault<Fx>;
-pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
-pub(crate) type FxSet<K> = std::collections::HashSet<K, FxBuild>;
+pub type FxBuild = BuildHasherDefault<Fx>;
+pub type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+pub type FxSet<K> = std::collections::HashSet<K, FxBuild>;
 
 #[cfg(test)]
 mod tests {
