@@ -185,11 +185,8 @@ impl CompileStep {
     /// names; `Err` says why this compile cannot be cached.
     pub fn prepare(&self, store: &Store, deps: &[String]) -> Result<Result<Prepared, String>> {
         let job = self.job(store);
-        match prepare::prepare(&job, deps, None)? {
-            Ok(p) => {
-                prepare::store_inputs(&job, &p)?;
-                Ok(Ok(p))
-            }
+        match prepare::prepare_stored(&job, deps, None)? {
+            Ok(p) => Ok(Ok(p)),
             Err(event) => Ok(Err(format!("{event:?}"))),
         }
     }

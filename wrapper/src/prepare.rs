@@ -22,14 +22,14 @@ use crate::thunkgen::{self, Parts};
 pub struct Prepared {
     /// Shared with the engine that runs it (not copied to be sent).
     pub thunk: std::sync::Arc<gg_core::Thunk>,
-    /// The thunk's name, and its encoding: made once (a thunk with
+    /// The thunk's name (from its encoding, made once: a thunk with
     /// hundreds of inputs is named, stored and sent, and encoding it is a
     /// good part of a client's work per compile).
     pub name: Name,
-    encoded: Vec<u8>,
+    /// The inputs read, with their hashes and stats (the thunk's values
+    /// but the locale's files). Nothing else is kept per input: `gg ninja`
+    /// holds a round's thousands of compiles at once.
     pub(crate) files: Vec<FileEntry>,
-    /// The inputs with their hashes, as the thunk holds them.
-    pub inputs: Vec<(String, Name)>,
     /// The places `__has_include` probes could find a header in, and
     /// whether each existed.
     pub(crate) probes: Vec<(String, bool)>,
@@ -49,6 +49,16 @@ impl std::fmt::Debug for Prepared {
 /// since is caught; `None` when nothing ran yet (the thunk will run on
 /// exactly what is hashed now).
 pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
+    prepare_with(job, deps, started, job.engine.is_some() || gg_core::env::store_inputs())
+}
+
+/// [`prepare`], storing every input, the toolchain and the thunk, so that
+/// the thunk can be forced on any engine (`gg ninja`'s compiles).
+pub fn prepare_stored(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
+    prepare_with(job, deps, started, true)
+}
+
+fn prepare_with(job: &Job<'_>, deps: &[String], started: Option<i128>, store: bool) -> Result<Result<Prepared, Event>> {
     let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
     if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
         return Ok(Err(Event::Uncacheable("an argument uses __DATE__/__TIME__".into())));
@@ -64,7 +74,6 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
     dedup_in_order(&mut paths);
     let listed: FxSet<&str> = paths.iter().map(String::as_str).collect();
     let mut extra: Vec<String> = Vec::new();
-    let mut inputs = Vec::with_capacity(paths.len());
     let mut files = Vec::with_capacity(paths.len());
     let mut probes: Vec<(String, bool)> = Vec::new();
     let mut folders = None;
@@ -123,14 +132,13 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
                 }
             }
         }
-        let hash = facts.hash;
-        inputs.push((p.to_string(), hash));
-        files.push(FileEntry { path: p.to_string(), hash, stat });
+        files.push(FileEntry { path: p.to_string(), hash: facts.hash, stat });
     }
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
+    let mut inputs: Vec<(&str, Name)> = files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
     for f in &locale.files {
-        inputs.push((f.clone(), locale_hash(f)?));
+        inputs.push((f, locale_hash(f)?));
     }
     let env = job.env_inputs();
     let parts = Parts {
@@ -150,11 +158,11 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
     // source is named, not searched.
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
     let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
-    let prepared = Prepared { thunk: std::sync::Arc::new(thunk), name, encoded, files, inputs, probes, shadows };
-    if job.engine.is_some() || gg_core::env::store_inputs() {
-        store_inputs(job, &prepared)?;
+    if store {
+        store_inputs(job, &inputs, &encoded)?;
     }
-    Ok(Ok(prepared))
+    drop(inputs);
+    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, probes, shadows }))
 }
 
 /// Keeps, of what the direct-mode entry checks, only the files the compile
@@ -209,10 +217,10 @@ pub fn commit(
     Ok(())
 }
 
-/// Puts every input, the toolchain and the thunk itself in the store, so
-/// that the thunk can be forced anywhere (`GG_STORE_INPUTS=1`).
-pub fn store_inputs(job: &Job<'_>, prepared: &Prepared) -> Result<()> {
-    let inputs = &prepared.inputs;
+/// Puts every input, the toolchain and the thunk itself (`encoded`) in
+/// the store, so that the thunk can be forced anywhere
+/// (`GG_STORE_INPUTS=1`).
+fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8]) -> Result<()> {
     // Once per process and blob: the compiles of a batch share headers
     // and the whole toolchain.
     for (p, hash) in inputs {
@@ -227,7 +235,7 @@ pub fn store_inputs(job: &Job<'_>, prepared: &Prepared) -> Result<()> {
     for (p, hash) in &job.toolchain.files {
         job.store.put_file_as(Path::new(p), hash).with_context(|| format!("cannot store the toolchain file `{p}`"))?;
     }
-    job.store.put_bytes(Kind::Thunk, &prepared.encoded)?;
+    job.store.put_bytes(Kind::Thunk, encoded)?;
     Ok(())
 }
 

@@ -48,7 +48,7 @@ pub struct Parts<'a> {
     /// The absolute working directory.
     pub cwd: &'a Path,
     /// Source, headers and other input files: absolute path and hash.
-    pub inputs: &'a [(String, Name)],
+    pub inputs: &'a [(&'a str, Name)],
     /// The values of [`ENV_INPUTS`] that are set.
     pub env: &'a [(String, String)],
     /// The locale's envars (its files are among `inputs`).
