@@ -49,7 +49,16 @@ enum Command {
     Force(force::Args),
     /// Re-hash every store entry; report and move aside corrupt ones.
     Fsck,
-    /// Show gg-cc's counters (hits, misses, local runs by reason).
+    /// Remove the least recently used cache entries until the store is
+    /// within its size limit (`[store] max_size`, `GG_MAX_SIZE`), and
+    /// count its size afresh.
+    Gc {
+        /// This limit instead of the configured one (`5G`, `512M`, bytes).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+    },
+    /// Show gg-cc's counters (hits, misses, local runs by reason) and the
+    /// store's size and limit.
     Stats {
         /// Reset every counter to zero.
         #[arg(long)]
@@ -122,14 +131,46 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::CreateThunk(args) => create::run(&open_store()?, args),
         Command::Describe(args) => describe::run(&open_store()?, &args),
-        Command::Force(args) => force::run(&open_store()?, &args),
+        Command::Force(args) => {
+            let store = open_store()?;
+            let running = gg_core::evict::running(store.root());
+            let result = force::run(&store, &args);
+            drop(running);
+            gg_wrapper::settle(&store);
+            result
+        }
         Command::Fsck => fsck(&open_store()?),
+        Command::Gc { max_size } => gc(&open_store()?, max_size.as_deref()),
         Command::Stats { zero } => stats(&open_store()?, zero),
         Command::MasqueradeDir { dir } => masquerade::run(&dir),
         Command::Ninja(args) => ninja::run(&args),
         Command::Lambda(cmd) => lambda::run(&cmd),
         Command::InstallNinjaShim { dir } => ninja::shim::install(&dir).map(|()| ExitCode::SUCCESS),
     }
+}
+
+fn gc(store: &Store, max_size: Option<&str>) -> Result<ExitCode> {
+    use gg_core::evict::{self, format_size};
+    let limit = match max_size {
+        Some(text) => evict::parse_size(text).map_err(|why| anyhow::anyhow!("--max-size `{text}`: {why}"))?,
+        None => gg_core::config::max_size().map_err(anyhow::Error::msg)?,
+    };
+    let c = evict::clean(store.root(), limit, None)
+        .with_context(|| format!("cannot clean `{}`", store.root().display()))?;
+    if c.busy {
+        println!("another process is cleaning the store; nothing done");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let limit_text = if limit == 0 { "no limit".to_string() } else { format!("limit {}", format_size(limit)) };
+    println!(
+        "store {}: {} before, {} after ({limit_text}); {} file(s) removed{}",
+        store.root().display(),
+        format_size(c.before),
+        format_size(c.after),
+        c.removed,
+        if c.kept_in_use > 0 { format!(", {} kept for running builds", c.kept_in_use) } else { String::new() }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn stats(store: &Store, zero: bool) -> Result<ExitCode> {
@@ -162,6 +203,14 @@ fn stats(store: &Store, zero: bool) -> Result<ExitCode> {
         println!("scanner misses         {}", s.scan_misses);
     }
     println!("bytes stored           {}", s.bytes_stored);
+    // The running total (see `gg_core::evict`): exact after a clean or
+    // `gg gc`, an estimate in between.
+    let size = gg_core::evict::format_size(gg_core::evict::counted(store.root()));
+    match gg_core::config::max_size() {
+        Ok(0) => println!("store size             {size} (no limit)"),
+        Ok(limit) => println!("store size             {size} of {}", gg_core::evict::format_size(limit)),
+        Err(e) => println!("store size             {size} (the limit: {e})"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

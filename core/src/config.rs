@@ -3,7 +3,7 @@
 //! overrides the user's file (`$XDG_CONFIG_HOME/gg/config.toml`, else
 //! `~/.config/gg/config.toml`), which overrides the system's
 //! (`/etc/gg/config.toml`, or the file `$GG_SYSTEM_CONFIG` names). Every
-//! command reads them through [`engine`] and [`store_dir`]. No file is
+//! command reads them through [`engine`], [`store_dir`] and [`max_size`]. No file is
 //! needed: defaults are the local engine, no workers, and the store
 //! [`crate::Store::locate`] finds. Each layer is an [`EngineConfig`] of
 //! optional fields, merged by [`EngineConfig::merge`]; the variables, and
@@ -29,6 +29,7 @@
 //!
 //! [store]
 //! dir = "/var/cache/gg"               # GG_DIR; relative to the file's folder
+//! max_size = "5G"                     # GG_MAX_SIZE; "0": no limit (see crate::evict)
 //! ```
 //!
 //! Variables with no key here (`GG_SANDBOX=strict`, which runs the local
@@ -119,6 +120,8 @@ impl EngineConfig {
 pub struct StoreConfig {
     /// The store's folder (below `GG_DIR` and a project's `.gg` folder).
     pub dir: Option<PathBuf>,
+    /// The most the store may hold, as `GG_MAX_SIZE` spells it (`"5G"`).
+    pub max_size: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +192,28 @@ fn store_dir_from(files: &[PathBuf]) -> Result<Option<PathBuf>, String> {
         }
     }
     Ok(dir)
+}
+
+/// The store's size limit in bytes (0: none): `GG_MAX_SIZE`, else the
+/// config files' `[store] max_size` (the project's over the user's over the
+/// system's), else [`crate::evict::DEFAULT_MAX_SIZE`]. A value that is no
+/// size is an error naming where it was set.
+pub fn max_size() -> Result<u64, String> {
+    if let Some(v) = env::max_size() {
+        return crate::evict::parse_size(&v).map_err(|why| format!("GG_MAX_SIZE=`{v}`: {why}"));
+    }
+    max_size_from(&files())
+}
+
+fn max_size_from(files: &[PathBuf]) -> Result<u64, String> {
+    let mut size = crate::evict::DEFAULT_MAX_SIZE;
+    for file in files {
+        if let Some(v) = load(file)?.store.max_size {
+            size = crate::evict::parse_size(&v)
+                .map_err(|why| format!("`{}`: [store] max_size = \"{v}\": {why}", file.display()))?;
+        }
+    }
+    Ok(size)
 }
 
 fn read(path: &Path) -> Result<EngineConfig, String> {
@@ -427,6 +452,19 @@ mod tests {
         assert_eq!(c.strict, Some(false), "the project's over both");
         assert_eq!(engine_from(&[system]).unwrap().workers.unwrap(), ["http://s:1"]);
         assert_eq!(engine_from(&[]).unwrap(), EngineConfig::default());
+    }
+
+    #[test]
+    fn the_last_max_size_wins_and_a_bad_one_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = file(dir.path(), "etc/gg/config.toml", "[store]\nmax_size = \"20G\"\n");
+        let project = file(dir.path(), "proj/gg.toml", "[store]\nmax_size = \"512M\"\n");
+        let bad = file(dir.path(), "bad/gg.toml", "[store]\nmax_size = \"lots\"\n");
+        assert_eq!(max_size_from(&[]).unwrap(), crate::evict::DEFAULT_MAX_SIZE);
+        assert_eq!(max_size_from(std::slice::from_ref(&system)).unwrap(), 20 << 30);
+        assert_eq!(max_size_from(&[system.clone(), project]).unwrap(), 512 << 20);
+        let err = max_size_from(&[system, bad.clone()]).unwrap_err();
+        assert!(err.contains(&bad.display().to_string()) && err.contains("lots"), "{err}");
     }
 
     #[test]

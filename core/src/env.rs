@@ -43,6 +43,8 @@ vars! {
     DIR: "GG_DIR", "[store] dir",
         "a `.gg` folder above the working directory, else `[store] dir`, else `$XDG_CACHE_HOME/gg` or `~/.cache/gg`",
         "the store's folder";
+    MAX_SIZE: "GG_MAX_SIZE", "[store] max_size", "`5G`",
+        "the most the store may hold (`K`, `M`, `G`, `T`: powers of 1024; `0`: no limit); least recently used files go first";
     SYSTEM_CONFIG: "GG_SYSTEM_CONFIG", "", "`/etc/gg/config.toml`", "the system's config file";
     ENGINE: "GG_ENGINE", "kind", "`local`", "the engine: `local`, `remote` or `lambda`";
     WORKERS: "GG_WORKERS", "workers", "none", "the remote engine's workers, comma-separated URLs";
@@ -142,6 +144,11 @@ pub fn is_set(v: &Var) -> bool {
 
 pub fn dir() -> Option<PathBuf> {
     os(&DIR).map(PathBuf::from)
+}
+
+/// `GG_MAX_SIZE` as given (parsed by [`crate::evict::parse_size`]).
+pub fn max_size() -> Option<String> {
+    text(&MAX_SIZE)
 }
 
 pub fn system_config() -> PathBuf {

@@ -10,6 +10,7 @@ pub mod depfile;
 mod encode;
 pub mod engine;
 pub mod env;
+pub mod evict;
 pub mod fsck;
 pub mod fsutil;
 pub mod fxhash;

@@ -136,14 +136,12 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn of_path(path: &Path) -> io::Result<Stamp> {
+        Ok(Stamp::of_meta(&fs::metadata(path)?))
+    }
+
+    fn of_meta(m: &fs::Metadata) -> Stamp {
         use std::os::unix::fs::MetadataExt;
-        let m = fs::metadata(path)?;
-        Ok(Stamp {
-            ino: m.ino(),
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
+        Stamp { ino: m.ino(), size: m.len(), mtime: (m.mtime(), m.mtime_nsec()), ctime: (m.ctime(), m.ctime_nsec()) }
     }
 
     /// Whether only the ctime differs: what linking or unlinking the file
@@ -165,6 +163,9 @@ pub struct Store {
     /// Thunks this process made and stored, handed to the next
     /// [`Store::get_thunk`] of their name (see [`Store::hand_over`]).
     handed: Arc<Mutex<HashMap<Name, Arc<Thunk>>>>,
+    /// Bytes this process installed and has not yet counted (see
+    /// [`Store::settle`]).
+    written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
@@ -186,7 +187,16 @@ impl Store {
             fs::create_dir_all(&p).map_err(ctx("cannot create store folder", &p))?;
         }
         let root = fs::canonicalize(&root).map_err(ctx("cannot resolve", &root))?;
-        Ok(Store { root, verified: Arc::default(), puts: Arc::default(), handed: Arc::default() })
+        // Whatever this process does with the store, a clean elsewhere
+        // keeps what it uses (see `evict`).
+        crate::evict::hold(&root);
+        Ok(Store {
+            root,
+            verified: Arc::default(),
+            puts: Arc::default(),
+            handed: Arc::default(),
+            written: Arc::default(),
+        })
     }
 
     /// Where the store lives: `$GG_DIR`, else a `.gg` folder in the working
@@ -286,7 +296,7 @@ impl Store {
     /// differs means the file changed since, and it is hashed again.
     pub fn verified(&self, name: &Name, executable: bool) -> Result<(PathBuf, Stamp), StoreError> {
         let path = if executable { self.executable(name)? } else { self.blob(name)? };
-        let stamp = Stamp::of_path(&path).map_err(ctx("cannot stat", &path))?;
+        let stamp = Stamp::of_meta(&used(&path).map_err(ctx("cannot stat", &path))?);
         if self.verified.lock().expect("verified set").get(&(*name, executable)) == Some(&stamp) {
             return Ok((path, stamp));
         }
@@ -330,7 +340,7 @@ impl Store {
     /// Reads a whole blob, checking its size.
     pub fn get(&self, name: &Name) -> Result<Vec<u8>, StoreError> {
         let p = self.blob_path(name);
-        match fs::read(&p) {
+        match read_used(&p) {
             Ok(b) if b.len() as u64 == name.size() => Ok(b),
             Ok(b) => {
                 Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", b.len(), name.size()) })
@@ -379,7 +389,10 @@ impl Store {
         fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
         for _ in 0..2 {
             match fs::hard_link(tmp, dest) {
-                Ok(()) => break,
+                Ok(()) => {
+                    self.note_written(name.size());
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if Self::check_size(name, dest).is_ok() {
                         break;
@@ -388,7 +401,11 @@ impl Store {
                     let _ = self.quarantine(dest);
                 }
                 // A filesystem without hard links: fall back to a rename.
-                Err(_) => return fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest)),
+                Err(_) => {
+                    fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))?;
+                    self.note_written(name.size());
+                    return Ok(());
+                }
             }
         }
         fs::remove_file(tmp).map_err(ctx("cannot remove", tmp))
@@ -429,7 +446,9 @@ impl Store {
     /// to `name` (it changed since it was hashed).
     pub fn put_file_as(&self, path: &Path, name: &Name) -> io::Result<()> {
         self.puts.once(name, || {
-            if self.has(name) {
+            // There already: marked as used, so a clean keeps it.
+            let dest = self.blob_path(name);
+            if used(&dest).is_ok_and(|m| m.len() == name.size()) {
                 return Ok(());
             }
             // A large file is copied by one process while the others wait
@@ -565,7 +584,7 @@ impl Store {
     /// The recorded reduction of a thunk, if any. An unreadable record is
     /// treated as absent (it will be recomputed and rewritten).
     pub fn reduction(&self, thunk: &Name) -> Option<Reduction> {
-        let bytes = fs::read(self.sharded("reductions", thunk)).ok()?;
+        let bytes = read_used(&self.sharded("reductions", thunk)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -573,6 +592,7 @@ impl Store {
     pub fn set_reduction(&self, thunk: &Name, reduction: &Reduction) -> io::Result<()> {
         let dest = self.sharded("reductions", thunk);
         let bytes = serde_json::to_vec(reduction).expect("reductions serialise");
+        self.note_written(bytes.len() as u64);
         let tmp = self.temp_path("reduction");
         let result =
             fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
@@ -582,6 +602,30 @@ impl Store {
         result
     }
 
+    /// Counts `bytes` this process added to the store outside the calls
+    /// above (manifests, the scanner's files), for [`Store::settle`].
+    pub fn note_written(&self, bytes: u64) {
+        self.written.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Adds what this process stored to the store's running total and, if
+    /// that passes the size limit (`[store] max_size`, `GG_MAX_SIZE`), cleans
+    /// (see [`crate::evict`]). Call when a build is done; `limit` overrides
+    /// the configured one (a worker's `--max-size`); files used since
+    /// `own` are kept (see [`crate::evict::clean`]). An error only says why
+    /// the store could not be counted: it never fails a build.
+    pub fn settle(&self, limit: Option<u64>, own: Option<i128>) -> Result<Option<crate::evict::Cleaned>, String> {
+        let bytes = self.written.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if bytes == 0 && !crate::evict::pending(&self.root) {
+            return Ok(None);
+        }
+        let limit = match limit {
+            Some(l) => l,
+            None => crate::config::max_size()?,
+        };
+        crate::evict::account(&self.root, bytes, limit, own).map_err(|e| format!("cannot count the store's size: {e}"))
+    }
+
     /// Moves a store file aside into `corrupt/`, keeping it for inspection.
     pub fn quarantine(&self, path: &Path) -> io::Result<PathBuf> {
         let stem = path.file_name().map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
@@ -589,6 +633,28 @@ impl Store {
         fs::rename(path, &dest).map_err(ctx("cannot move aside", path))?;
         Ok(dest)
     }
+}
+
+/// The metadata of a store file in use, after marking it used (see
+/// [`crate::evict::touch_if_stale`]): what the stamp is then taken from.
+fn used(path: &Path) -> io::Result<fs::Metadata> {
+    let m = fs::metadata(path)?;
+    if m.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > crate::evict::TOUCH_AFTER) {
+        crate::evict::touch(path);
+        return fs::metadata(path);
+    }
+    Ok(m)
+}
+
+/// Reads a store file in use, marking it used.
+fn read_used(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = fs::File::open(path)?;
+    let m = f.metadata()?;
+    let mut bytes = Vec::with_capacity(m.len() as usize);
+    f.read_to_end(&mut bytes)?;
+    crate::evict::touch_if_stale(path, &m);
+    Ok(bytes)
 }
 
 /// Whether `bytes` are exactly a thunk's canonical encoding: only then is

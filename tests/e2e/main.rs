@@ -5,6 +5,7 @@ mod bad_input;
 mod compile;
 mod config;
 mod debian;
+mod evict;
 mod example;
 mod gg_cc;
 mod hermetic;

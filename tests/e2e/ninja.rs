@@ -17,7 +17,7 @@ fn module() -> PathBuf {
 }
 
 /// json-c copied into the scratch folder, with a plain build's outputs.
-fn json_c(s: &Scratch) -> (PathBuf, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+pub fn json_c(s: &Scratch) -> (PathBuf, std::collections::BTreeMap<PathBuf, Vec<u8>>) {
     let tree = s.path().join("json-c");
     sh(s, s.path(), &format!("cp -a {} {}", debian_source("json-c").display(), tree.display()), false);
     sh(s, &tree, &configure(false), false);
@@ -26,7 +26,7 @@ fn json_c(s: &Scratch) -> (PathBuf, std::collections::BTreeMap<PathBuf, Vec<u8>>
     (tree, plain)
 }
 
-fn configure(gg: bool) -> String {
+pub fn configure(gg: bool) -> String {
     let flag = if gg { format!("-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES={}", module().display()) } else { String::new() };
     format!("rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo {flag} > /dev/null 2>&1")
 }

@@ -98,6 +98,13 @@ pub struct Service {
     /// Execute requests answered so far.
     executed: AtomicU64,
     size: Arc<StoreSize>,
+    /// The store's size limit (`--max-size`; 0: none), kept after each
+    /// execute request (see `gg_core::evict`).
+    max_size: u64,
+    /// When each request running now was admitted (nanoseconds since the
+    /// epoch, by request): a clean keeps what they may still need.
+    in_flight: Mutex<Vec<(u64, i128)>>,
+    next_request: AtomicU64,
 }
 
 /// The store's size: its last scan plus what was stored since. Walking a
@@ -147,11 +154,27 @@ impl Service {
         let slots = Slots { jobs: jobs.max(1), queue, state: Mutex::new((0, 0)), freed: Condvar::new() };
         let size = Arc::new(StoreSize::default());
         size.refresh(&store);
-        Service { store, executor, slots, inline_limit: 64 * 1024, executed: AtomicU64::new(0), size }
+        Service {
+            store,
+            executor,
+            slots,
+            inline_limit: 64 * 1024,
+            executed: AtomicU64::new(0),
+            size,
+            max_size: 0,
+            in_flight: Mutex::new(Vec::new()),
+            next_request: AtomicU64::new(0),
+        }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Keeps the store within `bytes` (0: no limit), least recently used
+    /// files first, after each execute request.
+    pub fn set_max_size(&mut self, bytes: u64) {
+        self.max_size = bytes;
     }
 
     /// Jails every thunk (`true`: what `gg-worker serve` does unless given
@@ -255,7 +278,9 @@ impl Service {
         let sent: std::collections::HashSet<&Name> = names.iter().collect();
         let starts = thunk_inputs.iter().filter(|inputs| !inputs.iter().any(|t| sent.contains(t))).count();
         let slot = self.slots.acquire(starts).map_err(|e| refused(&names, e))?;
-        Ok(Admitted { service: self, names, slot })
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.lock().expect("in flight").push((id, now_ns()));
+        Ok(Admitted { service: self, names, slot, id })
     }
 
     /// The answer for `name` if it is reduced here: its outputs (small
@@ -297,12 +322,33 @@ pub struct Admitted<'a> {
     service: &'a Service,
     names: Vec<Name>,
     slot: Slot<'a>,
+    /// Its entry in the service's `in_flight`.
+    id: u64,
 }
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.service.store.take_back(&self.names);
+        let s = self.service;
+        s.store.take_back(&self.names);
+        let oldest = {
+            let mut flying = s.in_flight.lock().expect("in flight");
+            flying.retain(|(id, _)| *id != self.id);
+            flying.iter().map(|(_, t)| *t).min()
+        };
+        if s.max_size > 0 {
+            // What requests still running may need stays, and so do blobs
+            // uploaded in the last minute, for a request about to come.
+            let recent = now_ns() - 60_000_000_000;
+            let own = oldest.map_or(recent, |t| t.min(recent)) - gg_core::evict::TOUCH_AFTER.as_nanos() as i128;
+            if let Err(e) = s.store.settle(Some(s.max_size), Some(own)) {
+                eprintln!("gg-worker: warning: {e}");
+            }
+        }
     }
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
 impl Admitted<'_> {

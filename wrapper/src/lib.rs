@@ -200,5 +200,23 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     scan::use_store(store.root());
     let status = compile::run(&job);
     scan::flush_index();
+    settle(&store);
     status
+}
+
+/// Counts what this process stored and keeps the store within its size
+/// (see `gg_core::evict`), once a compile or build is done. A store that
+/// cannot be counted or cleaned is said under `GG_LOG`, never an error.
+pub fn settle(store: &Store) {
+    store.note_written(scan::take_written());
+    match store.settle(None, None) {
+        Ok(Some(c)) if !c.busy => log::debug(&format!(
+            "the store passed its size limit: {} removed, {} kept in use, {} now",
+            c.removed,
+            c.kept_in_use,
+            gg_core::evict::format_size(c.after)
+        )),
+        Ok(_) => {}
+        Err(e) => log::debug(&format!("the store's size is not kept: {e}")),
+    }
 }

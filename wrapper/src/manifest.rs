@@ -177,6 +177,11 @@ fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
             first_miss.get_or_insert_with(|| format!("`{place}` appeared earlier on the include path"));
             continue 'entries;
         }
+        // A hit: the manifest is in use (see `gg_core::evict`).
+        let path = path_for(store, key);
+        if let Ok(m) = fs::metadata(&path) {
+            gg_core::evict::touch_if_stale(&path, &m);
+        }
         return Ok(entry.clone());
     }
     Err(Miss::Changed(first_miss.unwrap_or_default()))
@@ -195,7 +200,9 @@ pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
     manifest.entries.truncate(MAX_ENTRIES);
     let path = path_for(store, key);
     fs::create_dir_all(path.parent().expect("sharded"))?;
-    fsutil::write_atomic(&path, &encode(&manifest))
+    let bytes = encode(&manifest);
+    store.note_written(bytes.len() as u64);
+    fsutil::write_atomic(&path, &bytes)
 }
 
 #[cfg(test)]

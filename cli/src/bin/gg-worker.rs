@@ -53,6 +53,11 @@ enum Command {
         /// (printed on start) with GG_WORKER_FINGERPRINT.
         #[arg(long, conflicts_with = "tls_cert")]
         tls_self_signed: bool,
+        /// Keep the store within this size (`5G`, `512M`, bytes; `0`: no
+        /// limit), least recently used files first; what requests in
+        /// flight need stays.
+        #[arg(long, value_name = "SIZE", default_value = "5G")]
+        max_size: String,
         /// Run thunks in plain sandbox folders, not in jails: any client
         /// can then read and overwrite what other clients sent and got
         /// (for machines without user namespaces, serving
@@ -84,6 +89,7 @@ fn run() -> Result<()> {
         tls_cert,
         tls_key,
         tls_self_signed,
+        max_size,
         no_jail,
     } = Cli::parse().command
     else {
@@ -116,6 +122,8 @@ fn run() -> Result<()> {
         tls,
         store_dir,
         jail: !no_jail,
+        max_size: gg_core::evict::parse_size(&max_size)
+            .map_err(|why| anyhow::anyhow!("--max-size `{max_size}`: {why}"))?,
     };
     let worker = Worker::bind(&opts)?;
     if !worker.addr().ip().is_loopback() && !worker.is_tls() {

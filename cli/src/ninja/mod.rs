@@ -53,8 +53,19 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let cwd = gg_wrapper::working_dir().context("cannot read the working directory")?;
     let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
+    // While it runs, a clean by another process keeps what it uses; when
+    // it is done, the store is kept within its size.
+    let running = gg_core::evict::running(store.root());
+    let result = build(a, &store, &cwd);
+    drop(running);
+    gg_wrapper::settle(&store);
+    result
+}
+
+/// The build, once the store is open.
+fn build(a: &Args, store: &Store, cwd: &std::path::Path) -> Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let engine = Engine::from_env(&store)?;
+    let engine = Engine::from_env(store)?;
     let executor = engine.executor();
     let jobs = a.jobs.unwrap_or_else(|| engine.default_jobs(cores + 2));
     if jobs == 0 {
@@ -87,7 +98,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             }
             t
         };
-        let mut build = Build::plan(&graph, &store, executor, &options, cwd.clone(), &log_dir, &targets)?;
+        let mut build = Build::plan(&graph, store, executor, &options, cwd.to_path_buf(), &log_dir, &targets)?;
         let planned = t0.elapsed();
         if build.nothing_to_do() {
             println!("gg ninja: no work to do.");

@@ -47,6 +47,8 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Run every thunk in a jail (off only with `--no-jail`).
     pub jail: bool,
+    /// Keep the store within this many bytes (0: no limit).
+    pub max_size: u64,
 }
 
 /// How long connections may take and how many may wait.
@@ -135,6 +137,7 @@ impl Worker {
         let jobs = opts.jobs.max(1);
         let mut service = Service::new(store, jobs, jobs * 4);
         service.set_default_timeout(opts.thunk_timeout);
+        service.set_max_size(opts.max_size);
         let limits = Limits::default();
         service.set_jail(opts.jail).map_err(|e| {
             anyhow::anyhow!("{e}; install gg-jail beside gg-worker and allow user namespaces, or give --no-jail to run thunks unjailed (see docs/protocol.md)")

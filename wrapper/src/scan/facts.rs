@@ -139,6 +139,16 @@ pub(crate) enum Origin {
     Lexed,
 }
 
+/// Bytes of parsed directives this process wrote to a store (see
+/// [`take_written`]).
+static WRITTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The bytes this process wrote to the store's `scan/` since last asked,
+/// for the store's size count (`gg_core::Store::note_written`).
+pub fn take_written() -> u64 {
+    WRITTEN.swap(0, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The store entry of a content hash: `scan/<2 chars>/<name>`, sharded on
 /// the characters after the kind letter (which is always the same).
 pub(crate) fn entry_path(root: &Path, hash: &Name) -> PathBuf {
@@ -160,7 +170,10 @@ pub(crate) fn parsed_for(hash: &Name, bytes: &[u8], root: Option<&Path>) -> (Arc
             if let Some(e) = &entry {
                 // Best effort: a read-only or full store only loses the cache.
                 let _ = e.parent().map(fs::create_dir_all);
-                let _ = gg_core::fsutil::write_atomic(e, &encode::encode(&p));
+                let encoded = encode::encode(&p);
+                if gg_core::fsutil::write_atomic(e, &encoded).is_ok() {
+                    WRITTEN.fetch_add(encoded.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             (p, Origin::Lexed)
         }
