@@ -35,6 +35,11 @@ pub(crate) enum Directive {
     Define(String, Body),
     /// `#embed`: reads a resource the scanner does not model.
     Embed,
+    /// `#include M` in the first branch of `#ifdef M` or `#if defined(M)`
+    /// (the optional-header idiom, as Lua's `LUA_USER_H`): the compiler
+    /// reaches it only when `M` is defined, so a scan that finds `M`
+    /// defined nowhere passes it by instead of falling back.
+    IncludeIfDefined(String),
 }
 
 /// Facts about the raw text, whatever the directives say.

@@ -6,7 +6,7 @@
 use super::directive::{Body, Directive, Flags, Parsed, Spec};
 
 /// Bump on any change to the encoding or to what the lexer extracts.
-const MAGIC: &[u8] = b"gg-scan 1\n";
+const MAGIC: &[u8] = b"gg-scan 2\n";
 const CHECK: usize = 8;
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -57,6 +57,10 @@ pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
                 put_str(&mut out, name);
             }
             Directive::Embed => out.push(b'E'),
+            Directive::IncludeIfDefined(name) => {
+                out.push(b'G');
+                put_str(&mut out, name);
+            }
         }
     }
     let sum = checksum(&out);
@@ -118,6 +122,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Parsed> {
             b'D' => Directive::Define(r.str()?, Body::Object(r.str()?)),
             b'F' => Directive::Define(r.str()?, Body::Function),
             b'E' => Directive::Embed,
+            b'G' => Directive::IncludeIfDefined(r.str()?),
             _ => return None,
         });
     }

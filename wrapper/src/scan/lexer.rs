@@ -98,6 +98,7 @@ pub(crate) fn directives(text: &[u8]) -> Vec<Directive> {
 
 fn directives_of(text: &[u8]) -> Vec<Directive> {
     let mut out = Vec::new();
+    let mut groups = Groups::default();
     let n = text.len();
     let mut i = 0;
     // Only blanks and comments since the last (unspliced) newline: a `#`
@@ -118,13 +119,13 @@ fn directives_of(text: &[u8]) -> Vec<Directive> {
             b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i + 2),
             b'#' if line_start => {
                 let (line, end) = logical_line(text, i + 1);
-                parse_directive(&line, &mut out);
+                parse_directive(&line, &mut out, &mut groups);
                 i = end;
                 line_start = false;
             }
             b'%' if line_start && text.get(i + 1) == Some(&b':') => {
                 let (line, end) = logical_line(text, i + 2);
-                parse_directive(&line, &mut out);
+                parse_directive(&line, &mut out, &mut groups);
                 i = end;
                 line_start = false;
             }
@@ -316,17 +317,57 @@ fn text_of(s: &[u8]) -> String {
     String::from_utf8_lossy(s).into_owned()
 }
 
+/// The conditional groups open at a point of the file: for each, the
+/// macro its condition tests to be defined, if that is all it tests
+/// (`#ifdef M`, `#if defined(M)`, `#if defined M`), and whether the
+/// first branch is still the one being read.
+#[derive(Default)]
+struct Groups(Vec<(Option<Vec<u8>>, bool)>);
+
+impl Groups {
+    /// Whether the directive here is read only when `name` is defined.
+    fn needs_defined(&self, name: &[u8]) -> bool {
+        self.0.iter().any(|(m, first)| *first && m.as_deref() == Some(name))
+    }
+}
+
+/// `M` when `cond` is exactly `defined(M)` or `defined M`.
+fn defined_operand(cond: &[u8]) -> Option<Vec<u8>> {
+    let rest = trim(trim(cond).strip_prefix(b"defined")?);
+    let inner = match rest.strip_prefix(b"(") {
+        Some(r) => trim(r.strip_suffix(b")")?),
+        None => rest,
+    };
+    let ident = !inner.is_empty() && !inner[0].is_ascii_digit() && inner.iter().all(|&b| is_ident(b));
+    ident.then(|| inner.to_vec())
+}
+
 /// Parses one directive line (after the `#`, comments already blanked).
-fn parse_directive(line: &[u8], out: &mut Vec<Directive>) {
+fn parse_directive(line: &[u8], out: &mut Vec<Directive>, groups: &mut Groups) {
     let line = trim(line);
     let kw_len = line.iter().position(|&b| !is_ident(b)).unwrap_or(line.len());
     let (kw, rest) = line.split_at(kw_len);
     match kw {
-        b"include" | b"include_next" | b"import" => {
-            if let Some(spec) = spec_of(trim(rest)) {
-                push_once(out, Directive::Include(spec));
+        b"ifdef" => groups.0.push((Some(trim(rest).to_vec()).filter(|m| m.iter().all(|&b| is_ident(b))), true)),
+        b"ifndef" => groups.0.push((None, true)),
+        b"else" | b"elifdef" | b"elifndef" => {
+            if let Some(g) = groups.0.last_mut() {
+                g.1 = false;
             }
         }
+        b"endif" => {
+            groups.0.pop();
+        }
+        _ => {}
+    }
+    match kw {
+        b"include" | b"include_next" | b"import" => match spec_of(trim(rest)) {
+            Some(Spec::Computed(op)) if groups.needs_defined(op.as_bytes()) => {
+                push_once(out, Directive::IncludeIfDefined(op));
+            }
+            Some(spec) => push_once(out, Directive::Include(spec)),
+            None => {}
+        },
         b"define" => {
             let rest = trim(rest);
             let name_len = rest.iter().position(|&b| !is_ident(b)).unwrap_or(rest.len());
@@ -346,6 +387,11 @@ fn parse_directive(line: &[u8], out: &mut Vec<Directive>) {
             out.push(Directive::Define(text_of(name), body));
         }
         b"if" | b"elif" => {
+            if kw == b"if" {
+                groups.0.push((defined_operand(rest), true));
+            } else if let Some(g) = groups.0.last_mut() {
+                g.1 = false;
+            }
             for spec in has_include_args(rest) {
                 push_once(out, Directive::HasInclude(spec));
             }

@@ -196,3 +196,18 @@ fn any_bytes_lex_without_panicking_and_decode_back() {
         assert_eq!(super::super::encode::decode(&encoded), Some(parsed), "{}", String::from_utf8_lossy(&text));
     }
 }
+
+#[test]
+fn a_computed_include_read_only_when_its_macro_is_defined_says_so() {
+    let c = |s: &str| Directive::Include(Spec::Computed(s.into()));
+    let g = |s: &str| Directive::IncludeIfDefined(s.into());
+    let text = "#ifdef A\n#include A\n#endif\n\
+                #if defined(B)\n# if X\n#  include B\n# endif\n#endif\n\
+                #if defined C\n#include C\n#endif\n\
+                #ifdef D\n#else\n#include D\n#endif\n\
+                #if defined(E) && F\n#include E\n#endif\n\
+                #ifndef G\n#include G\n#endif\n\
+                #ifdef H\n#elif 1\n#include H\n#endif\n\
+                #ifdef I\n#endif\n#include I\n";
+    assert_eq!(dirs(text), [g("A"), g("B"), g("C"), c("D"), c("E"), c("G"), c("H"), c("I")]);
+}

@@ -55,6 +55,11 @@ impl Macros {
         }
     }
 
+    /// Whether `name` is defined by any define seen (or on the command line).
+    pub(crate) fn is_defined(&self, name: &str) -> bool {
+        self.bodies.contains_key(name)
+    }
+
     /// Every header name `operand` can expand to.
     pub(crate) fn expand(&self, operand: &str) -> Expansion {
         let mut out = Expansion::default();

@@ -153,6 +153,24 @@ fn a_computed_include_from_the_command_line_is_resolved() {
 }
 
 #[test]
+fn an_optional_header_named_by_a_macro_is_passed_by_when_undefined_and_taken_when_defined() {
+    let t = Tree::new();
+    // Lua's `LUA_USER_H` idiom.
+    t.write("main.c", "#include \"lua.h\"\n");
+    t.write("lua.h", "#if defined(LUA_USER_H)\n#include LUA_USER_H\n#endif\n");
+    t.write("user.h", "");
+    assert_eq!(t.inputs(&["-c", "main.c"]), ["main.c", "lua.h"]);
+    assert_eq!(t.inputs(&["-c", "main.c", "-DLUA_USER_H=\"user.h\""]), ["main.c", "lua.h", "user.h"]);
+    // Defined by a header instead: taken too.
+    t.write("main.c", "#include \"cfg.h\"\n#include \"lua.h\"\n");
+    t.write("cfg.h", "#define LUA_USER_H \"user.h\"\n");
+    assert_eq!(t.inputs(&["-c", "main.c"]), ["main.c", "cfg.h", "lua.h", "user.h"]);
+    // A name the compiler may define itself is not assumed undefined.
+    t.write("main.c", "#ifdef __OPT_H\n#include __OPT_H\n#endif\n");
+    assert!(t.fallback(&["-c", "main.c"]).contains("`__OPT_H` is not defined"));
+}
+
+#[test]
 fn an_unresolvable_computed_include_falls_back() {
     let t = Tree::new();
     t.write("main.c", "#include \"a.h\"\n");

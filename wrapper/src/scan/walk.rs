@@ -34,6 +34,9 @@ struct Pending {
     operand: String,
     /// `#include` (scan what is found) rather than `__has_include`.
     include: bool,
+    /// Read only if the operand is defined (see
+    /// [`Directive::IncludeIfDefined`]).
+    if_defined: bool,
 }
 
 /// Every file reached from one header, and whether each was followed
@@ -289,12 +292,18 @@ impl<'a> Walk<'a> {
                     Directive::HasInclude(s) => (s, false),
                     Directive::Define(..) => continue,
                     Directive::Embed => return Err(format!("#embed in `{path}`")),
+                    Directive::IncludeIfDefined(op) => {
+                        let p = Pending { file: path.clone(), operand: op.clone(), include: true, if_defined: true };
+                        self.pending.push(p);
+                        continue;
+                    }
                 };
                 match spec {
                     Spec::Quote(n) => self.search(Some(&own), n, follow),
                     Spec::Angle(n) => self.search(None, n, follow),
                     Spec::Computed(op) => {
-                        self.pending.push(Pending { file: path.clone(), operand: op.clone(), include: follow });
+                        let p = Pending { file: path.clone(), operand: op.clone(), include: follow, if_defined: false };
+                        self.pending.push(p);
                     }
                 }
             }
@@ -348,6 +357,14 @@ impl<'a> Walk<'a> {
         }
         if let Some(m) = &macros {
             for p in &self.pending {
+                // Defined nowhere: the compiler skips it too. A name
+                // reserved to the implementation may be one of the
+                // compiler's own macros, which the scanner does not know.
+                let reserved = p.operand.starts_with("__")
+                    || p.operand.starts_with('_') && p.operand[1..].starts_with(|c: char| c.is_ascii_uppercase());
+                if p.if_defined && !reserved && !m.is_defined(&p.operand) {
+                    continue;
+                }
                 if let Some(why) = m.expand(&p.operand).unresolved {
                     return Err(format!("computed include `{}` in `{}` ({why})", p.operand, p.file));
                 }
