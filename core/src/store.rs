@@ -166,6 +166,9 @@ pub struct Store {
     /// Bytes this process installed and has not yet counted (see
     /// [`Store::settle`]).
     written: Arc<std::sync::atomic::AtomicU64>,
+    /// Blobs this process hashed in place and has not copied in (see
+    /// [`Store::know_file_as`]), with the file holding each.
+    sources: Arc<Mutex<HashMap<Name, PathBuf>>>,
 }
 
 /// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
@@ -196,6 +199,7 @@ impl Store {
             puts: Arc::default(),
             handed: Arc::default(),
             written: Arc::default(),
+            sources: Arc::default(),
         })
     }
 
@@ -276,16 +280,51 @@ impl Store {
         }
     }
 
-    /// Whether a blob is present (with the right size).
+    /// Whether a blob is present (with the right size), or known to this
+    /// process at a file it hashed (see [`Store::know_file_as`]).
     pub fn has(&self, name: &Name) -> bool {
+        self.stored(name) || self.sources.lock().expect("sources").contains_key(name)
+    }
+
+    /// Whether the blob's file is in the store.
+    fn stored(&self, name: &Name) -> bool {
         Self::check_size(name, &self.blob_path(name)).is_ok()
     }
 
-    /// The path of a present blob, after checking its size.
+    /// The path of a present blob, after checking its size; a blob known
+    /// at a file outside is copied in first.
     pub fn blob(&self, name: &Name) -> Result<PathBuf, StoreError> {
         let p = self.blob_path(name);
-        Self::check_size(name, &p)?;
-        Ok(p)
+        match Self::check_size(name, &p) {
+            Err(StoreError::Missing(_)) if self.bring_in(name)? => {
+                Self::check_size(name, &p)?;
+                Ok(p)
+            }
+            other => other.map(|()| p),
+        }
+    }
+
+    /// Copies in a blob known at a file outside the store; `false` if none
+    /// is known. The copy is hashed: a file changed since is an error.
+    fn bring_in(&self, name: &Name) -> Result<bool, StoreError> {
+        let source = self.sources.lock().expect("sources").get(name).cloned();
+        let Some(source) = source else { return Ok(false) };
+        self.put_file_as(&source, name)?;
+        Ok(true)
+    }
+
+    /// Takes note that the file at `path`, which the caller hashed as
+    /// `name`, holds that blob, without copying it in: a thunk's inputs
+    /// that its engine never asks for (a worker that has them all) then
+    /// cost no copy. The blob is copied in (and hashed again) the first
+    /// time it is read through the store ([`Store::blob`], [`Store::get`]
+    /// and what uses them), for this process's life.
+    pub fn know_file_as(&self, path: &Path, name: &Name) {
+        // There already: marked as used, so a clean keeps it.
+        if used(&self.blob_path(name)).is_ok_and(|m| m.len() == name.size()) {
+            return;
+        }
+        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| path.to_path_buf());
     }
 
     /// The path of a blob (`executable`: its +x copy) whose contents have
@@ -340,7 +379,11 @@ impl Store {
     /// Reads a whole blob, checking its size.
     pub fn get(&self, name: &Name) -> Result<Vec<u8>, StoreError> {
         let p = self.blob_path(name);
-        match read_used(&p) {
+        let read = match read_used(&p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.bring_in(name)? => read_used(&p),
+            other => other,
+        };
+        match read {
             Ok(b) if b.len() as u64 == name.size() => Ok(b),
             Ok(b) => {
                 Err(StoreError::Corrupt { name: *name, why: format!("size {} instead of {}", b.len(), name.size()) })
@@ -455,7 +498,7 @@ impl Store {
             // for it: a burst of gg-cc processes on a fresh store would
             // each copy the 30 MB compiler.
             let lock = if name.size() >= BIG_BLOB { crate::puts::lock(&self.root, name) } else { None };
-            if lock.is_some() && self.has(name) {
+            if lock.is_some() && self.stored(name) {
                 return Ok(());
             }
             let stored = self.put_file(path)?;

@@ -314,3 +314,27 @@ fn a_large_file_put_by_many_stores_at_once_is_put_under_its_lock_and_whole() {
     let err = s.put_file_as(&src, &other).unwrap_err().to_string();
     assert!(err.contains("changed since it was hashed"), "{err}");
 }
+
+#[test]
+fn a_file_known_in_place_is_copied_in_only_when_read_and_a_changed_one_is_refused_then() {
+    let (dir, s) = store();
+    let file = dir.path().join("input.h");
+    fs::write(&file, b"int x;\n").unwrap();
+    let name = Name::of_file(&file).unwrap();
+    s.know_file_as(&file, &name);
+    assert!(s.has(&name), "known: as good as there for the engine");
+    assert!(!s.blob_path(&name).exists(), "and not copied yet");
+    // Another process (a fresh handle on the store) does not know it.
+    assert!(!Store::open(s.root()).unwrap().has(&name));
+    assert_eq!(s.get(&name).unwrap(), b"int x;\n");
+    assert!(s.blob_path(&name).exists(), "copied in when read");
+    // Changed after it was hashed: reading it is an error, not other bytes.
+    let other = dir.path().join("other.h");
+    fs::write(&other, b"int y;\n").unwrap();
+    let named = Name::of_file(&other).unwrap();
+    s.know_file_as(&other, &named);
+    fs::write(&other, b"int z;\n").unwrap();
+    let err = s.blob(&named).unwrap_err().to_string();
+    assert!(err.contains("changed since it was hashed"), "{err}");
+    assert!(!s.blob_path(&named).exists());
+}

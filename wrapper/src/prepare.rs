@@ -49,16 +49,40 @@ impl std::fmt::Debug for Prepared {
 /// since is caught; `None` when nothing ran yet (the thunk will run on
 /// exactly what is hashed now).
 pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
-    prepare_with(job, deps, started, job.engine.is_some() || gg_core::env::store_inputs())
+    let store = match (job.engine.is_some(), gg_core::env::store_inputs()) {
+        (true, _) => Inputs::Known,
+        (false, true) => Inputs::Copied,
+        (false, false) => Inputs::Left,
+    };
+    prepare_with(job, deps, started, store)
 }
 
-/// [`prepare`], storing every input, the toolchain and the thunk, so that
-/// the thunk can be forced on any engine (`gg ninja`'s compiles).
+/// What becomes of a thunk's inputs when it is prepared.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inputs {
+    /// Nothing: the compile runs in place.
+    Left,
+    /// Known to the store where they are, copied in only if this process's
+    /// engine reads them (see `Store::know_file_as`).
+    Known,
+    /// Copied into the store, for another process to force the thunk
+    /// (`GG_STORE_INPUTS=1`).
+    Copied,
+}
+
+/// [`prepare`], storing the thunk and making every input and the
+/// toolchain known to the store, so that this process's engine can force
+/// it wherever it runs it (`gg ninja`'s compiles).
 pub fn prepare_stored(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
-    prepare_with(job, deps, started, true)
+    prepare_with(job, deps, started, Inputs::Known)
 }
 
-fn prepare_with(job: &Job<'_>, deps: &[String], started: Option<i128>, store: bool) -> Result<Result<Prepared, Event>> {
+fn prepare_with(
+    job: &Job<'_>,
+    deps: &[String],
+    started: Option<i128>,
+    store: Inputs,
+) -> Result<Result<Prepared, Event>> {
     let time_fixed = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
     if !time_fixed && job.args.iter().any(|a| uses_time_macros(a.as_bytes())) {
         return Ok(Err(Event::Uncacheable("an argument uses __DATE__/__TIME__".into())));
@@ -158,8 +182,8 @@ fn prepare_with(job: &Job<'_>, deps: &[String], started: Option<i128>, store: bo
     // source is named, not searched.
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
     let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
-    if store {
-        store_inputs(job, &inputs, &encoded)?;
+    if store != Inputs::Left {
+        store_inputs(job, &inputs, &encoded, store == Inputs::Copied)?;
     }
     drop(inputs);
     Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, probes, shadows }))
@@ -217,14 +241,23 @@ pub fn commit(
     Ok(())
 }
 
-/// Puts every input, the toolchain and the thunk itself (`encoded`) in
-/// the store, so that the thunk can be forced anywhere
-/// (`GG_STORE_INPUTS=1`).
-fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8]) -> Result<()> {
+/// Stores the thunk itself (`encoded`) and makes every input and the
+/// toolchain known to the store: copied in (`copy`), or known where they
+/// are, copied in only when this process's engine reads one (a worker
+/// that holds them all costs no copy of the 90 MB toolchain).
+fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8], copy: bool) -> Result<()> {
+    let put = |p: &str, hash: &Name| -> std::io::Result<()> {
+        if copy {
+            job.store.put_file_as(Path::new(p), hash)
+        } else {
+            job.store.know_file_as(Path::new(p), hash);
+            Ok(())
+        }
+    };
     // Once per process and blob: the compiles of a batch share headers
     // and the whole toolchain.
     for (p, hash) in inputs {
-        job.store.put_file_as(Path::new(p), hash).with_context(|| format!("cannot store the input `{p}`"))?;
+        put(p, hash).with_context(|| format!("cannot store the input `{p}`"))?;
     }
     if let Some(l) = job.toolchain.launcher {
         anyhow::ensure!(
@@ -233,7 +266,7 @@ fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8]) -> Resul
         );
     }
     for (p, hash) in &job.toolchain.files {
-        job.store.put_file_as(Path::new(p), hash).with_context(|| format!("cannot store the toolchain file `{p}`"))?;
+        put(p, hash).with_context(|| format!("cannot store the toolchain file `{p}`"))?;
     }
     job.store.put_bytes(Kind::Thunk, encoded)?;
     Ok(())
