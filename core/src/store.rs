@@ -166,9 +166,10 @@ pub struct Store {
     /// Bytes this process installed and has not yet counted (see
     /// [`Store::settle`]).
     written: Arc<std::sync::atomic::AtomicU64>,
-    /// Blobs this process hashed in place and has not copied in (see
-    /// [`Store::know_file_as`]), with the file holding each.
-    sources: Arc<Mutex<HashMap<Name, PathBuf>>>,
+    /// Blobs this process hashed in place (see [`Store::know_file_as`]):
+    /// the file holding each not copied in, or `None` for one found in
+    /// the store already (asked once per process).
+    sources: Arc<Mutex<HashMap<Name, Option<PathBuf>>>>,
 }
 
 /// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
@@ -307,7 +308,7 @@ impl Store {
     /// Copies in a blob known at a file outside the store; `false` if none
     /// is known. The copy is hashed: a file changed since is an error.
     fn bring_in(&self, name: &Name) -> Result<bool, StoreError> {
-        let source = self.sources.lock().expect("sources").get(name).cloned();
+        let source = self.sources.lock().expect("sources").get(name).cloned().flatten();
         let Some(source) = source else { return Ok(false) };
         self.put_file_as(&source, name)?;
         Ok(true)
@@ -320,11 +321,13 @@ impl Store {
     /// time it is read through the store ([`Store::blob`], [`Store::get`]
     /// and what uses them), for this process's life.
     pub fn know_file_as(&self, path: &Path, name: &Name) {
-        // There already: marked as used, so a clean keeps it.
-        if used(&self.blob_path(name)).is_ok_and(|m| m.len() == name.size()) {
+        // Once per process and name: a round's compiles share most inputs.
+        if self.sources.lock().expect("sources").contains_key(name) {
             return;
         }
-        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| path.to_path_buf());
+        // There already: marked as used, so a clean keeps it.
+        let stored = used(&self.blob_path(name)).is_ok_and(|m| m.len() == name.size());
+        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| (!stored).then(|| path.to_path_buf()));
     }
 
     /// The path of a blob (`executable`: its +x copy) whose contents have
