@@ -10,20 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-cargo build --release -q -p gg
-bin=$PWD/target/release
-src=$(integration/fetch-source.sh bash)
-orig=$(ls "$(dirname "$src")"/bash_*.orig.tar.gz)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-tar xzf "$orig"
-cd bash-*/
-./configure -q --without-bash-malloc CC=gcc > /dev/null
-export PATH=$bin:$PATH
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>&1; e=$(date +%s%N); echo "($e - $s) / 1000000000" | bc -l; }
-build() { make clean > /dev/null 2>&1; secs make -j2 CC="$1"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# shellcheck source=bench/bash-tree.sh
+. bench/bash-tree.sh
 : > plain; : > ggcold; : > cccold; : > ggwarm; : > ccwarm
 for r in $(seq "$rounds"); do
     rm -rf "$work/gg" "$work/ccache"

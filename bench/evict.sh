@@ -9,7 +9,8 @@
 #     end (must be within the limit), and the objects compared with the
 #     plain build's (must be identical);
 #   gg-cc again after `make clean` with that limited store: wall time and
-#     direct hits (what the limit kept);
+#     direct hits (what the limit kept: least recently used first, a
+#     rebuild in the same order evicts entries before it reaches them);
 #   with ccache installed, ccache with the same limit (`max_size`), cold
 #     and warm, for comparison.
 # Medians of ROUNDS rounds; ratios against plain.
@@ -17,20 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-cargo build --release -q -p gg
-bin=$PWD/target/release
-src=$(integration/fetch-source.sh bash)
-orig=$(ls "$(dirname "$src")"/bash_*.orig.tar.gz)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-tar xzf "$orig"
-cd bash-*/
-./configure -q --without-bash-malloc CC=gcc > /dev/null
-export PATH=$bin:$PATH
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>&1; e=$(date +%s%N); echo "($e - $s) / 1000000000" | bc -l; }
-build() { make clean > /dev/null 2>&1; secs make -j2 CC="$1"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# shellcheck source=bench/bash-tree.sh
+. bench/bash-tree.sh
 # Bytes on disk of the store's cache entries (what the limit counts).
 cache_bytes() {
     local total=0 d
