@@ -287,6 +287,13 @@ impl Store {
         self.stored(name) || self.sources.lock().expect("sources").contains_key(name)
     }
 
+    /// Whether the blob is present, marking it used (see
+    /// [`crate::evict`]): for a worker telling a client what it need not
+    /// send, which must then still be there when the thunk runs.
+    pub fn has_used(&self, name: &Name) -> bool {
+        used(&self.blob_path(name)).is_ok_and(|m| m.len() == name.size())
+    }
+
     /// Whether the blob's file is in the store.
     fn stored(&self, name: &Name) -> bool {
         Self::check_size(name, &self.blob_path(name)).is_ok()

@@ -338,3 +338,18 @@ fn a_file_known_in_place_is_copied_in_only_when_read_and_a_changed_one_is_refuse
     assert!(err.contains("changed since it was hashed"), "{err}");
     assert!(!s.blob_path(&named).exists());
 }
+
+#[test]
+fn asking_whether_a_blob_is_there_for_a_client_marks_it_used() {
+    let (_dir, s) = store();
+    let name = s.put_bytes(Kind::Value, b"header").unwrap();
+    let path = s.blob_path(&name);
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    fs::File::open(&path).unwrap().set_times(fs::FileTimes::new().set_modified(day_ago)).unwrap();
+    assert!(s.has(&name));
+    assert!(fs::metadata(&path).unwrap().modified().unwrap() < day_ago + std::time::Duration::from_secs(1));
+    assert!(s.has_used(&name));
+    let age = fs::metadata(&path).unwrap().modified().unwrap().elapsed().unwrap();
+    assert!(age < std::time::Duration::from_secs(60), "touched: {age:?}");
+    assert!(!s.has_used(&Name::of_bytes(Kind::Value, b"absent")));
+}

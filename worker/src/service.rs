@@ -198,7 +198,9 @@ impl Service {
 
     /// The names among `names` this worker does not hold.
     pub fn missing(&self, names: &[Name]) -> Vec<Name> {
-        names.iter().filter(|n| !self.store.has(n)).copied().collect()
+        // Those present are marked used: a clean between this answer and
+        // the request that needs them keeps them.
+        names.iter().filter(|n| !self.store.has_used(n)).copied().collect()
     }
 
     /// Stores an uploaded blob after checking its size and hash.
