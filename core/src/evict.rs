@@ -98,13 +98,14 @@ pub fn format_size(n: u64) -> String {
 }
 
 /// Marks a file as used now if its mtime is older than [`TOUCH_AFTER`]
-/// (`meta`: its metadata, already at hand). Best effort: a file owned by
-/// another user of a shared store may refuse.
-pub fn touch_if_stale(path: &Path, meta: &fs::Metadata) {
+/// (`meta`: its metadata, already at hand); whether it tried. Best effort:
+/// a file owned by another user of a shared store may refuse.
+pub fn touch_if_stale(path: &Path, meta: &fs::Metadata) -> bool {
     let stale = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > TOUCH_AFTER);
     if stale {
         touch(path);
     }
+    stale
 }
 
 /// Sets a file's mtime (and atime) to now.

@@ -333,7 +333,7 @@ impl Store {
             return;
         }
         // There already: marked as used, so a clean keeps it.
-        let stored = used(&self.blob_path(name)).is_ok_and(|m| m.len() == name.size());
+        let stored = self.has_used(name);
         self.sources.lock().expect("sources").entry(*name).or_insert_with(|| (!stored).then(|| path.to_path_buf()));
     }
 
@@ -500,8 +500,7 @@ impl Store {
     pub fn put_file_as(&self, path: &Path, name: &Name) -> io::Result<()> {
         self.puts.once(name, || {
             // There already: marked as used, so a clean keeps it.
-            let dest = self.blob_path(name);
-            if used(&dest).is_ok_and(|m| m.len() == name.size()) {
+            if self.has_used(name) {
                 return Ok(());
             }
             // A large file is copied by one process while the others wait
@@ -692,8 +691,7 @@ impl Store {
 /// [`crate::evict::touch_if_stale`]): what the stamp is then taken from.
 fn used(path: &Path) -> io::Result<fs::Metadata> {
     let m = fs::metadata(path)?;
-    if m.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > crate::evict::TOUCH_AFTER) {
-        crate::evict::touch(path);
+    if crate::evict::touch_if_stale(path, &m) {
         return fs::metadata(path);
     }
     Ok(m)
