@@ -79,6 +79,7 @@ enum Command {
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    gg_engines::shared::register();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
@@ -201,6 +202,15 @@ fn stats(store: &Store, zero: bool) -> Result<ExitCode> {
     }
     if s.scan_misses > 0 {
         println!("scanner misses         {}", s.scan_misses);
+    }
+    if let Ok(Some(url)) = gg_core::config::cache().map(|c| c.remote) {
+        println!("remote cache           {url}");
+    }
+    if s.remote_hits + s.remote_misses + s.remote_errors + s.remote_writes > 0 {
+        println!("  remote hits          {}", s.remote_hits);
+        println!("  remote misses        {}", s.remote_misses);
+        println!("  remote errors        {}", s.remote_errors);
+        println!("  remote writes        {}", s.remote_writes);
     }
     println!("bytes stored           {}", s.bytes_stored);
     // The running total (see `gg_core::evict`): exact after a clean or

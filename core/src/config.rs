@@ -114,6 +114,31 @@ impl EngineConfig {
     }
 }
 
+/// The `[cache]` table: a shared cache tier (see [`crate::shared`]).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// `s3://BUCKET/PREFIX`, `http(s)://…`, `gg://HOST:PORT` or
+    /// `ggs://HOST:PORT` (a gg-worker), or `file:///FOLDER`.
+    pub remote: Option<String>,
+    /// Read from the remote cache, never write to it.
+    pub read_only: Option<bool>,
+    /// Seconds one request may take before the remote counts as down.
+    pub timeout_secs: Option<f64>,
+}
+
+impl CacheConfig {
+    /// `later` over `self`, field by field (as [`EngineConfig::merge`]).
+    pub fn merge(self, later: CacheConfig) -> CacheConfig {
+        let CacheConfig { remote, read_only, timeout_secs } = later;
+        CacheConfig {
+            remote: remote.or(self.remote),
+            read_only: read_only.or(self.read_only),
+            timeout_secs: timeout_secs.or(self.timeout_secs),
+        }
+    }
+}
+
 /// The `[store]` table.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +156,8 @@ struct File {
     engine: EngineConfig,
     #[serde(default)]
     store: StoreConfig,
+    #[serde(default)]
+    cache: CacheConfig,
 }
 
 /// The effective engine settings: environment over project file over user
@@ -139,6 +166,20 @@ struct File {
 pub fn engine() -> Result<EngineConfig, String> {
     warn_if_hidden();
     Ok(engine_from(&files())?.merge(env_layer()?))
+}
+
+/// The effective `[cache]` settings: `GG_REMOTE_CACHE`…, then the project
+/// file over the user file over the system file.
+pub fn cache() -> Result<CacheConfig, String> {
+    let mut c = CacheConfig::default();
+    for file in files() {
+        c = c.merge(load(&file)?.cache);
+    }
+    Ok(c.merge(CacheConfig {
+        remote: env::remote_cache(),
+        read_only: env::remote_cache_read_only(),
+        timeout_secs: env::remote_cache_timeout()?,
+    }))
 }
 
 /// The settings the `GG_*` variables give (see [`crate::env`]): the top

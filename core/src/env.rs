@@ -45,6 +45,12 @@ vars! {
         "the store's folder";
     MAX_SIZE: "GG_MAX_SIZE", "[store] max_size", "`5G`",
         "the most the store may hold (`K`, `M`, `G`, `T`: powers of 1024; `0`: no limit); least recently used files go first";
+    REMOTE_CACHE: "GG_REMOTE_CACHE", "[cache] remote", "none",
+        "a cache shared between machines: `s3://BUCKET/PREFIX`, `http(s)://HOST/PATH`, `gg(s)://WORKER:PORT`, `file:///FOLDER`";
+    REMOTE_CACHE_READ_ONLY: "GG_REMOTE_CACHE_READ_ONLY", "[cache] read_only", "off",
+        "`1`: read from the remote cache, never write to it (untrusted builds)";
+    REMOTE_CACHE_TIMEOUT: "GG_REMOTE_CACHE_TIMEOUT", "[cache] timeout_secs", "2",
+        "seconds a remote cache request may take; past it, or on a refused connection, the remote is left alone for a minute";
     SYSTEM_CONFIG: "GG_SYSTEM_CONFIG", "", "`/etc/gg/config.toml`", "the system's config file";
     ENGINE: "GG_ENGINE", "kind", "`local`", "the engine: `local`, `remote` or `lambda`";
     WORKERS: "GG_WORKERS", "workers", "none", "the remote engine's workers, comma-separated URLs";
@@ -149,6 +155,25 @@ pub fn dir() -> Option<PathBuf> {
 /// `GG_MAX_SIZE` as given (parsed by [`crate::evict::parse_size`]).
 pub fn max_size() -> Option<String> {
     text(&MAX_SIZE)
+}
+
+pub fn remote_cache() -> Option<String> {
+    text(&REMOTE_CACHE)
+}
+
+/// `Some(false)` for any value but `1`, so `=0` overrides the file.
+pub fn remote_cache_read_only() -> Option<bool> {
+    text(&REMOTE_CACHE_READ_ONLY).map(|s| s == "1")
+}
+
+pub fn remote_cache_timeout() -> Result<Option<f64>, String> {
+    let secs: Option<f64> = parsed(&REMOTE_CACHE_TIMEOUT, text(&REMOTE_CACHE_TIMEOUT), "not a number of seconds")?;
+    match secs {
+        Some(s) if !(s > 0.0 && s.is_finite()) => {
+            Err(format!("{}=`{s}`: not a positive number of seconds", REMOTE_CACHE_TIMEOUT.name))
+        }
+        s => Ok(s),
+    }
 }
 
 pub fn system_config() -> PathBuf {

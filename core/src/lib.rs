@@ -24,6 +24,7 @@ mod puts;
 pub mod relpath;
 pub mod sandbox;
 pub mod scheduler;
+pub mod shared;
 pub mod store;
 pub mod thunk;
 

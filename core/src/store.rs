@@ -170,6 +170,9 @@ pub struct Store {
     /// the file holding each not copied in, or `None` for one found in
     /// the store already (asked once per process).
     sources: Arc<Mutex<HashMap<Name, Option<PathBuf>>>>,
+    /// The shared cache tier below this store, found on first use (see
+    /// [`crate::shared`]).
+    shared: Arc<std::sync::OnceLock<Option<Arc<crate::shared::Shared>>>>,
 }
 
 /// Blobs at least this large are put under a lock (see [`Store::put_file_as`]).
@@ -201,6 +204,7 @@ impl Store {
             handed: Arc::default(),
             written: Arc::default(),
             sources: Arc::default(),
+            shared: Arc::default(),
         })
     }
 
@@ -633,15 +637,52 @@ impl Store {
         Thunk::decode(&bytes).map(Arc::new).map_err(|source| StoreError::BadThunk { name: *name, source })
     }
 
-    /// The recorded reduction of a thunk, if any. An unreadable record is
-    /// treated as absent (it will be recomputed and rewritten).
+    /// The recorded reduction of a thunk, if any: this store's, else the
+    /// shared cache's (its blobs then brought here). An unreadable record
+    /// is treated as absent (it will be recomputed and rewritten).
     pub fn reduction(&self, thunk: &Name) -> Option<Reduction> {
+        if let Some(red) = self.local_reduction(thunk) {
+            return Some(red);
+        }
+        self.shared()?.fetch_reduction(self, thunk)
+    }
+
+    /// This store's own record of a thunk's reduction.
+    pub fn local_reduction(&self, thunk: &Name) -> Option<Reduction> {
         let bytes = read_used(&self.sharded("reductions", thunk)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Records a thunk's reduction (atomically).
+    /// The shared cache tier this store reads through and writes back to,
+    /// if one is configured (see [`crate::shared`]).
+    pub fn shared(&self) -> Option<&Arc<crate::shared::Shared>> {
+        self.shared.get_or_init(|| crate::shared::for_store(&self.root)).as_ref()
+    }
+
+    /// The shared cache tier if this process has used it already (no
+    /// config is read to find one).
+    pub fn shared_in_use(&self) -> Option<&Arc<crate::shared::Shared>> {
+        self.shared.get()?.as_ref()
+    }
+
+    /// Puts `shared` below this store, whatever is configured; false if
+    /// the store already has its tier.
+    pub fn attach_shared(&self, shared: crate::shared::Shared) -> bool {
+        self.shared.set(Some(Arc::new(shared))).is_ok()
+    }
+
+    /// Records a thunk's reduction (atomically), and writes it back to the
+    /// shared cache with the blobs it names.
     pub fn set_reduction(&self, thunk: &Name, reduction: &Reduction) -> io::Result<()> {
+        self.write_reduction(thunk, reduction)?;
+        if let Some(shared) = self.shared() {
+            shared.push_reduction(self, *thunk, reduction.clone());
+        }
+        Ok(())
+    }
+
+    /// Records a thunk's reduction in this store only.
+    pub fn write_reduction(&self, thunk: &Name, reduction: &Reduction) -> io::Result<()> {
         let dest = self.sharded("reductions", thunk);
         let bytes = serde_json::to_vec(reduction).expect("reductions serialise");
         self.note_written(bytes.len() as u64);

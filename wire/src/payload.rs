@@ -35,12 +35,6 @@ pub struct Invocation {
     pub inline_limit: u64,
 }
 
-/// The key of a blob in the bucket.
-pub fn blob_key(name: &Name) -> String {
-    format!("blobs/{name}")
-}
-
-/// The key of a thunk's reduction (a JSON `Reduction`) in the bucket.
-pub fn reduction_key(thunk: &Name) -> String {
-    format!("reductions/{thunk}")
-}
+/// The keys of blobs and reductions in the bucket: the shared cache's
+/// (`gg_core::shared`), so a bucket is also a remote cache.
+pub use gg_core::shared::{blob_key, reduction_key};

@@ -17,6 +17,7 @@ use gg_core::store::is_canonical_thunk;
 use gg_core::{Kind, Name, OutputRef, Store, Thunk};
 use gg_wire::protocol::{Answer, ExecuteRequest, ExecuteResponse, Failure, Output, Result as ThunkResult, Status};
 
+mod cache;
 mod stream;
 pub use stream::BlobFile;
 
@@ -31,6 +32,9 @@ pub enum ServiceError {
     Mismatch(String),
     #[error("`{0}` is not on this worker")]
     NotFound(Name),
+    /// No such cache entry (404).
+    #[error("{0}")]
+    Absent(String),
     /// Every slot is busy and the queue is full (503).
     #[error("the worker is busy ({running} running, {queued} queued); retry later")]
     Busy { running: usize, queued: usize },

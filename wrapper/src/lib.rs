@@ -208,6 +208,17 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
 /// (see `gg_core::evict`), once a compile or build is done. A store that
 /// cannot be counted or cleaned is said under `GG_LOG`, never an error.
 pub fn settle(store: &Store) {
+    if let Some(shared) = store.shared_in_use() {
+        // What is being written back is finished first: the process ends.
+        shared.finish();
+        let c = &shared.counts;
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let event =
+            stats::Event::Remote { hits: n(&c.hits), misses: n(&c.misses), errors: n(&c.errors), writes: n(&c.writes) };
+        if event != (stats::Event::Remote { hits: 0, misses: 0, errors: 0, writes: 0 }) {
+            stats::note(store, &event);
+        }
+    }
     store.note_written(scan::take_written());
     match store.settle(None, None) {
         Ok(Some(c)) if !c.busy => log::debug(&format!(

@@ -143,61 +143,152 @@ pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
 /// whose stat is too new to trust.
 fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
     let manifest = load(store, key);
-    if manifest.entries.is_empty() {
-        return Err(Miss::NoManifest);
-    }
     let mut first_miss = None;
-    'entries: for entry in &manifest.entries {
-        for f in &entry.files {
-            if checked(&f.path) == Some(f.hash) {
-                continue;
-            }
-            let path = Path::new(&f.path);
-            let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
-            if !same_stat {
-                match Name::of_file(path) {
-                    Ok(n) if n == f.hash => {}
-                    _ => {
-                        first_miss.get_or_insert_with(|| format!("`{}` changed", f.path));
-                        continue 'entries;
-                    }
+    for entry in &manifest.entries {
+        match check(entry, now) {
+            Ok(()) => {
+                // A hit: the manifest is in use (see `gg_core::evict`).
+                let path = path_for(store, key);
+                if let Ok(m) = fs::metadata(&path) {
+                    gg_core::evict::touch_if_stale(&path, &m);
                 }
+                return Ok(entry.clone());
             }
-            remember(&f.path, f.hash);
-        }
-        for (place, existed) in &entry.probes {
-            if Path::new(place).exists() != *existed {
-                let how = if *existed { "disappeared" } else { "appeared" };
-                first_miss.get_or_insert_with(|| format!("`{place}`, probed with __has_include, {how}"));
-                continue 'entries;
+            Err(why) => {
+                first_miss.get_or_insert(why);
             }
         }
-        let headers: Vec<&str> = entry.files.iter().skip(1).map(|f| f.path.as_str()).collect();
-        if let Some(place) = entry.shadows.appeared(&headers, now) {
-            first_miss.get_or_insert_with(|| format!("`{place}` appeared earlier on the include path"));
-            continue 'entries;
-        }
-        // A hit: the manifest is in use (see `gg_core::evict`).
-        let path = path_for(store, key);
-        if let Ok(m) = fs::metadata(&path) {
-            gg_core::evict::touch_if_stale(&path, &m);
-        }
-        return Ok(entry.clone());
     }
-    Err(Miss::Changed(first_miss.unwrap_or_default()))
+    if let Some(entry) = store.shared().and_then(|shared| lookup_shared(store, shared, key, now)) {
+        return Ok(entry);
+    }
+    match first_miss {
+        None => Err(Miss::NoManifest),
+        Some(why) => Err(Miss::Changed(why)),
+    }
 }
 
-/// Adds `entry` as the newest for `key` (replacing one with the same
-/// headers and probe answers). Concurrent writers may drop each other's
-/// entry: that only costs a miss.
-pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
-    let mut manifest = load(store, key);
+/// Whether every input of `entry` is as recorded, or the first that is not.
+fn check(entry: &Entry, now: i128) -> Result<(), String> {
+    for f in &entry.files {
+        if checked(&f.path) == Some(f.hash) {
+            continue;
+        }
+        let path = Path::new(&f.path);
+        let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
+        if !same_stat {
+            match Name::of_file(path) {
+                Ok(n) if n == f.hash => {}
+                _ => return Err(format!("`{}` changed", f.path)),
+            }
+        }
+        remember(&f.path, f.hash);
+    }
+    for (place, existed) in &entry.probes {
+        if Path::new(place).exists() != *existed {
+            let how = if *existed { "disappeared" } else { "appeared" };
+            return Err(format!("`{place}`, probed with __has_include, {how}"));
+        }
+    }
+    let headers: Vec<&str> = entry.files.iter().skip(1).map(|f| f.path.as_str()).collect();
+    if let Some(place) = entry.shadows.appeared(&headers, now) {
+        return Err(format!("`{place}` appeared earlier on the include path"));
+    }
+    Ok(())
+}
+
+/// The shared manifests this process read, by key: what a new entry is
+/// added to when written back (one read per key, not two).
+static SHARED: Mutex<Option<HashMap<String, Manifest>>> = Mutex::new(None);
+
+fn keep_shared(key: &str, manifest: Manifest) {
+    if let Ok(mut m) = SHARED.lock() {
+        m.get_or_insert_with(HashMap::new).insert(key.to_string(), manifest);
+    }
+}
+
+fn take_shared(key: &str) -> Option<Manifest> {
+    SHARED.lock().ok()?.as_mut()?.remove(key)
+}
+
+/// An entry as it travels: no stat, which is this machine's alone. The
+/// receiving machine checks each input by its contents, and looks at
+/// every place a shadowing header could appear in.
+fn travelling(mut entry: Entry) -> Entry {
+    for f in &mut entry.files {
+        f.stat = None;
+    }
+    for (_, stat) in &mut entry.shadows.dirs {
+        *stat = None;
+    }
+    entry
+}
+
+/// The shared cache's entry for `key` whose inputs are all here as
+/// recorded (checked by contents), with the depfile it names; adopted
+/// into the local manifest with this machine's stats.
+fn lookup_shared(store: &Store, shared: &gg_core::shared::Shared, key: &str, now: i128) -> Option<Entry> {
+    let remote = match shared.get(&gg_core::shared::manifest_key(key)) {
+        Some(bytes) => match decode(&bytes) {
+            Some(m) => Manifest { entries: m.entries.into_iter().map(travelling).collect() },
+            None => {
+                shared.note_bad(&format!("`manifests/{key}` is not a whole manifest: not used"));
+                Manifest::default()
+            }
+        },
+        None => Manifest::default(),
+    };
+    let found = remote.entries.iter().find(|e| check(e, now).is_ok()).cloned();
+    keep_shared(key, remote);
+    let fetched = found.filter(|e| shared.fetch_blobs(store, &e.depfile.into_iter().collect::<Vec<_>>()));
+    shared.note_lookup(fetched.is_some());
+    let mut entry = fetched?;
+    // This machine's stats, so its next hit needs no hashing.
+    for f in &mut entry.files {
+        f.stat = stat_of(Path::new(&f.path), now);
+    }
+    for (dir, stat) in &mut entry.shadows.dirs {
+        *stat = stat_of(Path::new(dir), now);
+    }
+    if let Err(e) = add_local(store, key, entry.clone()) {
+        crate::log::debug(&format!("the shared entry for `{key}` is not kept here: {e}"));
+    }
+    Some(entry)
+}
+
+/// `manifest` with `entry` as its newest (replacing one with the same
+/// headers and probe answers), at most [`MAX_ENTRIES`].
+fn with_entry(mut manifest: Manifest, entry: Entry) -> Manifest {
     let paths: Vec<(&str, Name)> = entry.files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
     manifest.entries.retain(|e| {
         e.files.iter().map(|f| (f.path.as_str(), f.hash)).collect::<Vec<_>>() != paths || e.probes != entry.probes
     });
     manifest.entries.insert(0, entry);
     manifest.entries.truncate(MAX_ENTRIES);
+    manifest
+}
+
+/// Adds `entry` as the newest for `key` (replacing one with the same
+/// headers and probe answers), and writes it back to the shared cache
+/// (after the depfile it names). Concurrent writers may drop each other's
+/// entry: that only costs a miss.
+pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
+    add_local(store, key, entry.clone())?;
+    let Some(shared) = store.shared().filter(|s| !s.read_only()) else { return Ok(()) };
+    let (me, store, key) = (std::sync::Arc::clone(shared), store.clone(), key.to_string());
+    shared.spawn(Box::new(move || {
+        let remote_key = gg_core::shared::manifest_key(&key);
+        let base = take_shared(&key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
+        if me.push_blobs(&store, &entry.depfile.into_iter().collect::<Vec<_>>()) {
+            me.put(&remote_key, &encode(&with_entry(base, travelling(entry))));
+        }
+    }));
+    Ok(())
+}
+
+/// Adds `entry` to this store's manifest for `key` only.
+fn add_local(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
+    let manifest = with_entry(load(store, key), entry);
     let path = path_for(store, key);
     fs::create_dir_all(path.parent().expect("sharded"))?;
     let bytes = encode(&manifest);

@@ -34,6 +34,12 @@ pub struct Stats {
     pub scan_fallbacks: BTreeMap<String, u64>,
     /// Files the scanner missed (`GG_VERIFY_SCAN=1` only).
     pub scan_misses: u64,
+    /// The shared cache: lookups it answered, lookups it could not, calls
+    /// that failed or read a damaged entry, entries written to it.
+    pub remote_hits: u64,
+    pub remote_misses: u64,
+    pub remote_errors: u64,
+    pub remote_writes: u64,
 }
 
 /// One call's contribution.
@@ -50,6 +56,13 @@ pub enum Event {
     ScanFallback(String),
     /// Not a call of its own: the verifier caught a scanner miss.
     ScanMissed,
+    /// Not a call of its own: what a process did with the shared cache.
+    Remote {
+        hits: u64,
+        misses: u64,
+        errors: u64,
+        writes: u64,
+    },
 }
 
 fn file(store: &Store) -> Result<File> {
@@ -88,7 +101,7 @@ pub fn record(store: &Store, event: &Event) -> Result<()> {
     locked(
         store,
         |s| {
-            if !matches!(event, Event::ScanFallback(_) | Event::ScanMissed) {
+            if !matches!(event, Event::ScanFallback(_) | Event::ScanMissed | Event::Remote { .. }) {
                 s.calls += 1;
             }
             match event {
@@ -102,6 +115,12 @@ pub fn record(store: &Store, event: &Event) -> Result<()> {
                 Event::Local(why) => *s.local.entry(why.clone()).or_default() += 1,
                 Event::ScanFallback(why) => *s.scan_fallbacks.entry(why.clone()).or_default() += 1,
                 Event::ScanMissed => s.scan_misses += 1,
+                Event::Remote { hits, misses, errors, writes } => {
+                    s.remote_hits += hits;
+                    s.remote_misses += misses;
+                    s.remote_errors += errors;
+                    s.remote_writes += writes;
+                }
             }
         },
         true,
@@ -147,10 +166,13 @@ mod tests {
         record(&store, &Event::Local("linking".into())).unwrap();
         record(&store, &Event::Local("linking".into())).unwrap();
         record(&store, &Event::ScanFallback("computed include".into())).unwrap();
+        record(&store, &Event::Remote { hits: 2, misses: 1, errors: 0, writes: 3 }).unwrap();
+        record(&store, &Event::Remote { hits: 1, misses: 0, errors: 1, writes: 0 }).unwrap();
         let s = read(&store).unwrap();
         assert_eq!((s.calls, s.direct_hits, s.misses, s.bytes_stored), (103, 100, 1, 10));
         assert_eq!(s.scan_fallbacks["computed include"], 1, "counted, but not as a call");
         assert_eq!(s.local["linking"], 2);
+        assert_eq!((s.remote_hits, s.remote_misses, s.remote_errors, s.remote_writes), (3, 1, 1, 3), "not calls");
         zero(&store).unwrap();
         assert_eq!(read(&store).unwrap(), Stats::default());
     }

@@ -29,6 +29,7 @@ fn main() {
         eprintln!("gg-cc: error: {e:#}");
         std::process::exit(1);
     }
+    gg_engines::shared::register();
     let engine = |store: &gg_core::Store| -> anyhow::Result<Option<Box<dyn gg_core::engine::Executor>>> {
         Ok(match gg_engines::engine::Engine::from_env(store)? {
             gg_engines::engine::Engine::Local(_) => None,

@@ -90,7 +90,7 @@ pub struct RemoteExecutor {
 
 /// How the client trusts `https://` workers.
 #[derive(Debug)]
-enum Trust {
+pub(crate) enum Trust {
     /// Certificates a trusted CA signed, for the name in the URL.
     Roots(ureq::tls::TlsConfig),
     /// Exactly these certificates (SHA-256), whoever signed them.
@@ -136,19 +136,7 @@ impl RemoteExecutor {
             // made that page faulting a fifth of the client's time.
             .input_buffer_size(16 * 1024)
             .output_buffer_size(64 * 1024);
-        let agent = match trust {
-            None => agent.build().into(),
-            Some(Trust::Roots(tls)) => agent.tls_config(tls).build().into(),
-            Some(Trust::Pins(pins)) => {
-                use ureq::unversioned::{resolver::DefaultResolver, transport::Connector as _};
-                let connector = ().chain(ureq::unversioned::transport::TcpConnector::default());
-                ureq::Agent::with_parts(
-                    agent.build(),
-                    connector.chain(pinned::Pinned::new(pins)),
-                    DefaultResolver::default(),
-                )
-            }
-        };
+        let agent = agent_with(agent, trust);
         let workers = urls
             .iter()
             .map(|u| Remote {
@@ -190,28 +178,13 @@ impl RemoteExecutor {
     /// `GG_WORKER_FINGERPRINT` (the certificates themselves, pinned instead)
     /// and `GG_REMOTE_STRICT`.
     pub fn from_config(store: &Store, c: &EngineConfig) -> anyhow::Result<RemoteExecutor> {
-        use anyhow::{bail, Context};
+        use anyhow::bail;
         let workers = c.workers.clone().unwrap_or_default();
         if workers.is_empty() {
             bail!("the remote engine needs workers: GG_WORKERS=URL[,URL…] or `workers` in the config file");
         }
-        let token = match (gg_core::env::token(), &c.token_file) {
-            (Some(t), _) => Some(t),
-            (None, Some(f)) => {
-                let t = std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read the token file `{}`", f.display()))?;
-                Some(t.trim().to_string())
-            }
-            _ => None,
-        };
-        let https = workers.iter().any(|u| u.starts_with("https://"));
-        let tls = match (&c.fingerprint, &c.ca_file) {
-            _ if !https => None,
-            (Some(pins), _) => {
-                Some(Trust::Pins(pinned::parse_pins(pins).map_err(|e| anyhow::anyhow!("GG_WORKER_FINGERPRINT: {e}"))?))
-            }
-            (None, ca) => Some(Trust::Roots(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?)),
-        };
+        let token = token(c)?;
+        let tls = trust(c, workers.iter().any(|u| u.starts_with("https://")))?;
         let strict = c.strict.unwrap_or(false);
         let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, strict, tls, Box::new(transport::Http));
         if let Some(secs) = c.straggler_secs {
@@ -242,6 +215,52 @@ impl RemoteExecutor {
             }
         }
         (total > 0).then_some(total)
+    }
+}
+
+/// The bearer token the workers ask for: `GG_TOKEN`, else the token file's.
+pub(crate) fn token(c: &EngineConfig) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    Ok(match (gg_core::env::token(), &c.token_file) {
+        (Some(t), _) => Some(t),
+        (None, Some(f)) => {
+            let t =
+                std::fs::read_to_string(f).with_context(|| format!("cannot read the token file `{}`", f.display()))?;
+            Some(t.trim().to_string())
+        }
+        _ => None,
+    })
+}
+
+/// What a worker's certificate is checked against, for `https` ones:
+/// pinned fingerprints, else a CA file and the system's roots.
+pub(crate) fn trust(c: &EngineConfig, https: bool) -> anyhow::Result<Option<Trust>> {
+    Ok(match (&c.fingerprint, &c.ca_file) {
+        _ if !https => None,
+        (Some(pins), _) => {
+            Some(Trust::Pins(pinned::parse_pins(pins).map_err(|e| anyhow::anyhow!("GG_WORKER_FINGERPRINT: {e}"))?))
+        }
+        (None, ca) => Some(Trust::Roots(tls::config(ca.as_deref()).map_err(anyhow::Error::msg)?)),
+    })
+}
+
+/// An agent from `config` that checks certificates as `trust` says.
+pub(crate) fn agent_with(
+    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    trust: Option<Trust>,
+) -> ureq::Agent {
+    match trust {
+        None => config.build().into(),
+        Some(Trust::Roots(tls)) => config.tls_config(tls).build().into(),
+        Some(Trust::Pins(pins)) => {
+            use ureq::unversioned::{resolver::DefaultResolver, transport::Connector as _};
+            let connector = ().chain(ureq::unversioned::transport::TcpConnector::default());
+            ureq::Agent::with_parts(
+                config.build(),
+                connector.chain(pinned::Pinned::new(pins)),
+                DefaultResolver::default(),
+            )
+        }
     }
 }
 

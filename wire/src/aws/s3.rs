@@ -24,6 +24,8 @@ pub struct S3 {
     /// Path-style (`ENDPOINT/BUCKET/KEY`) rather than `BUCKET.HOST/KEY`.
     path_style: bool,
     creds: Credentials,
+    /// Calls made before a transient failure is returned.
+    attempts: u32,
 }
 
 /// A failed S3 call: which (method, bucket, key, endpoint) and why.
@@ -102,7 +104,25 @@ impl S3 {
             Some(e) => (e.trim_end_matches('/').to_string(), true),
             None => (format!("https://s3.{region}.amazonaws.com"), false),
         };
-        S3 { agent, endpoint, bucket: bucket.into(), region: region.into(), path_style, creds }
+        S3 { agent, endpoint, bucket: bucket.into(), region: region.into(), path_style, creds, attempts: ATTEMPTS }
+    }
+
+    /// A client for a cache: one attempt per call, and a connection that
+    /// cannot be made or stalls for `timeout` fails (a cache that is slow
+    /// to answer is a miss, not a wait).
+    pub fn for_cache(endpoint: Option<&str>, bucket: &str, region: &str, creds: Credentials, timeout: Duration) -> S3 {
+        let mut s3 = S3::new(endpoint, bucket, region, creds);
+        s3.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(timeout))
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
+            .timeout_global(Some(timeout * 30))
+            .max_idle_connections_per_host(16)
+            .build()
+            .new_agent();
+        s3.attempts = 1;
+        s3
     }
 
     pub fn bucket(&self) -> &str {
@@ -151,7 +171,7 @@ impl S3 {
         let mut attempt = 1;
         loop {
             match self.call_once(method, key, body) {
-                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                Err(e) if e.is_transient() && attempt < self.attempts => {
                     std::thread::sleep(delay);
                     delay *= 3;
                     attempt += 1;

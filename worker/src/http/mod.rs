@@ -265,7 +265,9 @@ impl Shared {
         if head.expect_continue && go_on(conn.get_mut()).is_err() {
             return Reply::Body(400, Vec::new(), true);
         }
-        if let Some(name) = head.path.strip_prefix("/v1/blobs/") {
+        // A worker's shared cache keeps its blobs with the others.
+        let blob = head.path.strip_prefix("/v1/blobs/").or_else(|| head.path.strip_prefix("/v1/cache/blobs/"));
+        if let Some(name) = blob {
             return self.blob(head, name, conn, length);
         }
         // Grow as bytes arrive: a large Content-Length alone reserves nothing.
@@ -371,6 +373,22 @@ impl Shared {
                 Ok(r) => s.execute(&r).and_then(|resp| json(&resp)),
                 Err(e) => Err(ServiceError::BadRequest(format!("bad execute request: {e}"))),
             },
+            (m, p) if p.starts_with("/v1/cache/") => return self.cache(m, &p["/v1/cache/".len()..], body),
+            _ => return Err(Routed::NoRoute),
+        };
+        r.map_err(Routed::Failed)
+    }
+}
+
+impl Shared {
+    /// `/v1/cache/reductions/THUNK` and `/v1/cache/manifests/KEY`.
+    fn cache(&self, method: &str, rest: &str, body: &[u8]) -> Result<Vec<u8>, Routed> {
+        let s = &self.service;
+        let r = match (method, rest.split_once('/')) {
+            ("GET", Some(("reductions", t))) => s.cached_reduction(t),
+            ("PUT", Some(("reductions", t))) => s.put_cached_reduction(t, body).map(|()| Vec::new()),
+            ("GET", Some(("manifests", k))) => s.cached_manifest(k),
+            ("PUT", Some(("manifests", k))) => s.put_cached_manifest(k, body).map(|()| Vec::new()),
             _ => return Err(Routed::NoRoute),
         };
         r.map_err(Routed::Failed)
@@ -381,7 +399,7 @@ fn error_code(e: &ServiceError) -> u16 {
     match e {
         ServiceError::BadRequest(_) => 400,
         ServiceError::Mismatch(_) => 422,
-        ServiceError::NotFound(_) => 404,
+        ServiceError::NotFound(_) | ServiceError::Absent(_) => 404,
         ServiceError::Busy { .. } => 503,
         ServiceError::Internal(_) => 500,
     }
