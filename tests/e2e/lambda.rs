@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crate::support::{blob_path, sh_thunk, text, Scratch};
 
 /// The bucket every test uses.
-const BUCKET: &str = "gg-blobs";
-const KEY: &str = "AKIAGGTEST";
-const SECRET: &str = "gg-test-secret";
+pub const BUCKET: &str = "gg-blobs";
+pub const KEY: &str = "AKIAGGTEST";
+pub const SECRET: &str = "gg-test-secret";
 
-struct Proc(Child);
+pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -42,11 +42,11 @@ pub fn tools() -> [PathBuf; 4] {
     paths.try_into().expect("four tools")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_for_port(port: u16, what: &str, log: &Path) {
+pub fn wait_for_port(port: u16, what: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

@@ -17,6 +17,7 @@ mod ninja;
 mod projects;
 mod remote;
 mod sandbox;
+mod shared_cache;
 mod store;
 mod store_faults;
 mod support;
