@@ -137,7 +137,13 @@ impl CompileStep {
     /// The manifest's answer for `key`, if its inputs are unchanged and its
     /// reduction is recorded (and the depfile, with `need_depfile`).
     pub fn lookup(&self, store: &Store, key: &str, need_depfile: bool) -> Option<Hit> {
-        let entry = gg_wrapper::manifest::lookup(store, key).ok()?;
+        // Where the shared cache keeps it: asked only on a local miss (the
+        // source is hashed again then).
+        let travel = || match Name::of_file(&self.cwd.join(&self.compile.source)) {
+            Ok(source) => self.job(store).travel(&source, key),
+            Err(_) => gg_wrapper::manifest::Travel { key: key.into(), base: None, absolute_key: key.into() },
+        };
+        let entry = gg_wrapper::manifest::lookup(store, key, &travel).ok()?;
         let reduction = store.reduction(&entry.thunk)?;
         // What a hit prints and writes is re-hashed: a corrupt blob makes
         // it a miss. Messages not fetched from a worker are not needed here.

@@ -3,7 +3,7 @@
 //! overrides the user's file (`$XDG_CONFIG_HOME/gg/config.toml`, else
 //! `~/.config/gg/config.toml`), which overrides the system's
 //! (`/etc/gg/config.toml`, or the file `$GG_SYSTEM_CONFIG` names). Every
-//! command reads them through [`engine`], [`store_dir`] and [`max_size`]. No file is
+//! command reads them through [`engine`], [`store_dir`], [`max_size`] and [`cache`]. No file is
 //! needed: defaults are the local engine, no workers, and the store
 //! [`crate::Store::locate`] finds. Each layer is an [`EngineConfig`] of
 //! optional fields, merged by [`EngineConfig::merge`]; the variables, and
@@ -30,6 +30,12 @@
 //! [store]
 //! dir = "/var/cache/gg"               # GG_DIR; relative to the file's folder
 //! max_size = "5G"                     # GG_MAX_SIZE; "0": no limit (see crate::evict)
+//!
+//! [cache]
+//! remote = "s3://my-bucket/gg"        # GG_REMOTE_CACHE: s3://, http(s)://, gg(s)://, file:// (crate::shared)
+//! read_only = true                    # GG_REMOTE_CACHE_READ_ONLY=1: never write back
+//! timeout_secs = 2                    # GG_REMOTE_CACHE_TIMEOUT
+//! base_dir = "/home/me/src"           # GG_BASEDIR: paths below shared relative to it
 //! ```
 //!
 //! Variables with no key here (`GG_SANDBOX=strict`, which runs the local
@@ -125,16 +131,19 @@ pub struct CacheConfig {
     pub read_only: Option<bool>,
     /// Seconds one request may take before the remote counts as down.
     pub timeout_secs: Option<f64>,
+    /// Paths under this folder are shared relative to it (`GG_BASEDIR`).
+    pub base_dir: Option<String>,
 }
 
 impl CacheConfig {
     /// `later` over `self`, field by field (as [`EngineConfig::merge`]).
     pub fn merge(self, later: CacheConfig) -> CacheConfig {
-        let CacheConfig { remote, read_only, timeout_secs } = later;
+        let CacheConfig { remote, read_only, timeout_secs, base_dir } = later;
         CacheConfig {
             remote: remote.or(self.remote),
             read_only: read_only.or(self.read_only),
             timeout_secs: timeout_secs.or(self.timeout_secs),
+            base_dir: base_dir.or(self.base_dir),
         }
     }
 }
@@ -179,6 +188,7 @@ pub fn cache() -> Result<CacheConfig, String> {
         remote: env::remote_cache(),
         read_only: env::remote_cache_read_only(),
         timeout_secs: env::remote_cache_timeout()?,
+        base_dir: env::basedir(),
     }))
 }
 
@@ -475,6 +485,22 @@ mod tests {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn the_cache_table_is_read_and_a_later_layer_wins_field_by_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(dir.path(), "gg.toml", "[cache]\nremote = \"s3://b/p\"\nread_only = true\nbase_dir = \"/src\"\n");
+        let c = load(&p).unwrap().cache;
+        assert_eq!(c.remote.as_deref(), Some("s3://b/p"));
+        assert_eq!((c.read_only, c.base_dir.as_deref(), c.timeout_secs), (Some(true), Some("/src"), None));
+        let env = CacheConfig { remote: Some("http://h/c".into()), read_only: Some(false), ..Default::default() };
+        let merged = c.merge(env);
+        assert_eq!(merged.remote.as_deref(), Some("http://h/c"));
+        assert_eq!((merged.read_only, merged.base_dir.as_deref()), (Some(false), Some("/src")));
+        let bad = file(dir.path(), "bad.toml", "[cache]\nremote_url = \"x\"\n");
+        let e = load(&bad).unwrap_err();
+        assert!(e.contains("remote_url") && e.contains("bad.toml"), "{e}");
     }
 
     #[test]

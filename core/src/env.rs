@@ -51,6 +51,8 @@ vars! {
         "`1`: read from the remote cache, never write to it (untrusted builds)";
     REMOTE_CACHE_TIMEOUT: "GG_REMOTE_CACHE_TIMEOUT", "[cache] timeout_secs", "2",
         "seconds a remote cache request may take; past it, or on a refused connection, the remote is left alone for a minute";
+    BASEDIR: "GG_BASEDIR", "[cache] base_dir", "none",
+        "paths under this folder are shared relative to it, so checkouts elsewhere hit (where the object cannot depend on the path)";
     SYSTEM_CONFIG: "GG_SYSTEM_CONFIG", "", "`/etc/gg/config.toml`", "the system's config file";
     ENGINE: "GG_ENGINE", "kind", "`local`", "the engine: `local`, `remote` or `lambda`";
     WORKERS: "GG_WORKERS", "workers", "none", "the remote engine's workers, comma-separated URLs";
@@ -174,6 +176,10 @@ pub fn remote_cache_timeout() -> Result<Option<f64>, String> {
         }
         s => Ok(s),
     }
+}
+
+pub fn basedir() -> Option<String> {
+    text(&BASEDIR)
 }
 
 pub fn system_config() -> PathBuf {

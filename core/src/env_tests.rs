@@ -179,3 +179,18 @@ fn the_config_modules_example_pairs_each_key_with_its_variable() {
         assert!(line.contains(&format!("# {}", v.name)), "{line}: not {}", v.name);
     }
 }
+
+#[test]
+fn the_remote_cache_timeout_is_a_positive_number_and_read_only_is_a_switch() {
+    with(&[("GG_REMOTE_CACHE_TIMEOUT", "0.5"), ("GG_REMOTE_CACHE_READ_ONLY", "1")], || {
+        assert_eq!(remote_cache_timeout(), Ok(Some(0.5)));
+        assert_eq!(remote_cache_read_only(), Some(true));
+    });
+    for bad in ["0", "-1", "soon", "inf"] {
+        with(&[("GG_REMOTE_CACHE_TIMEOUT", bad)], || {
+            let e = remote_cache_timeout().unwrap_err();
+            assert!(e.contains("GG_REMOTE_CACHE_TIMEOUT") && e.contains(bad), "{e}");
+        });
+    }
+    with(&[("GG_REMOTE_CACHE_READ_ONLY", "0")], || assert_eq!(remote_cache_read_only(), Some(false)));
+}

@@ -39,8 +39,8 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
             None
         }
     };
-    if let Some(key) = &key {
-        match manifest::lookup(job.store, key) {
+    if let (Some(key), Ok(source)) = (&key, &source) {
+        match manifest::lookup(job.store, key, &|| job.travel(source, key)) {
             Ok(entry) => match serve_hit(job, &entry) {
                 Ok(()) => {
                     stats::note(job.store, &Event::DirectHit);

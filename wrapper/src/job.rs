@@ -45,6 +45,29 @@ impl Job<'_> {
 
     /// The direct-mode key: everything but the headers.
     pub fn direct_key(&self, source: &Name) -> String {
+        self.key_with(source, &|s| std::borrow::Cow::Borrowed(s))
+    }
+
+    /// Where the shared cache keeps this compile's entry: under its own
+    /// key (`local_key`), or, with a base folder and arguments that keep
+    /// paths out of the object, under the key with paths relative to it
+    /// (see `basedir`).
+    pub fn travel(&self, source: &Name, local_key: &str) -> manifest::Travel {
+        let own = manifest::Travel { key: local_key.to_string(), base: None, absolute_key: local_key.to_string() };
+        let Some(base) = crate::basedir::base() else { return own };
+        if let Some(why) = crate::basedir::args_tie_to_path(self.args, base) {
+            crate::log::debug(&format!("`{}` is shared at its own path: {why}", self.compile.source));
+            return own;
+        }
+        manifest::Travel {
+            key: self.key_with(source, &|s| crate::basedir::relative(s, base)),
+            base: Some(base.to_string()),
+            absolute_key: local_key.to_string(),
+        }
+    }
+
+    /// The key with every text that may name a path passed through `map`.
+    fn key_with(&self, source: &Name, map: &dyn Fn(&str) -> std::borrow::Cow<'_, str>) -> String {
         let mut h = blake3::Hasher::new();
         let mut put = |s: &str| {
             h.update(s.as_bytes());
@@ -52,17 +75,17 @@ impl Job<'_> {
         };
         put(&format!("gg-cc manifest {}", manifest::MANIFEST_VERSION));
         put(&self.toolchain.id);
-        put(&self.inv.arg0);
+        put(&map(&self.inv.arg0));
         for a in self.args {
-            put(a);
+            put(&map(a));
         }
         put("cwd");
-        put(&self.cwd.to_string_lossy());
+        put(&map(&self.cwd.to_string_lossy()));
         for k in ENV_INPUTS.iter().chain(ENV_DIAGNOSTICS) {
             put(k);
-            put(&std::env::var(k).unwrap_or_else(|_| "\u{1}unset".into()));
+            put(&map(&std::env::var(k).unwrap_or_else(|_| "\u{1}unset".into())));
         }
-        put(&self.compile.source);
+        put(&map(&self.compile.source));
         put(&source.to_string());
         h.finalize().to_hex().to_string()
     }

@@ -6,6 +6,7 @@
 //! which uses this crate; this crate never uses it.
 
 pub mod args;
+pub mod basedir;
 pub mod compile;
 pub mod deps;
 pub mod env_local;

@@ -134,14 +134,28 @@ pub enum Miss {
     Changed(String),
 }
 
-/// The entry whose inputs all still match, or why none does.
-pub fn lookup(store: &Store, key: &str) -> Result<Entry, Miss> {
-    lookup_at(store, key, now_ns())
+/// Where the shared cache keeps a compile's entry (see `Job::travel`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Travel {
+    /// The shared manifest's key.
+    pub key: String,
+    /// Paths under this folder travel relative to it ([`basedir::MARK`]).
+    pub base: Option<String>,
+    /// The key to use instead when the entry turns out to depend on the
+    /// base folder's path (its own key).
+    pub absolute_key: String,
+}
+
+/// The entry whose inputs all still match, or why none does: this
+/// store's, else the shared cache's (`travel` says where; asked only
+/// then).
+pub fn lookup(store: &Store, key: &str, travel: &dyn Fn() -> Travel) -> Result<Entry, Miss> {
+    lookup_at(store, key, travel, now_ns())
 }
 
 /// [`lookup`] as if at `now` (nanoseconds since the epoch), which decides
 /// whose stat is too new to trust.
-fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
+fn lookup_at(store: &Store, key: &str, travel: &dyn Fn() -> Travel, now: i128) -> Result<Entry, Miss> {
     let manifest = load(store, key);
     let mut first_miss = None;
     for entry in &manifest.entries {
@@ -159,7 +173,7 @@ fn lookup_at(store: &Store, key: &str, now: i128) -> Result<Entry, Miss> {
             }
         }
     }
-    if let Some(entry) = store.shared().and_then(|shared| lookup_shared(store, shared, key, now)) {
+    if let Some(entry) = store.shared().and_then(|shared| lookup_shared(store, shared, key, &travel(), now)) {
         return Ok(entry);
     }
     match first_miss {
@@ -224,23 +238,33 @@ fn travelling(mut entry: Entry) -> Entry {
     entry
 }
 
-/// The shared cache's entry for `key` whose inputs are all here as
-/// recorded (checked by contents), with the depfile it names; adopted
-/// into the local manifest with this machine's stats.
-fn lookup_shared(store: &Store, shared: &gg_core::shared::Shared, key: &str, now: i128) -> Option<Entry> {
-    let remote = match shared.get(&gg_core::shared::manifest_key(key)) {
+/// The shared cache's entry for this compile whose inputs are all here
+/// as recorded (checked by contents), with the depfile it names; adopted
+/// into the local manifest (`key`) with this machine's stats.
+fn lookup_shared(
+    store: &Store,
+    shared: &gg_core::shared::Shared,
+    key: &str,
+    travel: &Travel,
+    now: i128,
+) -> Option<Entry> {
+    let remote = match shared.get(&gg_core::shared::manifest_key(&travel.key)) {
         Some(bytes) => match decode(&bytes) {
             Some(m) => Manifest { entries: m.entries.into_iter().map(travelling).collect() },
             None => {
-                shared.note_bad(&format!("`manifests/{key}` is not a whole manifest: not used"));
+                shared.note_bad(&format!("`manifests/{}` is not a whole manifest: not used", travel.key));
                 Manifest::default()
             }
         },
         None => Manifest::default(),
     };
-    let found = remote.entries.iter().find(|e| check(e, now).is_ok()).cloned();
-    keep_shared(key, remote);
-    let fetched = found.filter(|e| shared.fetch_blobs(store, &e.depfile.into_iter().collect::<Vec<_>>()));
+    let here = |e: &Entry| match &travel.base {
+        Some(base) => map_paths(e.clone(), &|p| crate::basedir::absolute(p, base)),
+        None => e.clone(),
+    };
+    let found = remote.entries.iter().map(here).find(|e| check(e, now).is_ok());
+    keep_shared(&travel.key, remote);
+    let fetched = found.and_then(|e| with_depfile_here(store, shared, e, travel.base.as_deref()));
     shared.note_lookup(fetched.is_some());
     let mut entry = fetched?;
     // This machine's stats, so its next hit needs no hashing.
@@ -256,6 +280,47 @@ fn lookup_shared(store: &Store, shared: &gg_core::shared::Shared, key: &str, now
     Some(entry)
 }
 
+/// `entry` with its depfile brought into the local store; with a base
+/// folder, the depfile's marked paths written for this one.
+fn with_depfile_here(
+    store: &Store,
+    shared: &gg_core::shared::Shared,
+    mut entry: Entry,
+    base: Option<&str>,
+) -> Option<Entry> {
+    let Some(d) = entry.depfile else { return Some(entry) };
+    if !shared.fetch_blobs(store, &[d]) {
+        return None;
+    }
+    if let Some(base) = base {
+        let text = String::from_utf8(store.get(&d).ok()?).ok()?;
+        let here = crate::basedir::depfile_here(&text, base)?;
+        entry.depfile = Some(store.put_bytes(gg_core::Kind::Value, here.as_bytes()).ok()?);
+    }
+    Some(entry)
+}
+
+/// `entry` with every path it records passed through `map`.
+fn map_paths(mut entry: Entry, map: &dyn Fn(&str) -> String) -> Entry {
+    for f in &mut entry.files {
+        f.path = map(&f.path);
+    }
+    for (place, _) in &mut entry.probes {
+        *place = map(place);
+    }
+    let s = &mut entry.shadows;
+    for c in &mut s.chain {
+        *c = map(c);
+    }
+    for (d, _) in &mut s.dirs {
+        *d = map(d);
+    }
+    for p in &mut s.present {
+        *p = map(p);
+    }
+    entry
+}
+
 /// `manifest` with `entry` as its newest (replacing one with the same
 /// headers and probe answers), at most [`MAX_ENTRIES`].
 fn with_entry(mut manifest: Manifest, entry: Entry) -> Manifest {
@@ -269,21 +334,87 @@ fn with_entry(mut manifest: Manifest, entry: Entry) -> Manifest {
 }
 
 /// Adds `entry` as the newest for `key` (replacing one with the same
-/// headers and probe answers), and writes it back to the shared cache
-/// (after the depfile it names). Concurrent writers may drop each other's
-/// entry: that only costs a miss.
-pub fn add(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
+/// headers and probe answers), and with `share`, writes it back to the
+/// shared cache in the background (after the depfile it names).
+/// Concurrent writers may drop each other's entry: that only costs a miss.
+pub fn add(store: &Store, key: &str, entry: Entry, share: Option<Share>) -> std::io::Result<()> {
     add_local(store, key, entry.clone())?;
+    let Some(share) = share else { return Ok(()) };
     let Some(shared) = store.shared().filter(|s| !s.read_only()) else { return Ok(()) };
-    let (me, store, key) = (std::sync::Arc::clone(shared), store.clone(), key.to_string());
+    let (me, store) = (std::sync::Arc::clone(shared), store.clone());
     shared.spawn(Box::new(move || {
-        let remote_key = gg_core::shared::manifest_key(&key);
-        let base = take_shared(&key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
+        let (travel, entry) = shareable(&store, share, travelling(entry));
+        let remote_key = gg_core::shared::manifest_key(&travel.key);
+        let base = take_shared(&travel.key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
         if me.push_blobs(&store, &entry.depfile.into_iter().collect::<Vec<_>>()) {
-            me.put(&remote_key, &encode(&with_entry(base, travelling(entry))));
+            me.put(&remote_key, &encode(&with_entry(base, entry)));
         }
     }));
     Ok(())
+}
+
+/// What [`add`] needs to write an entry back.
+#[derive(Debug)]
+pub struct Share {
+    pub travel: Travel,
+    /// An input uses `__FILE__` and no map for macros covers the base.
+    pub file_macro_tied: bool,
+    /// The compiler's depfile layout (`basedir::layout`).
+    pub layout: &'static str,
+}
+
+/// The key and the entry as they travel: with paths relative to the base
+/// folder if nothing ties the compile to its path (see `basedir`), else
+/// under its own key with its own paths.
+fn shareable(store: &Store, share: Share, entry: Entry) -> (Travel, Entry) {
+    let Share { travel, file_macro_tied, layout } = share;
+    let Some(base) = travel.base.clone() else { return (travel, entry) };
+    let own = Travel { key: travel.absolute_key.clone(), base: None, absolute_key: travel.absolute_key.clone() };
+    let why = if file_macro_tied {
+        Some("an input uses __FILE__".to_string())
+    } else {
+        names_path(store, &entry, &base)
+    };
+    if let Some(why) = why {
+        crate::log::debug(&format!("shared at its own path: {why}"));
+        return (own, entry);
+    }
+    let mut entry = map_paths(entry, &|p| crate::basedir::relative(p, &base).into_owned());
+    if let Some(d) = entry.depfile {
+        let text = store.get(&d).ok().and_then(|b| String::from_utf8(b).ok());
+        let marked = text.as_deref().and_then(|t| crate::basedir::depfile_travelling(t, &base, layout));
+        match marked.filter(|t| !t.contains(base.as_str())) {
+            Some(t) => match store.put_bytes(gg_core::Kind::Value, t.as_bytes()) {
+                Ok(n) => entry.depfile = Some(n),
+                Err(_) => return (own, map_paths(entry, &|p| crate::basedir::absolute(p, &base))),
+            },
+            None => {
+                crate::log::debug("shared at its own path: the depfile cannot be written again for another folder");
+                return (own, map_paths(entry, &|p| crate::basedir::absolute(p, &base)));
+            }
+        }
+    }
+    (travel, entry)
+}
+
+/// Why the compile's object or what it printed holds `base`'s path, if
+/// either does.
+fn names_path(store: &Store, entry: &Entry, base: &str) -> Option<String> {
+    let Some(red) = store.local_reduction(&entry.thunk) else { return Some("no reduction here".into()) };
+    // The object and what was printed: the second output, the list of
+    // what the compile read, names paths by design and belongs to the
+    // thunk (at its own paths), which no other checkout runs.
+    let named = red.outputs.first().map(|(_, n)| n).into_iter().chain(&red.stdout).chain(&red.stderr);
+    for n in named {
+        match store.get(n) {
+            Ok(bytes) if memchr::memmem::find(&bytes, base.as_bytes()).is_some() => {
+                return Some(format!("`{n}` holds the path `{base}`"));
+            }
+            Ok(_) => {}
+            Err(e) => return Some(e.to_string()),
+        }
+    }
+    None
 }
 
 /// Adds `entry` to this store's manifest for `key` only.
@@ -300,6 +431,10 @@ fn add_local(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn own() -> Travel {
+        Travel { key: "kkey".into(), base: None, absolute_key: "kkey".into() }
+    }
+
     #[test]
     fn a_recorded_entry_hits_until_an_input_changes_and_touch_is_not_a_change() {
         let dir = tempfile::tempdir().unwrap();
@@ -315,18 +450,17 @@ mod tests {
             stat: stat_of(&h, now_ns()),
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        assert_eq!(lookup(&store, "kkey"), Err(Miss::NoManifest));
+        assert_eq!(lookup(&store, "kkey", &own), Err(Miss::NoManifest));
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
-        )
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() }, None)
         .unwrap();
-        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
-        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk, "touched, same contents: still a hit");
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk, "touched, same contents: still a hit");
         fs::write(&h, "int b;").unwrap();
-        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("a.h")));
+        assert!(matches!(lookup(&store, "kkey", &own), Err(Miss::Changed(why)) if why.contains("a.h")));
     }
 
     #[test]
@@ -367,16 +501,16 @@ mod tests {
         let probes =
             vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default() })
+        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default() }, None)
             .unwrap();
-        assert_eq!(lookup(&store, "kkey").unwrap().thunk, thunk);
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
         fs::write(&absent, "").unwrap();
         assert!(
-            matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared"))
+            matches!(lookup(&store, "kkey", &own), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared"))
         );
         fs::remove_file(&absent).unwrap();
         fs::remove_file(&present).unwrap();
-        assert!(matches!(lookup(&store, "kkey"), Err(Miss::Changed(why)) if why.contains("there.h")));
+        assert!(matches!(lookup(&store, "kkey", &own), Err(Miss::Changed(why)) if why.contains("there.h")));
     }
 
     #[test]
@@ -400,9 +534,8 @@ mod tests {
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
-        )
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() }, None)
         .unwrap();
-        assert!(matches!(lookup_at(&store, "kkey", later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
+        assert!(matches!(lookup_at(&store, "kkey", &own, later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }
 }

@@ -30,6 +30,8 @@ pub struct Prepared {
     /// but the locale's files). Nothing else is kept per input: `gg ninja`
     /// holds a round's thousands of compiles at once.
     pub(crate) files: Vec<FileEntry>,
+    /// An input uses `__FILE__` or `__builtin_FILE` (see `basedir`).
+    pub(crate) file_macro: bool,
     /// The places `__has_include` probes could find a header in, and
     /// whether each existed.
     pub(crate) probes: Vec<(String, bool)>,
@@ -101,6 +103,7 @@ fn prepare_with(
     let mut files = Vec::with_capacity(paths.len());
     let mut probes: Vec<(String, bool)> = Vec::new();
     let mut folders = None;
+    let mut file_macro = false;
     let mut next = 0;
     while next < paths.len() + extra.len() {
         let p: &str = match paths.get(next) {
@@ -156,6 +159,7 @@ fn prepare_with(
                 }
             }
         }
+        file_macro |= facts.file_macro;
         files.push(FileEntry { path: p.to_string(), hash: facts.hash, stat });
     }
     // The locale's files travel like any input (hashed once per process).
@@ -186,7 +190,7 @@ fn prepare_with(
         store_inputs(job, &inputs, &encoded, store == Inputs::Copied)?;
     }
     drop(inputs);
-    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, probes, shadows }))
+    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, file_macro, probes, shadows }))
 }
 
 /// Keeps, of what the direct-mode entry checks, only the files the compile
@@ -233,10 +237,19 @@ pub fn commit(
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,
     };
+    // Written back if a shared cache takes writes: the source is the
+    // first file, its hash the one the key was made with.
+    let share = job.store.shared().filter(|s| !s.read_only()).and(prepared.files.first()).map(|source| {
+        let travel = job.travel(&source.hash, key);
+        let file_macro_tied = prepared.file_macro
+            && travel.base.as_deref().is_some_and(|b| crate::basedir::file_macro_ties_to_path(job.args, b));
+        manifest::Share { travel, file_macro_tied, layout: crate::basedir::layout(job.toolchain.family) }
+    });
     manifest::add(
         job.store,
         key,
         Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes, shadows: prepared.shadows },
+        share,
     )?;
     Ok(())
 }

@@ -49,6 +49,9 @@ pub(crate) struct Flags {
     pub incbin: bool,
     pub dot_include: bool,
     pub has_include: bool,
+    /// `__FILE__` or `__builtin_FILE`: the text may put its own path in
+    /// the object.
+    pub file_macro: bool,
 }
 
 /// Everything the lexer extracts from one file's bytes.

@@ -6,7 +6,7 @@
 use super::directive::{Body, Directive, Flags, Parsed, Spec};
 
 /// Bump on any change to the encoding or to what the lexer extracts.
-const MAGIC: &[u8] = b"gg-scan 2\n";
+const MAGIC: &[u8] = b"gg-scan 3\n";
 const CHECK: usize = 8;
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -34,7 +34,11 @@ pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     let f = p.flags;
     out.push(
-        u8::from(f.time_macros) | u8::from(f.incbin) << 1 | u8::from(f.dot_include) << 2 | u8::from(f.has_include) << 3,
+        u8::from(f.time_macros)
+            | u8::from(f.incbin) << 1
+            | u8::from(f.dot_include) << 2
+            | u8::from(f.has_include) << 3
+            | u8::from(f.file_macro) << 4,
     );
     out.extend_from_slice(&(p.directives.len() as u32).to_le_bytes());
     for d in &p.directives {
@@ -111,7 +115,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Parsed> {
     }
     let mut r = Reader { bytes: body, at: MAGIC.len() };
     let f = r.byte()?;
-    let flags = Flags { time_macros: f & 1 != 0, incbin: f & 2 != 0, dot_include: f & 4 != 0, has_include: f & 8 != 0 };
+    let flags = Flags {
+        time_macros: f & 1 != 0,
+        incbin: f & 2 != 0,
+        dot_include: f & 4 != 0,
+        has_include: f & 8 != 0,
+        file_macro: f & 16 != 0,
+    };
     let count = r.u32()?;
     // Bounded by the bytes present: a lying count cannot make us allocate.
     let mut directives = Vec::with_capacity(count.min(body.len()));
@@ -135,7 +145,7 @@ mod tests {
 
     fn sample() -> Parsed {
         Parsed {
-            flags: Flags { time_macros: true, incbin: false, dot_include: true, has_include: false },
+            flags: Flags { time_macros: true, incbin: false, dot_include: true, has_include: false, file_macro: true },
             directives: vec![
                 Directive::Include(Spec::Quote("a.h".into())),
                 Directive::Include(Spec::Angle("sys/b.h".into())),

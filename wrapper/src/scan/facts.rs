@@ -36,6 +36,8 @@ pub struct Facts {
     pub dot_include: bool,
     /// `__has_include` appears.
     pub has_include: bool,
+    /// `__FILE__` or `__builtin_FILE` appears.
+    pub file_macro: bool,
     pub(crate) parsed: Arc<Parsed>,
 }
 
@@ -49,6 +51,7 @@ impl Facts {
             incbin: f.incbin,
             dot_include: f.dot_include,
             has_include: f.has_include,
+            file_macro: f.file_macro,
             parsed,
         }
     }

@@ -72,6 +72,7 @@ pub(crate) fn flags(text: &[u8]) -> Flags {
         incbin: has(".incbin"),
         dot_include: has(".include"),
         has_include: has("__has_include"),
+        file_macro: has("__FILE__") || has("__builtin_FILE"),
     }
 }
 

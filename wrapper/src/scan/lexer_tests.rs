@@ -120,7 +120,8 @@ fn flags_report_time_macros_and_assembler_includes() {
     let f = flags(b"const char *d = __DATE__;\n.incbin \"x\"\n");
     assert!(f.time_macros && f.incbin && !f.dot_include && !f.has_include);
     let f = flags(b"  .include \"m.inc\"\n#if __has_include(<x>)\n");
-    assert!(!f.time_macros && !f.incbin && f.dot_include && f.has_include);
+    assert!(!f.time_macros && !f.incbin && f.dot_include && f.has_include && !f.file_macro);
+    assert!(flags(b"log(__FILE__);\n").file_macro && flags(b"where(__builtin_FILE());\n").file_macro);
 }
 
 #[test]
