@@ -224,3 +224,66 @@ fn a_refusing_or_silent_cache_costs_a_few_misses_and_the_build_is_identical() {
     }
     drop(silent);
 }
+
+#[test]
+fn a_checkout_at_another_path_hits_with_gg_basedir_only_where_the_object_cannot_depend_on_the_path() {
+    let s = Scratch::new();
+    let orig = crate::projects::debian_source("lua5.4").parent().unwrap().join("lua5.4_5.4.4.orig.tar.gz");
+    let (ci, home) = (s.path().join("ci"), s.path().join("home/someone/src"));
+    for dir in [&ci, &home] {
+        std::fs::create_dir_all(dir).unwrap();
+        sh(&s, dir, &format!("tar xzf {}", orig.display()), false);
+    }
+    let (tree_a, tree_b) = (ci.join("lua-5.4.4"), home.join("lua-5.4.4"));
+    let remote = s.path().join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    // (flags, whether a checkout elsewhere may hit): Debian's flags carry
+    // `-g` with a prefix map of the tree (dpkg-buildflags, run in it).
+    let variants = [("", true), ("$(dpkg-buildflags --get CFLAGS)", true), ("-g", false)];
+    for (i, (flags, hits)) in variants.iter().enumerate() {
+        let make = |cc: &str| format!("make clean >/dev/null && make -j2 linux CC='{cc} -std=gnu99' MYCFLAGS=\"{flags}\"");
+        sh(&s, &tree_b, &make("cc"), false);
+        let plain = build_outputs(&tree_b);
+        let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count() as u64;
+        let mut logs = Vec::new();
+        for (tree, who) in [(&tree_a, "a"), (&tree_b, "b")] {
+            let env = format!(
+                "export GG_DIR={}/store-{who}{i} GG_REMOTE_CACHE=file://{} GG_BASEDIR={} GG_LOG=debug",
+                s.path().display(),
+                remote.display(),
+                tree.display()
+            );
+            logs.push(sh(&s, tree, &format!("{env} && {} 2>&1", make("gg-cc")), true));
+        }
+        assert_same_outputs(&plain, &build_outputs(&tree_b), &format!("lua at B with `{flags}`"));
+        let sb = stats(&s, &s.path().join(format!("store-b{i}")));
+        // Compiles reading a header with `__FILE__` (glibc's assert.h)
+        // stay at their own path, whatever the flags.
+        let with_file = logs[0].matches("shared at its own path: an input uses __FILE__").count() as u64;
+        assert!(with_file < objects / 4, "{with_file} of {objects} compiles use __FILE__:\n{}", logs[0]);
+        let expect = if *hits { (objects - with_file, with_file) } else { (0, objects) };
+        assert_eq!((count(&sb, "direct hits"), count(&sb, "misses")), expect, "`{flags}`:\n{sb}");
+    }
+    // `__FILE__` in a source named by its absolute path: the object holds
+    // the path, so B compiles its own.
+    for tree in [&tree_a, &tree_b] {
+        std::fs::write(tree.join("where.c"), "const char *where(void) { return __FILE__; }\n").unwrap();
+    }
+    let compile = |tree: &Path, cc: &str, store: &str| {
+        let env = format!("GG_DIR={store} GG_REMOTE_CACHE=file://{} GG_BASEDIR={}", remote.display(), tree.display());
+        sh(&s, tree, &format!("{env} {cc} -O2 -c {}/where.c -o where.o", tree.display()), true);
+    };
+    compile(&tree_b, "cc", "/nonexistent");
+    let plain = std::fs::read(tree_b.join("where.o")).unwrap();
+    assert!(memchr_has(&plain, tree_b.to_str().unwrap()), "the plain object names its path");
+    let store_b = s.path().join("store-where-b");
+    compile(&tree_a, "gg-cc cc", &s.path().join("store-where-a").display().to_string());
+    compile(&tree_b, "gg-cc cc", &store_b.display().to_string());
+    assert_eq!(std::fs::read(tree_b.join("where.o")).unwrap(), plain, "where.o at B");
+    let sb = stats(&s, &store_b);
+    assert_eq!((count(&sb, "direct hits"), count(&sb, "misses")), (0, 1), "{sb}");
+}
+
+fn memchr_has(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
