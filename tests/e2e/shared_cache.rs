@@ -76,7 +76,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// Lua built from clean through gg-cc with `store` and `env`.
 fn lua(s: &Scratch, tree: &Path, store: &Path, env: &str) {
-    let script = format!("make clean && export GG_DIR={} && {env} make -j2 linux CC='gg-cc -std=gnu99'", store.display());
+    let script =
+        format!("make clean && export GG_DIR={} && {env} make -j2 linux CC='gg-cc -std=gnu99'", store.display());
     sh(s, tree, &script, true);
 }
 
@@ -161,7 +162,8 @@ fn gg_ninja_on_a_fresh_store_builds_json_c_from_an_s3_cache_identically() {
     );
     sh(&s, &tree, &crate::ninja::configure(true), true);
     let build = |store: &str| {
-        let script = format!("ninja -C build -t clean > /dev/null && GG_DIR={store} {env} gg ninja -C build > /dev/null");
+        let script =
+            format!("ninja -C build -t clean > /dev/null && GG_DIR={store} {env} gg ninja -C build > /dev/null");
         sh(&s, &tree, &script, true);
     };
     let a = s.path().join("store-a");
@@ -241,7 +243,8 @@ fn a_checkout_at_another_path_hits_with_gg_basedir_only_where_the_object_cannot_
     // `-g` with a prefix map of the tree (dpkg-buildflags, run in it).
     let variants = [("", true), ("$(dpkg-buildflags --get CFLAGS)", true), ("-g", false)];
     for (i, (flags, hits)) in variants.iter().enumerate() {
-        let make = |cc: &str| format!("make clean >/dev/null && make -j2 linux CC='{cc} -std=gnu99' MYCFLAGS=\"{flags}\"");
+        let make =
+            |cc: &str| format!("make clean >/dev/null && make -j2 linux CC='{cc} -std=gnu99' MYCFLAGS=\"{flags}\"");
         sh(&s, &tree_b, &make("cc"), false);
         let plain = build_outputs(&tree_b);
         let objects = plain.keys().filter(|p| p.extension().is_some_and(|e| e == "o")).count() as u64;

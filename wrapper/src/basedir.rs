@@ -83,8 +83,8 @@ pub fn absolute(s: &str, base: &str) -> String {
 }
 
 /// The depfile layouts gg can write again (`gg_core::depfile`).
-const LAYOUTS: [(&str, fn(&[String], &[String], bool) -> String); 2] =
-    [("gcc", gg_core::depfile::write_gcc), ("clang", gg_core::depfile::write_clang)];
+type Writer = fn(&[String], &[String], bool) -> String;
+const LAYOUTS: [(&str, Writer); 2] = [("gcc", gg_core::depfile::write_gcc), ("clang", gg_core::depfile::write_clang)];
 
 /// The depfile layout of a compiler family.
 pub fn layout(family: crate::toolchain::Family) -> &'static str {

@@ -345,7 +345,8 @@ pub fn add(store: &Store, key: &str, entry: Entry, share: Option<Share>) -> std:
     shared.spawn(Box::new(move || {
         let (travel, entry) = shareable(&store, share, travelling(entry));
         let remote_key = gg_core::shared::manifest_key(&travel.key);
-        let base = take_shared(&travel.key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
+        let base =
+            take_shared(&travel.key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
         if me.push_blobs(&store, &entry.depfile.into_iter().collect::<Vec<_>>()) {
             me.put(&remote_key, &encode(&with_entry(base, entry)));
         }
@@ -370,11 +371,8 @@ fn shareable(store: &Store, share: Share, entry: Entry) -> (Travel, Entry) {
     let Share { travel, file_macro_tied, layout } = share;
     let Some(base) = travel.base.clone() else { return (travel, entry) };
     let own = Travel { key: travel.absolute_key.clone(), base: None, absolute_key: travel.absolute_key.clone() };
-    let why = if file_macro_tied {
-        Some("an input uses __FILE__".to_string())
-    } else {
-        names_path(store, &entry, &base)
-    };
+    let why =
+        if file_macro_tied { Some("an input uses __FILE__".to_string()) } else { names_path(store, &entry, &base) };
     if let Some(why) = why {
         crate::log::debug(&format!("shared at its own path: {why}"));
         return (own, entry);
@@ -454,7 +452,9 @@ mod tests {
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() }, None)
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+            None,
+        )
         .unwrap();
         assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
@@ -534,7 +534,9 @@ mod tests {
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() }, None)
+            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+            None,
+        )
         .unwrap();
         assert!(matches!(lookup_at(&store, "kkey", &own, later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }

@@ -19,7 +19,7 @@ impl Dir {
     }
 }
 
-fn fault(what: String, e: &std::io::Error) -> Fault {
+fn fault(what: &str, e: &std::io::Error) -> Fault {
     let why = format!("{what}: {e}");
     match e.kind() {
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => Fault::Refused(why),
@@ -38,18 +38,18 @@ impl Backend for Dir {
                 if self.root.is_dir() {
                     Ok(None)
                 } else {
-                    Err(fault(format!("cannot read `{}`", self.root.display()), &e))
+                    Err(fault(&format!("cannot read `{}`", self.root.display()), &e))
                 }
             }
-            Err(e) => Err(fault(format!("cannot read `{}`", path.display()), &e)),
+            Err(e) => Err(fault(&format!("cannot read `{}`", path.display()), &e)),
         }
     }
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), Fault> {
         let path = self.root.join(key);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| fault(format!("cannot create `{}`", parent.display()), &e))?;
+            std::fs::create_dir_all(parent).map_err(|e| fault(&format!("cannot create `{}`", parent.display()), &e))?;
         }
-        crate::fsutil::write_atomic(&path, bytes).map_err(|e| fault(format!("cannot write `{}`", path.display()), &e))
+        crate::fsutil::write_atomic(&path, bytes).map_err(|e| fault(&format!("cannot write `{}`", path.display()), &e))
     }
 }

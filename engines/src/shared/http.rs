@@ -78,7 +78,7 @@ impl Http {
 
 /// A status that is not success: 5xx means the server is in trouble
 /// (down), anything else refuses this one call.
-fn status_fault(what: String, status: u16) -> Fault {
+fn status_fault(what: &str, status: u16) -> Fault {
     let why = format!("{what}: HTTP {status}");
     if status >= 500 {
         Fault::Unreachable(why)
@@ -107,7 +107,7 @@ impl Backend for Http {
                 Ok(Some(body))
             }
             404 => Ok(None),
-            s => Err(status_fault(what(), s)),
+            s => Err(status_fault(&what(), s)),
         }
     }
 
@@ -120,7 +120,7 @@ impl Backend for Http {
         let resp = req.send(bytes).map_err(|e| Fault::Unreachable(format!("PUT {url}: {e}")))?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
-            s => Err(status_fault(format!("PUT {url}"), s)),
+            s => Err(status_fault(&format!("PUT {url}"), s)),
         }
     }
 }

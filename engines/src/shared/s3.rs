@@ -32,7 +32,7 @@ impl Bucket {
     }
 }
 
-fn fault(e: gg_wire::aws::s3::S3Error) -> Fault {
+fn fault(e: &gg_wire::aws::s3::S3Error) -> Fault {
     if e.is_transient() {
         Fault::Unreachable(e.to_string())
     } else {
@@ -42,10 +42,10 @@ fn fault(e: gg_wire::aws::s3::S3Error) -> Fault {
 
 impl Backend for Bucket {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Fault> {
-        self.s3.get(&format!("{}{key}", self.prefix)).map_err(fault)
+        self.s3.get(&format!("{}{key}", self.prefix)).map_err(|e| fault(&e))
     }
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), Fault> {
-        self.s3.put(&format!("{}{key}", self.prefix), bytes).map_err(fault)
+        self.s3.put(&format!("{}{key}", self.prefix), bytes).map_err(|e| fault(&e))
     }
 }
