@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Benchmark: "CI then laptop" with a shared cache. GNU bash from its
 # Debian source package (188 objects, make -j2), unpacked and configured
-# twice: machine A's checkout at $work/ci/…, machine B's at
-# $work/home/me/src/…; each "machine" has its own empty local cache. A
+# twice, each with the flags a Debian package build uses (dpkg-buildflags:
+# `-g -O2 -ffile-prefix-map=TREE=.` …): machine A's checkout at
+# $work/ci/…, machine B's at $work/home/me/src/…; each "machine" has its
+# own empty local cache. A
 # builds cold and writes the shared cache; B rebuilds with an empty local
 # cache, the base folder set to its checkout. Side by side in one run:
 #   plain gcc at B (the reference objects and time);
 #   gg-cc with GG_REMOTE_CACHE on nginx (WebDAV) and on s3s-fs (S3);
 #   ccache (Debian's 4.7.5) with remote_storage on the same nginx and
 #     CCACHE_BASEDIR;
-#   sccache (Debian's 0.4.0-pre.6) with SCCACHE_BUCKET/SCCACHE_ENDPOINT on
-#     the same s3s-fs (it has no base folder setting);
+#   sccache 0.4 with SCCACHE_BUCKET/SCCACHE_ENDPOINT on the same s3s-fs
+#     (it has no base folder setting); Debian's sccache is built without
+#     S3, so $SCCACHE (default: sccache on PATH) names one built with it,
+#     e.g. `cargo install sccache --version 0.4.2 --no-default-features
+#     --features s3`; skipped if it cannot use S3;
 #   and a cold gg-cc build at B with no remote cache, with one that
 #     refuses connections, and with one that accepts and never answers.
 # For B: wall time, hits out of 188, objects identical to plain at B.
@@ -31,7 +36,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for m in ci home/me/src; do
-    mkdir -p "$work/$m" && (cd "$work/$m" && tar xzf "$orig" && cd bash-*/ && ./configure -q --without-bash-malloc CC=gcc > /dev/null)
+    mkdir -p "$work/$m" && (cd "$work/$m" && tar xzf "$orig" && cd bash-*/ && CFLAGS="$(dpkg-buildflags --get CFLAGS)" ./configure -q --without-bash-malloc CC=gcc > /dev/null)
 done
 A=$(echo "$work"/ci/bash-*)
 B=$(echo "$work"/home/me/src/bash-*)
@@ -70,6 +75,16 @@ refused=$(port)
 sleep 1
 export AWS_ACCESS_KEY_ID=AKBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
 export PATH=$bin:$PATH
+# Whether $SCCACHE can use an S3 bucket (Debian's cannot).
+SCCACHE=${SCCACHE:-sccache}
+sccache_s3=no
+if command -v "$SCCACHE" > /dev/null; then
+    export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=false SCCACHE_DIR=$work/sc-probe
+    "$SCCACHE" --stop-server > /dev/null 2>&1 || true
+    "$SCCACHE" --start-server > /dev/null 2>&1 && sccache_s3=yes
+    "$SCCACHE" --stop-server > /dev/null 2>&1 || true
+    unset SCCACHE_BUCKET SCCACHE_ENDPOINT SCCACHE_S3_USE_SSL SCCACHE_DIR
+fi
 
 secs() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>&1; e=$(date +%s%N); echo "($e - $s) / 1000000000" | bc -l; }
 # make clean, then a timed make -j2 in folder $1 with CC=$2.
@@ -104,16 +119,17 @@ for r in $(seq "$rounds"); do
     # sccache on s3s-fs: one server per machine, started fresh.
     rm -rf "$work/s3/gg-bench/sccache"
     for m in a b; do
+        [ "$sccache_s3" = yes ] || break
         dir=$A; [ $m = b ] && dir=$B
         export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=false \
             SCCACHE_S3_KEY_PREFIX=sccache SCCACHE_REGION=us-east-1 SCCACHE_DIR=$work/sc-$m
-        sccache --stop-server > /dev/null 2>&1 || true
-        sccache --start-server > /dev/null 2>&1
-        build "$dir" "sccache gcc" >> "$work/sccache-$m"
-        [ $m = b ] && record sccache-hits "$(sccache --show-stats | awk '/^Cache hits / && !/rate/ {print $3; exit}')"
-        sccache --stop-server > /dev/null 2>&1 || true
+        "$SCCACHE" --stop-server > /dev/null 2>&1 || true
+        "$SCCACHE" --start-server > /dev/null 2>&1
+        build "$dir" "$SCCACHE gcc" >> "$work/sccache-$m"
+        [ $m = b ] && record sccache-hits "$("$SCCACHE" --show-stats | awk '/^Cache hits / && !/rate/ {print $3; exit}')"
+        "$SCCACHE" --stop-server > /dev/null 2>&1 || true
     done
-    record sccache-same "$(same)"
+    [ "$sccache_s3" = yes ] && record sccache-same "$(same)"
     unset SCCACHE_BUCKET SCCACHE_ENDPOINT SCCACHE_S3_USE_SSL SCCACHE_S3_KEY_PREFIX SCCACHE_REGION SCCACHE_DIR
     # Cold at B: no remote cache, a refusing one, a silent one.
     rm -rf "$work/g0" "$work/g1" "$work/g2"
@@ -134,8 +150,12 @@ for t in http s3; do
 done
 printf 'ccache http  A %6.2f s   B %6.2f s (%s)  B hits %s  identical %s\n' "$(m ccache-a)" "$(m ccache-b)" \
     "$(ratio "$(m ccache-b)")" "$(m ccache-hits)" "$(sort -u "$work/ccache-same" | tr '\n' ' ')"
-printf 'sccache s3   A %6.2f s   B %6.2f s (%s)  B hits %s  identical %s\n' "$(m sccache-a)" "$(m sccache-b)" \
-    "$(ratio "$(m sccache-b)")" "$(m sccache-hits)" "$(sort -u "$work/sccache-same" | tr '\n' ' ')"
+if [ "$sccache_s3" = yes ]; then
+    printf 'sccache s3   A %6.2f s   B %6.2f s (%s)  B hits %s  identical %s  (%s)\n' "$(m sccache-a)" "$(m sccache-b)" \
+        "$(ratio "$(m sccache-b)")" "$(m sccache-hits)" "$(sort -u "$work/sccache-same" | tr '\n' ' ')" "$("$SCCACHE" --version)"
+else
+    echo "sccache: $SCCACHE cannot use S3 (Debian's is built without it): skipped"
+fi
 n=$(m cold-none)
 printf 'cold gg-cc at B: no remote %.2f s; refusing remote %.2f s (%.3fx); silent remote %.2f s (%.3fx); identical %s\n' \
     "$n" "$(m cold-refused)" "$(echo "$(m cold-refused) / $n" | bc -l)" "$(m cold-silent)" \
