@@ -5,7 +5,7 @@
 //! its S3 keys, AWS credentials, SigV4 and the S3 client both use,
 //! spooling a blob to the store while hashing it, a small thread fan-out
 //! for S3 round trips, and the certificate fingerprint a worker prints and
-//! a client pins.
+//! a client pins, and the timeouts of a cache.
 
 pub mod aws;
 pub mod fanout;
@@ -13,3 +13,4 @@ pub mod fingerprint;
 pub mod payload;
 pub mod protocol;
 pub mod spool;
+pub mod timeouts;

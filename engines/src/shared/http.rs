@@ -20,19 +20,6 @@ pub struct Http {
     auth: Option<String>,
 }
 
-/// Timeouts for a cache: a request that cannot connect, or stalls, for
-/// `timeout` fails (and the remote is then left alone a while); a whole
-/// transfer may take longer, for large blobs.
-fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(timeout))
-        .timeout_per_read(Some(timeout))
-        .timeout_per_write(Some(timeout))
-        .timeout_global(Some(timeout * 30))
-        .max_idle_connections_per_host(16)
-}
-
 impl Http {
     /// A plain HTTP server at `url` (the base under which keys go).
     pub fn plain(url: &str, timeout: Duration) -> Result<Http, String> {
@@ -51,7 +38,7 @@ impl Http {
         let path = path.trim_end_matches('/');
         let base = if path.is_empty() { format!("{scheme}://{host}") } else { format!("{scheme}://{host}/{path}") };
         let trust = (scheme == "https").then(|| crate::remote::Trust::Roots(ureq::tls::TlsConfig::default()));
-        Ok(Http { agent: crate::remote::agent_with(config(timeout), trust), base, auth })
+        Ok(Http { agent: crate::remote::agent_with(gg_wire::timeouts::cache_agent(timeout), trust), base, auth })
     }
 
     /// A gg-worker at `host_port`, over TLS with `tls`, trusted and
@@ -65,7 +52,7 @@ impl Http {
         let token = crate::remote::token(c).map_err(|e| format!("{e:#}"))?;
         let scheme = if tls { "https" } else { "http" };
         Ok(Http {
-            agent: crate::remote::agent_with(config(timeout), trust),
+            agent: crate::remote::agent_with(gg_wire::timeouts::cache_agent(timeout), trust),
             base: format!("{scheme}://{host}/v1/cache"),
             auth: token.map(|t| format!("Bearer {t}")),
         })

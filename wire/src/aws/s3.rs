@@ -112,15 +112,7 @@ impl S3 {
     /// to answer is a miss, not a wait).
     pub fn for_cache(endpoint: Option<&str>, bucket: &str, region: &str, creds: Credentials, timeout: Duration) -> S3 {
         let mut s3 = S3::new(endpoint, bucket, region, creds);
-        s3.agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(timeout))
-            .timeout_per_read(Some(timeout))
-            .timeout_per_write(Some(timeout))
-            .timeout_global(Some(timeout * 30))
-            .max_idle_connections_per_host(16)
-            .build()
-            .new_agent();
+        s3.agent = crate::timeouts::cache_agent(timeout).build().new_agent();
         s3.attempts = 1;
         s3
     }
