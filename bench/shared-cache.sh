@@ -79,7 +79,7 @@ export PATH=$bin:$PATH
 SCCACHE=${SCCACHE:-sccache}
 sccache_s3=no
 if command -v "$SCCACHE" > /dev/null; then
-    export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=false SCCACHE_DIR=$work/sc-probe
+    export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=off SCCACHE_DIR=$work/sc-probe
     "$SCCACHE" --stop-server > /dev/null 2>&1 || true
     "$SCCACHE" --start-server > /dev/null 2>&1 && sccache_s3=yes
     "$SCCACHE" --stop-server > /dev/null 2>&1 || true
@@ -100,29 +100,29 @@ for r in $(seq "$rounds"); do
     build "$B" gcc >> "$work/plain"
     sums "$B" > "$work/plain.sums"
     # gg, on each back end.
-    for be in "http://127.0.0.1:$nport/gg" "s3://gg-bench/gg"; do
+    # Each round under fresh prefixes: an empty shared cache.
+    for be in "http://127.0.0.1:$nport/gg$r" "s3://gg-bench/gg$r"; do
         tag=${be%%:*}
-        rm -rf "$work/ga" "$work/gb" "$ngx/root/gg" "$work/s3/gg-bench/gg"
+        rm -rf "$work/ga" "$work/gb"
         GG_S3_ENDPOINT=http://127.0.0.1:$sport GG_REMOTE_CACHE=$be GG_BASEDIR=$A GG_DIR=$work/ga build "$A" gg-cc >> "$work/gg-$tag-a"
         GG_S3_ENDPOINT=http://127.0.0.1:$sport GG_REMOTE_CACHE=$be GG_BASEDIR=$B GG_DIR=$work/gb build "$B" gg-cc >> "$work/gg-$tag-b"
         record "gg-$tag-hits" "$(gghits "$work/gb")"
         record "gg-$tag-same" "$(same)"
     done
     # ccache on nginx.
-    rm -rf "$work/ca" "$work/cb" "$ngx/root/ccache"
-    export CCACHE_REMOTE_STORAGE=http://127.0.0.1:$nport/ccache
+    rm -rf "$work/ca" "$work/cb"
+    export CCACHE_REMOTE_STORAGE=http://127.0.0.1:$nport/ccache$r
     CCACHE_DIR=$work/ca CCACHE_BASEDIR=$A build "$A" "ccache gcc" >> "$work/ccache-a"
     CCACHE_DIR=$work/cb CCACHE_BASEDIR=$B build "$B" "ccache gcc" >> "$work/ccache-b"
     record ccache-hits "$(CCACHE_DIR=$work/cb ccache --print-stats | awk -F'\t' '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" {s += $2} END {print s + 0}')"
     record ccache-same "$(same)"
     unset CCACHE_REMOTE_STORAGE
     # sccache on s3s-fs: one server per machine, started fresh.
-    rm -rf "$work/s3/gg-bench/sccache"
     for m in a b; do
         [ "$sccache_s3" = yes ] || break
         dir=$A; [ $m = b ] && dir=$B
-        export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=false \
-            SCCACHE_S3_KEY_PREFIX=sccache SCCACHE_REGION=us-east-1 SCCACHE_DIR=$work/sc-$m
+        export SCCACHE_BUCKET=gg-bench SCCACHE_ENDPOINT=127.0.0.1:$sport SCCACHE_S3_USE_SSL=off \
+            SCCACHE_S3_KEY_PREFIX=sccache$r SCCACHE_REGION=us-east-1 SCCACHE_DIR=$work/sc-$m
         "$SCCACHE" --stop-server > /dev/null 2>&1 || true
         "$SCCACHE" --start-server > /dev/null 2>&1
         build "$dir" "$SCCACHE gcc" >> "$work/sccache-$m"

@@ -34,7 +34,7 @@
 //! [cache]
 //! remote = "s3://my-bucket/gg"        # GG_REMOTE_CACHE: s3://, http(s)://, gg(s)://, file:// (crate::shared)
 //! read_only = true                    # GG_REMOTE_CACHE_READ_ONLY=1: never write back
-//! timeout_secs = 2                    # GG_REMOTE_CACHE_TIMEOUT
+//! timeout_secs = 0.5                  # GG_REMOTE_CACHE_TIMEOUT
 //! base_dir = "/home/me/src"           # GG_BASEDIR: paths below shared relative to it
 //! ```
 //!

@@ -49,7 +49,7 @@ vars! {
         "a cache shared between machines: `s3://BUCKET/PREFIX`, `http(s)://HOST/PATH`, `gg(s)://WORKER:PORT`, `file:///FOLDER`";
     REMOTE_CACHE_READ_ONLY: "GG_REMOTE_CACHE_READ_ONLY", "[cache] read_only", "off",
         "`1`: read from the remote cache, never write to it (untrusted builds)";
-    REMOTE_CACHE_TIMEOUT: "GG_REMOTE_CACHE_TIMEOUT", "[cache] timeout_secs", "2",
+    REMOTE_CACHE_TIMEOUT: "GG_REMOTE_CACHE_TIMEOUT", "[cache] timeout_secs", "0.5",
         "seconds a remote cache request may take; past it, or on a refused connection, the remote is left alone for a minute";
     BASEDIR: "GG_BASEDIR", "[cache] base_dir", "none",
         "paths under this folder are shared relative to it, so checkouts elsewhere hit (where the object cannot depend on the path)";

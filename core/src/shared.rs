@@ -37,7 +37,7 @@ use crate::{Name, Reduction, Store};
 /// How long an unreachable remote is left alone.
 pub const DOWN_FOR: Duration = Duration::from_secs(60);
 /// A request's default time limit, in seconds (`[cache] timeout_secs`).
-pub const DEFAULT_TIMEOUT_SECS: f64 = 2.0;
+pub const DEFAULT_TIMEOUT_SECS: f64 = 0.5;
 /// Threads writing entries back at once.
 const UPLOADERS: usize = 4;
 
@@ -203,7 +203,9 @@ impl Shared {
         self.read_only
     }
 
-    fn is_down(&self) -> bool {
+    /// Whether the remote is being left alone (it was unreachable less
+    /// than [`DOWN_FOR`] ago): lookups then are not asked, nor counted.
+    pub fn is_down(&self) -> bool {
         self.down.load(Ordering::Relaxed)
     }
 

@@ -248,6 +248,9 @@ fn lookup_shared(
     travel: &Travel,
     now: i128,
 ) -> Option<Entry> {
+    if shared.is_down() {
+        return None;
+    }
     let remote = match shared.get(&gg_core::shared::manifest_key(&travel.key)) {
         Some(bytes) => match decode(&bytes) {
             Some(m) => Manifest { entries: m.entries.into_iter().map(travelling).collect() },
