@@ -21,7 +21,7 @@ fn nginx(s: &Scratch) -> (Proc, String, PathBuf) {
     let port = free_port();
     let d = dir.display();
     // As root, workers would drop to `nobody`, who cannot write `root`.
-    let user = if nix_is_root() { "user root;" } else { "" };
+    let user = if is_root() { "user root;" } else { "" };
     let conf = format!(
         "{user}\ndaemon off;\nworker_processes 2;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\nevents {{}}\n\
          http {{\n access_log {d}/access.log;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
@@ -45,7 +45,7 @@ fn nginx(s: &Scratch) -> (Proc, String, PathBuf) {
     (Proc(child), format!("http://127.0.0.1:{port}/gg/cache"), root.join("gg/cache"))
 }
 
-fn nix_is_root() -> bool {
+fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }

@@ -373,29 +373,31 @@ pub struct Share {
 fn shareable(store: &Store, share: Share, entry: Entry) -> (Travel, Entry) {
     let Share { travel, file_macro_tied, layout } = share;
     let Some(base) = travel.base.clone() else { return (travel, entry) };
-    let own = Travel { key: travel.absolute_key.clone(), base: None, absolute_key: travel.absolute_key.clone() };
-    let why =
+    let tied =
         if file_macro_tied { Some("an input uses __FILE__".to_string()) } else { names_path(store, &entry, &base) };
-    if let Some(why) = why {
-        crate::log::debug(&format!("shared at its own path: {why}"));
-        return (own, entry);
-    }
-    let mut entry = map_paths(entry, &|p| crate::basedir::relative(p, &base).into_owned());
-    if let Some(d) = entry.depfile {
-        let text = store.get(&d).ok().and_then(|b| String::from_utf8(b).ok());
-        let marked = text.as_deref().and_then(|t| crate::basedir::depfile_travelling(t, &base, layout));
-        match marked.filter(|t| !t.contains(base.as_str())) {
-            Some(t) => match store.put_bytes(gg_core::Kind::Value, t.as_bytes()) {
-                Ok(n) => entry.depfile = Some(n),
-                Err(_) => return (own, map_paths(entry, &|p| crate::basedir::absolute(p, &base))),
-            },
-            None => {
-                crate::log::debug("shared at its own path: the depfile cannot be written again for another folder");
-                return (own, map_paths(entry, &|p| crate::basedir::absolute(p, &base)));
+    // The depfile as it travels, stored so it can be put like any blob.
+    let depfile = || match entry.depfile {
+        None => Ok(None),
+        Some(d) => {
+            let text = store.get(&d).ok().and_then(|b| String::from_utf8(b).ok());
+            let marked = text.as_deref().and_then(|t| crate::basedir::depfile_travelling(t, &base, layout));
+            match marked.filter(|t| !t.contains(base.as_str())) {
+                Some(t) => store.put_bytes(gg_core::Kind::Value, t.as_bytes()).map(Some).map_err(|e| e.to_string()),
+                None => Err("the depfile cannot be written again for another folder".to_string()),
             }
         }
+    };
+    match tied.map_or_else(depfile, Err) {
+        Ok(depfile) => {
+            let entry = Entry { depfile, ..map_paths(entry, &|p| crate::basedir::relative(p, &base).into_owned()) };
+            (travel, entry)
+        }
+        Err(why) => {
+            crate::log::debug(&format!("shared at its own path: {why}"));
+            let own = Travel { key: travel.absolute_key.clone(), base: None, absolute_key: travel.absolute_key };
+            (own, entry)
+        }
     }
-    (travel, entry)
 }
 
 /// Why the compile's object or what it printed holds `base`'s path, if
