@@ -315,6 +315,41 @@ impl Shared {
         Some(red)
     }
 
+    /// Takes in what a shared entry for `thunk` carries: its small blobs
+    /// (checked against their names), every other blob its reduction
+    /// names (fetched), then the reduction, recorded locally. False on
+    /// any fault or missing blob: the entry is then a miss.
+    pub fn adopt(&self, store: &Store, thunk: &Name, carried: &Carried) -> bool {
+        for (n, bytes) in &carried.blobs {
+            if Name::of_bytes(n.kind(), bytes) != *n {
+                self.note_bad(&format!("an entry for `{thunk}` carries other bytes than `{n}`: not used"));
+                return false;
+            }
+            if !store.has(n) {
+                if let Err(e) = store.put_bytes(n.kind(), bytes) {
+                    debug(&format!("cannot keep `{n}` in the local store: {e}"));
+                    return false;
+                }
+            }
+            self.there.lock().expect("there").insert(*n);
+        }
+        let red: Reduction = match serde_json::from_slice(&carried.reduction) {
+            Ok(r) => r,
+            Err(e) => {
+                self.note_bad(&format!("an entry for `{thunk}` carries no whole reduction ({e}): not used"));
+                return false;
+            }
+        };
+        if !self.fetch_blobs(store, &blobs_of(&red)) {
+            return false;
+        }
+        if let Err(e) = store.write_reduction(thunk, &red) {
+            debug(&format!("cannot record `{thunk}` in the local store: {e}"));
+            return false;
+        }
+        true
+    }
+
     /// Writes `thunk`'s reduction back, after every blob it names, in the
     /// background (see [`Shared::finish`]). A blob not in the local store
     /// (left on a worker) means nothing is written.
@@ -399,6 +434,37 @@ fn recently_down(marker: &Path, url: &str) -> bool {
     let young =
         m.modified().ok().and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|age| age < DOWN_FOR);
     young && std::fs::read(marker).is_ok_and(|b| b == url.as_bytes())
+}
+
+/// Blobs at most this big travel inside a shared direct-mode entry (see
+/// [`Carried`]): a compile's depfile, what it printed, a small object.
+pub const CARRY_LIMIT: u64 = 16 * 1024;
+
+/// What a shared direct-mode entry carries besides its inputs: its
+/// thunk's reduction (as under `reductions/`) and the blobs of at most
+/// [`CARRY_LIMIT`] bytes it and the depfile name. A remote direct hit
+/// then costs the manifest and the object, two requests, not four
+/// (manifest, depfile, reduction, object) in a row.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    pub reduction: Vec<u8>,
+    pub blobs: Vec<(Name, Vec<u8>)>,
+}
+
+/// What an entry for `thunk` carries from `store`, with `more` (the
+/// depfile) among its small blobs; None if the store has no reduction.
+pub fn carry(store: &Store, thunk: &Name, more: &[Name]) -> Option<Carried> {
+    let red = store.local_reduction(thunk)?;
+    let mut blobs: Vec<(Name, Vec<u8>)> = Vec::new();
+    for n in blobs_of(&red).iter().chain(more) {
+        if n.size() <= CARRY_LIMIT && !blobs.iter().any(|(m, _)| m == n) {
+            // A blob left elsewhere (on a worker) is fetched by name.
+            if let Ok(bytes) = store.get(n) {
+                blobs.push((*n, bytes));
+            }
+        }
+    }
+    Some(Carried { reduction: serde_json::to_vec(&red).expect("reductions serialise"), blobs })
 }
 
 /// Every blob a reduction names.

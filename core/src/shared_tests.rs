@@ -72,6 +72,43 @@ fn a_blob_with_other_bytes_than_its_name_or_a_damaged_reduction_is_a_miss() {
 }
 
 #[test]
+fn what_an_entry_carries_leaves_only_the_large_object_to_fetch_and_wrong_bytes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let a = Store::open(dir.path().join("a")).unwrap();
+    a.attach_shared(tier(&remote, &a, false));
+    let big = vec![7u8; CARRY_LIMIT as usize + 1];
+    let (thunk, red) = reduction_of(&a, &big);
+    let depfile = a.put_bytes(Kind::Value, b"a.o: a.c a.h\n").unwrap();
+    a.set_reduction(&thunk, &red).unwrap();
+    a.shared().unwrap().finish();
+    let carried = carry(&a, &thunk, &[depfile]).unwrap();
+    let small: Vec<Name> = carried.blobs.iter().map(|(n, _)| *n).collect();
+    assert_eq!(small, vec![red.stderr.unwrap(), depfile], "the warning and the depfile, not the object");
+    // The remote's reduction record gone: only the object is read there.
+    std::fs::remove_file(remote.join(reduction_key(&thunk))).unwrap();
+    let b = Store::open(dir.path().join("b")).unwrap();
+    b.attach_shared(tier(&remote, &b, false));
+    assert!(b.shared().unwrap().adopt(&b, &thunk, &carried));
+    assert_eq!(b.local_reduction(&thunk), Some(red.clone()));
+    assert_eq!(b.get(&red.outputs[0].1).unwrap(), big);
+    assert_eq!(b.get(&depfile).unwrap(), b"a.o: a.c a.h\n");
+    // Carried bytes that are not what their name says: refused, kept nowhere.
+    let c = Store::open(dir.path().join("c")).unwrap();
+    c.attach_shared(tier(&remote, &c, false));
+    let mut bad = carried.clone();
+    bad.blobs[1].1 = b"a.o: a.c b.h\n".to_vec();
+    assert!(!c.shared().unwrap().adopt(&c, &thunk, &bad));
+    assert!(!c.has(&depfile) && c.local_reduction(&thunk).is_none());
+    assert_eq!(c.shared().unwrap().counts.errors.load(Ordering::Relaxed), 1);
+    // A large blob the remote lost: a miss, no reduction recorded.
+    std::fs::remove_file(remote.join(blob_key(&red.outputs[0].1))).unwrap();
+    assert!(!c.shared().unwrap().adopt(&c, &thunk, &carried));
+    assert!(c.local_reduction(&thunk).is_none());
+}
+
+#[test]
 fn a_read_only_tier_reads_but_never_writes() {
     let dir = tempfile::tempdir().unwrap();
     let remote = dir.path().join("remote");

@@ -26,9 +26,9 @@ pub use crate::stamp::{changed_since, now_ns, stat_of, Stat};
 use serde::{Deserialize, Serialize};
 
 /// Bump when the key's inputs or the manifest's meaning change.
-pub const MANIFEST_VERSION: u32 = 3;
+pub const MANIFEST_VERSION: u32 = 4;
 /// The first bytes of every manifest file.
-const MAGIC: &[u8] = b"gg-manifest 3\n";
+const MAGIC: &[u8] = b"gg-manifest 4\n";
 /// Bytes of blake3 checksum after the body.
 const SUM: usize = 8;
 const MAX_ENTRIES: usize = 16;
@@ -54,6 +54,9 @@ pub struct Entry {
     pub probes: Vec<(String, bool)>,
     /// Where a header shadowing one of `files` would appear (see `shadow`).
     pub shadows: Shadows,
+    /// In the shared cache only: the thunk's reduction and small blobs,
+    /// so a remote hit costs two requests (see `gg_core::shared::Carried`).
+    pub carried: Option<gg_core::shared::Carried>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -191,7 +194,10 @@ fn check(entry: &Entry, now: i128) -> Result<(), String> {
         let path = Path::new(&f.path);
         let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
         if !same_stat {
-            match Name::of_file(path) {
+            // Through the scanner's facts: an entry from the shared cache
+            // has no stat here, and the facts index (in the store since
+            // an earlier compile) knows most headers by theirs.
+            match crate::scan::hash_now(&f.path) {
                 Ok(n) if n == f.hash => {}
                 _ => return Err(format!("`{}` changed", f.path)),
             }
@@ -251,6 +257,7 @@ fn lookup_shared(
     if shared.is_down() {
         return None;
     }
+    crate::scan::use_store(store.root());
     let remote = match shared.get(&gg_core::shared::manifest_key(&travel.key)) {
         Some(bytes) => match decode(&bytes) {
             Some(m) => Manifest { entries: m.entries.into_iter().map(travelling).collect() },
@@ -267,9 +274,12 @@ fn lookup_shared(
     };
     let found = remote.entries.iter().map(here).find(|e| check(e, now).is_ok());
     keep_shared(&travel.key, remote);
-    let fetched = found.and_then(|e| with_depfile_here(store, shared, e, travel.base.as_deref()));
+    // What the entry carries first: then the depfile and the reduction
+    // are here, and only the object is left to fetch.
+    let adopted = found.filter(|e| e.carried.as_ref().is_none_or(|c| shared.adopt(store, &e.thunk, c)));
+    let fetched = adopted.and_then(|e| with_depfile_here(store, shared, e, travel.base.as_deref()));
     shared.note_lookup(fetched.is_some());
-    let mut entry = fetched?;
+    let mut entry = Entry { carried: None, ..fetched? };
     // This machine's stats, so its next hit needs no hashing.
     for f in &mut entry.files {
         f.stat = stat_of(Path::new(&f.path), now);
@@ -346,11 +356,16 @@ pub fn add(store: &Store, key: &str, entry: Entry, share: Option<Share>) -> std:
     let Some(shared) = store.shared().filter(|s| !s.read_only()) else { return Ok(()) };
     let (me, store) = (std::sync::Arc::clone(shared), store.clone());
     shared.spawn(Box::new(move || {
-        let (travel, entry) = shareable(&store, share, travelling(entry));
+        let (travel, mut entry) = shareable(&store, share, travelling(entry));
+        let depfile: Vec<Name> = entry.depfile.into_iter().collect();
+        entry.carried = gg_core::shared::carry(&store, &entry.thunk, &depfile);
         let remote_key = gg_core::shared::manifest_key(&travel.key);
         let base =
             take_shared(&travel.key).or_else(|| me.get(&remote_key).and_then(|b| decode(&b))).unwrap_or_default();
-        if me.push_blobs(&store, &entry.depfile.into_iter().collect::<Vec<_>>()) {
+        // A depfile the entry does not carry goes first, as a blob.
+        let carried = |n: &Name| entry.carried.as_ref().is_some_and(|c| c.blobs.iter().any(|(m, _)| m == n));
+        let loose: Vec<Name> = depfile.into_iter().filter(|n| !carried(n)).collect();
+        if me.push_blobs(&store, &loose) {
             me.put(&remote_key, &encode(&with_entry(base, entry)));
         }
     }));
@@ -457,7 +472,14 @@ mod tests {
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+            Entry {
+                files: vec![file],
+                thunk,
+                depfile: None,
+                probes: vec![],
+                shadows: Shadows::default(),
+                carried: None,
+            },
             None,
         )
         .unwrap();
@@ -482,8 +504,13 @@ mod tests {
                 dirs: vec![("/inc".into(), Some(stat)), ("/inc/sys".into(), None)],
                 present: vec!["/usr/include/y.h".into()],
             },
+            carried: Some(gg_core::shared::Carried {
+                reduction: br#"{"outputs":[]}"#.to_vec(),
+                blobs: vec![(Name::of_value(b"a.o: a.c"), b"a.o: a.c".to_vec())],
+            }),
         };
-        let other = Entry { depfile: None, probes: vec![], shadows: Shadows::default(), ..entry.clone() };
+        let other =
+            Entry { depfile: None, probes: vec![], shadows: Shadows::default(), carried: None, ..entry.clone() };
         let manifest = Manifest { entries: vec![entry, other] };
         let bytes = encode(&manifest);
         assert_eq!(decode(&bytes).unwrap().entries, manifest.entries);
@@ -506,8 +533,13 @@ mod tests {
         let probes =
             vec![(absent.to_string_lossy().into_owned(), false), (present.to_string_lossy().into_owned(), true)];
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(&store, "kkey", Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default() }, None)
-            .unwrap();
+        add(
+            &store,
+            "kkey",
+            Entry { files: vec![], thunk, depfile: None, probes, shadows: Shadows::default(), carried: None },
+            None,
+        )
+        .unwrap();
         assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
         fs::write(&absent, "").unwrap();
         assert!(
@@ -539,7 +571,14 @@ mod tests {
         add(
             &store,
             "kkey",
-            Entry { files: vec![file], thunk, depfile: None, probes: vec![], shadows: Shadows::default() },
+            Entry {
+                files: vec![file],
+                thunk,
+                depfile: None,
+                probes: vec![],
+                shadows: Shadows::default(),
+                carried: None,
+            },
             None,
         )
         .unwrap();

@@ -248,7 +248,14 @@ pub fn commit(
     manifest::add(
         job.store,
         key,
-        Entry { files: prepared.files, thunk: name, depfile, probes: prepared.probes, shadows: prepared.shadows },
+        Entry {
+            files: prepared.files,
+            thunk: name,
+            depfile,
+            probes: prepared.probes,
+            shadows: prepared.shadows,
+            carried: None,
+        },
         share,
     )?;
     Ok(())

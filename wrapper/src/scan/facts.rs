@@ -90,6 +90,16 @@ pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
     facts_with(path, &meta, root.as_deref())
 }
 
+/// The content name of the file at `path` as it is now (its metadata
+/// taken afresh, not as this round first saw it), through the facts
+/// cache and the store's facts index: a direct-mode check of an entry
+/// with no stat of this machine's (one from the shared cache).
+pub fn hash_now(path: &str) -> io::Result<Name> {
+    let root = STORE_ROOT.read().unwrap().clone();
+    let meta = fs::metadata(path)?;
+    facts_with(path, &meta, root.as_deref()).map(|f| f.hash)
+}
+
 /// [`facts`] given the metadata the caller already has, with directives
 /// kept in the store at `root`.
 pub(crate) fn facts_with(path: &str, meta: &fs::Metadata, root: Option<&Path>) -> io::Result<Arc<Facts>> {

@@ -34,7 +34,7 @@ mod macros;
 mod options;
 mod walk;
 
-pub use facts::{facts, take_written, use_store, Facts};
+pub use facts::{facts, hash_now, take_written, use_store, Facts};
 pub(crate) use found::chain_id;
 pub use index::flush as flush_index;
 
