@@ -45,6 +45,7 @@ impl Engine {
                     bucket,
                     invoker,
                     c.strict.unwrap_or(false),
+                    Duration::from_secs_f64(c.straggler_secs.unwrap_or(gg_core::env::DEFAULT_STRAGGLER_SECS)),
                 ))))
             }
         }
@@ -89,10 +90,15 @@ impl Engine {
                 }
             }
             Engine::Lambda(l) => {
-                let invocations = l.invocations.load(Ordering::Relaxed);
-                let retried = l.retried.load(Ordering::Relaxed);
+                let t = &l.timing;
+                let invocations = t.invocations.load(Ordering::Relaxed);
+                let retried = t.retried.load(Ordering::Relaxed);
                 if invocations > 0 {
                     lines.push(format!("{invocations} lambda invocation(s), {retried} of them retries"));
+                }
+                let duplicated = t.duplicated.load(Ordering::Relaxed);
+                if duplicated > 0 {
+                    lines.push(format!("{duplicated} slow invocation(s) started again"));
                 }
                 let hits = l.bucket_hits.load(Ordering::Relaxed);
                 if hits > 0 {

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -24,29 +25,26 @@ use gg_core::{Kind, Name, Store, Thunk};
 use gg_wire::fanout;
 use gg_wire::payload::{reduction_key, Answer, Invocation, INLINE_BUDGET};
 
+use super::attempts::{self, Ended, Timing, ATTEMPTS};
 use super::blobs::Bucket;
-use super::invoke::{InvokeError, Invoker};
+use super::invoke::Invoker;
 use crate::fallback::Fallback;
 
 /// Inputs and outputs up to this size travel inside the payloads.
 pub const INLINE_LIMIT: u64 = 64 * 1024;
-
-/// Invocations of one chain before a function error is reported.
-const ATTEMPTS: u32 = 3;
 
 /// Runs thunks as Lambda invocations.
 #[derive(Debug)]
 pub struct LambdaExecutor {
     store: Store,
     bucket: Bucket,
-    invoker: Invoker,
+    invoker: Arc<Invoker>,
     local: LocalExecutor,
     /// Runs thunks here, or fails them, when the service cannot be used.
     fallback: Fallback,
-    /// Invocations made (retries included).
-    pub invocations: AtomicUsize,
-    /// Invocations made again after a function error or a lost answer.
-    pub retried: AtomicUsize,
+    /// Durations, counts of invocations, retries and duplicates, and
+    /// whether the function is taken as silent (see `attempts`).
+    pub timing: Timing,
     /// Thunks answered from reductions in the bucket.
     pub bucket_hits: AtomicUsize,
 }
@@ -61,15 +59,16 @@ enum Unusable {
 }
 
 impl LambdaExecutor {
-    pub fn new(store: Store, bucket: Bucket, invoker: Invoker, strict: bool) -> LambdaExecutor {
+    /// `straggler` is the least time before an invocation with no answer
+    /// is duplicated (`GG_STRAGGLER_SECS`).
+    pub fn new(store: Store, bucket: Bucket, invoker: Invoker, strict: bool, straggler: Duration) -> LambdaExecutor {
         LambdaExecutor {
             local: LocalExecutor::new(store.clone()),
             store,
             bucket,
-            invoker,
+            invoker: Arc::new(invoker),
             fallback: Fallback::new(strict, "the lambda engine cannot run thunks", "running them locally"),
-            invocations: AtomicUsize::new(0),
-            retried: AtomicUsize::new(0),
+            timing: Timing::new(straggler),
             bucket_hits: AtomicUsize::new(0),
         }
     }
@@ -78,6 +77,12 @@ impl LambdaExecutor {
         if let Some(outcomes) = self.answer_from_bucket(chain) {
             self.bucket_hits.fetch_add(chain.len(), Ordering::Relaxed);
             return outcomes.into_iter().map(Ok).collect();
+        }
+        if gg_core::interrupt::interrupted() {
+            return chain.iter().map(|_| Err(ExecError::engine("interrupted"))).collect();
+        }
+        if let Some(why) = self.timing.silent() {
+            return self.fallback.answer(chain.len(), &why, || self.run_local(chain));
         }
         let why = match self.run_remote(chain) {
             Ok(answers) => return answers,
@@ -115,42 +120,33 @@ impl LambdaExecutor {
 
     fn run_remote(&self, chain: &[&Thunk]) -> Result<Vec<Result<Outcome, ExecError>>, Unusable> {
         let (invocation, sent_to_s3) = self.invocation(chain).map_err(Unusable::Service)?;
-        let payload = serde_json::to_vec(&invocation).expect("serializable");
+        let payload = Arc::new(serde_json::to_vec(&invocation).expect("serializable"));
+        let first = chain.first().map(|t| t.name().to_string()).unwrap_or_default();
         let mut reuploaded = false;
-        let mut last = String::new();
-        let mut attempt = 0;
-        while attempt < ATTEMPTS {
-            attempt += 1;
-            self.invocations.fetch_add(1, Ordering::Relaxed);
-            let body = match self.invoker.invoke(&payload) {
-                Ok(body) => body,
-                Err(e @ (InvokeError::Function { .. } | InvokeError::Lost(_))) => {
-                    last = e.to_string();
-                    if attempt < ATTEMPTS {
-                        self.retried.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
-                    continue;
+        loop {
+            let body = match attempts::invoke(&self.invoker, &payload, &self.timing, &first) {
+                Ended::Answer(body) => body,
+                Ended::Failed(last) => {
+                    return Err(Unusable::Report(format!(
+                        "{} failed {ATTEMPTS} times running thunk {first}; last: {last}",
+                        self.invoker.describe()
+                    )))
                 }
-                Err(e) => return Err(Unusable::Service(format!("{}: {e}", self.invoker.describe()))),
+                Ended::Service(e) => return Err(Unusable::Service(format!("{}: {e}", self.invoker.describe()))),
+                Ended::Silent(why) => return Err(Unusable::Service(format!("{}: {why}", self.invoker.describe()))),
+                Ended::Interrupted => return Err(Unusable::Report("interrupted".into())),
             };
             let answer: Answer = serde_json::from_slice(&body)
                 .map_err(|e| Unusable::Service(format!("{}: the answer is not gg's: {e}", self.invoker.describe())))?;
             if answer.failures.iter().any(|f| f.kind == "missing") && !reuploaded {
                 // The bucket lost blobs it was thought to hold.
                 reuploaded = true;
-                attempt -= 1;
                 self.bucket.forget(&sent_to_s3);
                 self.bucket.upload(&sent_to_s3).map_err(Unusable::Service)?;
                 continue;
             }
             return Ok(self.answers(chain, answer));
         }
-        let first = chain.first().map(|t| t.name().to_string()).unwrap_or_default();
-        Err(Unusable::Report(format!(
-            "{} failed {ATTEMPTS} times running thunk {first}; last: {last}",
-            self.invoker.describe()
-        )))
     }
 
     /// The payload for `chain`, with small inputs inline and the others
