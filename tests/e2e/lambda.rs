@@ -228,7 +228,13 @@ fn a_thunk_runs_as_an_invocation_with_its_blobs_and_reduction_in_s3() {
     for v in &values {
         assert!(blobs.iter().any(|b| b == v), "every output is in S3: {v} not in {blobs:?}");
     }
-    assert_eq!(cloud.objects("reductions"), [t], "the reduction is in S3");
+    assert_eq!(cloud.objects("reductions"), [t.clone()], "the reduction is in S3");
+    // The function's log, as CloudWatch would show it: ready, then one
+    // line per invocation.
+    let log = cloud.function_log(0);
+    assert!(log.starts_with("gg-worker lambda: ready: runtime API"), "{log}");
+    let line = log.lines().find(|l| l.contains(": invocation ")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains(&format!("{t} ok in ")) && line.ends_with(" s"), "{line}");
     // The scratch folder holds only the store once the invocation is over.
     let left: Vec<_> = std::fs::read_dir(cloud.scratch(0)).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["gg-store"], "the scratch folder was cleaned");
@@ -244,6 +250,7 @@ fn a_thunks_own_failure_is_reported_once_with_its_stderr() {
     let err = text(&out.stderr);
     assert!(err.contains(&t) && err.contains("no such header"), "the thunk and its stderr are shown:\n{err}");
     assert!(err.contains("1 lambda invocation(s), 0 of them retries"), "not retried:\n{err}");
+    assert!(cloud.function_log(0).contains(&format!("{t} exit in ")), "{}", cloud.function_log(0));
 }
 
 #[test]
@@ -390,8 +397,12 @@ fn lua_from_debian_builds_on_lambda_identically_and_a_fresh_machine_hits_the_buc
     assert_same_outputs(&plain, &build_outputs(&tree), "lua compiled on lambda");
     let reductions = cloud.objects("reductions").len();
     assert!(reductions >= objects, "every compile left its reduction in S3 ({reductions} for {objects} objects)");
-    let served: Vec<usize> = (0..3).filter(|i| cloud.function_log(*i).is_empty()).collect();
-    assert_eq!(served.len(), 3, "the functions reported no errors");
+    for i in 0..3 {
+        let log = cloud.function_log(i);
+        let bad =
+            |l: &&str| l.contains(": error ") || l.contains("cannot answer") || !l.starts_with("gg-worker lambda: ");
+        assert!(log.lines().find(bad).is_none(), "function {i} reported an error:\n{log}");
+    }
 
     // Another machine: an empty store, and no function running at all.
     // Every compile must come from the reductions in the bucket.
@@ -542,10 +553,8 @@ fn upload_puts_files_in_the_bucket_under_their_names() {
     );
 }
 
-#[test]
-fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
-    use crate::projects::{assert_same_outputs, build_outputs, sh};
-    let s = Scratch::new();
+/// A CMake project of three compiles, an archive and a link, in `src/`.
+fn cmake_project(s: &Scratch) {
     s.write(
         "src/CMakeLists.txt",
         "cmake_minimum_required(VERSION 3.13)\nproject(t C)\nadd_library(parts STATIC a.c b.c)\n\
@@ -557,6 +566,13 @@ fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
         "src/main.c",
         "#include <stdio.h>\nint a(void); int b(void);\nint main(void) { printf(\"%d\\n\", a() + b()); return 0; }\n",
     );
+}
+
+#[test]
+fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
+    use crate::projects::{assert_same_outputs, build_outputs, sh};
+    let s = Scratch::new();
+    cmake_project(&s);
     let configure = "cmake -S src -B build -G Ninja -DCMAKE_C_COMPILER=gcc > /dev/null";
     sh(&s, s.path(), &format!("{configure} && ninja -C build > /dev/null"), false);
     let plain = build_outputs(&s.path().join("build"));
@@ -575,6 +591,49 @@ fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
     assert_eq!(sh(&s, s.path(), "build/app", false), "42\n");
     // Three compiles, the archive and the link all ran as invocations.
     assert_eq!(cloud.objects("reductions").len(), 5, "{:?}", cloud.objects("reductions"));
+}
+
+#[test]
+fn a_second_machine_names_every_thunk_as_the_first_did_and_invokes_nothing() {
+    use crate::projects::{assert_same_outputs, build_outputs, sh};
+    let s = Scratch::new();
+    cmake_project(&s);
+    // More parts, compiled side by side, and a header they share.
+    let mut parts = String::new();
+    for i in 0..12 {
+        s.write(&format!("src/p{i}.c"), &format!("#include \"p.h\"\nint p{i}(void) {{ return P + {i}; }}\n"));
+        parts.push_str(&format!(" p{i}.c"));
+    }
+    s.write("src/p.h", "#include <stdio.h>\n#define P 1\n");
+    // A program of one source: its compile and link go as one chain.
+    s.write("src/solo.c", "int main(void) { return 0; }\n");
+    let cml = std::fs::read_to_string(s.path().join("src/CMakeLists.txt")).unwrap();
+    let cml = cml.replace("a.c b.c", &format!("a.c b.c{parts}")) + "add_executable(solo solo.c)\n";
+    s.write("src/CMakeLists.txt", &cml);
+    let cloud = Cloud::start(&s, 1);
+    let configure = "rm -rf build && cmake -S src -B build -G Ninja -DCMAKE_C_COMPILER=gcc > /dev/null";
+    let build = |store: &str| {
+        sh(&s, s.path(), configure, false);
+        let out = Command::new(env!("CARGO_BIN_EXE_gg"))
+            .args(["ninja", "-C", "build"])
+            .current_dir(s.path())
+            .env("GG_DIR", s.path().join(store))
+            .envs(cloud.env())
+            // The bucket as a shared cache too: the second machine's
+            // compiles are direct hits, its links are not.
+            .env("GG_REMOTE_CACHE", format!("s3://{BUCKET}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gg ninja on lambda failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        (cloud.objects("reductions"), build_outputs(&s.path().join("build")), text(&out.stderr))
+    };
+    let (first, outputs, _) = build("store-a");
+    assert!(first.len() >= 19, "16 compiles, the archive and two links: {first:?}");
+    // Another machine: an empty store, the same project at the same path.
+    let (second, again, err) = build("store-b");
+    assert_eq!(second, first, "the same thunks, by name: every one answered from the bucket");
+    assert_same_outputs(&outputs, &again, "the second machine's build");
+    assert!(err.contains("0 invoked") || !err.contains("invoked"), "nothing invoked:\n{err}");
 }
 
 #[test]

@@ -131,12 +131,30 @@ impl Function {
     /// Answers one invocation's payload. Thunk failures are part of the
     /// answer; an error here (bad payload, S3 refusing) fails the
     /// invocation.
-    pub fn handle(&self, payload: &[u8], deadline: Option<std::time::Instant>) -> Result<Vec<u8>, FunctionError> {
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Logs one line on stderr per invocation (`id`), as CloudWatch
+    /// shows a function's output: its thunks, outcome and seconds.
+    pub fn handle(
+        &self,
+        id: &str,
+        payload: &[u8],
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<u8>, FunctionError> {
+        let start = std::time::Instant::now();
         // A thunk running into the deadline fails as timed out (and is not
         // retried), instead of Lambda killing the environment with it.
         self.service.set_deadline(deadline.map(|d| d.checked_sub(self.settings.margin).unwrap_or(d)));
         let answer = self.run(payload);
         let cleaned = self.clean();
+        let outcome = match (&answer, &cleaned) {
+            (Ok(a), Ok(())) => describe(a),
+            (Err(e), _) => format!("error {}: {}", e.kind, e.message),
+            (_, Err(e)) => format!("error gg.Scratch: {e}"),
+        };
+        eprintln!("gg-worker lambda: invocation {id}: {outcome} in {:.2} s", start.elapsed().as_secs_f64());
         let answer = answer?;
         cleaned.map_err(|e| FunctionError::new("gg.Scratch", e))?;
         serde_json::to_vec(&answer).map_err(|e| FunctionError::new("gg.Engine", e.to_string()))
@@ -335,6 +353,18 @@ impl Function {
 /// Every thunk of the invocation failed with kind `missing`, naming the
 /// blobs neither the payload nor the bucket had: the client uploads them
 /// and invokes again.
+/// An answer as the log line tells it: each thunk and how it ended.
+fn describe(a: &Answer) -> String {
+    let ran = a.results.iter().map(|r| format!("{} ok", r.thunk));
+    let failed = a.failures.iter().map(|f| format!("{} {}", f.thunk, f.kind));
+    let all: Vec<String> = ran.chain(failed).collect();
+    if all.is_empty() {
+        "no thunks".into()
+    } else {
+        all.join(", ")
+    }
+}
+
 fn missing_answer(thunks: &[Thunk], missing: &[Name], bucket: &str) -> Answer {
     let list: Vec<String> = missing.iter().map(Name::to_string).collect();
     let message = format!("not in the payload nor in bucket `{bucket}`: {}", list.join(", "));

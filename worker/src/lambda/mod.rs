@@ -23,5 +23,11 @@ pub fn serve_from_env() -> Result<(), String> {
             return Err(e);
         }
     };
-    runtime::serve(&rt, &|req| function.handle(&req.payload, req.deadline))
+    let s = function.settings();
+    eprintln!(
+        "gg-worker lambda: ready: runtime API {api}, scratch {}, store limit {} bytes",
+        s.scratch.display(),
+        s.store_limit
+    );
+    runtime::serve(&rt, &|req| function.handle(&req.id, &req.payload, req.deadline))
 }
