@@ -228,7 +228,7 @@ fn a_thunk_runs_as_an_invocation_with_its_blobs_and_reduction_in_s3() {
     for v in &values {
         assert!(blobs.iter().any(|b| b == v), "every output is in S3: {v} not in {blobs:?}");
     }
-    assert_eq!(cloud.objects("reductions"), [t.clone()], "the reduction is in S3");
+    assert_eq!(cloud.objects("reductions"), std::slice::from_ref(&t), "the reduction is in S3");
     // The function's log, as CloudWatch would show it: ready, then one
     // line per invocation.
     let log = cloud.function_log(0);
