@@ -413,6 +413,14 @@ fn lua_from_debian_builds_on_lambda_identically_and_a_fresh_machine_hits_the_buc
     let out = make_through(&cloud, &tree, &fresh, &[("GG_LAMBDA_TIMEOUT", "5")]);
     assert!(out.status.success(), "the build from the bucket failed:\n{}{}", text(&out.stdout), text(&out.stderr));
     assert_same_outputs(&plain, &build_outputs(&tree), "lua from the bucket's reductions");
+    // Counted as hits, not misses.
+    let stats = s.cmd(&["stats"]).env("GG_DIR", &fresh).output().unwrap();
+    let stats = text(&stats.stdout);
+    let count = |label: &str| -> usize {
+        let line = stats.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{stats}"));
+        line.trim_start()[label.len()..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert_eq!((count("preprocessed hits"), count("misses")), (objects, 0), "{stats}");
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
         Err(_) => return Ok(None),
     };
     let name = prepared.name;
+    let cached_before = engine.answered_from_cache();
     let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk }) {
         Ok(o) => o,
         Err(e) if e.kind == FailKind::Exit && chosen.scanned => {
@@ -116,7 +117,15 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
     if let Err(e) = commit(job, key, prepared, &reduction, user_dep.as_ref()) {
         debug(&format!("not recorded: {e:#}"));
     }
-    stats::note(job.store, &Event::Miss { bytes: object.size() });
+    if engine.answered_from_cache() > cached_before {
+        // The thunk's result was stored where the engine runs (another
+        // machine ran it): a hit once the inputs were known, as
+        // ccache's preprocessed mode counts one.
+        debug(&format!("`{}`: thunk {name} answered from the engine's cache", c.source));
+        stats::note(job.store, &Event::PreprocessedHit);
+    } else {
+        stats::note(job.store, &Event::Miss { bytes: object.size() });
+    }
     Ok(Some(0))
 }
 

@@ -258,4 +258,8 @@ impl Executor for LambdaExecutor {
     fn fetch(&self, names: &[Name]) -> Result<(), ExecError> {
         self.bucket.download(names).map_err(ExecError::engine)
     }
+
+    fn answered_from_cache(&self) -> usize {
+        self.bucket_hits.load(Ordering::Relaxed)
+    }
 }
