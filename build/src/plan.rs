@@ -56,6 +56,8 @@ pub struct Hit {
     pub depfile: Option<Vec<u8>>,
     /// Every file the compile read (absolute paths), the source first.
     pub inputs: Vec<String>,
+    /// Where the direct-mode entry was found.
+    pub origin: gg_wrapper::manifest::Origin,
 }
 
 /// Launchers that may precede the compiler in a command.
@@ -143,7 +145,7 @@ impl CompileStep {
             Ok(source) => self.job(store).travel(&source, key),
             Err(_) => gg_wrapper::manifest::Travel { key: key.into(), base: None, absolute_key: key.into() },
         };
-        let entry = gg_wrapper::manifest::lookup(store, key, &travel).ok()?;
+        let (entry, origin) = gg_wrapper::manifest::lookup(store, key, &travel).ok()?;
         let reduction = store.reduction(&entry.thunk)?;
         // What a hit prints and writes is re-hashed: a corrupt blob makes
         // it a miss. Messages not fetched from a worker are not needed here.
@@ -159,7 +161,7 @@ impl CompileStep {
             _ => None,
         };
         let inputs = entry.files.iter().map(|f| f.path.clone()).collect();
-        Some(Hit { thunk: entry.thunk, reduction, depfile, inputs })
+        Some(Hit { thunk: entry.thunk, reduction, depfile, inputs, origin })
     }
 
     /// The files the compile's thunk carries (see `gg_wrapper::inputs`);

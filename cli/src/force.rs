@@ -73,6 +73,10 @@ pub fn run(store: &Store, a: &Args) -> Result<ExitCode> {
         report.cached,
         report.failures.len()
     );
+    let tally = gg_core::tally::now();
+    if tally.total() > 0 {
+        let _ = writeln!(stderr, "gg: {tally}");
+    }
     for line in engine.summary() {
         let _ = writeln!(stderr, "gg: {line}");
     }

@@ -81,7 +81,7 @@ vars! {
     SANDBOX: "GG_SANDBOX", "", "`plain`", "`strict` runs the local engine's thunks in a jail";
     KEEP_SANDBOX: "GG_KEEP_SANDBOX", "", "off", "`1` leaves sandbox folders in `<store>/sandboxes/`, to debug";
     DISABLE: "GG_DISABLE", "", "off", "`1`: gg-cc runs the compiler as if gg were not there";
-    LOG: "GG_LOG", "", "off", "`debug`: gg-cc says why a lookup missed and what it recorded; `gg ninja` names the edges it ran here";
+    LOG: "GG_LOG", "", "off", "`info`: gg-cc ends with where its answer came from (`gg_core::tally`); `debug`: also why a lookup missed and what it recorded, and `gg ninja` names the edges it ran here";
     SCAN: "GG_SCAN", "", "the include scanner",
         "`preprocessor`: learn a compile's inputs from `cc -M` instead of the in-process include scanner";
     VERIFY_SCAN: "GG_VERIFY_SCAN", "", "off",
@@ -265,6 +265,11 @@ pub fn disable() -> bool {
 /// Whether `GG_LOG=debug` (in any case).
 pub fn log_debug() -> bool {
     text(&LOG).is_some_and(|v| v.eq_ignore_ascii_case("debug"))
+}
+
+/// Whether `GG_LOG=info` or `debug` (in any case).
+pub fn log_info() -> bool {
+    log_debug() || text(&LOG).is_some_and(|v| v.eq_ignore_ascii_case("info"))
 }
 
 /// Whether `GG_SCAN=preprocessor` asks for the old dependency scan.

@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod shared;
 pub mod store;
+pub mod tally;
 pub mod thunk;
 
 pub use name::{Kind, Name, OutputRef};

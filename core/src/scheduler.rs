@@ -301,10 +301,17 @@ impl Forcer<'_, '_> {
     }
 
     /// A stored reduction for `name` whose outputs are all still present.
+    /// Counted as a hit here or a remote one (the shared cache's).
     fn cached(&self, name: &Name, thunk: &Thunk) -> Option<Reduction> {
-        let red = self.store.reduction(name)?;
+        let (red, source) = match self.store.local_reduction(name) {
+            Some(red) => (red, crate::tally::Source::LocalHit),
+            None => (self.store.reduction(name)?, crate::tally::Source::RemoteHit),
+        };
         let complete = red.outputs.len() == thunk.outputs.len()
             && red.outputs.iter().zip(&thunk.outputs).all(|((k, v), o)| k == o && self.store.has(v));
+        if complete && crate::tally::first_answer(&[*name]) {
+            crate::tally::add(source, 1);
+        }
         complete.then_some(red)
     }
 
@@ -629,6 +636,7 @@ impl Forcer<'_, '_> {
                     executable: outcome.executable,
                 };
                 self.report.ran += 1;
+                crate::tally::first_answer(&[name, resolved]);
                 if let Some(e) = red.stderr {
                     self.report.stderr.push((name, e));
                 }

@@ -43,6 +43,7 @@ impl Fallback {
             eprintln!("gg: warning: {} ({why}); {}", self.cannot, self.instead);
         }
         self.ran.fetch_add(len, Ordering::Relaxed);
+        gg_core::tally::add(gg_core::tally::Source::FellBack, len);
         local()
     }
 

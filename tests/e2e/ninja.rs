@@ -32,6 +32,15 @@ pub fn configure(gg: bool) -> String {
 }
 
 /// The objects whose compile lines a `gg ninja` run printed.
+/// The numbers of gg ninja's summary line: hits here, remote hits, ran
+/// remotely, ran here.
+pub fn tally(log: &str) -> [u64; 4] {
+    let line = log.lines().find(|l| l.starts_with("gg ninja: ") && l.contains(" remote hit(s), "));
+    let line = line.unwrap_or_else(|| panic!("no summary line:\n{log}"));
+    let n: Vec<u64> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    [n[0], n[1], n[2], n[3]]
+}
+
 fn compiled(log: &str) -> Vec<String> {
     let mut v: Vec<String> =
         log.lines().filter_map(|l| l.split("Building C object ").nth(1)).map(str::to_string).collect();
@@ -55,6 +64,9 @@ fn gg_ninja_builds_json_c_like_ninja_and_ninja_agrees_afterwards() {
     // symlink step for the shared library ran here.
     let local: Vec<&str> = log.lines().filter(|l| l.contains("ran locally")).collect();
     assert_eq!(local, vec!["gg ninja: `libjson-c.so.5` ran locally: `cmake` is not a compiler gg models"], "{log}");
+    let [here, remote, away, ran] = tally(&log);
+    assert_eq!((here, remote, away), (0, 0, 0), "a cold build found nothing:\n{log}");
+    assert!(ran > 40, "every step ran here:\n{log}");
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja");
     assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"), "ninja disagrees with gg ninja");
     assert!(sh(&s, &tree, "gg ninja -C build", true).contains("no work to do"));
@@ -93,8 +105,10 @@ fn gg_ninja_builds_json_c_like_ninja_and_ninja_agrees_afterwards() {
 
     // A warm rebuild after `ninja -t clean` compiles nothing.
     sh(&s, &tree, "ninja -C build -t clean > /dev/null", false);
-    let log = sh(&s, &tree, "gg ninja -C build", true);
+    let log = sh(&s, &tree, "gg ninja -C build 2>&1", true);
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c from the cache");
+    let [here, remote, away, ran] = tally(&log);
+    assert_eq!((here > 40, remote, away, ran), (true, 0, 0, 1), "only CMake's symlink step ran:\n{log}");
     assert!(sh(&s, &tree, "ninja -C build -n", false).contains("no work to do"), "{log}");
 }
 
@@ -109,6 +123,8 @@ fn gg_ninja_on_two_workers_builds_json_c_like_ninja() {
     let env = format!("GG_LOG=debug GG_ENGINE=remote GG_WORKERS={urls} GG_REMOTE_STRICT=1");
     let log = sh(&s, &tree, &format!("{env} gg ninja -C build 2>&1"), true);
     assert_eq!(log.matches("ran locally").count(), 1, "only CMake's symlink step runs here:\n{log}");
+    let [here, remote, away, ran] = tally(&log);
+    assert_eq!((here, remote, away > 40, ran), (0, 0, true, 1), "the workers ran the thunks:\n{log}");
     assert_same_outputs(&plain, &build_outputs(&tree.join("build")), "json-c through gg ninja on two workers");
     // --keep-remote: the objects stay in the engine's store; the archives,
     // libraries and programs are written, identical.

@@ -41,8 +41,9 @@ pub fn run(job: &Job<'_>) -> Result<i32> {
     };
     if let (Some(key), Ok(source)) = (&key, &source) {
         match manifest::lookup(job.store, key, &|| job.travel(source, key)) {
-            Ok(entry) => match serve_hit(job, &entry) {
+            Ok((entry, origin)) => match serve_hit(job, &entry) {
                 Ok(()) => {
+                    gg_core::tally::add(origin.source(), 1);
                     stats::note(job.store, &Event::DirectHit);
                     return Ok(0);
                 }
@@ -200,6 +201,7 @@ pub fn compile_here(job: &Job<'_>, key: Option<&str>, write_depfile: bool) -> Re
         let _ = fs::remove_file(job.cwd.join(&out));
         return Ok(Here::Failed { code: exit_code(output.status), output });
     }
+    gg_core::tally::add(gg_core::tally::Source::RanHere, 1);
     let result = finish(job, key, &out, (&tmp_out, &dep_tmp), started, &output, write_depfile);
     if result.is_err() {
         let _ = fs::remove_file(&tmp_out);

@@ -201,6 +201,12 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     scan::use_store(store.root());
     let status = compile::run(&job);
     scan::flush_index();
+    if gg_core::env::log_info() {
+        let t = gg_core::tally::now();
+        if t.total() > 0 {
+            eprintln!("gg-cc: {t}");
+        }
+    }
     settle(&store);
     status
 }

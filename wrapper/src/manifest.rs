@@ -151,14 +151,31 @@ pub struct Travel {
 
 /// The entry whose inputs all still match, or why none does: this
 /// store's, else the shared cache's (`travel` says where; asked only
-/// then).
-pub fn lookup(store: &Store, key: &str, travel: &dyn Fn() -> Travel) -> Result<Entry, Miss> {
+/// then), with where it came from.
+pub fn lookup(store: &Store, key: &str, travel: &dyn Fn() -> Travel) -> Result<(Entry, Origin), Miss> {
     lookup_at(store, key, travel, now_ns())
+}
+
+/// Where a direct-mode entry was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Here,
+    Shared,
+}
+
+impl Origin {
+    /// The answer's source, for `gg_core::tally`.
+    pub fn source(self) -> gg_core::tally::Source {
+        match self {
+            Origin::Here => gg_core::tally::Source::LocalHit,
+            Origin::Shared => gg_core::tally::Source::RemoteHit,
+        }
+    }
 }
 
 /// [`lookup`] as if at `now` (nanoseconds since the epoch), which decides
 /// whose stat is too new to trust.
-fn lookup_at(store: &Store, key: &str, travel: &dyn Fn() -> Travel, now: i128) -> Result<Entry, Miss> {
+fn lookup_at(store: &Store, key: &str, travel: &dyn Fn() -> Travel, now: i128) -> Result<(Entry, Origin), Miss> {
     let manifest = load(store, key);
     let mut first_miss = None;
     for entry in &manifest.entries {
@@ -169,7 +186,7 @@ fn lookup_at(store: &Store, key: &str, travel: &dyn Fn() -> Travel, now: i128) -
                 if let Ok(m) = fs::metadata(&path) {
                     gg_core::evict::touch_if_stale(&path, &m);
                 }
-                return Ok(entry.clone());
+                return Ok((entry.clone(), Origin::Here));
             }
             Err(why) => {
                 first_miss.get_or_insert(why);
@@ -177,7 +194,7 @@ fn lookup_at(store: &Store, key: &str, travel: &dyn Fn() -> Travel, now: i128) -
         }
     }
     if let Some(entry) = store.shared().and_then(|shared| lookup_shared(store, shared, key, &travel(), now)) {
-        return Ok(entry);
+        return Ok((entry, Origin::Shared));
     }
     match first_miss {
         None => Err(Miss::NoManifest),
@@ -483,9 +500,9 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().0.thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
-        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk, "touched, same contents: still a hit");
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().0.thunk, thunk, "touched, same contents: still a hit");
         fs::write(&h, "int b;").unwrap();
         assert!(matches!(lookup(&store, "kkey", &own), Err(Miss::Changed(why)) if why.contains("a.h")));
     }
@@ -540,7 +557,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(lookup(&store, "kkey", &own).unwrap().thunk, thunk);
+        assert_eq!(lookup(&store, "kkey", &own).unwrap().0.thunk, thunk);
         fs::write(&absent, "").unwrap();
         assert!(
             matches!(lookup(&store, "kkey", &own), Err(Miss::Changed(why)) if why.contains("extra.h") && why.contains("appeared"))

@@ -125,6 +125,7 @@ fn compile_thunks(
                 st.kinds.insert(e, Kind::Local);
             }
             Prep::Hit { hit, deps, written } => {
+                gg_core::tally::add(hit.origin.source(), 1);
                 if let Some(v) = hit.reduction.get(None) {
                     made.insert(out, Made::Value(v));
                     modelled.insert(e);

@@ -197,6 +197,7 @@ impl<'a> Build<'a> {
                 let result = child.and_then(|c| c.wait_with_output().map_err(|err| err.to_string()));
                 match result {
                     Ok(out) if out.status.success() => {
+                        gg_core::tally::add(gg_core::tally::Source::RanHere, 1);
                         let rsp = self.cx.graph.rspfile(e);
                         if !rsp.is_empty() {
                             let _ = std::fs::remove_file(self.cx.cwd.join(&rsp));

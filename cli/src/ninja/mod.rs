@@ -128,6 +128,14 @@ fn build(a: &Args, store: &Store, cwd: &std::path::Path) -> Result<ExitCode> {
             eprintln!("gg ninja: interrupted by user");
             return Ok(ExitCode::from(130));
         }
+        // Where the answers came from, once the work is done.
+        let tally = gg_core::tally::now();
+        if tally.total() > 0 {
+            eprintln!("gg ninja: {tally}");
+            for line in engine.summary() {
+                eprintln!("gg ninja: {line}");
+            }
+        }
         if !ok {
             eprintln!("gg ninja: build stopped: subcommand failed.");
             return Ok(ExitCode::FAILURE);

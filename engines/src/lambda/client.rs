@@ -76,6 +76,7 @@ impl LambdaExecutor {
     fn run(&self, chain: &[&Thunk]) -> Vec<Result<Outcome, ExecError>> {
         if let Some(outcomes) = self.answer_from_bucket(chain) {
             self.bucket_hits.fetch_add(chain.len(), Ordering::Relaxed);
+            gg_core::tally::add(gg_core::tally::Source::RemoteHit, chain.len());
             return outcomes.into_iter().map(Ok).collect();
         }
         if gg_core::interrupt::interrupted() {
@@ -85,7 +86,10 @@ impl LambdaExecutor {
             return self.fallback.answer(chain.len(), &why, || self.run_local(chain));
         }
         let why = match self.run_remote(chain) {
-            Ok(answers) => return answers,
+            Ok(answers) => {
+                gg_core::tally::add(gg_core::tally::Source::RanRemotely, answers.iter().filter(|a| a.is_ok()).count());
+                return answers;
+            }
             Err(Unusable::Report(why)) => return chain.iter().map(|_| Err(ExecError::engine(why.clone()))).collect(),
             Err(Unusable::Service(why)) => why,
         };

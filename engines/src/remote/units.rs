@@ -174,6 +174,10 @@ impl RemoteExecutor {
                     };
                     u.answered = true;
                     left -= 1;
+                    gg_core::tally::add(
+                        gg_core::tally::Source::RanRemotely,
+                        answers.iter().filter(|a| a.is_ok()).count(),
+                    );
                     done(i, answers);
                 }
                 if checked.elapsed() < tick {
