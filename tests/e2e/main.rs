@@ -12,6 +12,7 @@ mod hermetic;
 mod jail;
 mod killed;
 mod lambda;
+mod lambda_doc;
 mod lambda_faults;
 mod link;
 mod ninja;
