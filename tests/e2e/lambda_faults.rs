@@ -148,6 +148,28 @@ fn sigterm_ends_gg_force_at_once_with_130_while_an_invocation_never_answers() {
 }
 
 #[test]
+fn sigterm_ends_gg_ninja_at_once_with_130_while_an_invocation_never_answers() {
+    let s = Scratch::new();
+    let cloud = Cloud::start(&s, 1);
+    let pid = cloud.function_pid(0);
+    // The function's only environment is stopped: the compile's
+    // invocation is never answered.
+    signal(pid, libc::SIGSTOP);
+    s.write("proj/a.c", "int a(void) { return 1; }\n");
+    s.write("proj/build.ninja", "rule cc\n  command = gcc -c $in -o $out\nbuild a.o: cc a.c\n");
+    let mut c = cloud.gg(&s, &["ninja", "-C", s.path().join("proj").to_str().unwrap()]);
+    c.env("GG_STRAGGLER_SECS", "600").stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let start = Instant::now();
+    let (code, err, took) = terminate(child, || start.elapsed() > Duration::from_secs(2));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(took < Duration::from_secs(3), "ended {took:?} after SIGTERM\n{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!s.path().join("proj/a.o").exists(), "no object from an interrupted build");
+    signal(pid, libc::SIGCONT);
+}
+
+#[test]
 fn sigterm_ends_gg_force_and_gg_ninja_at_once_with_130_while_a_worker_never_answers() {
     let s = Scratch::new();
     // A worker that takes the connection and never says a word.
