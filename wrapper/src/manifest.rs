@@ -466,6 +466,11 @@ fn add_local(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// An entry of these inputs for `thunk`, with nothing else recorded.
+    fn bare(files: Vec<FileEntry>, thunk: Name) -> Entry {
+        Entry { files, thunk, depfile: None, probes: vec![], shadows: Shadows::default(), carried: None }
+    }
+
     fn own() -> Travel {
         Travel { key: "kkey".into(), base: None, absolute_key: "kkey".into() }
     }
@@ -486,20 +491,7 @@ mod tests {
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
         assert_eq!(lookup(&store, "kkey", &own), Err(Miss::NoManifest));
-        add(
-            &store,
-            "kkey",
-            Entry {
-                files: vec![file],
-                thunk,
-                depfile: None,
-                probes: vec![],
-                shadows: Shadows::default(),
-                carried: None,
-            },
-            None,
-        )
-        .unwrap();
+        add(&store, "kkey", bare(vec![file], thunk), None).unwrap();
         assert_eq!(lookup(&store, "kkey", &own).unwrap().0.thunk, thunk);
         fs::File::options().write(true).open(&h).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
         assert_eq!(lookup(&store, "kkey", &own).unwrap().0.thunk, thunk, "touched, same contents: still a hit");
@@ -585,20 +577,7 @@ mod tests {
             stat: Some(Stat { ino: now.ino ^ 1, ..now }),
         };
         let thunk = Name::of_bytes(gg_core::Kind::Thunk, b"t");
-        add(
-            &store,
-            "kkey",
-            Entry {
-                files: vec![file],
-                thunk,
-                depfile: None,
-                probes: vec![],
-                shadows: Shadows::default(),
-                carried: None,
-            },
-            None,
-        )
-        .unwrap();
+        add(&store, "kkey", bare(vec![file], thunk), None).unwrap();
         assert!(matches!(lookup_at(&store, "kkey", &own, later), Err(Miss::Changed(why)) if why.contains("cfg.h")));
     }
 }
