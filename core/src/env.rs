@@ -65,7 +65,7 @@ vars! {
     REMOTE_STRICT: "GG_REMOTE_STRICT", "strict", "off",
         "`1`: a thunk no worker or function can run fails instead of running locally";
     STRAGGLER_SECS: "GG_STRAGGLER_SECS", "straggler_secs", "10",
-        "a thunk running longer than this many seconds and four times the median starts again on another worker";
+        "a thunk running longer than this many seconds and four times the median starts again on another worker, or as another Lambda invocation";
     LAMBDA_FUNCTION: "GG_LAMBDA_FUNCTION", "function", "`gg`", "the Lambda function's name";
     S3_BUCKET: "GG_S3_BUCKET", "bucket", "required", "the S3 bucket the lambda engine keeps blobs in";
     LAMBDA_REGION: "GG_LAMBDA_REGION", "region",
@@ -81,7 +81,7 @@ vars! {
     SANDBOX: "GG_SANDBOX", "", "`plain`", "`strict` runs the local engine's thunks in a jail";
     KEEP_SANDBOX: "GG_KEEP_SANDBOX", "", "off", "`1` leaves sandbox folders in `<store>/sandboxes/`, to debug";
     DISABLE: "GG_DISABLE", "", "off", "`1`: gg-cc runs the compiler as if gg were not there";
-    LOG: "GG_LOG", "", "off", "`info`: gg-cc ends with where its answer came from (`gg_core::tally`); `debug`: also why a lookup missed and what it recorded, and `gg ninja` names the edges it ran here";
+    LOG: "GG_LOG", "", "off", "`info`: gg-cc ends with where its answer came from; `debug`: also why a lookup missed and what it recorded, and `gg ninja` names the edges it ran here";
     SCAN: "GG_SCAN", "", "the include scanner",
         "`preprocessor`: learn a compile's inputs from `cc -M` instead of the in-process include scanner";
     VERIFY_SCAN: "GG_VERIFY_SCAN", "", "off",
