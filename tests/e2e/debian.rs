@@ -56,7 +56,9 @@ fn build(s: &Scratch, pkg: &str, route: &Route<'_>, store: &Path) -> BTreeMap<St
     c.args(["-b", "-us", "-uc"])
         .current_dir(&tree)
         .env("DEB_BUILD_OPTIONS", "nocheck parallel=2")
-        // meson uses ccache when it finds one; every route builds alike.
+        // meson wraps the compiler in ccache or sccache when it finds one,
+        // unless CC names the compiler: every route builds alike.
+        .env("CC", "cc")
         .env("CCACHE_DISABLE", "1")
         .env("GG_DIR", store)
         // Every compile's scan is checked against what the compiler read.

@@ -204,7 +204,8 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     if gg_core::env::log_info() {
         let t = gg_core::tally::now();
         if t.total() > 0 {
-            eprintln!("gg-cc: {t}");
+            // One write: make's other compiles write to the same stderr.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("gg-cc: {t}\n").as_bytes());
         }
     }
     settle(&store);
