@@ -675,3 +675,35 @@ fn a_thunk_running_into_the_invocations_deadline_fails_as_timed_out_without_retr
     assert!(err.contains("1 lambda invocation(s), 0 of them retries"), "a timeout is the thunk's failure:\n{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
 }
+
+#[test]
+fn a_store_that_compiled_before_finds_the_link_another_machine_ran_as_a_chain() {
+    use crate::projects::sh;
+    let s = Scratch::new();
+    cmake_project(&s);
+    s.write("src/solo.c", "int main(void) { return 0; }\n");
+    let cml = std::fs::read_to_string(s.path().join("src/CMakeLists.txt")).unwrap();
+    s.write("src/CMakeLists.txt", &(cml + "add_executable(solo solo.c)\n"));
+    let cloud = Cloud::start(&s, 2);
+    let configure = "rm -rf build && cmake -S src -B build -G Ninja -DCMAKE_C_COMPILER=gcc > /dev/null";
+    let gg_ninja = |store: &str, engine: &[(String, String)], target: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gg"));
+        c.args(["ninja", "-C", "build"]).args(target).current_dir(s.path()).env("GG_DIR", s.path().join(store));
+        let out = c.envs(engine.iter().cloned()).output().unwrap();
+        assert!(out.status.success(), "gg ninja failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stderr)
+    };
+    // Machine A: everything on the functions; solo's compile and link go
+    // as one chain.
+    sh(&s, s.path(), configure, false);
+    gg_ninja("store-a", &cloud.env(), None);
+    let first = cloud.objects("reductions");
+    // Machine B compiled solo.c here once (its store has the entry), then
+    // builds on the functions: the compile is a direct hit, so the link
+    // goes alone, its object a value, not a chain member.
+    sh(&s, s.path(), configure, false);
+    gg_ninja("store-b", &[], Some("CMakeFiles/solo.dir/solo.c.o"));
+    let err = gg_ninja("store-b", &cloud.env(), None);
+    assert!(!err.contains("lambda invocation"), "the link was already in the bucket:\n{err}");
+    assert_eq!(cloud.objects("reductions").len(), first.len(), "{err}");
+}

@@ -22,7 +22,6 @@ use gg_core::engine::{ExecError, Executor, Job, Outcome};
 use gg_core::store::Reduction;
 use gg_core::{Kind, Name, Store, Thunk};
 
-use gg_wire::fanout;
 use gg_wire::payload::{reduction_key, Answer, Invocation, INLINE_BUDGET};
 
 use super::attempts::{self, Ended, Timing, ATTEMPTS};
@@ -101,12 +100,20 @@ impl LambdaExecutor {
         self.fallback.ran_locally()
     }
 
-    /// Every member's reduction from the bucket, or `None`.
+    /// Every member's reduction from the bucket, or `None`. A member that
+    /// consumes an earlier one's outputs is looked up by its resolved name
+    /// (those outputs as values) first: the name it has when sent alone,
+    /// under which another machine, or the function, recorded it.
     fn answer_from_bucket(&self, chain: &[&Thunk]) -> Option<Vec<Outcome>> {
-        let found = fanout::map(chain, 16, |t| self.bucket.s3.get(&reduction_key(&t.name())).ok().flatten());
+        let get = |n: &Name| self.bucket.s3.get(&reduction_key(n)).ok().flatten();
+        let mut made: HashMap<Name, Vec<(String, Name)>> = HashMap::new();
         let mut outcomes = Vec::new();
-        for (thunk, json) in chain.iter().zip(found) {
+        for thunk in chain {
+            let resolved = (!thunk.thunks.is_empty()).then(|| thunk.resolved_from(&made));
+            let json = resolved.filter(|r| r.thunks.is_empty()).and_then(|r| get(&r.name()));
+            let json = json.or_else(|| get(&thunk.name()));
             let red: Reduction = serde_json::from_slice(&json?).ok()?;
+            made.insert(thunk.name(), red.outputs.clone());
             let names: Vec<&String> = red.outputs.iter().map(|(n, _)| n).collect();
             if names != thunk.outputs.iter().collect::<Vec<_>>() {
                 return None;

@@ -189,7 +189,7 @@ impl Function {
             Err(ServiceError::BadRequest(m)) => return Err(bad(m)),
             Err(e) => return Err(FunctionError::new("gg.Engine", e.to_string())),
         };
-        self.upload_results(&s3, &answer)?;
+        self.upload_results(&s3, &answer, &thunks)?;
         trim_inline(&mut answer, inv.inline_limit);
         Ok(answer)
     }
@@ -228,7 +228,13 @@ impl Function {
 
     /// Every output (and printed stream) to S3, then each reduction: a
     /// reduction is only ever visible once what it names is there.
-    fn upload_results(&self, s3: &S3, answer: &Answer) -> Result<(), FunctionError> {
+    /// Puts every output, then each reduction: under the name the thunk
+    /// was sent with and, for a chain member that consumed an earlier
+    /// one's outputs, also under its resolved name (those outputs as
+    /// values), which is the name that thunk has when sent alone: whether
+    /// a client sends a link in a chain or alone depends on what its store
+    /// already held, and either must find the other's result.
+    fn upload_results(&self, s3: &S3, answer: &Answer, thunks: &[Thunk]) -> Result<(), FunctionError> {
         let mut blobs: Vec<Name> = Vec::new();
         for r in &answer.results {
             blobs.extend(r.outputs.iter().map(|o| o.hash));
@@ -245,14 +251,24 @@ impl Function {
         });
         put.into_iter().collect::<Result<Vec<()>, _>>().map_err(|e| FunctionError::new("gg.S3", e))?;
         self.mark_in_s3(s3.bucket(), &blobs);
-        let reductions: Vec<(Name, Vec<u8>)> = answer
+        let made: HashMap<Name, Vec<(String, Name)>> = answer
             .results
             .iter()
-            .filter_map(|r| {
-                let red = self.store().reduction(&r.thunk)?;
-                Some((r.thunk, serde_json::to_vec(&red).expect("serializable")))
-            })
+            .map(|r| (r.thunk, r.outputs.iter().map(|o| (o.name.clone(), o.hash)).collect()))
             .collect();
+        let mut reductions: Vec<(Name, Vec<u8>)> = Vec::new();
+        for r in &answer.results {
+            let Some(red) = self.store().reduction(&r.thunk) else { continue };
+            let json = serde_json::to_vec(&red).expect("serializable");
+            let sent = thunks.iter().find(|t| t.name() == r.thunk);
+            if let Some(t) = sent.filter(|t| !t.thunks.is_empty()) {
+                let resolved = t.resolved_from(&made);
+                if resolved.thunks.is_empty() {
+                    reductions.push((resolved.name(), json.clone()));
+                }
+            }
+            reductions.push((r.thunk, json));
+        }
         let put = fanout::map(&reductions, S3_THREADS, |(t, json)| s3.put(&reduction_key(t), json));
         put.into_iter().collect::<Result<Vec<()>, _>>().map_err(|e| FunctionError::new("gg.S3", e.to_string()))?;
         Ok(())
