@@ -12,5 +12,6 @@ pub mod fallback;
 pub mod lambda;
 pub mod remote;
 pub mod shared;
+pub mod straggler;
 
 pub use engine::Engine;

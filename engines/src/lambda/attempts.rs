@@ -18,6 +18,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::invoke::{InvokeError, Invoker};
+use crate::straggler::Straggler;
 
 /// Invocations of one chain, duplicates and retries included.
 pub const ATTEMPTS: u32 = 3;
@@ -31,9 +32,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// whether the function is taken as silent.
 #[derive(Debug)]
 pub struct Timing {
-    durations: Mutex<Vec<Duration>>,
-    /// No invocation counts as a straggler before this.
-    pub min: Duration,
+    pub straggler: Straggler,
     silent: Mutex<Option<(Instant, String)>>,
     pub invocations: AtomicUsize,
     /// Invoked again after a function error or a lost answer.
@@ -43,10 +42,10 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// `min`: no invocation counts as a straggler before it.
     pub fn new(min: Duration) -> Timing {
         Timing {
-            durations: Mutex::default(),
-            min,
+            straggler: Straggler::new(min),
             silent: Mutex::default(),
             invocations: AtomicUsize::new(0),
             retried: AtomicUsize::new(0),
@@ -54,21 +53,8 @@ impl Timing {
         }
     }
 
-    /// Four times the median of recent invocations, at least `min`.
-    pub fn straggler_after(&self) -> Duration {
-        let d = self.durations.lock().expect("durations");
-        let mut v: Vec<Duration> = d.iter().rev().take(64).copied().collect();
-        v.sort();
-        let median = v.get(v.len() / 2).copied().unwrap_or_default();
-        (median * 4).max(self.min)
-    }
-
     fn record(&self, took: Duration) {
-        let mut d = self.durations.lock().expect("durations");
-        d.push(took);
-        if d.len() > 256 {
-            d.drain(..128);
-        }
+        self.straggler.record(took);
         *self.silent.lock().expect("silent") = None;
     }
 
@@ -133,7 +119,7 @@ pub fn invoke(invoker: &Arc<Invoker>, payload: &Arc<Vec<u8>>, timing: &Timing, w
             }
             Ok((Err(e), _)) => return Ended::Service(e),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let after = timing.straggler_after();
+                let after = timing.straggler.after();
                 if since.elapsed() < after {
                     continue;
                 }

@@ -62,9 +62,7 @@ struct Inner {
     workers: Vec<Remote>,
     token: Option<String>,
     /// Recent thunk durations on workers, to tell a straggler.
-    durations: Mutex<Vec<Duration>>,
-    /// No attempt counts as a straggler before this.
-    straggler_min: Duration,
+    straggler: crate::straggler::Straggler,
     /// Runs thunks here when no worker answers, and re-runs producers of
     /// outputs lost with their worker when none is left.
     local: LocalExecutor,
@@ -149,7 +147,6 @@ impl RemoteExecutor {
                 in_flight: AtomicUsize::new(0),
             })
             .collect();
-        let straggler_min = Duration::from_secs_f64(gg_core::env::DEFAULT_STRAGGLER_SECS);
         RemoteExecutor {
             inner: Arc::new(Inner {
                 local: LocalExecutor::new(store.clone()),
@@ -157,8 +154,9 @@ impl RemoteExecutor {
                 agent,
                 workers,
                 token,
-                durations: Mutex::default(),
-                straggler_min,
+                straggler: crate::straggler::Straggler::new(Duration::from_secs_f64(
+                    gg_core::env::DEFAULT_STRAGGLER_SECS,
+                )),
                 producers: Mutex::default(),
                 pool: pool::Pool::default(),
                 transport,
@@ -188,7 +186,7 @@ impl RemoteExecutor {
         let strict = c.strict.unwrap_or(false);
         let mut r = RemoteExecutor::with_tls(store.clone(), &workers, token, strict, tls, Box::new(transport::Http));
         if let Some(secs) = c.straggler_secs {
-            Arc::get_mut(&mut r.inner).expect("not shared yet").straggler_min = Duration::from_secs_f64(secs);
+            Arc::get_mut(&mut r.inner).expect("not shared yet").straggler.min = Duration::from_secs_f64(secs);
         }
         Ok(r)
     }

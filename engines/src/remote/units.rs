@@ -15,27 +15,7 @@ use std::time::{Duration, Instant};
 use gg_core::engine::{ExecError, Outcome};
 use gg_core::Thunk;
 
-use super::{attempt, Attempt, Inner, RemoteExecutor};
-
-impl Inner {
-    /// How long before a running attempt counts as a straggler: four times
-    /// the median of recent durations, and at least `straggler_min`.
-    pub(super) fn straggler_after(&self) -> Duration {
-        let d = self.durations.lock().expect("durations");
-        let mut v: Vec<Duration> = d.iter().rev().take(64).copied().collect();
-        v.sort();
-        let median = v.get(v.len() / 2).copied().unwrap_or_default();
-        (median * 4).max(self.straggler_min)
-    }
-
-    pub(super) fn record(&self, took: Duration) {
-        let mut d = self.durations.lock().expect("durations");
-        d.push(took);
-        if d.len() > 256 {
-            d.drain(..128);
-        }
-    }
-}
+use super::{attempt, Attempt, RemoteExecutor};
 
 /// A unit's end on one worker: the worker, the unit, how long it took,
 /// and its answers.
@@ -150,7 +130,7 @@ impl RemoteExecutor {
                     }
                     let answers = match result {
                         Ok(answers) => {
-                            self.inner.record(took / u.chain.len() as u32);
+                            self.inner.straggler.record(took / u.chain.len() as u32);
                             answers
                         }
                         Err(Attempt::Failed(e)) => u.chain.iter().map(|_| Err(e.clone())).collect(),
@@ -191,7 +171,7 @@ impl RemoteExecutor {
                     }
                     break;
                 }
-                let after = self.inner.straggler_after();
+                let after = self.inner.straggler.after();
                 for (i, u) in units.iter_mut().enumerate() {
                     if u.answered || u.running == 0 || u.since.elapsed() < after * u.chain.len() as u32 {
                         continue;
@@ -260,6 +240,7 @@ mod tests {
     use gg_core::{Function, Name, Object, Store};
 
     use super::super::transport::Transport;
+    use super::super::Inner;
     use super::*;
 
     /// What a fake worker does with the units sent to it.
@@ -349,7 +330,7 @@ mod tests {
         let fake = Fake { does: does.to_vec(), seen: Arc::clone(&seen) };
         let mut r = RemoteExecutor::with_tls(store, &urls, None, strict, None, Box::new(fake));
         // Stragglers and stalls within a test's patience.
-        Arc::get_mut(&mut r.inner).unwrap().straggler_min = Duration::from_millis(50);
+        Arc::get_mut(&mut r.inner).unwrap().straggler.min = Duration::from_millis(50);
         // The first pick is worker 0, not one chosen by the process id.
         r.next.store(0, Ordering::Relaxed);
         (r, seen, dir)
