@@ -46,6 +46,35 @@ fn toolchain_of(store: &Store, compiler: &Path) -> Result<Arc<Toolchain>> {
     Ok(t)
 }
 
+/// What a round found of each compiler named: its place on PATH and
+/// whether it is a script. A build names the same compiler for every
+/// compile; looking it up each time was a walk of PATH and a read per
+/// compile.
+type Found<V> = Mutex<HashMap<std::ffi::OsString, (u64, V)>>;
+static ON_PATH: std::sync::LazyLock<Found<Option<PathBuf>>> = std::sync::LazyLock::new(Default::default);
+static SCRIPTS: std::sync::LazyLock<Found<bool>> = std::sync::LazyLock::new(Default::default);
+
+/// `f(key)`, worked out once per round (see `gg_wrapper::snapshot`).
+fn once_per_round<V: Clone>(memo: &Found<V>, key: &std::ffi::OsStr, f: impl FnOnce() -> V) -> V {
+    let round = gg_wrapper::snapshot::round();
+    if let Some((r, v)) = memo.lock().expect("compilers").get(key) {
+        if *r == round {
+            return v.clone();
+        }
+    }
+    let v = f();
+    memo.lock().expect("compilers").insert(key.to_os_string(), (round, v.clone()));
+    v
+}
+
+fn on_path(compiler: &str) -> Option<PathBuf> {
+    once_per_round(&ON_PATH, compiler.as_ref(), || toolchain::which(compiler))
+}
+
+fn is_script(compiler: &Path) -> bool {
+    once_per_round(&SCRIPTS, compiler.as_os_str(), || toolchain::is_script(compiler))
+}
+
 /// A compile answered by the direct-mode manifest.
 #[derive(Debug)]
 pub struct Hit {
@@ -78,7 +107,7 @@ impl CompileStep {
         let path = if compiler.contains('/') {
             std::path::absolute(cwd.join(compiler)).map_err(|e| e.to_string())?
         } else {
-            toolchain::which(compiler).ok_or_else(|| format!("`{compiler}` is not on PATH"))?
+            on_path(compiler).ok_or_else(|| format!("`{compiler}` is not on PATH"))?
         };
         let mut args = argv[1..].to_vec();
         if args.iter().any(|a| a.starts_with('@')) {
@@ -91,7 +120,7 @@ impl CompileStep {
             Classified::Local(reason) => return Err(reason),
             Classified::Compile(c) => c,
         };
-        if toolchain::is_script(&inv.compiler) {
+        if is_script(&inv.compiler) {
             return Err(toolchain::SCRIPT.into());
         }
         let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
@@ -191,7 +220,7 @@ impl CompileStep {
     /// Hashes the inputs (`deps`: the headers and the source, from a scan
     /// or a deps log) and builds the thunk, storing it with everything it
     /// names; `Err` says why this compile cannot be cached.
-    pub fn prepare(&self, store: &Store, deps: &[String]) -> Result<Result<Prepared, String>> {
+    pub fn prepare(&self, store: &Store, deps: Vec<String>) -> Result<Result<Prepared, String>> {
         let job = self.job(store);
         match prepare::prepare_stored(&job, deps, None)? {
             Ok(p) => Ok(Ok(p)),

@@ -234,37 +234,49 @@ impl Service {
     /// Runs a ready thunk or subgraph (later thunks may consume earlier
     /// ones' outputs) and reports every thunk's outputs.
     pub fn execute(&self, req: &ExecuteRequest) -> Result<ExecuteResponse, ServiceError> {
-        let admitted = self.admit(req)?;
-        let names = admitted.names.clone();
-        let report = admitted.force(&mut |_, _, _| {});
-        let mut made = 0;
-        let mut results = Vec::new();
-        for name in &names {
-            let Some(result) = self.result(name) else { continue };
-            if report.ran > 0 {
-                made += result.outputs.iter().map(|o| o.size).sum::<u64>();
+        let mut results: Vec<Option<ThunkResult>> = Vec::new();
+        let mut failures = Vec::new();
+        self.admit(req)?.run_each(&mut |answer| {
+            if let Some(f) = answer.failure {
+                failures.push(f);
             }
-            results.push(result);
-        }
-        // Roughly: an output may have been stored before.
-        self.size.added.fetch_add(made, Ordering::Relaxed);
-        let failures = report.failures.iter().map(failure).collect();
-        Ok(ExecuteResponse { results, failures })
+            if let Some(r) = answer.result {
+                if results.len() <= answer.i {
+                    results.resize_with(answer.i + 1, || None);
+                }
+                results[answer.i] = Some(r);
+            }
+        });
+        // In the request's order, as before answers were streamed.
+        Ok(ExecuteResponse { results: results.into_iter().flatten().collect(), failures })
     }
 
     /// Checks and stores a request's thunks and takes its slots: after
     /// this, the request runs. Errors here are the request's answer.
+    ///
+    /// A thunk whose exact encoding is already in the store with a
+    /// reduction whose outputs are all here is answered from that
+    /// reduction without being parsed: bytes with that name were checked
+    /// when they were stored, and parsing a compile's thunk of hundreds
+    /// of inputs was most of what a worker holding the answers did.
     pub fn admit(&self, req: &ExecuteRequest) -> Result<Admitted<'_>, ServiceError> {
         if req.thunks.is_empty() {
             return Err(ServiceError::BadRequest("no thunks to execute".into()));
         }
         let mut names = Vec::with_capacity(req.thunks.len());
+        let mut known = Vec::with_capacity(req.thunks.len());
         let mut thunk_inputs = Vec::with_capacity(req.thunks.len());
         let refused = |names: &[Name], e: ServiceError| {
             self.store.take_back(names);
             e
         };
         for (i, text) in req.thunks.iter().enumerate() {
+            let sent = Name::of_bytes(Kind::Thunk, text.as_bytes());
+            if self.store.has_used(&sent) && self.reduced(&sent) {
+                names.push(sent);
+                known.push(true);
+                continue;
+            }
             // Every path is validated again here, whatever the client did.
             let thunk = Thunk::decode(text.as_bytes())
                 .map_err(|e| refused(&names, ServiceError::BadRequest(format!("thunks[{i}]: {e}"))))?;
@@ -277,6 +289,7 @@ impl Service {
             // the request ends.
             self.store.hand_over(name, std::sync::Arc::new(thunk));
             names.push(name);
+            known.push(false);
         }
         // As many slots as there are thunks that can start at once: those
         // consuming no other thunk of the request (a chain runs one at a
@@ -286,7 +299,12 @@ impl Service {
         let slot = self.slots.acquire(starts).map_err(|e| refused(&names, e))?;
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         self.in_flight.lock().expect("in flight").push((id, now_ns()));
-        Ok(Admitted { service: self, names, slot, id })
+        Ok(Admitted { service: self, names, known, slot, id })
+    }
+
+    /// Whether `name` has a reduction here whose outputs are all here.
+    fn reduced(&self, name: &Name) -> bool {
+        self.store.reduction(name).is_some_and(|red| red.outputs.iter().all(|(_, v)| self.store.has_used(v)))
     }
 
     /// The answer for `name` if it is reduced here: its outputs (small
@@ -327,6 +345,8 @@ impl Service {
 pub struct Admitted<'a> {
     service: &'a Service,
     names: Vec<Name>,
+    /// Which of them were answered from the store unparsed.
+    known: Vec<bool>,
     slot: Slot<'a>,
     /// Its entry in the service's `in_flight`.
     id: u64,
@@ -358,29 +378,43 @@ fn now_ns() -> i128 {
 }
 
 impl Admitted<'_> {
-    /// Forces the request's thunks on its slots. `-k`: one thunk's
-    /// failure must not take its independent siblings with it.
-    fn force(self, on_target: &mut scheduler::TargetObserver<'_>) -> scheduler::Report {
+    /// Forces the request's thunks `which` (indices) on its slots. `-k`:
+    /// one thunk's failure must not take its independent siblings with it.
+    fn force(&self, which: &[usize], on_target: &mut scheduler::TargetObserver<'_>) -> scheduler::Report {
         let s = self.service;
-        let targets: Vec<OutputRef> = self.names.iter().map(|n| OutputRef::first(*n)).collect();
+        let targets: Vec<OutputRef> = which.iter().map(|&i| OutputRef::first(self.names[i])).collect();
         let options = Options { jobs: self.slot.1, keep_going: true };
-        // Counted as it starts: a client may read the status as soon as it
-        // has its last answer, before the force below has returned.
-        s.executed.fetch_add(1, Ordering::Relaxed);
         scheduler::force_observed(&s.store, &s.executor, &targets, options, on_target)
     }
 
     /// Runs the request and hands over each thunk's answer as soon as it
-    /// has one (`thunks[i]` answers with `i`), in the order they settle.
+    /// has one (`thunks[i]` answers with `i`), in the order they settle:
+    /// first those answered from the store unparsed (see `admit`), then
+    /// the rest as they are forced.
     pub fn run_each(self, on_answer: &mut dyn FnMut(Answer)) {
         let s = self.service;
-        let names = self.names.clone();
+        // Counted as it starts: a client may read the status as soon as it
+        // has its last answer, before the force below has returned.
+        s.executed.fetch_add(1, Ordering::Relaxed);
+        let mut forced = Vec::new();
+        for (i, name) in self.names.iter().enumerate() {
+            match self.known[i].then(|| s.result(name)).flatten() {
+                Some(result) => on_answer(Answer { i, result: Some(result), failure: None, skipped: None }),
+                // Not known, or its reduction went meanwhile: the force
+                // loads the stored thunk.
+                None => forced.push(i),
+            }
+        }
+        if forced.is_empty() {
+            return;
+        }
         let mut made = 0;
-        self.force(&mut |i, resolved, own| {
+        self.force(&forced, &mut |j, resolved, own| {
+            let i = forced[j];
             let mut answer = Answer { i, result: None, failure: None, skipped: None };
             // A reduction is the answer even when a thunk it output then
             // failed: the client forces that thunk itself.
-            if let Some(result) = s.result(&names[i]) {
+            if let Some(result) = s.result(&self.names[i]) {
                 made += result.outputs.iter().map(|o| o.size).sum::<u64>();
                 answer.result = Some(result);
             } else if let Some(f) = own {
@@ -390,6 +424,7 @@ impl Admitted<'_> {
             }
             on_answer(answer);
         });
+        // Roughly: an output may have been stored before.
         s.size.added.fetch_add(made, Ordering::Relaxed);
     }
 }

@@ -56,7 +56,7 @@ pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<
         (false, true) => Inputs::Copied,
         (false, false) => Inputs::Left,
     };
-    prepare_with(job, deps, started, store)
+    prepare_with(job, deps.to_vec(), started, store)
 }
 
 /// What becomes of a thunk's inputs when it is prepared.
@@ -75,13 +75,15 @@ enum Inputs {
 /// [`prepare`], storing the thunk and making every input and the
 /// toolchain known to the store, so that this process's engine can force
 /// it wherever it runs it (`gg ninja`'s compiles).
-pub fn prepare_stored(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
+/// `deps` are taken, not copied: the scanner's paths are absolute and
+/// normal already, and a round holds thousands of compiles of hundreds.
+pub fn prepare_stored(job: &Job<'_>, deps: Vec<String>, started: Option<i128>) -> Result<Result<Prepared, Event>> {
     prepare_with(job, deps, started, Inputs::Known)
 }
 
 fn prepare_with(
     job: &Job<'_>,
-    deps: &[String],
+    deps: Vec<String>,
     started: Option<i128>,
     store: Inputs,
 ) -> Result<Result<Prepared, Event>> {
@@ -96,7 +98,9 @@ fn prepare_with(
     // be borrowed while it is walked.
     let mut paths: Vec<String> = Vec::with_capacity(deps.len() + 1 + job.compile.input_files.len());
     paths.push(job.absolute(&job.compile.source));
-    paths.extend(deps.iter().chain(&job.compile.input_files).map(|p| job.absolute(p)));
+    let owned = |p: String| if crate::path::is_normal_absolute(&p) { p } else { job.absolute(&p) };
+    paths.extend(deps.into_iter().map(owned));
+    paths.extend(job.compile.input_files.iter().map(|p| job.absolute(p)));
     dedup_in_order(&mut paths);
     let listed: FxSet<&str> = paths.iter().map(String::as_str).collect();
     let mut extra: Vec<String> = Vec::new();
@@ -131,28 +135,33 @@ fn prepare_with(
             return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
         }
         if facts.has_include {
-            let bytes = fs::read(p).with_context(|| format!("cannot read input `{p}`"))?;
-            let Ok(found) = has_include::probes(&bytes) else {
+            let Some(found) = probes_of(p, &facts)? else {
                 return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
             };
             let folders = folders.get_or_insert_with(|| job.search_folders());
-            for probe in &found {
+            for probe in found.iter() {
                 for place in has_include::candidates(probe, p, folders) {
                     if probes.iter().any(|(q, _)| *q == place) {
                         continue;
                     }
-                    let exists = Path::new(&place).exists();
+                    // As the round sees it when nothing ran yet (`gg
+                    // ninja`: the same few places for every compile);
+                    // after a compile here, as the file system says now.
+                    let exists = match started {
+                        None => crate::snapshot::exists(&place),
+                        Some(_) => Path::new(&place).exists(),
+                    };
                     // Created while the compiler ran: it may have seen it absent.
                     if exists && changed(&place) {
                         return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(&place)))));
                     }
                     // A header found only by a probe is an input too: the
                     // thunk must carry it for the probe to find it there.
-                    if exists
-                        && Path::new(&place).is_file()
-                        && !listed.contains(place.as_str())
-                        && !extra.contains(&place)
-                    {
+                    let is_file = match started {
+                        None => crate::snapshot::metadata(&place).is_some_and(|m| m.is_file()),
+                        Some(_) => Path::new(&place).is_file(),
+                    };
+                    if exists && is_file && !listed.contains(place.as_str()) && !extra.contains(&place) {
                         extra.push(place.clone());
                     }
                     probes.push((place, exists));
@@ -209,6 +218,26 @@ pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
             || read.contains(f.path.as_str())
             || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path)
     });
+}
+
+/// The `__has_include` probes of the file at `path` (whose facts are
+/// `facts`), worked out once per content: every compile of a C++ project
+/// reads the same few library headers that probe. `None` if a probe names
+/// its header through a macro.
+fn probes_of(path: &str, facts: &crate::scan::Facts) -> Result<Option<std::sync::Arc<Vec<has_include::Probe>>>> {
+    type Known = gg_core::fxhash::FxMap<Name, Option<std::sync::Arc<Vec<has_include::Probe>>>>;
+    static KNOWN: std::sync::LazyLock<std::sync::Mutex<Known>> = std::sync::LazyLock::new(Default::default);
+    if let Some(known) = KNOWN.lock().expect("probes").get(&facts.hash) {
+        return Ok(known.clone());
+    }
+    let bytes = fs::read(path).with_context(|| format!("cannot read input `{path}`"))?;
+    // Read again: kept only if these are the bytes the facts are of.
+    if Name::of_bytes(Kind::Value, &bytes) != facts.hash {
+        return Ok(has_include::probes(&bytes).ok().map(std::sync::Arc::new));
+    }
+    let found = has_include::probes(&bytes).ok().map(std::sync::Arc::new);
+    KNOWN.lock().expect("probes").insert(facts.hash, found.clone());
+    Ok(found)
 }
 
 /// The hash of a locale file, computed once per process.

@@ -485,9 +485,16 @@ fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<P
     }
     use rayon::prelude::*;
     let one = |&e: &EdgeId| prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
-    // Hashing and preprocessor runs, `-j` at a time as before: a pool of
-    // exactly that size (rayon's global one is sized to the cores).
-    match rayon::ThreadPoolBuilder::new().num_threads(cx.options.jobs.clamp(1, batch.len())).build() {
+    // Compiles in place and preprocessor runs, `-j` at a time as before:
+    // a pool of exactly that size. The include scanner's work is the
+    // process's own CPU, so more threads than cores only contend for the
+    // round's memos.
+    let in_process = !cx.options.in_place && !gg_core::env::scan_with_preprocessor() && !gg_core::env::verify_scan();
+    let threads = match in_process {
+        true => cx.options.jobs.min(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        false => cx.options.jobs,
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, batch.len())).build() {
         Ok(pool) => pool.install(|| batch.par_iter().map(one).collect()),
         Err(_) => batch.iter().map(one).collect(),
     }
@@ -532,7 +539,7 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
             },
         },
     };
-    match step.prepare(cx.store, &files)? {
+    match step.prepare(cx.store, files)? {
         Ok(prepared) => Ok(Prep::Thunk { prepared: Box::new(prepared), key, scanned }),
         Err(why) => Ok(Prep::Local(why)),
     }

@@ -39,12 +39,17 @@ struct Pending {
     if_defined: bool,
 }
 
-/// Every file reached from one header, and whether each was followed
-/// (rather than only probed by `__has_include`), with the facts of those
-/// followed (for defines, should another file need them).
+/// Every file reached from one header: the closures of the headers its
+/// walk took whole (`parts`), and the files it found beyond them, with
+/// whether each was followed (rather than only probed by
+/// `__has_include`) and the facts of those it followed (for defines,
+/// should another file need them). Kept as parts, not flattened: the
+/// closures of a project's headers share the library's (`<vector>`: some
+/// 400 files), which a scan then takes once, not once per header.
 #[derive(Debug)]
 pub(crate) struct Closure {
-    files: Vec<(String, bool)>,
+    files: Vec<(Arc<str>, bool)>,
+    parts: Vec<Arc<Closure>>,
     facts: Vec<Arc<Facts>>,
 }
 
@@ -73,11 +78,17 @@ pub(crate) struct Walk<'a> {
     store: Option<&'a std::path::Path>,
     dirs: Dirs,
     /// Every file found, in discovery order, and the same as a set.
-    found: Vec<String>,
-    found_set: FxSet<String>,
+    /// Paths are interned (see [`found::intern`]) and the sets keyed by
+    /// their address: a closure taken whole adds hundreds of files to each
+    /// of thousands of scans, and copying and hashing every path in each
+    /// was most of what a scan cost.
+    found: Vec<Arc<str>>,
+    found_set: FxSet<usize>,
+    /// Of `found`, those not taken from a closure.
+    own: Vec<Arc<str>>,
     /// Files whose directives were (or are queued to be) followed.
-    queued: FxSet<String>,
-    queue: VecDeque<(String, Arc<Facts>)>,
+    queued: FxSet<usize>,
+    queue: VecDeque<(Arc<str>, Arc<Facts>)>,
     /// Scanned files, in order: where the defines come from.
     scanned: Vec<Arc<Facts>>,
     /// The search folders' number (see [`found::chain_id`]).
@@ -88,9 +99,13 @@ pub(crate) struct Walk<'a> {
     /// question was asked before).
     key: String,
     closures: Closures,
-    /// Closures taken whole, and how many of them (and of `scanned`)
-    /// have given their defines to the macros.
+    /// Closures taken whole (their parts too, each once), and how many of
+    /// them (and of `scanned`) have given their defines to the macros.
     used: Vec<Arc<Closure>>,
+    /// Those taken for a header this walk reached itself.
+    parts: Vec<Arc<Closure>>,
+    /// Every closure in `used`, by address.
+    used_set: FxSet<usize>,
     pending: Vec<Pending>,
 }
 
@@ -109,6 +124,11 @@ fn place(dir: &str, name: &str) -> (String, String, String) {
     (path.clone(), base.to_string(), file.to_string())
 }
 
+/// An interned path's key in a walk's sets: its address.
+fn key(path: &Arc<str>) -> usize {
+    Arc::as_ptr(path) as *const u8 as usize
+}
+
 fn parent(path: &str) -> &str {
     match path.rsplit_once('/') {
         Some(("", _)) | None => "/",
@@ -123,8 +143,9 @@ impl<'a> Walk<'a> {
             store,
             dirs: Dirs::default(),
             found: Vec::new(),
-            found_set: FxSet::default(),
-            queued: FxSet::default(),
+            found_set: FxSet::with_capacity_and_hasher(1024, Default::default()),
+            own: Vec::new(),
+            queued: FxSet::with_capacity_and_hasher(1024, Default::default()),
             queue: VecDeque::new(),
             scanned: Vec::new(),
             chain: found::chain_id(folders),
@@ -132,6 +153,8 @@ impl<'a> Walk<'a> {
             key: String::with_capacity(256),
             closures: Closures::Off,
             used: Vec::new(),
+            parts: Vec::new(),
+            used_set: FxSet::default(),
             pending: Vec::new(),
         }
     }
@@ -144,13 +167,12 @@ impl<'a> Walk<'a> {
 
     /// Adds `path` (absolute, normalised) as found; with `follow`, its own
     /// directives are followed too.
-    fn take(&mut self, path: &str, meta: &std::fs::Metadata, follow: bool) {
-        // Most names lead to files found before: look before allocating.
-        if !self.found_set.contains(path) {
-            self.found_set.insert(path.to_string());
-            self.found.push(path.to_string());
+    fn take(&mut self, path: &Arc<str>, meta: &std::fs::Metadata, follow: bool) {
+        if self.found_set.insert(key(path)) {
+            self.found.push(Arc::clone(path));
+            self.own.push(Arc::clone(path));
         }
-        if follow && !self.queued.contains(path) {
+        if follow && !self.queued.contains(&key(path)) {
             if self.closures != Closures::Off {
                 if let Some(c) = self.closure(path, meta) {
                     self.absorb(path, c);
@@ -161,18 +183,18 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn queue_file(&mut self, path: &str, meta: &std::fs::Metadata) {
+    fn queue_file(&mut self, path: &Arc<str>, meta: &std::fs::Metadata) {
         // A file that cannot be read is left to the compiler to report;
         // it is already among the inputs.
         if let Ok(f) = facts_with(path, meta, self.store) {
-            self.queued.insert(path.to_string());
-            self.queue.push_back((path.to_string(), f));
+            self.queued.insert(key(path));
+            self.queue.push_back((Arc::clone(path), f));
         }
     }
 
     /// The closure of the header at `path`: this round's, or (making
     /// closures) worked out now by a walk of its own.
-    fn closure(&mut self, path: &str, meta: &std::fs::Metadata) -> Option<Arc<Closure>> {
+    fn closure(&mut self, path: &Arc<str>, meta: &std::fs::Metadata) -> Option<Arc<Closure>> {
         use std::fmt::Write as _;
         self.key.clear();
         let _ = write!(self.key, "{:x}\0{path}", self.chain);
@@ -186,12 +208,8 @@ impl<'a> Walk<'a> {
         sub.queue_file(path, meta);
         let made = match sub.drain() {
             Ok(()) if sub.pending.is_empty() => {
-                let files = sub.found.iter().map(|f| (f.clone(), sub.queued.contains(f))).collect();
-                let mut facts = sub.scanned;
-                for c in &sub.used {
-                    facts.extend(c.facts.iter().cloned());
-                }
-                Some(Arc::new(Closure { files, facts }))
+                let files = sub.own.iter().map(|f| (Arc::clone(f), sub.queued.contains(&key(f)))).collect();
+                Some(Arc::new(Closure { files, parts: sub.parts, facts: sub.scanned }))
             }
             _ => None,
         };
@@ -203,31 +221,40 @@ impl<'a> Walk<'a> {
 
     /// Takes every file of `c` (the closure of `path`) as found, those it
     /// followed as followed.
-    fn absorb(&mut self, path: &str, c: Arc<Closure>) {
+    fn absorb(&mut self, path: &Arc<str>, c: Arc<Closure>) {
         #[cfg(test)]
         ABSORBED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.queued.insert(path.to_string());
-        for (f, followed) in &c.files {
-            if !self.found_set.contains(f.as_str()) {
-                self.found_set.insert(f.clone());
-                self.found.push(f.clone());
+        self.queued.insert(key(path));
+        self.parts.push(Arc::clone(&c));
+        // Parts are taken depth first, each once per walk.
+        let mut todo = vec![c];
+        while let Some(c) = todo.pop() {
+            if !self.used_set.insert(Arc::as_ptr(&c) as usize) {
+                continue;
             }
-            if *followed && !self.queued.contains(f.as_str()) {
-                self.queued.insert(f.clone());
+            for (f, followed) in &c.files {
+                if self.found_set.insert(key(f)) {
+                    self.found.push(Arc::clone(f));
+                }
+                if *followed {
+                    self.queued.insert(key(f));
+                }
             }
+            todo.extend(c.parts.iter().cloned());
+            self.used.push(c);
         }
-        self.used.push(c);
     }
 
     /// Starts at a file already known to exist (the source): walked
     /// itself, never taken as a closure.
     pub(crate) fn start(&mut self, path: &str, meta: &std::fs::Metadata) {
-        if !self.found_set.contains(path) {
-            self.found_set.insert(path.to_string());
-            self.found.push(path.to_string());
+        let path = found::intern(path);
+        if self.found_set.insert(key(&path)) {
+            self.found.push(Arc::clone(&path));
+            self.own.push(Arc::clone(&path));
         }
-        if !self.queued.contains(path) {
-            self.queue_file(path, meta);
+        if !self.queued.contains(&key(&path)) {
+            self.queue_file(&path, meta);
         }
     }
 
@@ -269,12 +296,13 @@ impl<'a> Walk<'a> {
         for dir in first.into_iter().chain(rest.iter().map(String::as_str)) {
             if plain {
                 if let Some(meta) = self.dirs.regular_file(dir, name) {
-                    places.push((if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }, meta));
+                    let path = if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
+                    places.push((found::intern(&path), meta));
                 }
             } else {
                 let (path, base, file) = place(dir, name);
                 if let Some(meta) = self.dirs.regular_file(&base, &file) {
-                    places.push((path, meta));
+                    places.push((found::intern(&path), meta));
                 }
             }
         }
@@ -286,6 +314,7 @@ impl<'a> Walk<'a> {
     fn drain(&mut self) -> Result<(), String> {
         while let Some((path, facts)) = self.queue.pop_front() {
             let own = parent(&path).to_string();
+            let path: &str = &path;
             for d in &facts.parsed.directives {
                 let (spec, follow) = match d {
                     Directive::Include(s) => (s, true),
@@ -293,7 +322,7 @@ impl<'a> Walk<'a> {
                     Directive::Define(..) => continue,
                     Directive::Embed => return Err(format!("#embed in `{path}`")),
                     Directive::IncludeIfDefined(op) => {
-                        let p = Pending { file: path.clone(), operand: op.clone(), include: true, if_defined: true };
+                        let p = Pending { file: path.into(), operand: op.clone(), include: true, if_defined: true };
                         self.pending.push(p);
                         continue;
                     }
@@ -302,7 +331,7 @@ impl<'a> Walk<'a> {
                     Spec::Quote(n) => self.search(Some(&own), n, follow),
                     Spec::Angle(n) => self.search(None, n, follow),
                     Spec::Computed(op) => {
-                        let p = Pending { file: path.clone(), operand: op.clone(), include: follow, if_defined: false };
+                        let p = Pending { file: path.into(), operand: op.clone(), include: follow, if_defined: false };
                         self.pending.push(p);
                     }
                 }
@@ -375,7 +404,7 @@ impl<'a> Walk<'a> {
         if self.found.len() > 2 {
             self.found[1..].sort_unstable();
         }
-        Ok(self.found)
+        Ok(self.found.iter().map(|p| p.to_string()).collect())
     }
 }
 
