@@ -470,7 +470,14 @@ impl Store {
 
     /// Stores `bytes` under the given kind and returns its name.
     pub fn put_bytes(&self, kind: Kind, bytes: &[u8]) -> io::Result<Name> {
-        let name = Name::of_bytes(kind, bytes);
+        self.put_named(Name::of_bytes(kind, bytes), bytes)
+    }
+
+    /// Stores `bytes`, which the caller named `name` from these very bytes
+    /// a moment ago (a thunk's encoding is named, then stored: hashing
+    /// tens of kilobytes twice per compile is not free).
+    pub fn put_named(&self, name: Name, bytes: &[u8]) -> io::Result<Name> {
+        debug_assert_eq!(name, Name::of_bytes(name.kind(), bytes));
         let dest = self.blob_path(&name);
         if Self::check_size(&name, &dest).is_ok() {
             return Ok(name);

@@ -98,7 +98,20 @@ impl Job<'_> {
             // one allocation, not two.
             return normalize(p);
         }
-        normalize(&self.cwd.join(p).to_string_lossy())
+        // Joined as text: a compile's depfile lists hundreds of paths
+        // relative to the working folder, each made absolute here.
+        let cwd = self.cwd.to_string_lossy();
+        let mut joined = String::with_capacity(cwd.len() + 1 + p.len());
+        joined.push_str(&cwd);
+        if !cwd.ends_with('/') {
+            joined.push('/');
+        }
+        joined.push_str(p);
+        if crate::path::is_normal_absolute(&joined) {
+            joined
+        } else {
+            normalize(&joined)
+        }
     }
 
     /// Every folder a header name could be looked up in, in search order

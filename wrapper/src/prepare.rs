@@ -196,7 +196,7 @@ fn prepare_with(
     let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
     let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
     if store != Inputs::Left {
-        store_inputs(job, &inputs, &encoded, store == Inputs::Copied)?;
+        store_inputs(job, &inputs, name, &encoded, store == Inputs::Copied)?;
     }
     drop(inputs);
     Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, file_macro, probes, shadows }))
@@ -294,7 +294,7 @@ pub fn commit(
 /// toolchain known to the store: copied in (`copy`), or known where they
 /// are, copied in only when this process's engine reads one (a worker
 /// that holds them all costs no copy of the 90 MB toolchain).
-fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8], copy: bool) -> Result<()> {
+fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], name: Name, encoded: &[u8], copy: bool) -> Result<()> {
     let put = |p: &str, hash: &Name| -> std::io::Result<()> {
         if copy {
             job.store.put_file_as(Path::new(p), hash)
@@ -317,7 +317,7 @@ fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], encoded: &[u8], copy: bo
     for (p, hash) in &job.toolchain.files {
         put(p, hash).with_context(|| format!("cannot store the toolchain file `{p}`"))?;
     }
-    job.store.put_bytes(Kind::Thunk, encoded)?;
+    job.store.put_named(name, encoded)?;
     Ok(())
 }
 

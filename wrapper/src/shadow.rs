@@ -56,15 +56,17 @@ impl Shadows {
         // compile, and the same few folders for most of them.
         let mut key = String::new();
         let all: Vec<Arc<[Place]>> = files.iter().map(|file| places_of(id, &chain, file, &mut key)).collect();
-        let mut seen_dirs: FxMap<&str, bool> = FxMap::default();
+        // Folders by address (interned): thousands of places per compile
+        // lie in a few dozen folders.
+        let mut seen_dirs: FxMap<usize, bool> = FxMap::default();
         let mut seen_present: FxSet<&str> = FxSet::default();
         for p in all.iter().flat_map(|places| places.iter()) {
-            let exists_dir = *seen_dirs.entry(p.dir.as_str()).or_insert_with(|| {
+            let exists_dir = *seen_dirs.entry(Arc::as_ptr(&p.dir) as *const u8 as usize).or_insert_with(|| {
                 if let Some(meta) = &p.dir_meta {
                     // Whether it changed while the compiler ran is asked
                     // of the folder itself, not of the round.
-                    let changed = started.is_some_and(|t| changed_since(Path::new(&p.dir), t));
-                    dirs.push((p.dir.clone(), stat_of_meta(meta, now).filter(|_| !changed)));
+                    let changed = started.is_some_and(|t| changed_since(Path::new(&*p.dir), t));
+                    dirs.push((p.dir.to_string(), stat_of_meta(meta, now).filter(|_| !changed)));
                 }
                 p.dir_meta.is_some()
             });
@@ -130,7 +132,8 @@ fn join(dir: &str, rel: &str) -> String {
 /// A place a header shadowing one read would appear at, as the round
 /// sees it.
 struct Place {
-    dir: String,
+    /// Interned (see `crate::scan::intern`).
+    dir: Arc<str>,
     place: String,
     /// The folder's metadata, if it is one.
     dir_meta: Option<Arc<std::fs::Metadata>>,
@@ -159,7 +162,7 @@ fn places_of(id: u64, chain: &[String], file: &str, key: &mut String) -> Arc<[Pl
                 let (dir, place) = (join(earlier, sub), join(earlier, rel));
                 let dir_meta = snapshot::metadata(&dir).filter(|m| m.is_dir());
                 let exists = dir_meta.is_some() && snapshot::exists(&place);
-                Place { dir, place, dir_meta, exists }
+                Place { dir: crate::scan::intern(&dir), place, dir_meta, exists }
             })
         })
         .collect();

@@ -35,7 +35,7 @@ mod options;
 mod walk;
 
 pub use facts::{facts, hash_now, take_written, use_store, Facts};
-pub(crate) use found::chain_id;
+pub(crate) use found::{chain_id, intern};
 pub use index::flush as flush_index;
 
 use crate::job::Job;
