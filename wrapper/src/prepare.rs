@@ -104,7 +104,8 @@ fn prepare_with(
     dedup_in_order(&mut paths);
     let listed: FxSet<&str> = paths.iter().map(String::as_str).collect();
     let mut extra: Vec<String> = Vec::new();
-    let mut files = Vec::with_capacity(paths.len());
+    // Each path's hash and stat, in the order of `paths` then `extra`.
+    let mut found = Vec::with_capacity(paths.len());
     let mut probes: Vec<(String, bool)> = Vec::new();
     let mut folders = None;
     let mut file_macro = false;
@@ -119,10 +120,15 @@ fn prepare_with(
         if changed(p) {
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
         }
-        let stat = crate::snapshot::metadata(p).and_then(|m| crate::stamp::stat_of_meta(&m, now));
+        let meta = crate::snapshot::metadata(p);
+        let stat = meta.as_ref().and_then(|m| crate::stamp::stat_of_meta(m, now));
         // Read and hashed once per process (gg ninja prepares thousands of
         // compiles sharing their headers), re-read when its stat changes.
-        let facts = crate::scan::facts(p).with_context(|| format!("cannot read input `{p}`"))?;
+        let facts = match &meta {
+            Some(m) => crate::scan::facts_of(p, m),
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        }
+        .with_context(|| format!("cannot read input `{p}`"))?;
         if !time_fixed && facts.time_macros {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p)))));
         }
@@ -169,8 +175,13 @@ fn prepare_with(
             }
         }
         file_macro |= facts.file_macro;
-        files.push(FileEntry { path: p.to_string(), hash: facts.hash, stat });
+        found.push((facts.hash, stat));
     }
+    // The paths move into the entries (hundreds per compile).
+    drop(listed);
+    paths.extend(extra);
+    let files: Vec<FileEntry> =
+        paths.into_iter().zip(found).map(|(path, (hash, stat))| FileEntry { path, hash, stat }).collect();
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
     let mut inputs: Vec<(&str, Name)> = files.iter().map(|f| (f.path.as_str(), f.hash)).collect();

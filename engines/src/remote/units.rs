@@ -24,6 +24,27 @@ type Report = (usize, usize, Duration, attempt::UnitAnswer);
 /// A thunk or a ready chain, run as one.
 type Chain = Arc<Vec<Arc<Thunk>>>;
 
+/// Units sent in one request at the least (a request costs a round trip
+/// and a slot's wait on the worker).
+const PER_REQUEST: usize = 64;
+
+/// A worker's share of a batch as requests: one per core of this machine
+/// while each keeps [`PER_REQUEST`] units, so that encoding the thunks
+/// here, and parsing them there, runs on every core (a round of a
+/// thousand compiles sent as one request was one thread's work on each
+/// side).
+fn split<T>(batch: Vec<T>) -> Vec<Vec<T>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = (batch.len() / PER_REQUEST).clamp(1, cores);
+    let size = batch.len().div_ceil(parts);
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = batch.into_iter().peekable();
+    while rest.peek().is_some() {
+        out.push(rest.by_ref().take(size).collect());
+    }
+    out
+}
+
 /// Where one unit of a batch stands.
 struct Unit {
     chain: Chain,
@@ -108,7 +129,9 @@ impl RemoteExecutor {
                     }
                 }
                 for (w, batch) in batches {
-                    self.launch(w, batch, &tx);
+                    for part in split(batch) {
+                        self.launch(w, part, &tx);
+                    }
                 }
                 if left == 0 {
                     break;

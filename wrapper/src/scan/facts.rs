@@ -90,6 +90,13 @@ pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
     facts_with(path, &meta, root.as_deref())
 }
 
+/// The facts of the file at `path`, whose metadata (as this round saw
+/// it) the caller has: one lookup fewer than [`facts`].
+pub fn facts_of(path: &str, meta: &fs::Metadata) -> io::Result<Arc<Facts>> {
+    let root = STORE_ROOT.read().unwrap();
+    facts_with(path, meta, root.as_deref())
+}
+
 /// The content name of the file at `path` as it is now (its metadata
 /// taken afresh, not as this round first saw it), through the facts
 /// cache and the store's facts index: a direct-mode check of an entry

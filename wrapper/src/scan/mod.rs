@@ -34,7 +34,7 @@ mod macros;
 mod options;
 mod walk;
 
-pub use facts::{facts, hash_now, take_written, use_store, Facts};
+pub use facts::{facts, facts_of, hash_now, take_written, use_store, Facts};
 pub(crate) use found::{chain_id, intern};
 pub use index::flush as flush_index;
 
