@@ -431,3 +431,84 @@ fn a_worker_beyond_loopback_without_tls_warns_that_the_token_travels_in_clear() 
     let _ = child.wait();
     assert!(line.contains("warning") && line.contains("without TLS") && line.contains("--tls-cert"), "{line}");
 }
+
+/// Uploads what `encoding` names that the worker lacks.
+fn upload_inputs(s: &Scratch, url: &str, encoding: &str) {
+    let thunk: serde_json::Value = serde_json::from_str(encoding).unwrap();
+    let mut needed: Vec<String> = Vec::new();
+    for list in ["values", "executables"] {
+        for o in thunk[list].as_array().unwrap() {
+            needed.push(o.as_str().unwrap().split('=').next().unwrap().to_string());
+        }
+    }
+    let (_, missing) = post(url, "/v1/missing", &serde_json::to_string(&needed).unwrap());
+    for n in serde_json::from_str::<Vec<String>>(&missing).unwrap() {
+        assert_eq!(put(url, &n, &std::fs::read(blob_path(&s.store(), &n)).unwrap()).0, 200);
+    }
+}
+
+/// The `(hash, inline data)` of each result's first output, in order.
+fn outputs(body: &str) -> Vec<(String, Vec<u8>)> {
+    let resp: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(resp["failures"].as_array().unwrap().len(), 0, "{body}");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let results = resp["results"].as_array().unwrap();
+    results
+        .iter()
+        .map(|r| {
+            let out = &r["outputs"][0];
+            (out["hash"].as_str().unwrap().to_string(), b64.decode(out["data"].as_str().unwrap()).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_thunk_the_worker_holds_the_answer_to_is_answered_from_it_until_an_output_is_lost() {
+    let s = Scratch::new();
+    let store = s.path().join("worker");
+    let w = start(&store, &[]);
+    s.write("in.txt", "twice");
+    let a = s.ok(&sh_thunk("read x < in.txt; echo \"$x$x\" > out", "out", &["--value", "in.txt"]));
+    let b = s.ok(&[
+        "create-thunk",
+        "--function",
+        "/bin/sh=bin/sh",
+        "--thunk",
+        &format!("{a}=in"),
+        "--output",
+        "out",
+        "--",
+        "sh",
+        "-c",
+        "read x < in; echo \"<$x>\" > out",
+    ]);
+    let (ea, eb) = (thunk_json(&s, &a), thunk_json(&s, &b));
+    upload_inputs(&s, &w.url, &ea);
+    let post_thunks = |thunks: &[&String]| {
+        let (code, body) = post(&w.url, "/v1/execute", &serde_json::json!({ "thunks": thunks }).to_string());
+        assert_eq!(code, 200, "{body}");
+        body
+    };
+    let first = outputs(&post_thunks(&[&ea]));
+    assert_eq!(first[0].1, b"twicetwice\n");
+    // Its input gone from the worker, the thunk could not run again: it is
+    // answered from its reduction.
+    let input = name_of(&s, "in.txt");
+    std::fs::remove_file(blob_path(&store, &input)).unwrap();
+    assert_eq!(outputs(&post_thunks(&[&ea])), first, "answered from its reduction");
+    // With a new thunk consuming its output: that one runs, on the output
+    // the answer names.
+    let both = outputs(&post_thunks(&[&ea, &eb]));
+    assert_eq!(both[0], first[0]);
+    assert_eq!(both[1].1, b"<twicetwice>\n");
+    // Its output lost too: it is run again (and now lacks its input),
+    // never answered with an output the worker cannot serve.
+    std::fs::remove_file(blob_path(&store, &first[0].0)).unwrap();
+    let body = post_thunks(&[&ea]);
+    let resp: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(resp["results"].as_array().unwrap().len(), 0, "{body}");
+    assert_eq!(resp["failures"][0]["kind"], "missing", "{body}");
+    upload_inputs(&s, &w.url, &ea);
+    assert_eq!(outputs(&post_thunks(&[&ea])), first, "run again once its input is back");
+    assert_eq!(get(&w.url, &format!("/v1/blobs/{}", first[0].0)).0, 200);
+}

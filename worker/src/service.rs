@@ -412,13 +412,15 @@ impl Admitted<'_> {
         self.force(&forced, &mut |j, resolved, own| {
             let i = forced[j];
             let mut answer = Answer { i, result: None, failure: None, skipped: None };
-            // A reduction is the answer even when a thunk it output then
-            // failed: the client forces that thunk itself.
-            if let Some(result) = s.result(&self.names[i]) {
+            // Its own failure first: a reduction left from an earlier run
+            // may name an output since lost, which is why it ran again.
+            // Otherwise a reduction is the answer even when a thunk it
+            // output then failed: the client forces that thunk itself.
+            if let Some(f) = own {
+                answer.failure = Some(failure(f));
+            } else if let Some(result) = s.result(&self.names[i]) {
                 made += result.outputs.iter().map(|o| o.size).sum::<u64>();
                 answer.result = Some(result);
-            } else if let Some(f) = own {
-                answer.failure = Some(failure(f));
             } else {
                 answer.skipped = Some(resolved.as_ref().err().cloned().unwrap_or_default());
             }

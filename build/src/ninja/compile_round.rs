@@ -485,11 +485,14 @@ fn prepare_all(cx: &Ctx<'_>, plan: &Plan, st: &State, batch: &[EdgeId]) -> Vec<P
     }
     use rayon::prelude::*;
     let one = |&e: &EdgeId| prepare(cx, plan, st, e).unwrap_or_else(|err| Prep::Local(format!("{err:#}")));
-    // Compiles in place and preprocessor runs, `-j` at a time as before:
-    // a pool of exactly that size. The include scanner's work is the
-    // process's own CPU, so more threads than cores only contend for the
-    // round's memos.
-    let in_process = !cx.options.in_place && !gg_core::env::scan_with_preprocessor() && !gg_core::env::verify_scan();
+    // Compiles in place, preprocessor runs and the shared cache's round
+    // trips, `-j` at a time as before: a pool of exactly that size.
+    // Otherwise it is the include scanner's work, the process's own CPU,
+    // and more threads than cores only contend for the round's memos.
+    let in_process = !cx.options.in_place
+        && !gg_core::env::scan_with_preprocessor()
+        && !gg_core::env::verify_scan()
+        && cx.store.shared().is_none();
     let threads = match in_process {
         true => cx.options.jobs.min(std::thread::available_parallelism().map_or(1, |n| n.get())),
         false => cx.options.jobs,

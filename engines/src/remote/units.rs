@@ -403,6 +403,20 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_goes_in_one_request_per_core_while_each_keeps_its_share() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let sizes = |n: usize| split((0..n).collect::<Vec<_>>()).iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(3), [3], "a small batch is one request");
+        assert_eq!(sizes(PER_REQUEST * 2 - 1), [PER_REQUEST * 2 - 1]);
+        let big = sizes(PER_REQUEST * cores * 4 + 1);
+        assert_eq!(big.len(), cores);
+        assert_eq!(big.iter().sum::<usize>(), PER_REQUEST * cores * 4 + 1, "nothing lost or sent twice");
+        assert!(big.iter().max().unwrap() - big.iter().min().unwrap() <= cores, "even shares: {big:?}");
+        let order: Vec<usize> = split((0..1000).collect::<Vec<_>>()).concat();
+        assert_eq!(order, (0..1000).collect::<Vec<_>>(), "in the round's order");
+    }
+
+    #[test]
     fn a_unit_fails_over_to_another_worker_when_one_does_not_answer() {
         let (r, seen, _dir) = engine(&[Does::Refuse, Does::Answer], false);
         let answers = run(&r, vec![unit("a")]);
