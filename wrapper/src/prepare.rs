@@ -141,11 +141,11 @@ fn prepare_with(
             return Ok(Err(Event::Uncacheable(format!("`{}` uses .incbin or .include", short(p)))));
         }
         if facts.has_include {
-            let Some(found) = probes_of(p, &facts)? else {
+            let Some(probed) = probes_of(p, &facts)? else {
                 return Ok(Err(Event::Uncacheable(format!("`{}` uses __has_include through a macro", short(p)))));
             };
             let folders = folders.get_or_insert_with(|| job.search_folders());
-            for probe in found.iter() {
+            for probe in probed.iter() {
                 for place in has_include::candidates(probe, p, folders) {
                     if probes.iter().any(|(q, _)| *q == place) {
                         continue;

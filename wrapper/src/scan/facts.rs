@@ -85,9 +85,8 @@ pub fn use_store(root: &Path) {
 
 /// The facts of the file at `path` (links followed).
 pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
-    let root = STORE_ROOT.read().unwrap().clone();
     let meta = crate::snapshot::metadata(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-    facts_with(path, &meta, root.as_deref())
+    facts_of(path, &meta)
 }
 
 /// The facts of the file at `path`, whose metadata (as this round saw
