@@ -13,6 +13,7 @@ use gg_core::{Name, Reduction, Store};
 
 use gg_wrapper::args::{self, Classified, Compile};
 use gg_wrapper::deps;
+use gg_wrapper::interned::Interned;
 use gg_wrapper::invoke::{self, Invocation};
 use gg_wrapper::job::Job;
 use gg_wrapper::prepare::{self, Prepared};
@@ -200,6 +201,13 @@ impl CompileStep {
         gg_wrapper::inputs::choose(&self.job(store))
     }
 
+    /// `paths` (the deps log's, relative to the build folder or absolute)
+    /// as inputs for [`CompileStep::prepare`].
+    pub fn interned(&self, store: &Store, paths: &[String]) -> Vec<Interned> {
+        let job = self.job(store);
+        paths.iter().map(|p| gg_wrapper::inputs::interned(&job, p)).collect()
+    }
+
     /// The user's depfile from the full list of what the compile read.
     pub fn depfile_bytes(&self, store: &Store, read: &[String]) -> Option<Vec<u8>> {
         let job = self.job(store);
@@ -220,7 +228,7 @@ impl CompileStep {
     /// Hashes the inputs (`deps`: the headers and the source, from a scan
     /// or a deps log) and builds the thunk, storing it with everything it
     /// names; `Err` says why this compile cannot be cached.
-    pub fn prepare(&self, store: &Store, deps: Vec<String>) -> Result<Result<Prepared, String>> {
+    pub fn prepare(&self, store: &Store, deps: Vec<Interned>) -> Result<Result<Prepared, String>> {
         let job = self.job(store);
         match prepare::prepare_stored(&job, deps, None)? {
             Ok(p) => Ok(Ok(p)),

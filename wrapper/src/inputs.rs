@@ -7,6 +7,7 @@
 
 use anyhow::Result;
 
+use crate::interned::Interned;
 use crate::job::Job;
 use crate::scan::{self, Scanned};
 use crate::stats::{self, Event};
@@ -29,8 +30,8 @@ impl std::error::Error for Missed {}
 /// The files a compile's thunk carries.
 #[derive(Debug)]
 pub struct Chosen {
-    /// The source first.
-    pub files: Vec<String>,
+    /// The source first; absolute and normal (see [`interned`]).
+    pub files: Vec<Interned>,
     /// Chosen by the scanner (a superset), not the preprocessor (exact):
     /// a compile that fails on them is run in place before it is
     /// reported, in case the scanner missed what it failed on.
@@ -41,7 +42,9 @@ pub struct Chosen {
 /// in place then reports the error as the compiler words it). With
 /// `GG_VERIFY_SCAN=1` a scanner miss is an error ([`Missed`]).
 pub fn choose(job: &Job<'_>) -> Result<Option<Chosen>> {
-    let exact = |files: Option<Vec<String>>| files.map(|files| Chosen { files, scanned: false });
+    let exact = |files: Option<Vec<String>>| {
+        files.map(|files| Chosen { files: files.iter().map(|p| interned(job, p)).collect(), scanned: false })
+    };
     if !job.compile.lang.preprocessed_by_compiler() {
         return Ok(exact(Some(vec![job.compile.source.clone()])));
     }
@@ -64,6 +67,17 @@ pub fn choose(job: &Job<'_>) -> Result<Option<Chosen>> {
     }
 }
 
+/// `p` (relative to the job's folder, or absolute) as an absolute, normal,
+/// interned path: the scanner's paths are already, a depfile's or the
+/// deps log's are made so.
+pub fn interned(job: &Job<'_>, p: &str) -> Interned {
+    if crate::path::is_normal_absolute(p) {
+        Interned::new(p)
+    } else {
+        Interned::new(&job.absolute(p))
+    }
+}
+
 /// The preprocessor's list (`cc -M`), source first.
 fn preprocessor(job: &Job<'_>) -> Result<Option<Vec<String>>> {
     let Some(text) = crate::deps::scan(job)? else { return Ok(None) };
@@ -78,9 +92,9 @@ fn preprocessor(job: &Job<'_>) -> Result<Option<Vec<String>>> {
 
 /// Errs naming the first file of `exact` (what the compiler read) that
 /// `scanned` lacks; both may be relative to the job's folder.
-pub fn verify(job: &Job<'_>, scanned: &[String], exact: &[String]) -> Result<(), Missed> {
-    let have: std::collections::HashSet<String> = scanned.iter().map(|p| job.absolute(p)).collect();
-    match exact.iter().find(|p| !have.contains(&job.absolute(p))) {
+pub fn verify(job: &Job<'_>, scanned: &[Interned], exact: &[String]) -> Result<(), Missed> {
+    let have: std::collections::HashSet<&str> = scanned.iter().map(Interned::as_str).collect();
+    match exact.iter().find(|p| !have.contains(job.absolute(p).as_str())) {
         Some(header) => {
             let missed = Missed { source: job.compile.source.clone(), header: header.clone() };
             stats::note(job.store, &Event::ScanMissed);

@@ -12,6 +12,7 @@ pub mod deps;
 pub mod env_local;
 pub mod has_include;
 pub mod inputs;
+pub mod interned;
 pub mod invoke;
 pub mod job;
 pub mod locale;

@@ -368,9 +368,11 @@ fn with_entry(mut manifest: Manifest, entry: Entry) -> Manifest {
 /// shared cache in the background (after the depfile it names).
 /// Concurrent writers may drop each other's entry: that only costs a miss.
 pub fn add(store: &Store, key: &str, entry: Entry, share: Option<Share>) -> std::io::Result<()> {
+    // A copy (hundreds of files) only for an entry that travels.
+    let Some((share, shared)) = share.zip(store.shared().filter(|s| !s.read_only())) else {
+        return add_local(store, key, entry);
+    };
     add_local(store, key, entry.clone())?;
-    let Some(share) = share else { return Ok(()) };
-    let Some(shared) = store.shared().filter(|s| !s.read_only()) else { return Ok(()) };
     let (me, store) = (std::sync::Arc::clone(shared), store.clone());
     shared.spawn(Box::new(move || {
         let (travel, mut entry) = shareable(&store, share, travelling(entry));

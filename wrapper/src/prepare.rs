@@ -12,6 +12,7 @@ use gg_core::fxhash::FxSet;
 use gg_core::{Kind, Name, Reduction};
 
 use crate::has_include;
+use crate::interned::Interned;
 use crate::job::Job;
 use crate::log::debug;
 use crate::manifest::{self, Entry, FileEntry};
@@ -51,12 +52,18 @@ impl std::fmt::Debug for Prepared {
 /// since is caught; `None` when nothing ran yet (the thunk will run on
 /// exactly what is hashed now).
 pub fn prepare(job: &Job<'_>, deps: &[String], started: Option<i128>) -> Result<Result<Prepared, Event>> {
+    prepare_interned(job, deps.iter().map(|p| crate::inputs::interned(job, p)).collect(), started)
+}
+
+/// [`prepare`] of paths made absolute, normal and interned already (the
+/// scanner's; see [`crate::inputs::interned`]).
+pub fn prepare_interned(job: &Job<'_>, deps: Vec<Interned>, started: Option<i128>) -> Result<Result<Prepared, Event>> {
     let store = match (job.engine.is_some(), gg_core::env::store_inputs()) {
         (true, _) => Inputs::Known,
         (false, true) => Inputs::Copied,
         (false, false) => Inputs::Left,
     };
-    prepare_with(job, deps.to_vec(), started, store)
+    prepare_with(job, deps, started, store)
 }
 
 /// What becomes of a thunk's inputs when it is prepared.
@@ -75,15 +82,14 @@ enum Inputs {
 /// [`prepare`], storing the thunk and making every input and the
 /// toolchain known to the store, so that this process's engine can force
 /// it wherever it runs it (`gg ninja`'s compiles).
-/// `deps` are taken, not copied: the scanner's paths are absolute and
-/// normal already, and a round holds thousands of compiles of hundreds.
-pub fn prepare_stored(job: &Job<'_>, deps: Vec<String>, started: Option<i128>) -> Result<Result<Prepared, Event>> {
+/// `deps` are absolute and normal (interned, see [`crate::inputs::interned`]).
+pub fn prepare_stored(job: &Job<'_>, deps: Vec<Interned>, started: Option<i128>) -> Result<Result<Prepared, Event>> {
     prepare_with(job, deps, started, Inputs::Known)
 }
 
 fn prepare_with(
     job: &Job<'_>,
-    deps: Vec<String>,
+    deps: Vec<Interned>,
     started: Option<i128>,
     store: Inputs,
 ) -> Result<Result<Prepared, Event>> {
@@ -96,14 +102,13 @@ fn prepare_with(
     // The inputs in order, each once. Headers a `__has_include` probe
     // finds join them after the rest (`extra`), so that the main list can
     // be borrowed while it is walked.
-    let mut paths: Vec<String> = Vec::with_capacity(deps.len() + 1 + job.compile.input_files.len());
-    paths.push(job.absolute(&job.compile.source));
-    let owned = |p: String| if crate::path::is_normal_absolute(&p) { p } else { job.absolute(&p) };
-    paths.extend(deps.into_iter().map(owned));
-    paths.extend(job.compile.input_files.iter().map(|p| job.absolute(p)));
+    let mut paths: Vec<Interned> = Vec::with_capacity(deps.len() + 1 + job.compile.input_files.len());
+    paths.push(crate::inputs::interned(job, &job.compile.source));
+    paths.extend(deps);
+    paths.extend(job.compile.input_files.iter().map(|p| crate::inputs::interned(job, p)));
     dedup_in_order(&mut paths);
-    let listed: FxSet<&str> = paths.iter().map(String::as_str).collect();
-    let mut extra: Vec<String> = Vec::new();
+    let listed: FxSet<usize> = paths.iter().map(Interned::addr).collect();
+    let mut extra: Vec<Interned> = Vec::new();
     // Each path's hash and stat, in the order of `paths` then `extra`.
     let mut found = Vec::with_capacity(paths.len());
     let mut probes: Vec<(String, bool)> = Vec::new();
@@ -111,7 +116,7 @@ fn prepare_with(
     let mut file_macro = false;
     let mut next = 0;
     while next < paths.len() + extra.len() {
-        let p: &str = match paths.get(next) {
+        let p: &Interned = match paths.get(next) {
             Some(p) => p,
             None => &extra[next - paths.len()].clone(),
         };
@@ -120,15 +125,11 @@ fn prepare_with(
         if changed(p) {
             return Ok(Err(Event::Uncacheable(format!("`{}` changed during the compile", short(p)))));
         }
-        let meta = crate::snapshot::metadata(p);
-        let stat = meta.as_ref().and_then(|m| crate::stamp::stat_of_meta(m, now));
         // Read and hashed once per process (gg ninja prepares thousands of
-        // compiles sharing their headers), re-read when its stat changes.
-        let facts = match &meta {
-            Some(m) => crate::scan::facts_of(p, m),
-            None => Err(std::io::ErrorKind::NotFound.into()),
-        }
-        .with_context(|| format!("cannot read input `{p}`"))?;
+        // compiles sharing their headers), re-read when its stat changes;
+        // looked up once per round.
+        let (meta, facts) = crate::scan::known(p).with_context(|| format!("cannot read input `{p}`"))?;
+        let stat = crate::stamp::stat_of_meta(&meta, now);
         if !time_fixed && facts.time_macros {
             return Ok(Err(Event::Uncacheable(format!("`{}` uses __DATE__/__TIME__", short(p)))));
         }
@@ -167,8 +168,11 @@ fn prepare_with(
                         None => crate::snapshot::metadata(&place).is_some_and(|m| m.is_file()),
                         Some(_) => Path::new(&place).is_file(),
                     };
-                    if exists && is_file && !listed.contains(place.as_str()) && !extra.contains(&place) {
-                        extra.push(place.clone());
+                    if exists && is_file {
+                        let place = Interned::new(&place);
+                        if !listed.contains(&place.addr()) && !extra.contains(&place) {
+                            extra.push(place);
+                        }
                     }
                     probes.push((place, exists));
                 }
@@ -181,7 +185,7 @@ fn prepare_with(
     drop(listed);
     paths.extend(extra);
     let files: Vec<FileEntry> =
-        paths.into_iter().zip(found).map(|(path, (hash, stat))| FileEntry { path, hash, stat }).collect();
+        paths.iter().zip(found).map(|(path, (hash, stat))| FileEntry { path: path.to_string(), hash, stat }).collect();
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
     let mut inputs: Vec<(&str, Name)> = files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
@@ -204,8 +208,7 @@ fn prepare_with(
     debug(&format!("recorded thunk {name} for `{}`", job.compile.source));
     // Where a header shadowing one read would appear (see `shadow`); the
     // source is named, not searched.
-    let headers: Vec<&str> = files.iter().skip(1).map(|f| f.path.as_str()).collect();
-    let shadows = crate::shadow::Shadows::record(job.search_folders(), &headers, started, now);
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &paths[1..], started, now);
     if store != Inputs::Left {
         store_inputs(job, &inputs, name, &encoded, store == Inputs::Copied)?;
     }
@@ -333,9 +336,9 @@ fn store_inputs(job: &Job<'_>, inputs: &[(&str, Name)], name: Name, encoded: &[u
 }
 
 /// Removes later copies of any path, keeping the first's place.
-fn dedup_in_order(paths: &mut Vec<String>) {
-    let mut seen: FxSet<&str> = FxSet::with_capacity_and_hasher(paths.len(), Default::default());
-    let keep: Vec<bool> = paths.iter().map(|p| seen.insert(p.as_str())).collect();
+fn dedup_in_order(paths: &mut Vec<Interned>) {
+    let mut seen: FxSet<usize> = FxSet::with_capacity_and_hasher(paths.len(), Default::default());
+    let keep: Vec<bool> = paths.iter().map(|p| seen.insert(p.addr())).collect();
     if keep.iter().all(|k| *k) {
         return;
     }
@@ -353,9 +356,11 @@ fn short(p: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use crate::interned::Interned;
+
     #[test]
     fn later_copies_of_a_path_go_and_the_order_stays() {
-        let mut paths: Vec<String> = ["/s.c", "/a.h", "/b.h", "/a.h", "/s.c", "/c.h"].map(String::from).to_vec();
+        let mut paths: Vec<Interned> = ["/s.c", "/a.h", "/b.h", "/a.h", "/s.c", "/c.h"].map(Interned::new).to_vec();
         super::dedup_in_order(&mut paths);
         assert_eq!(paths, ["/s.c", "/a.h", "/b.h", "/c.h"]);
     }

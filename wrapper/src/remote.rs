@@ -17,7 +17,7 @@ use crate::deps::user_depfile_bytes;
 use crate::job::Job;
 use crate::log::debug;
 use crate::manifest;
-use crate::prepare::{commit, prepare};
+use crate::prepare::{commit, prepare_interned};
 use crate::stats::{self, Event};
 use crate::write_out::write_out;
 
@@ -37,7 +37,7 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
             Err(e) => return Err(e),
         },
     };
-    let prepared = match prepare(job, &chosen.files, Some(started))? {
+    let prepared = match prepare_interned(job, chosen.files, Some(started))? {
         Ok(p) => p,
         Err(_) => return Ok(None),
     };

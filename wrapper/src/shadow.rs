@@ -23,8 +23,9 @@ use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::interned::Interned;
 use crate::scan::fxhash::{FxMap, FxSet};
-use crate::snapshot::{self, RoundMemo};
+use crate::snapshot::{self, RoundMap};
 use crate::stamp::{changed_since, stat_of_meta, Stat};
 
 /// What a hit needs to tell a shadowing header appeared.
@@ -48,14 +49,13 @@ impl Shadows {
     /// places a header shadowing them would appear in. A folder changed at
     /// or after `started` (when the compiler started here, if it did) is
     /// not trusted.
-    pub fn record(chain: Vec<String>, files: &[&str], started: Option<i128>, now: i128) -> Shadows {
+    pub fn record(chain: Vec<String>, files: &[Interned], started: Option<i128>, now: i128) -> Shadows {
         let mut dirs: Vec<(String, Option<Stat>)> = Vec::new();
         let mut present = Vec::new();
         let id = crate::scan::chain_id(&chain);
         // Held for the maps below to borrow from: hundreds of headers per
         // compile, and the same few folders for most of them.
-        let mut key = String::new();
-        let all: Vec<Arc<[Place]>> = files.iter().map(|file| places_of(id, &chain, file, &mut key)).collect();
+        let all: Vec<Arc<[Place]>> = files.iter().map(|file| places_of(id, &chain, file)).collect();
         // Folders by address (interned): thousands of places per compile
         // lie in a few dozen folders.
         let mut seen_dirs: FxMap<usize, bool> = FxMap::default();
@@ -141,17 +141,15 @@ struct Place {
     exists: bool,
 }
 
-static PLACES: LazyLock<RoundMemo<Arc<[Place]>>> = LazyLock::new(RoundMemo::default);
+/// By search folders' number and the header's interned address.
+static PLACES: LazyLock<RoundMap<(u64, usize), Arc<[Place]>>> = LazyLock::new(RoundMap::default);
 
 /// For a header at `file`: each place where the same name would be found
 /// first, for every search folder it lies under. Worked out once per
 /// round and chain (`id`: see [`crate::scan::chain_id`]), as every
 /// compile of a round records the same headers.
-fn places_of(id: u64, chain: &[String], file: &str, key: &mut String) -> Arc<[Place]> {
-    use std::fmt::Write;
-    // `key`: the caller's buffer, so that a lookup allocates nothing.
-    key.clear();
-    let _ = write!(key, "{id:x}\0{file}");
+fn places_of(id: u64, chain: &[String], file: &Interned) -> Arc<[Place]> {
+    let key = (id, file.addr());
     if let Some(p) = PLACES.get(key) {
         return p;
     }
@@ -194,7 +192,7 @@ mod tests {
         age(&format!("{first}/sys"));
         // Recorded as if a minute ago, so the folders' stats are trusted.
         let later = crate::stamp::now_ns() + 60_000_000_000;
-        let shadows = Shadows::record(vec![first.clone(), second], &[&found], Some(later), later);
+        let shadows = Shadows::record(vec![first.clone(), second], &[Interned::new(&found)], Some(later), later);
         crate::snapshot::begin();
         assert_eq!(shadows.appeared(&[&found], later), None);
         fs::write(format!("{first}/sys/other.h"), "").unwrap();
@@ -214,7 +212,7 @@ mod tests {
         let found = format!("{second}/config.h");
         fs::write(&found, "").unwrap();
         let later = crate::stamp::now_ns() + 60_000_000_000;
-        let shadows = Shadows::record(vec![first.clone(), second], &[&found], Some(later), later);
+        let shadows = Shadows::record(vec![first.clone(), second], &[Interned::new(&found)], Some(later), later);
         assert!(shadows.dirs.is_empty(), "absent folders are not listed: {shadows:?}");
         fs::create_dir_all(&first).unwrap();
         age(&first);
@@ -236,9 +234,14 @@ mod tests {
         }
         // b/limits.h reached by `#include_next` from a/limits.h.
         let files = [format!("{first}/limits.h"), format!("{second}/limits.h")];
+        let interned: Vec<Interned> = files.iter().map(|f| Interned::new(f)).collect();
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
-        let shadows =
-            Shadows::record(vec![first.clone(), second], &files, Some(crate::stamp::now_ns()), crate::stamp::now_ns());
+        let shadows = Shadows::record(
+            vec![first.clone(), second],
+            &interned,
+            Some(crate::stamp::now_ns()),
+            crate::stamp::now_ns(),
+        );
         assert_eq!(shadows.present, [format!("{first}/limits.h")]);
         crate::snapshot::begin();
         assert_eq!(shadows.appeared(&files, crate::stamp::now_ns()), None);

@@ -107,6 +107,41 @@ impl<V: Clone> RoundMemo<V> {
     }
 }
 
+/// Answers keyed by something cheaper than text (an interned path's
+/// address, with a number), believed within the round they were worked
+/// out in: the per-file lookups of a round's thousands of compiles.
+pub(crate) struct RoundMap<K, V> {
+    shards: [Mutex<FxMap<K, (u64, V)>>; SHARDS],
+}
+
+impl<K, V> Default for RoundMap<K, V> {
+    fn default() -> Self {
+        RoundMap { shards: Default::default() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> RoundMap<K, V> {
+    fn shard(&self, key: K) -> &Mutex<FxMap<K, (u64, V)>> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        // Addresses are multiples of 8 or 16: the hash, not the key, picks.
+        let h = BuildHasherDefault::<crate::scan::fxhash::Fx>::default().hash_one(key);
+        &self.shards[(h as usize >> 7) % SHARDS]
+    }
+
+    pub(crate) fn get(&self, key: K) -> Option<V> {
+        let round = round();
+        match self.shard(key).lock().expect("round map").get(&key) {
+            Some((r, v)) if *r == round => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put(&self, key: K, value: V) {
+        let round = round();
+        self.shard(key).lock().expect("round map").insert(key, (round, value));
+    }
+}
+
 /// Whether `path` leads to anything.
 pub fn exists(path: &str) -> bool {
     metadata(path).is_some()

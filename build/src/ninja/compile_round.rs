@@ -532,7 +532,7 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
     // The deps log's list when still true, else the scanner's superset
     // (or the preprocessor's list where the scanner is not sure).
     let (files, scanned) = match plan.fresh_deps.get(&e) {
-        Some(deps) => (deps.clone(), false),
+        Some(deps) => (step.interned(cx.store, deps), false),
         None => match step.choose_inputs(cx.store) {
             Ok(Some(chosen)) => (chosen.files, chosen.scanned),
             Ok(None) => return Ok(Prep::Local("the preprocessor failed".into())),

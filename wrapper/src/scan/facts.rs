@@ -22,6 +22,7 @@ use super::directive::Parsed;
 use super::dirs::Stamp;
 use super::fxhash::FxMap;
 use super::{encode, index, lexer};
+use crate::snapshot::RoundMap;
 
 /// What gg needs to know about one input file.
 #[derive(Debug)]
@@ -94,6 +95,21 @@ pub fn facts(path: &str) -> io::Result<Arc<Facts>> {
 pub fn facts_of(path: &str, meta: &fs::Metadata) -> io::Result<Arc<Facts>> {
     let root = STORE_ROOT.read().unwrap();
     facts_with(path, meta, root.as_deref())
+}
+
+/// The metadata (as this round first saw it) and facts of the file at
+/// the interned `path`, worked out once per round: a round's compiles
+/// share most of their inputs, and each asks of each. Keyed by address,
+/// not text (see [`crate::interned`]).
+pub fn known(path: &crate::interned::Interned) -> io::Result<(Arc<fs::Metadata>, Arc<Facts>)> {
+    static KNOWN: LazyLock<RoundMap<usize, (Arc<fs::Metadata>, Arc<Facts>)>> = LazyLock::new(RoundMap::default);
+    if let Some(k) = KNOWN.get(path.addr()) {
+        return Ok(k);
+    }
+    let meta = crate::snapshot::metadata(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    let facts = facts_of(path, &meta)?;
+    KNOWN.put(path.addr(), (meta.clone(), facts.clone()));
+    Ok((meta, facts))
 }
 
 /// The content name of the file at `path` as it is now (its metadata

@@ -10,7 +10,7 @@
 use std::fs;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use super::fxhash::{FxMap, FxSet};
+use super::fxhash::FxMap;
 use crate::snapshot::RoundMemo;
 
 /// The regular files a name was found as, in search order.
@@ -19,22 +19,11 @@ pub(crate) type Places = Arc<[(Arc<str>, Arc<fs::Metadata>)]>;
 static CHAINS: LazyLock<Mutex<FxMap<Vec<String>, u64>>> = LazyLock::new(Mutex::default);
 static FOUND: LazyLock<RoundMemo<Places>> = LazyLock::new(RoundMemo::default);
 
-/// Every path the process found a file at, once: each found path is the
-/// same `Arc` wherever it was found, so a walk's sets can be keyed by
+/// The one `Arc` for `path` (see [`crate::interned`]): each found path is
+/// the same `Arc` wherever it was found, so a walk's sets can be keyed by
 /// address (see `walk`).
-static PATHS: LazyLock<[Mutex<FxSet<Arc<str>>>; 16]> = LazyLock::new(Default::default);
-
-/// The one `Arc` for `path`.
 pub(crate) fn intern(path: &str) -> Arc<str> {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let h = BuildHasherDefault::<super::fxhash::Fx>::default().hash_one(path);
-    let mut shard = PATHS[(h as usize) % PATHS.len()].lock().expect("paths");
-    if let Some(p) = shard.get(path) {
-        return Arc::clone(p);
-    }
-    let p: Arc<str> = path.into();
-    shard.insert(Arc::clone(&p));
-    p
+    crate::interned::intern(path)
 }
 
 /// A number for this list of search folders, the same for every caller in

@@ -40,6 +40,7 @@ fn compare(driver: &str, source: &str, text: &str) {
     let expected = preprocessor_inputs(driver, &root, &args);
     assert!(expected.len() > 10, "{expected:?}");
     let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    let got: Vec<String> = got.iter().map(|p| p.to_string()).collect();
     assert_eq!(got[0], format!("{}/{source}", root.display()), "the source comes first");
     let missing: Vec<&String> = expected.iter().filter(|f| !got.contains(f)).collect();
     assert!(missing.is_empty(), "{driver} reads files the scanner missed: {missing:?}");
@@ -88,6 +89,7 @@ fn scan_speed() {
                     super::dirs::forget();
                 }
                 let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+                let got: Vec<String> = got.iter().map(|p| p.to_string()).collect();
                 files = got.len();
             }
             eprintln!("{source} {label}: {:?} per scan, {files} files", start.elapsed() / n);
@@ -171,10 +173,12 @@ fn gcc_s_implicit_stdc_predef_is_scanned_in_a_file_with_no_system_header() {
     let expected = preprocessor_inputs("gcc", &root, &args);
     assert!(expected.iter().any(|f| f.ends_with("/stdc-predef.h")), "gcc pre-includes it here: {expected:?}");
     let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    let got: Vec<String> = got.iter().map(|p| p.to_string()).collect();
     let missing: Vec<&String> = expected.iter().filter(|f| !got.contains(f)).collect();
     assert!(missing.is_empty(), "gcc reads files the scanner missed: {missing:?}");
     // `-nostdinc` turns the pre-include off; the scanner then does not look.
     let args = ["-c", "bare.c", "-nostdinc"];
     let Scanned::Inputs(got) = run_scan(&store, &toolchain, &root, &args) else { panic!("fallback") };
+    let got: Vec<String> = got.iter().map(|p| p.to_string()).collect();
     assert_eq!(got.len(), 1, "{got:?}");
 }

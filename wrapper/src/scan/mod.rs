@@ -34,7 +34,7 @@ mod macros;
 mod options;
 mod walk;
 
-pub use facts::{facts, facts_of, hash_now, take_written, use_store, Facts};
+pub use facts::{facts, facts_of, hash_now, known, take_written, use_store, Facts};
 pub(crate) use found::{chain_id, intern};
 pub use index::flush as flush_index;
 
@@ -45,7 +45,8 @@ use crate::job::Job;
 pub enum Scanned {
     /// Every file the compile could open: absolute, lexically normalised,
     /// the source first, then the rest sorted, each once.
-    Inputs(Vec<String>),
+    /// Interned: the caller's maps key them by address.
+    Inputs(Vec<crate::interned::Interned>),
     /// The scanner cannot be sure; the caller runs the preprocessor
     /// instead. A short reason, counted in the stats.
     Fallback(String),

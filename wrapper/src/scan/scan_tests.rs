@@ -417,10 +417,10 @@ fn a_later_scan_in_the_round_takes_closures_whole_and_finds_the_same_files() {
         let mut w = walk::Walk::new(&folders, None).with_closures(walk::Closures::Off);
         let meta = fs::metadata(t.path(source)).unwrap();
         w.start(&t.path(source), &meta);
-        w.finish(&[]).unwrap()
+        w.finish(&[]).unwrap().iter().map(|p| p.to_string()).collect::<Vec<String>>()
     };
     let scan_in_round = |source: &str| match run_scan(&t.store, &t.toolchain, &t.root(), &["-c", source, "-Iinc"]) {
-        Scanned::Inputs(v) => v,
+        Scanned::Inputs(v) => v.iter().map(|p| p.to_string()).collect::<Vec<String>>(),
         Scanned::Fallback(why) => panic!("unexpected fallback: {why}"),
     };
     keep_closures();

@@ -342,7 +342,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Runs to the fixpoint; the files found, in discovery order.
-    pub(crate) fn finish(mut self, args: &[String]) -> Result<Vec<String>, String> {
+    pub(crate) fn finish(mut self, args: &[String]) -> Result<Vec<crate::interned::Interned>, String> {
         let mut macros: Option<Macros> = None;
         let (mut merged, mut merged_closures) = (0, 0);
         loop {
@@ -404,7 +404,7 @@ impl<'a> Walk<'a> {
         if self.found.len() > 2 {
             self.found[1..].sort_unstable();
         }
-        Ok(self.found.iter().map(|p| p.to_string()).collect())
+        Ok(self.found.into_iter().map(crate::interned::Interned::from_interned).collect())
     }
 }
 
