@@ -142,7 +142,8 @@ struct Place {
 }
 
 /// By search folders' number and the header's interned address.
-static PLACES: LazyLock<RoundMap<(u64, usize), Arc<[Place]>>> = LazyLock::new(RoundMap::default);
+static PLACES: LazyLock<Places> = LazyLock::new(RoundMap::default);
+type Places = RoundMap<(u64, usize), Arc<[Place]>>;
 
 /// For a header at `file`: each place where the same name would be found
 /// first, for every search folder it lies under. Worked out once per

@@ -97,12 +97,15 @@ pub fn facts_of(path: &str, meta: &fs::Metadata) -> io::Result<Arc<Facts>> {
     facts_with(path, meta, root.as_deref())
 }
 
+/// A file's metadata and facts.
+pub type Known = (Arc<fs::Metadata>, Arc<Facts>);
+
 /// The metadata (as this round first saw it) and facts of the file at
 /// the interned `path`, worked out once per round: a round's compiles
 /// share most of their inputs, and each asks of each. Keyed by address,
 /// not text (see [`crate::interned`]).
-pub fn known(path: &crate::interned::Interned) -> io::Result<(Arc<fs::Metadata>, Arc<Facts>)> {
-    static KNOWN: LazyLock<RoundMap<usize, (Arc<fs::Metadata>, Arc<Facts>)>> = LazyLock::new(RoundMap::default);
+pub fn known(path: &crate::interned::Interned) -> io::Result<Known> {
+    static KNOWN: LazyLock<RoundMap<usize, Known>> = LazyLock::new(RoundMap::default);
     if let Some(k) = KNOWN.get(path.addr()) {
         return Ok(k);
     }
