@@ -38,8 +38,17 @@ pub(crate) fn canonical(t: &Thunk) -> Vec<u8> {
     out
 }
 
-/// A JSON string, escaped as serde_json escapes it.
+/// A JSON string, escaped as serde_json escapes it (control characters,
+/// `"` and `\` only). Paths almost never need it: those are copied whole
+/// after one pass that the compiler vectorises.
 fn string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     serde_json::to_writer(&mut *out, s).expect("writing to memory cannot fail");
 }
 

@@ -271,14 +271,15 @@ impl Service {
             e
         };
         for (i, text) in req.thunks.iter().enumerate() {
-            let sent = Name::of_bytes(Kind::Thunk, text.as_bytes());
+            let text = text.as_bytes();
+            let sent = Name::of_bytes(Kind::Thunk, text);
             if self.store.has_used(&sent) && self.reduced(&sent) {
                 names.push(sent);
                 known.push(true);
                 continue;
             }
             // Every path is validated again here, whatever the client did.
-            let thunk = Thunk::decode(text.as_bytes())
+            let thunk = Thunk::decode(text)
                 .map_err(|e| refused(&names, ServiceError::BadRequest(format!("thunks[{i}]: {e}"))))?;
             let name =
                 self.store.put_thunk(&thunk).map_err(|e| refused(&names, ServiceError::Internal(e.to_string())))?;

@@ -56,10 +56,11 @@ impl Inner {
                     // must carry, is the hash of what is sent.
                     let encoded = t.encode();
                     sent[k].push(Name::of_bytes(gg_core::Kind::Thunk, &encoded));
-                    thunks.push(String::from_utf8(encoded).expect("thunk encodings are UTF-8"));
+                    thunks.push(encoded);
                 }
             }
-            let body = serde_json::to_string(&ExecuteRequest { thunks }).expect("serialises");
+            let body = ExecuteRequest::body(thunks.iter().map(Vec::as_slice));
+            drop(thunks);
             let mut resp = self.send_execute(w, &body)?;
             let mut lines = std::io::BufReader::new(resp.body_mut().with_config().limit(1 << 40).reader());
             let mut line = Vec::new();
@@ -93,7 +94,7 @@ impl Inner {
 
     /// Sends an execute request, waiting while the worker is busy; the
     /// answer's lines are still to be read.
-    fn send_execute(&self, w: &Remote, body: &str) -> Result<ureq::http::Response<ureq::Body>, Attempt> {
+    fn send_execute(&self, w: &Remote, body: &[u8]) -> Result<ureq::http::Response<ureq::Body>, Attempt> {
         let mut busy = 0;
         loop {
             let req = self.auth(self.agent.post(format!("{}/v1/execute", w.url)));

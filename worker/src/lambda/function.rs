@@ -16,7 +16,7 @@ use gg_core::{Name, Store, Thunk};
 use gg_wire::aws::{credentials, Credentials, Env, S3};
 use gg_wire::fanout;
 use gg_wire::payload::{blob_key, reduction_key, Answer, Invocation, INLINE_BUDGET};
-use gg_wire::protocol::{ExecuteRequest, Failure};
+use gg_wire::protocol::{Encoded, ExecuteRequest, Failure};
 
 use super::runtime::FunctionError;
 use crate::service::{Service, ServiceError};
@@ -184,7 +184,8 @@ impl Function {
         if !missing.is_empty() {
             return Ok(missing_answer(&thunks, &missing, s3.bucket()));
         }
-        let mut answer = match self.service.execute(&ExecuteRequest { thunks: inv.thunks }) {
+        let sent = inv.thunks.into_iter().map(Encoded::from).collect();
+        let mut answer = match self.service.execute(&ExecuteRequest { thunks: sent }) {
             Ok(a) => a,
             Err(ServiceError::BadRequest(m)) => return Err(bad(m)),
             Err(e) => return Err(FunctionError::new("gg.Engine", e.to_string())),
