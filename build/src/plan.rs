@@ -264,8 +264,9 @@ impl CompileStep {
         };
         let written = user_dep.as_ref().filter(|_| write_depfile).map(|(p, b)| (p.as_str(), b.as_slice()));
         self.write(store, &object, written)?;
+        // The scheduler that forced the thunk recorded its reduction.
         if let Some(key) = key {
-            prepare::commit(&job, key, prepared, reduction, user_dep.as_ref())?;
+            prepare::record_entry(&job, key, prepared, user_dep.as_ref())?;
         }
         Ok(())
     }

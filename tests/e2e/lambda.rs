@@ -599,8 +599,14 @@ fn gg_ninja_on_lambda_builds_a_cmake_project_like_ninja() {
     assert!(out.status.success(), "gg ninja on lambda failed:\n{}{}", text(&out.stdout), text(&out.stderr));
     assert_same_outputs(&plain, &build_outputs(&s.path().join("build")), "gg ninja on lambda");
     assert_eq!(sh(&s, s.path(), "build/app", false), "42\n");
-    // Three compiles, the archive and the link all ran as invocations.
-    assert_eq!(cloud.objects("reductions").len(), 5, "{:?}", cloud.objects("reductions"));
+    // Three compiles, the archive and the link all ran as invocations,
+    // none here: five reductions in the bucket, or six when the link went
+    // in one invocation with the archive (the function then records it
+    // under its resolved name too), which depends on which compile ended
+    // first.
+    let reductions = cloud.objects("reductions");
+    assert!((5..=6).contains(&reductions.len()), "{reductions:?}");
+    assert!(!text(&out.stderr).contains("locally"), "{}", text(&out.stderr));
 }
 
 #[test]

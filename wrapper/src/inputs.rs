@@ -72,10 +72,28 @@ pub fn choose(job: &Job<'_>) -> Result<Option<Chosen>> {
 /// deps log's are made so.
 pub fn interned(job: &Job<'_>, p: &str) -> Interned {
     if crate::path::is_normal_absolute(p) {
-        Interned::new(p)
-    } else {
-        Interned::new(&job.absolute(p))
+        return Interned::new(p);
     }
+    // Joining and normalising is pure: remembered per thread and working
+    // folder, as a round's depfiles spell the same headers the same way
+    // thousands of times.
+    type Relative = (std::path::PathBuf, gg_core::fxhash::FxMap<String, Interned>);
+    thread_local! {
+        static RELATIVE: std::cell::RefCell<Relative> = Default::default();
+    }
+    RELATIVE.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.0 != job.cwd {
+            r.0 = job.cwd.clone();
+            r.1.clear();
+        }
+        if let Some(i) = r.1.get(p) {
+            return i.clone();
+        }
+        let i = Interned::new(&job.absolute(p));
+        r.1.insert(p.to_string(), i.clone());
+        i
+    })
 }
 
 /// The preprocessor's list (`cc -M`), source first.

@@ -31,6 +31,8 @@ pub struct Prepared {
     /// but the locale's files). Nothing else is kept per input: `gg ninja`
     /// holds a round's thousands of compiles at once.
     pub(crate) files: Vec<FileEntry>,
+    /// The same files' paths, interned (for [`narrow`]).
+    paths: Vec<Interned>,
     /// An input uses `__FILE__` or `__builtin_FILE` (see `basedir`).
     pub(crate) file_macro: bool,
     /// The places `__has_include` probes could find a header in, and
@@ -213,25 +215,25 @@ fn prepare_with(
         store_inputs(job, &inputs, name, &encoded, store == Inputs::Copied)?;
     }
     drop(inputs);
-    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, file_macro, probes, shadows }))
+    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, paths, file_macro, probes, shadows }))
 }
 
 /// Keeps, of what the direct-mode entry checks, only the files the compile
 /// read (`read`: its own list; the thunk carried a superset): a change to a
 /// header it never opened is no reason to miss.
 pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
-    // Paths the scanner or a depfile wrote are absolute and normal
-    // already: borrowed, not copied.
-    let read: FxSet<std::borrow::Cow<'_, str>> = read
-        .iter()
-        .map(|p| if crate::path::is_normal_absolute(p) { p.as_str().into() } else { job.absolute(p).into() })
-        .collect();
-    let source = job.absolute(&job.compile.source);
-    prepared.files.retain(|f| {
-        f.path == source
-            || read.contains(f.path.as_str())
-            || job.compile.input_files.iter().any(|i| job.absolute(i) == f.path)
-    });
+    // By address: the compile lists hundreds of paths, most of them
+    // relative, which every compile of a round spells the same way.
+    let mut read: FxSet<usize> = read.iter().map(|p| crate::inputs::interned(job, p).addr()).collect();
+    if let Some(source) = prepared.paths.first() {
+        read.insert(source.addr());
+    }
+    for i in &job.compile.input_files {
+        read.insert(crate::inputs::interned(job, i).addr());
+    }
+    let mut keep = prepared.paths.iter().map(|p| read.contains(&p.addr()));
+    prepared.files.retain(|_| keep.next().unwrap_or(true));
+    prepared.paths.retain(|p| read.contains(&p.addr()));
 }
 
 /// The `__has_include` probes of the file at `path` (whose facts are
@@ -274,8 +276,15 @@ pub fn commit(
     reduction: &Reduction,
     user_dep: Option<&(String, Vec<u8>)>,
 ) -> Result<()> {
+    job.store.set_reduction(&prepared.name, reduction)?;
+    record_entry(job, key, prepared, user_dep)
+}
+
+/// Records the manifest entry of a compile whose reduction is recorded
+/// already (by the scheduler that forced its thunk: writing it again, and
+/// sending it to a shared cache again, was work for nothing).
+pub fn record_entry(job: &Job<'_>, key: &str, prepared: Prepared, user_dep: Option<&(String, Vec<u8>)>) -> Result<()> {
     let name = prepared.name;
-    job.store.set_reduction(&name, reduction)?;
     let depfile = match user_dep {
         Some((_, bytes)) => Some(job.store.put_bytes(Kind::Value, bytes)?),
         None => None,

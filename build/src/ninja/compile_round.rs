@@ -74,22 +74,22 @@ pub(super) fn run(cx: &Ctx<'_>, plan: &Plan, st: &mut State, batch: &[EdgeId]) {
     targets.extend(stepped.iter().map(|(_, s)| OutputRef::first(s.thunk.name())));
     let options = Options { jobs: cx.options.jobs, keep_going: true };
     let prepared = t0.elapsed();
-    let report = scheduler::force(cx.store, cx.executor, &targets, options);
-    let ran = t0.elapsed();
     let forced_count = forced.len();
-    let mut results = report.targets.into_iter();
+    let (report, finished) = force_and_write(cx, st, forced, &targets, options);
+    let ran = t0.elapsed();
+    let mut results = report.targets.into_iter().skip(forced_count);
     // Edges whose thunks the engine could not run (a full or read-only
     // store): they run here, as Ninja would run them, and so do the
     // archives and links waiting for them.
     let mut degraded: HashSet<EdgeId> = HashSet::new();
     let failures = &report.failures;
-    if finish_compiles(cx, st, forced, &mut results, failures, &mut degraded).is_break() {
+    if finish_compiles(cx, st, finished, failures, &mut degraded).is_break() {
         return;
     }
     if gg_wrapper::log::enabled() {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         eprintln!(
-            "gg ninja: round of {} compiles and {} other steps: thunks made by {:.0} ms, forced by {:.0} ms, compiles written by {:.0} ms",
+            "gg ninja: round of {} compiles and {} other steps: thunks made by {:.0} ms, forced (and their files written) by {:.0} ms, compiles reported by {:.0} ms",
             forced_count,
             stepped.len(),
             ms(prepared),
@@ -210,24 +210,64 @@ fn step_thunks(
     stepped
 }
 
-/// The forced compiles' results: objects and depfiles written, logs
-/// recorded, failures reported; `Break` when the build must stop. Writing
-/// each compile's files and recording it for direct mode is done for all
-/// of them at once, in parallel (a round of a thousand compiles spent a
-/// quarter of its time here, one after another); reports, logs and
-/// failures then follow in the round's order, as before.
+/// Forces the round's thunks; each compile's object and depfile are
+/// written, and it is recorded for direct mode, as soon as its answer
+/// comes, on a thread per core beside the force, while its siblings still
+/// run (on one machine the force leaves a core idle much of the time, and
+/// a round of a thousand compiles spent a quarter of its time writing
+/// them after it). Compiles the force did not report are written after
+/// it. Each compile's result, in the round's order.
+fn force_and_write(
+    cx: &Ctx<'_>,
+    st: &State,
+    forced: Vec<Forced>,
+    targets: &[OutputRef],
+    options: Options,
+) -> (scheduler::Report, Vec<Finished>) {
+    use std::sync::{mpsc, Mutex};
+    let count = forced.len();
+    let mut waiting: Vec<Option<Forced>> = forced.into_iter().map(Some).collect();
+    let written: Mutex<Vec<Option<Finished>>> = Mutex::new((0..count).map(|_| None).collect());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count.max(1));
+    let (tx, rx) = mpsc::channel::<(usize, Forced, Result<Resolved, String>)>();
+    let rx = Mutex::new(rx);
+    let report = std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let next = rx.lock().expect("answers").recv();
+                let Ok((i, f, result)) = next else { return };
+                let done = finish_one(cx, st, f, result);
+                written.lock().expect("written")[i] = Some(done);
+            });
+        }
+        let report = scheduler::force_observed(cx.store, cx.executor, targets, options, &mut |i, result, _| {
+            if let Some(f) = waiting.get_mut(i).and_then(Option::take) {
+                let _ = tx.send((i, f, result.clone()));
+            }
+        });
+        drop(tx);
+        report
+    });
+    let mut written = written.into_inner().expect("written");
+    for (i, f) in waiting.into_iter().enumerate() {
+        if let Some(f) = f {
+            let result = report.targets.get(i).cloned().unwrap_or_else(|| Err("the force gave no answer".into()));
+            written[i] = Some(finish_one(cx, st, f, result));
+        }
+    }
+    let finished = written.into_iter().map(|f| f.expect("every forced compile is written")).collect();
+    (report, finished)
+}
+
+/// The forced compiles' results (files written already): reports, logs
+/// and failures, in the round's order; `Break` when the build must stop.
 fn finish_compiles(
     cx: &Ctx<'_>,
     st: &mut State,
-    forced: Vec<Forced>,
-    results: &mut impl Iterator<Item = Result<Resolved, String>>,
+    finished: Vec<Finished>,
     failures: &[Failure],
     degraded: &mut HashSet<EdgeId>,
 ) -> ControlFlow<()> {
-    use rayon::prelude::*;
-    let pairs: Vec<(Forced, Result<Resolved, String>)> = forced.into_iter().zip(results.by_ref()).collect();
-    let shared: &State = st;
-    let finished: Vec<Finished> = pairs.into_par_iter().map(|(f, result)| finish_one(cx, shared, f, result)).collect();
     for f in finished {
         match f {
             Finished::Written { e, red, read: Ok(read) } => {
@@ -327,7 +367,7 @@ fn finish_one(cx: &Ctx<'_>, st: &State, forced: Forced, result: Result<Resolved,
             depfile.as_deref(),
             wants_depfile(cx, e),
         )?;
-        Ok(read)
+        Ok(canonical(cx, e, read))
     });
     Finished::Written { e, red, read }
 }
@@ -429,6 +469,16 @@ fn compile_step(st: &State, e: EdgeId) -> &CompileStep {
     }
 }
 
+/// What a compile read, as `.ninja_deps` records it (Ninja's canonical
+/// paths) when the edge has `deps = gcc`: worked out on the preparing or
+/// writing threads, as the log is written by one.
+fn canonical(cx: &Ctx<'_>, e: EdgeId, read: Vec<String>) -> Vec<String> {
+    if cx.graph.deps(e) != "gcc" {
+        return read;
+    }
+    read.iter().map(|p| gg_ninja::canonicalize_path(p)).collect()
+}
+
 /// A depfile is written only where Ninja reads it later (`depfile`
 /// without `deps`); with `deps = gcc` Ninja deletes it after reading.
 fn wants_depfile(cx: &Ctx<'_>, e: EdgeId) -> bool {
@@ -524,10 +574,10 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
                 .unwrap_or_else(|| hit.inputs.clone()),
         };
         let written = write_hit(cx, st, e, &hit);
-        return Ok(Prep::Hit { hit, deps, written });
+        return Ok(Prep::Hit { hit, deps: canonical(cx, e, deps), written });
     }
     if cx.options.in_place {
-        return compile_here(cx, step, key.as_deref(), wants_depfile(cx, e));
+        return compile_here(cx, e, step, key.as_deref(), wants_depfile(cx, e));
     }
     // The deps log's list when still true, else the scanner's superset
     // (or the preprocessor's list where the scanner is not sure).
@@ -550,14 +600,20 @@ fn prepare(cx: &Ctx<'_>, plan: &Plan, st: &State, e: EdgeId) -> anyhow::Result<P
 
 /// A miss on the local engine: compiled in place and recorded, as gg-cc
 /// does (one compiler run, no scan, no sandbox).
-fn compile_here(cx: &Ctx<'_>, step: &CompileStep, key: Option<&str>, write_depfile: bool) -> anyhow::Result<Prep> {
+fn compile_here(
+    cx: &Ctx<'_>,
+    e: EdgeId,
+    step: &CompileStep,
+    key: Option<&str>,
+    write_depfile: bool,
+) -> anyhow::Result<Prep> {
     use gg_wrapper::compile::Here;
     let printed = |o: &std::process::Output| [o.stdout.as_slice(), o.stderr.as_slice()].concat();
     Ok(match step.compile_here(cx.store, key, write_depfile)? {
         Here::Plain(why) => Prep::Local(why.into()),
         Here::Failed { output, .. } => Prep::HereFailed(printed(&output)),
         Here::Done { output, result: Ok(done) } => {
-            Prep::Here { read: done.read, printed: printed(&output), object: done.object }
+            Prep::Here { read: canonical(cx, e, done.read), printed: printed(&output), object: done.object }
         }
         Here::Done { output, result: Err(err) } => {
             Prep::HereFailed([printed(&output), format!("gg ninja: error: {err:#}\n").into_bytes()].concat())

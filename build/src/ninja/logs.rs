@@ -75,10 +75,10 @@ impl Logs {
         first_mtime
     }
 
+    /// `deps` canonical already (`gg_ninja::canonicalize_path`).
     fn record_deps(&mut self, g: &Graph, e: EdgeId, mtime: i128, deps: &[String]) {
         let Some(&first) = g.edge(e).outputs().first() else { return };
-        let canon: Vec<String> = deps.iter().map(|d| gg_ninja::canonicalize_path(d)).collect();
-        let refs: Vec<&str> = canon.iter().map(String::as_str).collect();
+        let refs: Vec<&str> = deps.iter().map(String::as_str).collect();
         let _ = self.deps.record(g.path(first), u64::try_from(mtime).unwrap_or(0), &refs);
     }
 
@@ -91,7 +91,8 @@ impl Logs {
             if let Some(deps) =
                 std::fs::read_to_string(&depfile).ok().and_then(|t| gg_wrapper::depfile::inputs(&t).ok())
             {
-                self.record_deps(g, e, mtime, &deps);
+                let canon: Vec<String> = deps.iter().map(|d| gg_ninja::canonicalize_path(d)).collect();
+                self.record_deps(g, e, mtime, &canon);
             }
             let _ = std::fs::remove_file(depfile);
         }
@@ -102,7 +103,8 @@ impl Logs {
         self.record_outputs(g, e, cwd, mtimes, t0, t1);
     }
 
-    /// After a compile gg ran or answered: its output and its inputs.
+    /// After a compile gg ran or answered: its output and its inputs, as
+    /// canonical paths (made so by the caller, off this one thread).
     #[allow(clippy::too_many_arguments)]
     pub fn record_compile(
         &mut self,
