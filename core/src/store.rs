@@ -428,23 +428,41 @@ impl Store {
         Err(StoreError::Corrupt { name: *name, why: format!("{why}; moved aside") })
     }
 
-    /// Moves a finished temp file into place as blob `name`.
-    fn install(&self, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
-        fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
+    /// Moves a finished temp file into place (a reduction: the last
+    /// writer wins); `mode`, unless the file was made with its mode.
+    fn install(&self, tmp: &Path, dest: &Path, mode: Option<u32>) -> io::Result<()> {
+        if let Some(mode) = mode {
+            fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
+        }
+        match fs::rename(tmp, dest) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Self::make_parent(dest)?;
+                fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))
+            }
+            other => other.map_err(ctx("cannot rename into the store", dest)),
+        }
+    }
+
+    /// Makes the shard folder `dest` goes in. Only once a move into it
+    /// found it missing: it is there for all but the first blob of each
+    /// shard, and asking first cost two system calls per blob.
+    fn make_parent(dest: &Path) -> io::Result<()> {
         let parent = dest.parent().expect("sharded paths have a parent");
-        fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
-        fs::rename(tmp, dest).map_err(ctx("cannot rename into the store", dest))
+        fs::create_dir_all(parent).map_err(ctx("cannot create", parent))
     }
 
     /// Installs a finished temp file as blob `name` unless a good copy is
     /// already there. The first writer wins and a blob's inode never changes
     /// afterwards: a sandbox holding a hard link to it can tell a changed
-    /// file from a replaced one. The temp file is gone afterwards.
-    fn install_blob(&self, name: &Name, tmp: &Path, dest: &Path, mode: u32) -> io::Result<()> {
-        fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
-        let parent = dest.parent().expect("sharded paths have a parent");
-        fs::create_dir_all(parent).map_err(ctx("cannot create", parent))?;
-        for _ in 0..2 {
+    /// file from a replaced one. The temp file is gone afterwards. `mode`,
+    /// unless the file was made with its mode.
+    fn install_blob(&self, name: &Name, tmp: &Path, dest: &Path, mode: Option<u32>) -> io::Result<()> {
+        if let Some(mode) = mode {
+            fs::set_permissions(tmp, fs::Permissions::from_mode(mode)).map_err(ctx("cannot chmod", tmp))?;
+        }
+        let mut made_parent = false;
+        let mut tries = 0;
+        while tries < 2 {
             match fs::hard_link(tmp, dest) {
                 Ok(()) => {
                     self.note_written(name.size());
@@ -456,6 +474,11 @@ impl Store {
                     }
                     // A truncated leftover: move it aside and try again.
                     let _ = self.quarantine(dest);
+                    tries += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !made_parent => {
+                    Self::make_parent(dest)?;
+                    made_parent = true;
                 }
                 // A filesystem without hard links: fall back to a rename.
                 Err(_) => {
@@ -483,9 +506,9 @@ impl Store {
             return Ok(name);
         }
         let tmp = self.temp_path("put");
-        let result = fs::write(&tmp, bytes)
+        let result = write_new(&tmp, bytes, 0o444)
             .map_err(ctx("cannot write", &tmp))
-            .and_then(|()| self.install_blob(&name, &tmp, &dest, 0o444));
+            .and_then(|()| self.install_blob(&name, &tmp, &dest, None));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -568,7 +591,7 @@ impl Store {
             fs::remove_file(path).map_err(ctx("cannot remove", path))?;
             return Ok(name);
         }
-        self.install_blob(&name, path, &dest, 0o444)?;
+        self.install_blob(&name, path, &dest, Some(0o444))?;
         Ok(name)
     }
 
@@ -580,7 +603,7 @@ impl Store {
         if Self::check_size(name, &dest).is_ok() {
             return fs::remove_file(path).map_err(ctx("cannot remove", path));
         }
-        self.install_blob(name, path, &dest, 0o444)
+        self.install_blob(name, path, &dest, Some(0o444))
     }
 
     /// A path to an executable (+x) copy of blob `name`.
@@ -593,7 +616,7 @@ impl Store {
         let tmp = self.temp_path("exec");
         let result = fs::copy(&src, &tmp)
             .map_err(ctx("cannot copy", &src))
-            .and_then(|_| self.install_blob(name, &tmp, &dest, 0o555));
+            .and_then(|_| self.install_blob(name, &tmp, &dest, Some(0o555)));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -694,8 +717,9 @@ impl Store {
         let bytes = serde_json::to_vec(reduction).expect("reductions serialise");
         self.note_written(bytes.len() as u64);
         let tmp = self.temp_path("reduction");
-        let result =
-            fs::write(&tmp, bytes).map_err(ctx("cannot write", &tmp)).and_then(|()| self.install(&tmp, &dest, 0o444));
+        let result = write_new(&tmp, &bytes, 0o444)
+            .map_err(ctx("cannot write", &tmp))
+            .and_then(|()| self.install(&tmp, &dest, None));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -765,3 +789,12 @@ pub fn is_canonical_thunk(bytes: &[u8]) -> bool {
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;
+
+/// Writes `bytes` to a new file at `path` made with permission bits `mode`
+/// (a file made read-only is still written through the handle that made
+/// it: no `chmod` after).
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?.write_all(bytes)
+}

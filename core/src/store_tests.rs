@@ -22,6 +22,25 @@ fn a_put_blob_reads_back_under_its_name() {
 }
 
 #[test]
+fn blobs_and_reductions_are_read_only_and_their_folders_made_again_when_gone() {
+    let (d, s) = store();
+    let n = s.put_bytes(Kind::Value, b"first").unwrap();
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.blob(&n).unwrap()), 0o444);
+    // A clean elsewhere removed the folders this process wrote into.
+    fs::remove_dir_all(d.path().join("gg/blobs")).unwrap();
+    fs::remove_dir_all(d.path().join("gg/reductions")).unwrap();
+    let again = s.put_bytes(Kind::Value, b"first").unwrap();
+    assert_eq!(s.get(&again).unwrap(), b"first");
+    assert_eq!(mode(&s.blob(&again).unwrap()), 0o444);
+    let red = Reduction { outputs: vec![("o".into(), again)], stdout: None, stderr: None, executable: vec![] };
+    let t = Name::of_bytes(Kind::Thunk, b"t");
+    s.set_reduction(&t, &red).unwrap();
+    assert_eq!(s.local_reduction(&t), Some(red));
+    assert!(fs::read_dir(d.path().join("gg/tmp")).unwrap().next().is_none(), "no temp file is left");
+}
+
+#[test]
 fn putting_a_file_names_its_contents() {
     let (d, s) = store();
     let f = d.path().join("a.c");

@@ -83,12 +83,26 @@ pub fn canonicalize_into(path: &str, out: &mut String) {
 
 /// True if `path` is already in canonical form.
 pub fn is_canonical(path: &str) -> bool {
-    !path.is_empty() && canonicalize_path(path) == path
+    // Most paths have no `.`, `..` or empty part (but a leading `/`):
+    // canonical without building the canonical form to compare.
+    let parts = path.strip_prefix('/').unwrap_or(path);
+    let plain = !parts.is_empty() && parts.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    plain || !path.is_empty() && canonicalize_path(path) == path
 }
 
 #[cfg(test)]
 mod tests {
     use super::canonicalize_path as c;
+
+    #[test]
+    fn a_path_is_canonical_exactly_when_canonicalising_leaves_it_alone() {
+        for p in [
+            "a", "a/b.h", "/a/b", "/", ".", "..", "../x", "../../x", "a/..", "a/./b", "a//b", "a/", "/..", "/../x",
+            "//a", "./a", "a/b/../c", "x/..", "...", "a/.b", "",
+        ] {
+            assert_eq!(super::is_canonical(p), !p.is_empty() && c(p) == p, "{p:?}");
+        }
+    }
 
     #[test]
     fn dot_components_and_doubled_slashes_are_removed() {

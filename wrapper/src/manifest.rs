@@ -458,10 +458,17 @@ fn names_path(store: &Store, entry: &Entry, base: &str) -> Option<String> {
 fn add_local(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
     let manifest = with_entry(load(store, key), entry);
     let path = path_for(store, key);
-    fs::create_dir_all(path.parent().expect("sharded"))?;
     let bytes = encode(&manifest);
     store.note_written(bytes.len() as u64);
-    fsutil::write_atomic(&path, &bytes)
+    // The shard folder is made when a write finds it missing, not asked
+    // for before every write.
+    match fsutil::write_atomic(&path, &bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(path.parent().expect("sharded"))?;
+            fsutil::write_atomic(&path, &bytes)
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

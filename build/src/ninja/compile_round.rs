@@ -476,7 +476,8 @@ fn canonical(cx: &Ctx<'_>, e: EdgeId, read: Vec<String>) -> Vec<String> {
     if cx.graph.deps(e) != "gcc" {
         return read;
     }
-    read.iter().map(|p| gg_ninja::canonicalize_path(p)).collect()
+    // Most are canonical already: those move, not copied.
+    read.into_iter().map(|p| if gg_ninja::is_canonical(&p) { p } else { gg_ninja::canonicalize_path(&p) }).collect()
 }
 
 /// A depfile is written only where Ninja reads it later (`depfile`
