@@ -17,16 +17,28 @@ pub fn check(path: &str) -> Result<(), &'static str> {
     if memchr::memchr(0, b).is_some() {
         return Err("NUL byte in path");
     }
-    // Each component starts at 0 or after a `/` (every input of every
-    // thunk is checked: one pass over the slashes, no split).
-    for start in std::iter::once(0).chain(memchr::memchr_iter(b'/', b).map(|i| i + 1)) {
-        let part = &b[start..];
-        let end = memchr::memchr(b'/', part).unwrap_or(part.len());
-        match &part[..end] {
-            b"" => return Err("empty component (`//` or a trailing `/`)"),
-            b"." => return Err("`.` component (write the path without it)"),
-            b".." => return Err("`..` components are not allowed"),
-            _ => {}
+    // Every input of every thunk is checked: a few passes that search for
+    // what a bad component needs (`//`, `/.` or an end), not a walk over
+    // the components. A component that is empty, `.` or `..` either
+    // starts the path, ends it, or follows a `/`.
+    let bad_part = |part: &[u8]| match part {
+        b"" => Some("empty component (`//` or a trailing `/`)"),
+        b"." => Some("`.` component (write the path without it)"),
+        b".." => Some("`..` components are not allowed"),
+        _ => None,
+    };
+    let first = &b[..memchr::memchr(b'/', b).unwrap_or(b.len())];
+    let last = &b[memchr::memrchr(b'/', b).map_or(0, |i| i + 1)..];
+    if let Some(why) = bad_part(first).or_else(|| bad_part(last)) {
+        return Err(why);
+    }
+    if memchr::memmem::find(b, b"//").is_some() {
+        return Err("empty component (`//` or a trailing `/`)");
+    }
+    for i in memchr::memmem::find_iter(b, b"/.") {
+        let part = &b[i + 1..];
+        if let Some(why) = bad_part(&part[..memchr::memchr(b'/', part).unwrap_or(part.len())]) {
+            return Err(why);
         }
     }
     Ok(())
@@ -48,14 +60,33 @@ mod tests {
 
     #[test]
     fn plain_relative_paths_are_accepted() {
-        for p in ["a", "a/b.c", "usr/include/stdio.h", "..a", "a..", "a/.hidden"] {
+        for p in ["a", "a/b.c", "usr/include/stdio.h", "..a", "a..", "a/.hidden", "a/..b/.c", ".a/b", "a/b.", "..."] {
             assert_eq!(check(p), Ok(()), "{p}");
         }
     }
 
     #[test]
     fn escaping_or_unnormalised_paths_are_refused() {
-        for p in ["", "/etc/passwd", "../x", "a/../b", "a/..", "a//b", "a/", "./a", "a/./b", "a\0b"] {
+        for p in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/..",
+            "a//b",
+            "a/",
+            "./a",
+            "a/./b",
+            "a\0b",
+            ".",
+            "..",
+            "a/.",
+            "a/b/../c",
+            "a/.hidden/../b",
+            "x/.",
+            "/",
+            "a/b//",
+        ] {
             assert!(check(p).is_err(), "{p:?} should be refused");
         }
     }

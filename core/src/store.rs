@@ -24,7 +24,6 @@
 //! re-hashes everything. Executables get their own copy because a hard link
 //! shares its mode with the blob, and values must not be executable.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -34,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{self, ctx};
+use crate::fxhash::FxMap;
 use crate::name::{Kind, Name};
 use crate::thunk::{IrError, Thunk};
 
@@ -157,19 +157,19 @@ pub struct Store {
     root: PathBuf,
     /// Blobs (and executable copies) re-hashed by this process, with their
     /// stamp at that time (see [`Store::verified`]).
-    verified: Arc<Mutex<HashMap<(Name, bool), Stamp>>>,
+    verified: Arc<Mutex<FxMap<(Name, bool), Stamp>>>,
     /// Blobs this process put by name (see [`Store::put_file_as`]).
     puts: Arc<crate::puts::Puts>,
     /// Thunks this process made and stored, handed to the next
     /// [`Store::get_thunk`] of their name (see [`Store::hand_over`]).
-    handed: Arc<Mutex<HashMap<Name, Arc<Thunk>>>>,
+    handed: Arc<Mutex<FxMap<Name, Arc<Thunk>>>>,
     /// Bytes this process installed and has not yet counted (see
     /// [`Store::settle`]).
     written: Arc<std::sync::atomic::AtomicU64>,
     /// Blobs this process hashed in place (see [`Store::know_file_as`]):
     /// the file holding each not copied in, or `None` for one found in
     /// the store already (asked once per process).
-    sources: Arc<Mutex<HashMap<Name, Option<PathBuf>>>>,
+    sources: Arc<Mutex<FxMap<Name, Option<PathBuf>>>>,
     /// The shared cache tier below this store, found on first use (see
     /// [`crate::shared`]).
     shared: Arc<std::sync::OnceLock<Option<Arc<crate::shared::Shared>>>>,
