@@ -76,7 +76,7 @@ pub struct Toolchain {
     pub launcher: Option<Name>,
     /// (size, mtime s, mtime ns) of every file when it was hashed: a
     /// cached toolchain whose files changed since is discovered again.
-    pub stamps: Vec<(u64, i64, i64)>,
+    pub stamps: Vec<Stamp>,
     /// A digest over all of the above: the compiler's identity in cache keys.
     pub id: String,
 }
@@ -94,7 +94,10 @@ impl Toolchain {
     }
 }
 
-fn stamp(p: &Path) -> Option<(u64, i64, i64)> {
+/// A file's size and modification time, to tell it changed since it was hashed.
+type Stamp = (u64, i64, i64);
+
+fn stamp(p: &Path) -> Option<Stamp> {
     let m = fs::metadata(p).ok()?;
     Some((m.len(), m.mtime(), m.mtime_nsec()))
 }
@@ -169,6 +172,34 @@ fn lock(path: &Path) -> Option<fs::File> {
 }
 
 fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> {
+    // A dozen compiler and loader runs and 90 MB to hash, on an empty
+    // store paid by the first compile of a build: the independent parts
+    // run side by side (the static launcher's build, the two include
+    // probes, the rest here; libraries and hashes on rayon's pool).
+    let loader =
+        fs::canonicalize(driver).ok().and_then(|real| loader_of(&real)).map(|l| l.to_string_lossy().into_owned());
+    let dynamic = loader.is_some();
+    std::thread::scope(|s| {
+        let launcher = s.spawn(move || match store {
+            Some(store) if dynamic => build_launcher(store, driver),
+            _ => None,
+        });
+        let c_probe = s.spawn(|| include_dirs(driver, "c"));
+        let cxx_probe = s.spawn(|| include_dirs(driver, "c++"));
+        let (family, stages, files) = programs_and_files(driver)?;
+        let c_probe = c_probe.join().expect("the C include probe does not panic")?;
+        let cxx_probe = cxx_probe.join().expect("the C++ include probe does not panic")?;
+        let launcher = launcher.join().expect("the launcher's build does not panic");
+        finish_discovery(driver, family, stages, files, &c_probe, &cxx_probe, loader, launcher)
+    })
+}
+
+/// The compiler's family, its stages (name, absolute path) and every file
+/// it runs: the programs, at the paths they are called by and the files
+/// those lead to, their loader and the libraries it loads.
+#[allow(clippy::type_complexity)]
+fn programs_and_files(driver: &Path) -> Result<(Family, Vec<(String, String)>, BTreeSet<PathBuf>)> {
+    use rayon::prelude::*;
     let version = run(driver, &["--version"])?;
     let family = if version.contains("clang") { Family::Clang } else { Family::Gcc };
     let driver_name = driver.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -191,28 +222,38 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
         stages.push(("as".to_string(), abs.to_string_lossy().into_owned()));
         programs.push(asm);
     }
-    let loader =
-        fs::canonicalize(driver).ok().and_then(|real| loader_of(&real)).map(|l| l.to_string_lossy().into_owned());
-    let launcher = match (store, &loader) {
-        (Some(store), Some(_)) => build_launcher(store, driver),
-        _ => None,
-    };
-    let mut files = BTreeSet::new();
-    for p in &programs {
-        let real = fs::canonicalize(p).with_context(|| format!("cannot resolve `{}`", p.display()))?;
-        // Also at the path it is called by (`/usr/bin/as` is a link to
-        // `x86_64-linux-gnu-as`): a sandbox has no links, only files.
-        files.insert(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-        files.insert(real.clone());
-        files.extend(loader_of(&real));
-        // The shipped loader is given the libraries' folders and looks each
-        // one up there by the name it is needed by: shipped under the file
-        // a link leads to, it would not be found there, and the loader
-        // would take the machine's from its cache instead.
-        files.extend(loaded_libraries(&real));
-    }
-    let c_probe = include_dirs(driver, "c")?;
-    let cxx_probe = include_dirs(driver, "c++")?;
+    let per_program: Vec<Vec<PathBuf>> = programs
+        .par_iter()
+        .map(|p| -> Result<Vec<PathBuf>> {
+            let real = fs::canonicalize(p).with_context(|| format!("cannot resolve `{}`", p.display()))?;
+            // Also at the path it is called by (`/usr/bin/as` is a link to
+            // `x86_64-linux-gnu-as`): a sandbox has no links, only files.
+            let mut files = vec![std::path::absolute(p).unwrap_or_else(|_| p.clone()), real.clone()];
+            files.extend(loader_of(&real));
+            // The shipped loader is given the libraries' folders and looks
+            // each one up there by the name it is needed by: shipped under
+            // the file a link leads to, it would not be found there, and
+            // the loader would take the machine's from its cache instead.
+            files.extend(loaded_libraries(&real));
+            Ok(files)
+        })
+        .collect::<Result<_>>()?;
+    Ok((family, stages, per_program.into_iter().flatten().collect()))
+}
+
+/// Hashes the toolchain's files and puts the discovery together.
+#[allow(clippy::too_many_arguments)]
+fn finish_discovery(
+    driver: &Path,
+    family: Family,
+    stages: Vec<(String, String)>,
+    mut files: BTreeSet<PathBuf>,
+    c_probe: &IncludeProbe,
+    cxx_probe: &IncludeProbe,
+    loader: Option<String>,
+    launcher: Option<Name>,
+) -> Result<Toolchain> {
+    use rayon::prelude::*;
     // clang reaches libstdc++'s headers through the GCC installation it
     // selects (`…/lib/gcc/x86_64-linux-gnu/12/../../../../include`), a folder
     // that must then exist in the sandbox: its crtbegin.o, which is also
@@ -223,14 +264,16 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
             files.insert(crt);
         }
     }
-    let mut hashed = Vec::new();
-    let mut stamps = Vec::new();
-    for f in files {
-        let before = stamp(&f).with_context(|| format!("cannot stat `{}`", f.display()))?;
-        let name = Name::of_file(&f).with_context(|| format!("cannot hash `{}`", f.display()))?;
-        hashed.push((f.to_string_lossy().into_owned(), name));
-        stamps.push(before);
-    }
+    let files: Vec<PathBuf> = files.into_iter().collect();
+    let hashed_stamped: Vec<((String, Name), Stamp)> = files
+        .par_iter()
+        .map(|f| -> Result<((String, Name), Stamp)> {
+            let before = stamp(f).with_context(|| format!("cannot stat `{}`", f.display()))?;
+            let name = Name::of_file(f).with_context(|| format!("cannot hash `{}`", f.display()))?;
+            Ok(((f.to_string_lossy().into_owned(), name), before))
+        })
+        .collect::<Result<_>>()?;
+    let (hashed, stamps): (Vec<(String, Name)>, Vec<Stamp>) = hashed_stamped.into_iter().unzip();
     let c_includes: Vec<String> = c_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
     let cxx_includes: Vec<String> = cxx_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
     let c_search = spelled_dirs(&c_probe.dirs, &hashed);
