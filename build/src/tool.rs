@@ -277,9 +277,17 @@ pub fn is_shared_name(path: &str) -> bool {
     name.ends_with(".so") || name.contains(".so.")
 }
 
-/// Hashes a file and makes sure the store holds it; returns its name.
+/// Hashes a file and makes sure the store can give it; returns its name.
+/// A process that forces what it plans ([`Store::forces_here`]) leaves it
+/// where it lies, copied in only if its engine reads it (a worker that
+/// holds the linker and the libraries then costs the client no copy);
+/// otherwise it is copied in, for the process that forces the thunk.
 pub fn store_file(store: &Store, path: &Path) -> Result<Name> {
     let name = hash_file(store, path).with_context(|| format!("cannot hash `{}`", path.display()))?;
+    if store.forces_here() {
+        store.know_file_as(path, &name);
+        return Ok(name);
+    }
     if store.has(&name) {
         return Ok(name);
     }

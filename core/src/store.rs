@@ -170,6 +170,9 @@ pub struct Store {
     /// the file holding each not copied in, or `None` for one found in
     /// the store already (asked once per process).
     sources: Arc<Mutex<FxMap<Name, Option<PathBuf>>>>,
+    /// Whether this process forces what it plans itself (see
+    /// [`Store::forces_here`]).
+    forces_here: Arc<std::sync::atomic::AtomicBool>,
     /// The shared cache tier below this store, found on first use (see
     /// [`crate::shared`]).
     shared: Arc<std::sync::OnceLock<Option<Arc<crate::shared::Shared>>>>,
@@ -204,6 +207,7 @@ impl Store {
             handed: Arc::default(),
             written: Arc::default(),
             sources: Arc::default(),
+            forces_here: Arc::default(),
             shared: Arc::default(),
         })
     }
@@ -323,6 +327,19 @@ impl Store {
         let Some(source) = source else { return Ok(false) };
         self.put_file_as(&source, name)?;
         Ok(true)
+    }
+
+    /// Says that this process forces every thunk it plans itself (`gg
+    /// ninja`), so a planner may leave files where they are (see
+    /// [`Store::know_file_as`]) rather than copy them in for another
+    /// process to find.
+    pub fn set_forces_here(&self) {
+        self.forces_here.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// See [`Store::set_forces_here`].
+    pub fn forces_here(&self) -> bool {
+        self.forces_here.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Takes note that the file at `path`, which the caller hashed as

@@ -181,7 +181,7 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
     let dynamic = loader.is_some();
     std::thread::scope(|s| {
         let launcher = s.spawn(move || match store {
-            Some(store) if dynamic => build_launcher(store, driver),
+            Some(store) if dynamic => store_launcher(store, driver),
             _ => None,
         });
         let c_probe = s.spawn(|| include_dirs(driver, "c"));
@@ -264,16 +264,22 @@ fn finish_discovery(
             files.insert(crt);
         }
     }
+    // Stamped before they are hashed, so a file changed meanwhile is seen
+    // changed the next time. A program listed both at the path it is
+    // called by and at the file that leads to is hashed once.
     let files: Vec<PathBuf> = files.into_iter().collect();
-    let hashed_stamped: Vec<((String, Name), Stamp)> = files
-        .par_iter()
-        .map(|f| -> Result<((String, Name), Stamp)> {
-            let before = stamp(f).with_context(|| format!("cannot stat `{}`", f.display()))?;
-            let name = Name::of_file(f).with_context(|| format!("cannot hash `{}`", f.display()))?;
-            Ok(((f.to_string_lossy().into_owned(), name), before))
-        })
+    let stamps: Vec<Stamp> = files
+        .iter()
+        .map(|f| stamp(f).with_context(|| format!("cannot stat `{}`", f.display())))
         .collect::<Result<_>>()?;
-    let (hashed, stamps): (Vec<(String, Name)>, Vec<Stamp>) = hashed_stamped.into_iter().unzip();
+    let real: Vec<PathBuf> = files.iter().map(|f| fs::canonicalize(f).unwrap_or_else(|_| f.clone())).collect();
+    let unique: Vec<&PathBuf> = real.iter().collect::<BTreeSet<_>>().into_iter().collect();
+    let names: std::collections::HashMap<&PathBuf, Name> = unique
+        .par_iter()
+        .map(|f| Ok((*f, Name::of_file(f).with_context(|| format!("cannot hash `{}`", f.display()))?)))
+        .collect::<Result<_>>()?;
+    let hashed: Vec<(String, Name)> =
+        files.iter().zip(&real).map(|(f, r)| (f.to_string_lossy().into_owned(), names[r])).collect();
     let c_includes: Vec<String> = c_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
     let cxx_includes: Vec<String> = cxx_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
     let c_search = spelled_dirs(&c_probe.dirs, &hashed);
@@ -304,6 +310,25 @@ fn finish_discovery(
         stamps,
         id: id.finalize().to_hex().to_string(),
     })
+}
+
+/// gg's stage launcher as `build.rs` built it with gg; empty where it could
+/// not (then discovery builds it with the user's compiler).
+const BUILT_LAUNCHER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/launch"));
+
+/// Stores the static stage launcher: the one built with gg, else one built
+/// now with the user's compiler.
+fn store_launcher(store: &Store, driver: &Path) -> Option<Name> {
+    if BUILT_LAUNCHER.is_empty() {
+        return build_launcher(store, driver);
+    }
+    match store.put_bytes(gg_core::Kind::Value, BUILT_LAUNCHER) {
+        Ok(name) => Some(name),
+        Err(e) => {
+            crate::log::debug(&format!("cannot store the stage launcher ({e}): thunks use the machine's loader"));
+            None
+        }
+    }
 }
 
 /// Builds the static stage launcher with the compiler itself and stores it;
@@ -677,6 +702,17 @@ mod tests {
         });
         assert!(found.windows(2).all(|w| w[0] == w[1]), "every caller gets the same toolchain");
         assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1, "one record, no stray file");
+    }
+
+    #[test]
+    fn gg_carries_a_static_launcher_built_with_it() {
+        assert!(!BUILT_LAUNCHER.is_empty(), "build.rs links the launcher statically (libc6-dev has libc.a)");
+        assert!(loader_of_bytes(BUILT_LAUNCHER).is_none(), "the launcher must not need a loader");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let gcc = which("gcc").unwrap();
+        let name = store_launcher(&store, &gcc).expect("stored");
+        assert_eq!(store.get(&name).unwrap(), BUILT_LAUNCHER);
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     // While it runs, a clean by another process keeps what it uses; when
     // it is done, the store is kept within its size.
     let running = gg_core::evict::running(store.root());
+    store.set_forces_here();
     let result = build(a, &store, &cwd);
     drop(running);
     gg_wrapper::settle(&store);
