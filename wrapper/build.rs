@@ -39,7 +39,9 @@ fn build(out: &PathBuf) -> bool {
     let fed = child.stdin.take().expect("piped").write_all(&source);
     let ok = child.wait().is_ok_and(|s| s.success()) && fed.is_ok();
     if !ok {
-        println!("cargo:warning=cannot link gg's stage launcher statically with `{cc}`: toolchain discovery will build it");
+        println!(
+            "cargo:warning=cannot link gg's stage launcher statically with `{cc}`: toolchain discovery will build it"
+        );
     }
     ok
 }
