@@ -172,10 +172,11 @@ fn lock(path: &Path) -> Option<fs::File> {
 }
 
 fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> {
-    // A dozen compiler and loader runs and 90 MB to hash, on an empty
+    // A dozen compiler and loader runs and 80 MB to hash, on an empty
     // store paid by the first compile of a build: the independent parts
-    // run side by side (the static launcher's build, the two include
-    // probes, the rest here; libraries and hashes on rayon's pool).
+    // run side by side (storing the launcher, or building it where gg
+    // carries none, the two include probes, the rest here; libraries and
+    // hashes on rayon's pool).
     let loader =
         fs::canonicalize(driver).ok().and_then(|real| loader_of(&real)).map(|l| l.to_string_lossy().into_owned());
     let dynamic = loader.is_some();
