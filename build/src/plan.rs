@@ -190,7 +190,7 @@ impl CompileStep {
             (Some(_), None) if need_depfile => return None,
             _ => None,
         };
-        let inputs = entry.files.iter().map(|f| f.path.clone()).collect();
+        let inputs = entry.files.iter().map(|f| f.path.to_string()).collect();
         Some(Hit { thunk: entry.thunk, reduction, depfile, inputs, origin })
     }
 

@@ -142,6 +142,9 @@ impl DepsLog {
             return Err(DepsLogError::InvalidPath(p.to_string()));
         }
         let start = out.len();
+        // The deps record's size is known: one reservation, not a grow
+        // per doubling.
+        out.reserve(4 * (4 + inputs.len()));
         let out_id = self.intern(output, out);
         let ids: Vec<u32> = inputs.iter().map(|p| self.intern(p, out)).collect();
         let unchanged = out.len() == start
@@ -287,6 +290,8 @@ pub struct DepsLogWriter {
     log: DepsLog,
     file: File,
     path: PathBuf,
+    /// The records of one [`DepsLogWriter::record`], reused.
+    buf: Vec<u8>,
 }
 
 impl DepsLogWriter {
@@ -311,7 +316,7 @@ impl DepsLogWriter {
             file.set_len(0).map_err(write_err)?;
             file.write_all(&header()).map_err(write_err)?;
         }
-        Ok((DepsLogWriter { log, file, path: path.to_path_buf() }, report))
+        Ok((DepsLogWriter { log, file, path: path.to_path_buf(), buf: Vec::new() }, report))
     }
 
     /// The log as read and recorded so far.
@@ -322,12 +327,20 @@ impl DepsLogWriter {
     /// Records `output`'s deps and appends them to the file (in one write),
     /// unless the log already says the same. Returns whether it wrote.
     pub fn record(&mut self, output: &str, mtime: u64, inputs: &[&str]) -> Result<bool, DepsLogError> {
-        let mut buf = Vec::new();
-        let changed = self.log.record_encoded(output, mtime, inputs, &mut buf)?;
-        if !buf.is_empty() {
-            self.file.write_all(&buf).map_err(|source| DepsLogError::Write { path: self.path.clone(), source })?;
-        }
-        Ok(changed)
+        // One buffer for the writer's life: a build records thousands of
+        // compiles of hundreds of inputs each, and growing a fresh buffer
+        // for each was a good part of the logging thread's time in a large
+        // process (the allocator searching its free lists at every grow).
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let changed = self.log.record_encoded(output, mtime, inputs, &mut buf);
+        let written = match changed {
+            Ok(_) if !buf.is_empty() => self.file.write_all(&buf),
+            _ => Ok(()),
+        };
+        self.buf = buf;
+        written.map_err(|source| DepsLogError::Write { path: self.path.clone(), source })?;
+        changed
     }
 }
 

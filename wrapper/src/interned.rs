@@ -108,6 +108,31 @@ impl fmt::Display for Interned {
     }
 }
 
+/// Written as the text it is (manifests keep paths as plain strings).
+impl serde::Serialize for Interned {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Read as text and interned: a manifest's hundreds of paths are mostly
+/// ones the process holds already, so reading one allocates little.
+impl<'de> serde::Deserialize<'de> for Interned {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interned, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Interned;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a path")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Interned, E> {
+                Ok(Interned::new(v))
+            }
+        }
+        d.deserialize_str(Text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +147,14 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(a, "/usr/include/stdio.h");
         assert_eq!(Interned::from_interned(intern("/x.h")), Interned::new("/x.h"));
+    }
+
+    #[test]
+    fn a_path_reads_back_as_the_same_interned_text() {
+        let a = Interned::new("/usr/include/stdio.h");
+        let bytes = postcard::to_allocvec(&a).unwrap();
+        assert_eq!(postcard::to_allocvec("/usr/include/stdio.h").unwrap(), bytes, "written as plain text");
+        let back: Interned = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.addr(), a.addr());
     }
 }

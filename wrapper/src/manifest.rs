@@ -35,7 +35,10 @@ const MAX_ENTRIES: usize = 16;
 /// One input as recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
-    pub path: String,
+    /// Interned: a round of `gg ninja` holds the entries of every compile
+    /// it sent until their answers come, hundreds of paths each, most of
+    /// them the same headers.
+    pub path: crate::interned::Interned,
     pub hash: Name,
     /// The file's stat when hashed, or None when not trusted.
     pub stat: Option<Stat>,
@@ -208,7 +211,7 @@ fn check(entry: &Entry, now: i128) -> Result<(), String> {
         if checked(&f.path) == Some(f.hash) {
             continue;
         }
-        let path = Path::new(&f.path);
+        let path = Path::new(f.path.as_str());
         let same_stat = f.stat.is_some() && stat_of(path, now) == f.stat;
         if !same_stat {
             // Through the scanner's facts: an entry from the shared cache
@@ -299,7 +302,7 @@ fn lookup_shared(
     let mut entry = Entry { carried: None, ..fetched? };
     // This machine's stats, so its next hit needs no hashing.
     for f in &mut entry.files {
-        f.stat = stat_of(Path::new(&f.path), now);
+        f.stat = stat_of(Path::new(f.path.as_str()), now);
     }
     for (dir, stat) in &mut entry.shadows.dirs {
         *stat = stat_of(Path::new(dir), now);
@@ -333,7 +336,7 @@ fn with_depfile_here(
 /// `entry` with every path it records passed through `map`.
 fn map_paths(mut entry: Entry, map: &dyn Fn(&str) -> String) -> Entry {
     for f in &mut entry.files {
-        f.path = map(&f.path);
+        f.path = crate::interned::Interned::new(&map(&f.path));
     }
     for (place, _) in &mut entry.probes {
         *place = map(place);
@@ -474,6 +477,7 @@ fn add_local(store: &Store, key: &str, entry: Entry) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interned::Interned;
 
     /// An entry of these inputs for `thunk`, with nothing else recorded.
     fn bare(files: Vec<FileEntry>, thunk: Name) -> Entry {
@@ -494,7 +498,7 @@ mod tests {
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         fs::File::options().write(true).open(&h).unwrap().set_modified(old).unwrap();
         let file = FileEntry {
-            path: h.to_string_lossy().into_owned(),
+            path: Interned::new(&h.to_string_lossy()),
             hash: Name::of_file(&h).unwrap(),
             stat: stat_of(&h, now_ns()),
         };
@@ -511,7 +515,7 @@ mod tests {
     #[test]
     fn a_manifest_file_reads_back_whole_and_a_damaged_or_foreign_one_reads_as_none() {
         let stat = Stat { dev: 3, ino: 77, size: 12, mtime: 1_700_000_000_123_456_789, ctime: -5 };
-        let file = |p: &str, stat| FileEntry { path: p.into(), hash: Name::of_value(p.as_bytes()), stat };
+        let file = |p: &str, stat| FileEntry { path: Interned::new(p), hash: Name::of_value(p.as_bytes()), stat };
         let entry = Entry {
             files: vec![file("/src/a.c", Some(stat)), file("/usr/include/stdio.h", None)],
             thunk: Name::of_bytes(gg_core::Kind::Thunk, b"t"),
@@ -581,7 +585,7 @@ mod tests {
         let later = now_ns() + 60_000_000_000;
         let now = stat_of(&h, later).expect("old enough to trust");
         let file = FileEntry {
-            path: h.to_string_lossy().into_owned(),
+            path: Interned::new(&h.to_string_lossy()),
             hash: Name::of_value(b"int a;"),
             stat: Some(Stat { ino: now.ino ^ 1, ..now }),
         };

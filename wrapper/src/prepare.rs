@@ -187,7 +187,7 @@ fn prepare_with(
     drop(listed);
     paths.extend(extra);
     let files: Vec<FileEntry> =
-        paths.iter().zip(found).map(|(path, (hash, stat))| FileEntry { path: path.to_string(), hash, stat }).collect();
+        paths.iter().zip(found).map(|(path, (hash, stat))| FileEntry { path: path.clone(), hash, stat }).collect();
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
     let mut inputs: Vec<(&str, Name)> = files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
