@@ -16,6 +16,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gg_core::Store;
 
+/// jemalloc: `gg ninja` holds every compile of a round in memory while
+/// threads make, send and finish them; glibc's allocator slowed down as
+/// that grew (docs/design.md, "The client's work per compile").
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The version, with the IR version it reads and writes.
 fn version() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -78,7 +84,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
     gg_engines::shared::register();
     let cli = Cli::parse();
     match run(cli.command) {
@@ -87,23 +92,6 @@ fn main() -> ExitCode {
             eprintln!("gg: error: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Asks glibc's allocator to keep what is freed rather than hand it back
-/// to the kernel at once: `gg ninja` builds and drops thousands of
-/// path lists per round on several threads, and by default each thread's
-/// heap shrinks and grows again, a page fault per page every time (a
-/// tenth of its CPU on a fan-out of 1,000 compiles). Freed memory stays
-/// reusable; a build's peak is what it keeps.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets the allocator's tuning parameters, before
-    // any thread is started.
-    unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TOP_PAD, 16 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
 }
 
