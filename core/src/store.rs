@@ -348,14 +348,17 @@ impl Store {
     /// cost no copy. The blob is copied in (and hashed again) the first
     /// time it is read through the store ([`Store::blob`], [`Store::get`]
     /// and what uses them), for this process's life.
+    ///
+    /// Whether the blob is in the store already is not asked: reading it
+    /// looks there first, and the file is only a fallback. An input
+    /// stored earlier is therefore not marked used by naming it again: a
+    /// clean may take it before objects and manifests, and the next
+    /// engine that needs it copies it in again from where it lies. Asking
+    /// cost gg-cc a `stat` per input (hundreds, nearly all of them of a
+    /// header never stored) on every compile.
     pub fn know_file_as(&self, path: &Path, name: &Name) {
         // Once per process and name: a round's compiles share most inputs.
-        if self.sources.lock().expect("sources").contains_key(name) {
-            return;
-        }
-        // There already: marked as used, so a clean keeps it.
-        let stored = self.has_used(name);
-        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| (!stored).then(|| path.to_path_buf()));
+        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| Some(path.to_path_buf()));
     }
 
     /// The path of a blob (`executable`: its +x copy) whose contents have

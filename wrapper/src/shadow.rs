@@ -70,8 +70,10 @@ impl Shadows {
                 }
                 p.dir_meta.is_some()
             });
-            if exists_dir && p.exists && seen_present.insert(p.place.as_str()) {
-                present.push(p.place.clone());
+            if let Some(place) = p.present.as_ref().filter(|_| exists_dir) {
+                if seen_present.insert(place.as_str()) {
+                    present.push(place.clone());
+                }
             }
         }
         Shadows { chain, dirs, present }
@@ -134,11 +136,10 @@ fn join(dir: &str, rel: &str) -> String {
 struct Place {
     /// Interned (see `crate::scan::intern`).
     dir: Arc<str>,
-    place: String,
+    /// The place, if something is there already.
+    present: Option<String>,
     /// The folder's metadata, if it is one.
     dir_meta: Option<Arc<std::fs::Metadata>>,
-    /// Whether something is at the place already.
-    exists: bool,
 }
 
 /// By search folders' number and the header's interned address.
@@ -157,11 +158,18 @@ fn places_of(id: u64, chain: &[String], file: &Interned) -> Arc<[Place]> {
     let places: Arc<[Place]> = found_under(chain, file)
         .flat_map(|(k, rel)| {
             let sub = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let name = rel.rsplit('/').next().unwrap_or(rel);
             chain[..k].iter().map(move |earlier| {
-                let (dir, place) = (join(earlier, sub), join(earlier, rel));
+                let dir = join(earlier, sub);
                 let dir_meta = snapshot::metadata(&dir).filter(|m| m.is_dir());
-                let exists = dir_meta.is_some() && snapshot::exists(&place);
-                Place { dir: crate::scan::intern(&dir), place, dir_meta, exists }
+                // The folder's listing first (the scan listed most of
+                // these folders already): only a name it holds costs a
+                // `stat`, and only a place something is at a path. A
+                // compile's hundreds of headers under a few earlier
+                // folders were a `stat` each, nearly all of nothing.
+                let listed = dir_meta.is_some() && crate::scan::dirs::lists(&dir, name) != Some(false);
+                let present = listed.then(|| join(earlier, rel)).filter(|place| snapshot::exists(place));
+                Place { dir: crate::scan::intern(&dir), present, dir_meta }
             })
         })
         .collect();

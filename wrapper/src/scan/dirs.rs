@@ -50,6 +50,13 @@ fn listing(dir: &str) -> Option<Arc<Listing>> {
     Some(l)
 }
 
+/// Whether `dir`'s listing names `name` (`None` if `dir` is not a
+/// readable folder): a lookup in a set, no system call, once the folder
+/// is listed (the scan lists the folders it searches).
+pub(crate) fn lists(dir: &str, name: &str) -> Option<bool> {
+    Some(listing(dir)?.names.contains(std::ffi::OsStr::new(name)))
+}
+
 /// One scan's view of the folders: each validated at most once.
 #[derive(Debug, Default)]
 pub(crate) struct Dirs {

@@ -23,7 +23,7 @@
 //! latter takes some 30 ms per compile, every time.
 
 mod directive;
-mod dirs;
+pub(crate) mod dirs;
 mod encode;
 mod facts;
 mod found;
