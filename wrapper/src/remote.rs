@@ -16,7 +16,6 @@ use crate::depfile;
 use crate::deps::user_depfile_bytes;
 use crate::job::Job;
 use crate::log::debug;
-use crate::manifest;
 use crate::prepare::{commit, prepare_interned};
 use crate::stats::{self, Event};
 use crate::write_out::write_out;
@@ -24,7 +23,6 @@ use crate::write_out::write_out;
 /// `Ok(Some(code))` when the engine answered, `Ok(None)` to compile in place.
 pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result<Option<i32>> {
     let c = job.compile;
-    let started = manifest::now_ns();
     let chosen = match crate::inputs::choose(job) {
         Ok(Some(c)) => c,
         Ok(None) => return Ok(None),
@@ -37,7 +35,12 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
             Err(e) => return Err(e),
         },
     };
-    let prepared = match prepare_interned(job, chosen.files, Some(started))? {
+    // Prepared as `gg ninja` prepares the thunks it forces: no compiler
+    // runs here, so nothing can have read a file other than the bytes
+    // hashed (each input's stat is taken before it is read, and an upload
+    // hashes the file again); the check of every input for a change
+    // "during the compile" was a second `stat` per input, for nothing.
+    let prepared = match prepare_interned(job, chosen.files, None)? {
         Ok(p) => p,
         Err(_) => return Ok(None),
     };
