@@ -31,8 +31,6 @@ pub struct Prepared {
     /// but the locale's files). Nothing else is kept per input: `gg ninja`
     /// holds a round's thousands of compiles at once.
     pub(crate) files: Vec<FileEntry>,
-    /// The same files' paths, interned (for [`narrow`]).
-    paths: Vec<Interned>,
     /// An input uses `__FILE__` or `__builtin_FILE` (see `basedir`).
     pub(crate) file_macro: bool,
     /// The places `__has_include` probes could find a header in, and
@@ -183,11 +181,16 @@ fn prepare_with(
         file_macro |= facts.file_macro;
         found.push((facts.hash, stat));
     }
-    // The paths move into the entries (hundreds per compile).
     drop(listed);
     paths.extend(extra);
+    // Where a header shadowing one read would appear (see `shadow`); the
+    // source is named, not searched.
+    let shadows = crate::shadow::Shadows::record(job.search_folders(), &paths[1..], started, now);
+    // The paths move into the entries (hundreds per compile): not
+    // cloned, as every clone of a shared header's path was an atomic
+    // count on a line both cores write.
     let files: Vec<FileEntry> =
-        paths.iter().zip(found).map(|(path, (hash, stat))| FileEntry { path: path.clone(), hash, stat }).collect();
+        paths.into_iter().zip(found).map(|(path, (hash, stat))| FileEntry { path, hash, stat }).collect();
     // The locale's files travel like any input (hashed once per process).
     let locale = crate::locale::for_thunk();
     let mut inputs: Vec<(&str, Name)> = files.iter().map(|f| (f.path.as_str(), f.hash)).collect();
@@ -208,14 +211,11 @@ fn prepare_with(
     let encoded = thunk.encode();
     let name = Name::of_bytes(Kind::Thunk, &encoded);
     debug(&format!("recorded thunk {name} for `{}`", job.compile.source));
-    // Where a header shadowing one read would appear (see `shadow`); the
-    // source is named, not searched.
-    let shadows = crate::shadow::Shadows::record(job.search_folders(), &paths[1..], started, now);
     if store != Inputs::Left {
         store_inputs(job, &inputs, name, &encoded, store == Inputs::Copied)?;
     }
     drop(inputs);
-    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, paths, file_macro, probes, shadows }))
+    Ok(Ok(Prepared { thunk: std::sync::Arc::new(thunk), name, files, file_macro, probes, shadows }))
 }
 
 /// Keeps, of what the direct-mode entry checks, only the files the compile
@@ -225,15 +225,13 @@ pub fn narrow(job: &Job<'_>, prepared: &mut Prepared, read: &[String]) {
     // By address: the compile lists hundreds of paths, most of them
     // relative, which every compile of a round spells the same way.
     let mut read: FxSet<usize> = read.iter().map(|p| crate::inputs::interned(job, p).addr()).collect();
-    if let Some(source) = prepared.paths.first() {
-        read.insert(source.addr());
+    if let Some(source) = prepared.files.first() {
+        read.insert(source.path.addr());
     }
     for i in &job.compile.input_files {
         read.insert(crate::inputs::interned(job, i).addr());
     }
-    let mut keep = prepared.paths.iter().map(|p| read.contains(&p.addr()));
-    prepared.files.retain(|_| keep.next().unwrap_or(true));
-    prepared.paths.retain(|p| read.contains(&p.addr()));
+    prepared.files.retain(|f| read.contains(&f.path.addr()));
 }
 
 /// The `__has_include` probes of the file at `path` (whose facts are
