@@ -167,9 +167,8 @@ pub struct Store {
     /// [`Store::settle`]).
     written: Arc<std::sync::atomic::AtomicU64>,
     /// Blobs this process hashed in place (see [`Store::know_file_as`]):
-    /// the file holding each not copied in, or `None` for one found in
-    /// the store already (asked once per process).
-    sources: Arc<Mutex<FxMap<Name, Option<PathBuf>>>>,
+    /// the file holding each, read if the store has no copy.
+    sources: Arc<Mutex<FxMap<Name, PathBuf>>>,
     /// Whether this process forces what it plans itself (see
     /// [`Store::forces_here`]).
     forces_here: Arc<std::sync::atomic::AtomicBool>,
@@ -323,7 +322,7 @@ impl Store {
     /// Copies in a blob known at a file outside the store; `false` if none
     /// is known. The copy is hashed: a file changed since is an error.
     fn bring_in(&self, name: &Name) -> Result<bool, StoreError> {
-        let source = self.sources.lock().expect("sources").get(name).cloned().flatten();
+        let source = self.sources.lock().expect("sources").get(name).cloned();
         let Some(source) = source else { return Ok(false) };
         self.put_file_as(&source, name)?;
         Ok(true)
@@ -358,7 +357,7 @@ impl Store {
     /// header never stored) on every compile.
     pub fn know_file_as(&self, path: &Path, name: &Name) {
         // Once per process and name: a round's compiles share most inputs.
-        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| Some(path.to_path_buf()));
+        self.sources.lock().expect("sources").entry(*name).or_insert_with(|| path.to_path_buf());
     }
 
     /// The path of a blob (`executable`: its +x copy) whose contents have
