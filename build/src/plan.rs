@@ -17,7 +17,7 @@ use gg_wrapper::interned::Interned;
 use gg_wrapper::invoke::{self, Invocation};
 use gg_wrapper::job::Job;
 use gg_wrapper::prepare::{self, Prepared};
-use gg_wrapper::toolchain::{self, Toolchain};
+use gg_wrapper::toolchain::{self, Half, Toolchain};
 use gg_wrapper::write_out::write_out;
 
 /// One compile command, understood.
@@ -32,18 +32,16 @@ pub struct CompileStep {
 
 /// Toolchains already discovered in this process: a build names the same
 /// compiler tens of thousands of times.
-static TOOLCHAINS: Mutex<Option<HashMap<PathBuf, Arc<Toolchain>>>> = Mutex::new(None);
+type Discovered = HashMap<(PathBuf, Half), Arc<Toolchain>>;
+static TOOLCHAINS: Mutex<Option<Discovered>> = Mutex::new(None);
 
-fn toolchain_of(store: &Store, compiler: &Path) -> Result<Arc<Toolchain>> {
-    if let Some(t) = TOOLCHAINS.lock().expect("toolchains").get_or_insert_with(HashMap::new).get(compiler) {
+fn toolchain_of(store: &Store, compiler: &Path, half: Half) -> Result<Arc<Toolchain>> {
+    let key = (compiler.to_path_buf(), half);
+    if let Some(t) = TOOLCHAINS.lock().expect("toolchains").get_or_insert_with(HashMap::new).get(&key) {
         return Ok(Arc::clone(t));
     }
-    let t = Arc::new(toolchain::discover(store, compiler)?);
-    TOOLCHAINS
-        .lock()
-        .expect("toolchains")
-        .get_or_insert_with(HashMap::new)
-        .insert(compiler.to_path_buf(), Arc::clone(&t));
+    let t = Arc::new(toolchain::discover(store, compiler, half)?);
+    TOOLCHAINS.lock().expect("toolchains").get_or_insert_with(HashMap::new).insert(key, Arc::clone(&t));
     Ok(t)
 }
 
@@ -117,14 +115,16 @@ impl CompileStep {
         // The arguments live in `args`; nothing here execs the compiler as
         // called, so the invocation keeps none.
         let inv = Invocation { arg0: path.to_string_lossy().into_owned(), compiler: path, args: Vec::new() };
-        let compile = match args::classify(&args) {
+        let compile = match args::classify_for(&args, invoke::is_cxx_driver(&inv.compiler)) {
             Classified::Local(reason) => return Err(reason),
             Classified::Compile(c) => c,
         };
         if is_script(&inv.compiler) {
             return Err(toolchain::SCRIPT.into());
         }
-        let toolchain = toolchain_of(store, &inv.compiler).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
+        let half = Half::of(compile.lang);
+        let toolchain =
+            toolchain_of(store, &inv.compiler, half).map_err(|e| format!("unrecognised compiler ({e:#})"))?;
         gg_wrapper::user_only_deps_modelled(&compile, &toolchain, cwd)?;
         if let Some(why) = gg_wrapper::untranslatable(&toolchain) {
             return Err(why.to_string());

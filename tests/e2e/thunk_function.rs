@@ -51,6 +51,11 @@ fn project(s: &Scratch) {
     );
     s.write("include/util.h", "#define VALUE 21\nstatic inline int twice(int x) { return 2 * x; }\n");
     s.write("include/where.h", "#define WHERE __FILE__\n");
+    // C++ in a `.c` file: g++ compiles it as C++ (cc1plus, C++ headers).
+    s.write(
+        "src/cxx.c",
+        "#include <string>\n#include \"util.h\"\nstd::string seven() { return std::to_string(VALUE); }\n",
+    );
     s.write(
         "src/list.cc",
         "#include <vector>\n#include <string>\n#include \"util.h\"\n\
@@ -70,6 +75,7 @@ fn cases(root: &str) -> Vec<Case> {
         ("gcc", "", format!("{dpkg} -Wall -Iinclude -c src/main.c"), "c"),
         ("clang", "", format!("{dpkg} -Wall -Iinclude -c src/main.c"), "c"),
         ("g++", "", format!("{dpkg} -Iinclude -c src/list.cc"), "cc"),
+        ("g++", "", format!("{dpkg} -Iinclude -c src/cxx.c"), "gxx-c"),
         ("clang++", "", format!("-g -O1 -ffile-prefix-map={root}=. -Iinclude -c src/list.cc"), "cc"),
         ("gcc", "", "-g -Iinclude -c src/main.c".into(), "plain-g"),
         ("gcc", "", format!("-g3 -fdebug-prefix-map={root}=/usr/src/p -Iinclude -c src/main.c"), "g3"),

@@ -38,6 +38,14 @@ pub fn is_compiler_name(name: &str) -> bool {
     matches!(last, "cc" | "gcc" | "g++" | "c++" | "clang" | "clang++")
 }
 
+/// Whether the compiler at `path` is a C++ driver (`g++`, `c++`,
+/// `clang++-14`, `x86_64-linux-gnu-g++-12`): one that compiles `.c` and
+/// `.i` files as C++. gcc builds such a driver apart; clang tells by the
+/// name it is called by. Either way the name says it.
+pub fn is_cxx_driver(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().contains("++"))
+}
+
 /// Resolves `argv` (argv\[0\] included).
 pub fn resolve(argv: &[String]) -> Result<Invocation> {
     let me = fs::canonicalize("/proc/self/exe").ok();
@@ -117,6 +125,12 @@ mod tests {
         }
         for n in ["ld", "make", "gg-cc", "ccache", "a.c"] {
             assert!(!is_compiler_name(n), "{n}");
+        }
+        for n in ["g++", "/usr/bin/c++", "clang++-14", "x86_64-linux-gnu-g++-12"] {
+            assert!(is_cxx_driver(Path::new(n)), "{n}");
+        }
+        for n in ["gcc", "/usr/bin/cc", "clang-14", "x86_64-linux-gnu-gcc-12"] {
+            assert!(!is_cxx_driver(Path::new(n)), "{n}");
         }
     }
 

@@ -148,7 +148,7 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     let root = Store::locate().map_err(anyhow::Error::msg)?;
     let store = Store::open(&root).with_context(|| format!("cannot open the store at `{}`", root.display()))?;
     let args = args::expand_response_files(&inv.args, 0);
-    let compile = match args::classify(&args) {
+    let compile = match args::classify_for(&args, invoke::is_cxx_driver(&inv.compiler)) {
         Classified::Local(reason) => return Err(local(Some(&store), inv, &reason)),
         Classified::Compile(c) => c,
     };
@@ -162,7 +162,7 @@ pub fn run(inv: &Invocation, engine: EngineFactory<'_>) -> Result<i32> {
     if toolchain::is_script(&inv.compiler) {
         return Err(local(Some(&store), inv, toolchain::SCRIPT));
     }
-    let toolchain = match toolchain::discover(&store, &inv.compiler) {
+    let toolchain = match toolchain::discover(&store, &inv.compiler, toolchain::Half::of(compile.lang)) {
         Ok(t) => t,
         Err(e) => {
             // Discovery records the toolchain in the store: when that is

@@ -1,9 +1,9 @@
 //! Toolchain discovery: which files make up a compiler (driver, compiler
 //! proper, assembler, their shared libraries), their hashes, and the
-//! default system include folders per language. The answer is asked of the
-//! compiler itself (`-print-prog-name`, `-v`) and of the dynamic loader
-//! (`--list`), never guessed, and cached per driver (path, size, mtime,
-//! PATH), so it costs nothing after the first call.
+//! default system include folders. The answer is asked of the compiler
+//! itself (`-print-prog-name`, `-v`) and of the dynamic loader (`--list`),
+//! never guessed, and cached per driver (path, size, mtime, PATH) and
+//! [`Half`], so it costs nothing after the first call.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -18,7 +18,45 @@ use serde::{Deserialize, Serialize};
 use crate::args::Lang;
 
 /// Bump when what discovery records (or how) changes.
-const TOOLCHAIN_VERSION: u32 = 6;
+const TOOLCHAIN_VERSION: u32 = 7;
+
+/// Which of a driver's compilers a compile runs, and so which files its
+/// thunk carries and which default folders it searches: gcc's `cc1` for C
+/// and assembler, `cc1plus` for C++ (clang runs both in process; its halves
+/// differ in their folders only). A C compile neither carries nor hashes
+/// the 35 MB C++ compiler, and a C project never runs its probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Half {
+    C,
+    Cxx,
+}
+
+impl Half {
+    /// The half that compiles `lang`.
+    pub fn of(lang: Lang) -> Half {
+        if lang.is_cxx() {
+            Half::Cxx
+        } else {
+            Half::C
+        }
+    }
+
+    /// gcc's compiler proper for it.
+    fn compiler_proper(self) -> &'static str {
+        match self {
+            Half::C => "cc1",
+            Half::Cxx => "cc1plus",
+        }
+    }
+
+    /// Its language, as `-x` names it.
+    fn x(self) -> &'static str {
+        match self {
+            Half::C => "c",
+            Half::Cxx => "c++",
+        }
+    }
+}
 
 /// Why a compiler that is a script runs locally (see [`is_script`]).
 pub const SCRIPT: &str = "the compiler is a script";
@@ -43,10 +81,13 @@ pub enum Family {
     Clang,
 }
 
-/// Everything a compile thunk needs from the compiler's installation.
+/// Everything a compile thunk needs from the compiler's installation, for
+/// one [`Half`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Toolchain {
     pub family: Family,
+    /// The compiler it holds.
+    pub half: Half,
     /// The driver as invoked (absolute), where the thunk runs it from.
     pub driver: String,
     /// Every file of the toolchain (absolute path, hash), sorted by path:
@@ -54,18 +95,14 @@ pub struct Toolchain {
     /// (resolved), and their libraries at the paths the loader looks them
     /// up by (`…/libisl.so.23`, not the `libisl.so.23.2.0` it leads to).
     pub files: Vec<(String, Name)>,
-    /// Default system include folders for C, in search order.
-    pub c_includes: Vec<String>,
-    /// The same for C++.
-    pub cxx_includes: Vec<String>,
-    /// The C folders as the compiler itself spells them (clang's
+    /// Default system include folders, in search order (resolved).
+    pub includes: Vec<String>,
+    /// The same folders as the compiler itself spells them (clang's
     /// `/usr/bin/../lib/gcc/…/../../../../include/c++/12`): the spelling is
     /// what debug info records, so a thunk searches them under it.
-    pub c_search: Vec<String>,
-    /// The same for C++.
-    pub cxx_search: Vec<String>,
+    pub search: Vec<String>,
     /// The programs the thunk starts (the driver under the name it is
-    /// called by, cc1, cc1plus, as): launcher name and absolute path.
+    /// called by, cc1 or cc1plus, as): launcher name and absolute path.
     pub stages: Vec<(String, String)>,
     /// The dynamic loader the programs name (resolved), if they are
     /// dynamically linked.
@@ -103,31 +140,29 @@ fn stamp(p: &Path) -> Option<Stamp> {
 }
 
 impl Toolchain {
-    /// Default system include folders for a language (resolved).
+    /// Default system include folders for a compile in `lang` (resolved),
+    /// which must be of this half.
     pub fn includes(&self, lang: Lang) -> &[String] {
-        match lang {
-            Lang::Cxx | Lang::PreprocessedCxx => &self.cxx_includes,
-            _ => &self.c_includes,
-        }
+        debug_assert_eq!(Half::of(lang), self.half, "a compile is given its own half of the toolchain");
+        &self.includes
     }
 
     /// The same folders as the compiler spells them, for a thunk's
     /// `-isystem` options.
     pub fn search_dirs(&self, lang: Lang) -> &[String] {
-        match lang {
-            Lang::Cxx | Lang::PreprocessedCxx => &self.cxx_search,
-            _ => &self.c_search,
-        }
+        debug_assert_eq!(Half::of(lang), self.half, "a compile is given its own half of the toolchain");
+        &self.search
     }
 }
 
-/// The toolchain of `driver` (absolute), from the cache or discovered.
-pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
+/// The `half` of the toolchain of `driver` (absolute), from the cache or
+/// discovered.
+pub fn discover(store: &Store, driver: &Path, half: Half) -> Result<Toolchain> {
     let meta = fs::metadata(driver).with_context(|| format!("cannot stat compiler `{}`", driver.display()))?;
     let path_var = std::env::var("PATH").unwrap_or_default();
     let key = blake3::hash(
         format!(
-            "{TOOLCHAIN_VERSION}\0{}\0{}\0{}\0{}\0{path_var}",
+            "{TOOLCHAIN_VERSION}\0{half:?}\0{}\0{}\0{}\0{}\0{path_var}",
             driver.display(),
             meta.len(),
             meta.mtime(),
@@ -156,7 +191,7 @@ pub fn discover(store: &Store, driver: &Path) -> Result<Toolchain> {
     if let Some(t) = cached() {
         return Ok(t);
     }
-    let t = discover_uncached(driver, Some(store))?;
+    let t = discover_uncached(driver, half, Some(store))?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     fsutil::write_atomic(&cache, &serde_json::to_vec(&t)?)
         .with_context(|| format!("cannot write `{}`", cache.display()))?;
@@ -171,11 +206,11 @@ fn lock(path: &Path) -> Option<fs::File> {
     (unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0).then_some(file)
 }
 
-fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> {
-    // A dozen compiler and loader runs and 80 MB to hash, on an empty
+fn discover_uncached(driver: &Path, half: Half, store: Option<&Store>) -> Result<Toolchain> {
+    // Six compiler and loader runs and 45 to 50 MB to hash, on an empty
     // store paid by the first compile of a build: the independent parts
     // run side by side (storing the launcher, or building it where gg
-    // carries none, the two include probes, the rest here; libraries and
+    // carries none, the include probe, the rest here; libraries and
     // hashes on rayon's pool).
     let loader =
         fs::canonicalize(driver).ok().and_then(|real| loader_of(&real)).map(|l| l.to_string_lossy().into_owned());
@@ -185,36 +220,30 @@ fn discover_uncached(driver: &Path, store: Option<&Store>) -> Result<Toolchain> 
             Some(store) if dynamic => store_launcher(store, driver),
             _ => None,
         });
-        let c_probe = s.spawn(|| include_dirs(driver, "c"));
-        let cxx_probe = s.spawn(|| include_dirs(driver, "c++"));
-        let (family, stages, files) = programs_and_files(driver)?;
-        let c_probe = c_probe.join().expect("the C include probe does not panic")?;
-        let cxx_probe = cxx_probe.join().expect("the C++ include probe does not panic")?;
+        let probe = s.spawn(|| include_dirs(driver, half.x()));
+        let (stages, files) = programs_and_files(driver, half)?;
+        let probe = probe.join().expect("the include probe does not panic")?;
         let launcher = launcher.join().expect("the launcher's build does not panic");
-        finish_discovery(driver, family, stages, files, &c_probe, &cxx_probe, loader, launcher)
+        finish_discovery(driver, half, stages, files, &probe, loader, launcher)
     })
 }
 
-/// The compiler's family, its stages (name, absolute path) and every file
+/// The compiler's stages for `half` (name, absolute path) and every file
 /// it runs: the programs, at the paths they are called by and the files
 /// those lead to, their loader and the libraries it loads.
-#[allow(clippy::type_complexity)]
-fn programs_and_files(driver: &Path) -> Result<(Family, Vec<(String, String)>, BTreeSet<PathBuf>)> {
+fn programs_and_files(driver: &Path, half: Half) -> Result<(Vec<(String, String)>, BTreeSet<PathBuf>)> {
     use rayon::prelude::*;
-    let version = run(driver, &["--version"])?;
-    let family = if version.contains("clang") { Family::Clang } else { Family::Gcc };
     let driver_name = driver.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut stages = vec![(driver_name, driver.to_string_lossy().into_owned())];
     let mut programs = vec![driver.to_path_buf()];
-    if family == Family::Gcc {
-        for part in ["cc1", "cc1plus"] {
-            let p = run(driver, &[&format!("-print-prog-name={part}")])?;
-            let p = PathBuf::from(p.trim());
-            if p.is_absolute() && p.exists() {
-                stages.push((part.to_string(), p.to_string_lossy().into_owned()));
-                programs.push(p);
-            }
-        }
+    // gcc names its compiler proper's path; clang has none (it compiles in
+    // process) and answers with the bare name, which is no file.
+    let part = half.compiler_proper();
+    let p = run(driver, &[&format!("-print-prog-name={part}")])?;
+    let p = PathBuf::from(p.trim());
+    if p.is_absolute() && p.exists() {
+        stages.push((part.to_string(), p.to_string_lossy().into_owned()));
+        programs.push(p);
     }
     // The assembler the driver runs (`as` from PATH unless installed beside).
     let asm = run(driver, &["-print-prog-name=as"])?;
@@ -239,18 +268,17 @@ fn programs_and_files(driver: &Path) -> Result<(Family, Vec<(String, String)>, B
             Ok(files)
         })
         .collect::<Result<_>>()?;
-    Ok((family, stages, per_program.into_iter().flatten().collect()))
+    Ok((stages, per_program.into_iter().flatten().collect()))
 }
 
 /// Hashes the toolchain's files and puts the discovery together.
 #[allow(clippy::too_many_arguments)]
 fn finish_discovery(
     driver: &Path,
-    family: Family,
+    half: Half,
     stages: Vec<(String, String)>,
     mut files: BTreeSet<PathBuf>,
-    c_probe: &IncludeProbe,
-    cxx_probe: &IncludeProbe,
+    probe: &IncludeProbe,
     loader: Option<String>,
     launcher: Option<Name>,
 ) -> Result<Toolchain> {
@@ -259,7 +287,7 @@ fn finish_discovery(
     // selects (`…/lib/gcc/x86_64-linux-gnu/12/../../../../include`), a folder
     // that must then exist in the sandbox: its crtbegin.o, which is also
     // what clang's driver looks for to select it, makes it exist.
-    for gcc in c_probe.gcc_installation.iter().chain(&cxx_probe.gcc_installation) {
+    if let Some(gcc) = &probe.gcc_installation {
         let crt = PathBuf::from(crate::path::normalize(&format!("{gcc}/crtbegin.o")));
         if crt.is_file() {
             files.insert(crt);
@@ -281,16 +309,15 @@ fn finish_discovery(
         .collect::<Result<_>>()?;
     let hashed: Vec<(String, Name)> =
         files.iter().zip(&real).map(|(f, r)| (f.to_string_lossy().into_owned(), names[r])).collect();
-    let c_includes: Vec<String> = c_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
-    let cxx_includes: Vec<String> = cxx_probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
-    let c_search = spelled_dirs(&c_probe.dirs, &hashed);
-    let cxx_search = spelled_dirs(&cxx_probe.dirs, &hashed);
+    let includes: Vec<String> = probe.dirs.iter().map(|(_, canon)| canon.clone()).collect();
+    let search = spelled_dirs(&probe.dirs, &hashed);
+    let family = probe.family;
     let mut id = blake3::Hasher::new();
-    id.update(format!("{TOOLCHAIN_VERSION}\0{family:?}\0{}\0", driver.display()).as_bytes());
+    id.update(format!("{TOOLCHAIN_VERSION}\0{family:?}\0{half:?}\0{}\0", driver.display()).as_bytes());
     for (p, n) in &hashed {
         id.update(format!("{p}={n}\0").as_bytes());
     }
-    for d in c_includes.iter().chain(&cxx_includes).chain(&c_search).chain(&cxx_search) {
+    for d in includes.iter().chain(&search) {
         id.update(format!("{d}\0").as_bytes());
     }
     for (name, path) in &stages {
@@ -299,12 +326,11 @@ fn finish_discovery(
     id.update(format!("{loader:?}\0{launcher:?}").as_bytes());
     Ok(Toolchain {
         family,
+        half,
         driver: driver.to_string_lossy().into_owned(),
         files: hashed,
-        c_includes,
-        cxx_includes,
-        c_search,
-        cxx_search,
+        includes,
+        search,
         stages,
         loader,
         launcher,
@@ -386,6 +412,8 @@ fn run(driver: &Path, args: &[&str]) -> Result<String> {
 
 /// What `-v` says of an empty input's header search.
 struct IncludeProbe {
+    /// clang says so ("clang version …"); gcc does not.
+    family: Family,
     /// The default `#include <…>` folders in order: as printed, resolved.
     dirs: Vec<(String, String)>,
     /// clang's "Selected GCC installation", as printed.
@@ -401,13 +429,14 @@ fn include_dirs(driver: &Path, lang: &str) -> Result<IncludeProbe> {
         .output()
         .with_context(|| format!("cannot run `{}`", driver.display()))?;
     let text = String::from_utf8_lossy(&out.stderr);
-    let mut probe = IncludeProbe { dirs: Vec::new(), gcc_installation: None };
-    let mut inside = false;
+    let family = if text.lines().any(|l| l.contains("clang version ")) { Family::Clang } else { Family::Gcc };
+    let mut probe = IncludeProbe { family, dirs: Vec::new(), gcc_installation: None };
+    let (mut inside, mut listed) = (false, false);
     for line in text.lines() {
         if let Some(gcc) = line.strip_prefix("Selected GCC installation: ") {
             probe.gcc_installation = Some(gcc.trim().to_string());
         } else if line.starts_with("#include <...> search starts here:") {
-            inside = true;
+            (inside, listed) = (true, true);
         } else if line.starts_with("End of search list.") {
             break;
         } else if inside {
@@ -416,6 +445,10 @@ fn include_dirs(driver: &Path, lang: &str) -> Result<IncludeProbe> {
             let canon = fs::canonicalize(dir).map_or_else(|_| dir.to_string(), |p| p.to_string_lossy().into_owned());
             probe.dirs.push((dir.to_string(), canon));
         }
+    }
+    if !listed {
+        // Not a gcc or clang driver, or one that cannot compile `lang`.
+        bail!("`{} -x {lang} -E -v -` listed no header search: {}", driver.display(), text.trim());
     }
     Ok(probe)
 }
@@ -634,20 +667,50 @@ mod tests {
     #[test]
     fn gcc_is_discovered_with_its_compiler_proper_assembler_and_libraries() {
         let Some(gcc) = which("gcc") else { panic!("gcc is required for the tests") };
-        let t = discover_uncached(&gcc, None).unwrap();
-        assert_eq!(t.family, Family::Gcc);
-        let paths: Vec<&str> = t.files.iter().map(|(p, _)| p.as_str()).collect();
-        assert!(paths.iter().any(|p| p.ends_with("/cc1")), "{paths:?}");
-        assert!(paths.iter().any(|p| p.ends_with("/as") || p.contains("-as")), "{paths:?}");
-        assert!(paths.iter().any(|p| p.contains("libc.so")), "{paths:?}");
-        assert!(paths.iter().any(|p| p.contains("ld-linux")), "{paths:?}");
-        assert!(t.c_includes.iter().any(|d| d == "/usr/include"), "{:?}", t.c_includes);
-        assert!(t.cxx_includes.len() > t.c_includes.len(), "C++ adds libstdc++'s folders");
+        let c = discover_uncached(&gcc, Half::C, None).unwrap();
+        let cxx = discover_uncached(&gcc, Half::Cxx, None).unwrap();
+        for (t, mine, other) in [(&c, "/cc1", "/cc1plus"), (&cxx, "/cc1plus", "/cc1")] {
+            assert_eq!(t.family, Family::Gcc);
+            let paths: Vec<&str> = t.files.iter().map(|(p, _)| p.as_str()).collect();
+            assert!(paths.iter().any(|p| p.ends_with(mine)), "{paths:?}");
+            assert!(!paths.iter().any(|p| p.ends_with(other)), "{:?} carries {other}: {paths:?}", t.half);
+            assert!(t.stages.iter().any(|(n, _)| mine.ends_with(n.as_str())), "{:?}", t.stages);
+            assert!(paths.iter().any(|p| p.ends_with("/as") || p.contains("-as")), "{paths:?}");
+            assert!(paths.iter().any(|p| p.contains("libc.so")), "{paths:?}");
+            assert!(paths.iter().any(|p| p.contains("ld-linux")), "{paths:?}");
+            assert!(t.includes.iter().any(|d| d == "/usr/include"), "{:?}", t.includes);
+        }
+        assert!(cxx.includes.len() > c.includes.len(), "C++ adds libstdc++'s folders");
+        assert!(!c.includes.iter().any(|d| d.contains("c++")), "{:?}", c.includes);
+        assert_ne!(c.id, cxx.id, "each half is its own compiler in cache keys");
+    }
+
+    #[test]
+    fn clang_is_told_from_gcc_by_its_probe_and_carries_no_compiler_proper() {
+        let clang = which("clang").expect("clang is required for the tests");
+        let t = discover_uncached(&clang, Half::Cxx, None).unwrap();
+        assert_eq!(t.family, Family::Clang);
+        assert!(!t.stages.iter().any(|(n, _)| n.starts_with("cc1")), "{:?}", t.stages);
+        assert!(t.includes.iter().any(|d| d.contains("c++")), "{:?}", t.includes);
+        assert_eq!(discover_uncached(&which("gcc").unwrap(), Half::C, None).unwrap().family, Family::Gcc);
+    }
+
+    #[test]
+    fn a_program_that_lists_no_header_search_is_no_compiler() {
+        let err = discover_uncached(Path::new("/bin/true"), Half::C, None).unwrap_err();
+        assert!(format!("{err:#}").contains("listed no header search"), "{err:#}");
     }
 
     #[test]
     fn every_library_needed_is_shipped_under_that_name_in_a_library_folder() {
-        let t = discover_uncached(&which("gcc").unwrap(), None).unwrap();
+        let c = discover_uncached(&which("gcc").unwrap(), Half::C, None).unwrap();
+        let cxx = discover_uncached(&which("g++").unwrap(), Half::Cxx, None).unwrap();
+        for t in [c, cxx] {
+            every_library_needed_is_shipped(&t);
+        }
+    }
+
+    fn every_library_needed_is_shipped(t: &Toolchain) {
         let paths: BTreeSet<&Path> = t.files.iter().map(|(p, _)| Path::new(p.as_str())).collect();
         // The folders the thunk's loader searches (see `thunkgen`): those of
         // the shipped `.so` files, the loader's own left out.
@@ -687,9 +750,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let gcc = which("gcc").unwrap();
-        let a = discover(&store, &gcc).unwrap();
+        let a = discover(&store, &gcc, Half::C).unwrap();
         assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 1);
-        assert_eq!(discover(&store, &gcc).unwrap(), a);
+        assert_eq!(discover(&store, &gcc, Half::C).unwrap(), a);
+        let b = discover(&store, &gcc, Half::Cxx).unwrap();
+        assert_eq!((b.half, a.half), (Half::Cxx, Half::C));
+        assert_eq!(fs::read_dir(store.root().join("toolchains")).unwrap().count(), 2, "one record per half");
     }
 
     #[test]
@@ -698,7 +764,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let gcc = which("gcc").unwrap();
         let found: Vec<Toolchain> = std::thread::scope(|s| {
-            let runs: Vec<_> = (0..4).map(|_| s.spawn(|| discover(&store, &gcc).unwrap())).collect();
+            let runs: Vec<_> = (0..4).map(|_| s.spawn(|| discover(&store, &gcc, Half::C).unwrap())).collect();
             runs.into_iter().map(|r| r.join().unwrap()).collect()
         });
         assert!(found.windows(2).all(|w| w[0] == w[1]), "every caller gets the same toolchain");

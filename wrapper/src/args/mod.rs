@@ -7,7 +7,7 @@ pub mod table;
 
 use std::path::Path;
 
-pub use parse::{classify, Classified, Compile, DepRequest, Lang, Mode};
+pub use parse::{classify, classify_for, Classified, Compile, DepRequest, Lang, Mode};
 pub use query::QUERY;
 
 /// The values of the given options, joined (`-Idir`) or separate

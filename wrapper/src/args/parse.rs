@@ -34,9 +34,14 @@ impl Lang {
         })
     }
 
-    fn from_extension(path: &str) -> Option<Lang> {
+    /// The language of a source named without `-x`. A C++ driver (`g++`,
+    /// `clang++`) reads `.c` and `.i` files as C++: it runs the C++
+    /// compiler on them and searches the C++ headers.
+    fn from_extension(path: &str, cxx_driver: bool) -> Option<Lang> {
         let ext = Path::new(path).extension()?.to_str()?;
         Some(match ext {
+            "c" if cxx_driver => Lang::Cxx,
+            "i" if cxx_driver => Lang::PreprocessedCxx,
             "c" => Lang::C,
             "cc" | "cp" | "cxx" | "cpp" | "CPP" | "c++" | "C" => Lang::Cxx,
             "S" | "sx" => Lang::AsmCpp,
@@ -50,6 +55,11 @@ impl Lang {
     /// Whether the preprocessor runs (and so a depfile lists headers).
     pub fn preprocessed_by_compiler(self) -> bool {
         matches!(self, Lang::C | Lang::Cxx | Lang::AsmCpp)
+    }
+
+    /// Whether the C++ compiler (`cc1plus`) compiles it.
+    pub fn is_cxx(self) -> bool {
+        matches!(self, Lang::Cxx | Lang::PreprocessedCxx)
     }
 }
 
@@ -137,7 +147,13 @@ fn local(why: impl Into<String>) -> Classified {
 /// Classifies `args` (without the compiler itself; `@file`s already
 /// expanded).
 pub fn classify(args: &[String]) -> Classified {
-    match classify_words(args) {
+    classify_for(args, false)
+}
+
+/// [`classify`] for a driver that is (`cxx_driver`) or is not a C++ one
+/// (see [`crate::invoke::is_cxx_driver`]): the sources' languages follow.
+pub fn classify_for(args: &[String], cxx_driver: bool) -> Classified {
+    match classify_words(args, cxx_driver) {
         // The scan stops at the first word that makes the call local; a
         // query option further on still makes the whole call a query (the
         // driver answers it and compiles nothing), and so does `-v` alone,
@@ -147,7 +163,7 @@ pub fn classify(args: &[String]) -> Classified {
     }
 }
 
-fn classify_words(args: &[String]) -> Classified {
+fn classify_words(args: &[String], cxx_driver: bool) -> Classified {
     let mut kept = Vec::with_capacity(args.len());
     let mut mode = None;
     let mut lang_override: Option<Option<Lang>> = None;
@@ -167,7 +183,7 @@ fn classify_words(args: &[String]) -> Classified {
         if !word.starts_with('-') || word.len() == 1 {
             let lang = match lang_override {
                 Some(l) => l,
-                None => Lang::from_extension(word),
+                None => Lang::from_extension(word, cxx_driver),
             };
             sources.push((kept.len(), word.clone(), lang));
             kept.push(word.clone());

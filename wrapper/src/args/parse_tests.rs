@@ -72,6 +72,15 @@ fn languages_follow_the_extension() {
     ] {
         assert_eq!(compile(&format!("-c {src}")).lang, lang, "{src}");
     }
+    // A C++ driver reads `.c` and `.i` as C++, unless `-x` says otherwise.
+    let cxx = |line: &str| match classify_for(&line.split_whitespace().map(str::to_string).collect::<Vec<_>>(), true) {
+        Classified::Compile(c) => c.lang,
+        Classified::Local(why) => panic!("`{line}` runs locally: {why}"),
+    };
+    assert_eq!(cxx("-c a.c"), Lang::Cxx);
+    assert_eq!(cxx("-c a.i"), Lang::PreprocessedCxx);
+    assert_eq!(cxx("-c a.S"), Lang::AsmCpp);
+    assert_eq!(cxx("-x c -c a.c"), Lang::C);
     assert_eq!(compile("-S a.c").mode, Mode::Assembly);
     assert_eq!(compile("-S a.c").output_path(), "a.s");
     assert_eq!(compile("-c dir/a.c").output_path(), "a.o");

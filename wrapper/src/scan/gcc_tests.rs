@@ -26,12 +26,22 @@ fn preprocessor_inputs(driver: &str, cwd: &Path, args: &[&str]) -> Vec<String> {
     files
 }
 
+/// The half of `driver`'s toolchain that compiles `source`.
+fn toolchain_for(store: &Store, driver: &str, source: &str) -> toolchain::Toolchain {
+    let path = which::which(driver).unwrap();
+    let words = ["-c".to_string(), source.to_string()];
+    let crate::args::Classified::Compile(c) = crate::args::classify_for(&words, crate::invoke::is_cxx_driver(&path))
+    else {
+        panic!("`{driver} -c {source}` is a compile")
+    };
+    toolchain::discover(store, &path, toolchain::Half::of(c.lang)).unwrap()
+}
+
 fn compare(driver: &str, source: &str, text: &str) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let store = Store::open(root.join("store")).unwrap();
-    let path = which::which(driver).unwrap();
-    let toolchain = toolchain::discover(&store, &path).unwrap();
+    let toolchain = toolchain_for(&store, driver, source);
     fs::create_dir_all(root.join("inc/sub")).unwrap();
     fs::write(root.join("inc/local.h"), "#pragma once\n#include \"sub/more.h\"\nint local(void);\n").unwrap();
     fs::write(root.join("inc/sub/more.h"), "#include <limits.h>\n").unwrap();
@@ -74,11 +84,11 @@ fn scan_speed() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let store = Store::open(root.join("store")).unwrap();
-    let toolchain = toolchain::discover(&store, &which::which("g++").unwrap()).unwrap();
     fs::write(root.join("main.c"), "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n").unwrap();
     let cxx = "#include <vector>\n#include <string>\n#include <map>\n#include <iostream>\n#include <algorithm>\n";
     fs::write(root.join("main.cpp"), cxx).unwrap();
     for (source, min) in [("main.c", 10), ("main.cpp", 100)] {
+        let toolchain = toolchain_for(&store, "g++", source);
         let args = ["-c", source];
         let time = |label: &str, forget: bool, n: u32| {
             let start = Instant::now();
@@ -167,7 +177,7 @@ fn gcc_s_implicit_stdc_predef_is_scanned_in_a_file_with_no_system_header() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let store = Store::open(root.join("store")).unwrap();
-    let toolchain = toolchain::discover(&store, &which::which("gcc").unwrap()).unwrap();
+    let toolchain = toolchain_for(&store, "gcc", "bare.c");
     fs::write(root.join("bare.c"), "int f(void) { return 1; }\n").unwrap();
     let args = ["-c", "bare.c"];
     let expected = preprocessor_inputs("gcc", &root, &args);

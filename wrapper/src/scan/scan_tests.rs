@@ -7,21 +7,20 @@ use gg_core::{Name, Store};
 
 use super::facts::{entry_path, forget_hash, parsed_for, Origin};
 use super::*;
-use crate::args::{classify, Classified};
+use crate::args::{classify_for, Classified};
 use crate::invoke::Invocation;
-use crate::toolchain::{Family, Toolchain};
+use crate::toolchain::{Family, Half, Toolchain};
 
 /// A toolchain whose default include folders are `sys` (no real compiler
 /// folders: the trees stay hermetic).
 pub(super) fn fake_toolchain(sys: &[String]) -> Toolchain {
     Toolchain {
         family: Family::Gcc,
+        half: Half::C,
         driver: "/usr/bin/gcc".into(),
         files: vec![],
-        c_includes: sys.to_vec(),
-        cxx_includes: sys.to_vec(),
-        c_search: sys.to_vec(),
-        cxx_search: sys.to_vec(),
+        includes: sys.to_vec(),
+        search: sys.to_vec(),
         stages: vec![],
         loader: None,
         launcher: None,
@@ -30,13 +29,20 @@ pub(super) fn fake_toolchain(sys: &[String]) -> Toolchain {
     }
 }
 
-/// Scans the compile `args` run in `cwd`.
+/// Scans the compile `args` run in `cwd` (by the toolchain's driver).
 pub(super) fn run_scan(store: &Store, toolchain: &Toolchain, cwd: &Path, args: &[&str]) -> Scanned {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let compile = match classify(&args) {
+    let compile = match classify_for(&args, crate::invoke::is_cxx_driver(Path::new(&toolchain.driver))) {
         Classified::Compile(c) => c,
         Classified::Local(why) => panic!("not a compile: {why}"),
     };
+    // The fake toolchain's folders serve both languages.
+    let mut toolchain = toolchain.clone();
+    if toolchain.id == "test" {
+        toolchain.half = Half::of(compile.lang);
+    }
+    assert_eq!(toolchain.half, Half::of(compile.lang), "the test discovers the half its compile runs");
+    let toolchain = &toolchain;
     let inv = Invocation { compiler: PathBuf::from(&toolchain.driver), arg0: "gcc".into(), args: args.clone() };
     let job = Job { store, inv: &inv, toolchain, args: &args, compile: &compile, cwd: cwd.to_path_buf(), engine: None };
     scan(&job)
