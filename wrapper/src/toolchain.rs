@@ -228,10 +228,13 @@ fn discover_uncached(driver: &Path, half: Half, store: Option<&Store>) -> Result
     })
 }
 
+/// Programs a thunk starts: launcher name and absolute path.
+type Stages = Vec<(String, String)>;
+
 /// The compiler's stages for `half` (name, absolute path) and every file
 /// it runs: the programs, at the paths they are called by and the files
 /// those lead to, their loader and the libraries it loads.
-fn programs_and_files(driver: &Path, half: Half) -> Result<(Vec<(String, String)>, BTreeSet<PathBuf>)> {
+fn programs_and_files(driver: &Path, half: Half) -> Result<(Stages, BTreeSet<PathBuf>)> {
     use rayon::prelude::*;
     let driver_name = driver.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut stages = vec![(driver_name, driver.to_string_lossy().into_owned())];
@@ -276,7 +279,7 @@ fn programs_and_files(driver: &Path, half: Half) -> Result<(Vec<(String, String)
 fn finish_discovery(
     driver: &Path,
     half: Half,
-    stages: Vec<(String, String)>,
+    stages: Stages,
     mut files: BTreeSet<PathBuf>,
     probe: &IncludeProbe,
     loader: Option<String>,
