@@ -135,9 +135,13 @@ remote() { # KIND SCAN STORE
     # "known": a store that has met the toolchain before (one compile of an
     # empty file, its inputs stored), as on any machine that used gg once;
     # nothing of the project is in it.
+    # The timed kind meets it through its launcher: perf puts its own
+    # folder first on PATH, and the toolchain's record is kept per PATH.
     if [ "$2" = known ]; then
         : > "$work/empty.c"
-        GG_DIR="$3" GG_STORE_INPUTS=1 gg-cc cc -c "$work/empty.c" -o "$work/empty.o"
+        local cc=gg-cc
+        [ "$1" = ggcc-timed ] && cc=$work/timed-gg-cc
+        GG_DIR="$3" GG_STORE_INPUTS=1 "$cc" cc -c "$work/empty.c" -o "$work/empty.o"
     fi
     local r0 out; r0=$(reductions)
     if [ "$1" = ggninja ]; then

@@ -254,14 +254,19 @@ fn probes_of(path: &str, facts: &crate::scan::Facts) -> Result<Option<std::sync:
     Ok(found)
 }
 
-/// The hash of a locale file, computed once per process.
+/// The hash of a locale file, worked out once per process, and through
+/// the store's facts index like a header's: C.UTF-8's `LC_CTYPE` is
+/// 350 KB, which every gg-cc process hashed anew (a stat and a small read
+/// once the index holds it).
 fn locale_hash(path: &str) -> Result<Name> {
     static HASHES: std::sync::Mutex<Vec<(String, Name)>> = std::sync::Mutex::new(Vec::new());
     let mut known = HASHES.lock().expect("locale hashes");
     if let Some((_, n)) = known.iter().find(|(p, _)| p == path) {
         return Ok(*n);
     }
-    let n = Name::of_file(Path::new(path)).with_context(|| format!("cannot read the locale file `{path}`"))?;
+    let n = crate::scan::hash_now(path)
+        .or_else(|_| Name::of_file(Path::new(path)))
+        .with_context(|| format!("cannot read the locale file `{path}`"))?;
     known.push((path.to_string(), n));
     Ok(n)
 }

@@ -1,5 +1,5 @@
 //! Existence checks through folder listings. Each folder is listed once
-//! per process (`read_dir` into a set of names) and the listing is reused
+//! per process (into a sorted buffer of names, [`Names`]) and the listing is reused
 //! while the folder's stamp (device, inode, mtime, ctime) is unchanged: a
 //! header generated mid-build changes its folder's mtime, so a stale
 //! "absent" is never believed. A listing taken within [`RACY`] of the
@@ -10,12 +10,12 @@
 //! Within one scan ([`Dirs`]) each folder is validated once: the scan is a
 //! snapshot, and a folder is then touched by many names.
 
-use std::ffi::OsString;
 use std::fs;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
 
-use super::fxhash::{FxMap, FxSet};
+use super::fxhash::FxMap;
+use super::names::Names;
 
 /// How recent a change must be for a listing (or a file's facts) taken
 /// after it to be re-read anyway.
@@ -28,7 +28,7 @@ pub(crate) type Stamp = crate::stamp::FileStamp;
 struct Listing {
     stamp: Stamp,
     trusted: bool,
-    names: FxSet<OsString>,
+    names: Names,
 }
 
 static LISTINGS: LazyLock<Mutex<FxMap<String, Arc<Listing>>>> = LazyLock::new(Mutex::default);
@@ -44,7 +44,7 @@ fn listing(dir: &str) -> Option<Arc<Listing>> {
     }
     // Listed without the lock: another thread may list it too, harmlessly.
     let read_at = SystemTime::now();
-    let names = fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+    let names = Names::read(dir)?;
     let l = Arc::new(Listing { stamp, trusted: !stamp.is_racy(read_at, RACY), names });
     LISTINGS.lock().unwrap().insert(dir.to_string(), l.clone());
     Some(l)
@@ -54,7 +54,7 @@ fn listing(dir: &str) -> Option<Arc<Listing>> {
 /// readable folder): a lookup in a set, no system call, once the folder
 /// is listed (the scan lists the folders it searches).
 pub(crate) fn lists(dir: &str, name: &str) -> Option<bool> {
-    Some(listing(dir)?.names.contains(std::ffi::OsStr::new(name)))
+    Some(listing(dir)?.names.contains(name))
 }
 
 /// One scan's view of the folders: each validated at most once.
@@ -82,7 +82,7 @@ impl Dirs {
             Some((f, r)) => (f, Some(r)),
             None => (rel, None),
         };
-        if !self.listing(base)?.names.contains(std::ffi::OsStr::new(first)) {
+        if !self.listing(base)?.names.contains(first) {
             return None;
         }
         // Only a name that is there costs an allocation.
@@ -93,7 +93,7 @@ impl Dirs {
                 Some((p, m)) => (p, Some(m)),
                 None => (r, None),
             };
-            if !self.listing(&path)?.names.contains(std::ffi::OsStr::new(part)) {
+            if !self.listing(&path)?.names.contains(part) {
                 return None;
             }
             path.push('/');

@@ -31,6 +31,7 @@ pub(crate) use gg_core::fxhash;
 mod index;
 mod lexer;
 mod macros;
+mod names;
 mod options;
 mod walk;
 
