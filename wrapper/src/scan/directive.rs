@@ -59,4 +59,35 @@ pub(crate) struct Flags {
 pub(crate) struct Parsed {
     pub flags: Flags,
     pub directives: Vec<Directive>,
+    /// The defines of an entry read back from the store, left encoded
+    /// (see `encode::decode`); the lexer puts its defines in `directives`.
+    pub stored_defines: Option<super::encode::Defines>,
+}
+
+impl Parsed {
+    /// Calls `f` with each define's name and object-like body (`None`:
+    /// function-like), wherever it is kept.
+    pub(crate) fn for_each_define(&self, mut f: impl FnMut(&str, Option<&str>)) {
+        for d in &self.directives {
+            if let Directive::Define(name, body) = d {
+                match body {
+                    Body::Object(text) => f(name, Some(text)),
+                    Body::Function => f(name, None),
+                }
+            }
+        }
+        if let Some(stored) = &self.stored_defines {
+            stored.for_each(f);
+        }
+    }
+
+    /// What the scan reads of it, however it is kept: the flags, the
+    /// directives other than defines in order, and the defines (tests).
+    #[cfg(test)]
+    pub(crate) fn read_back(&self) -> (Flags, Vec<Directive>, Vec<(String, Option<String>)>) {
+        let others = self.directives.iter().filter(|d| !matches!(d, Directive::Define(..))).cloned().collect();
+        let mut defines = Vec::new();
+        self.for_each_define(|n, b| defines.push((n.to_string(), b.map(str::to_string))));
+        (self.flags, others, defines)
+    }
 }

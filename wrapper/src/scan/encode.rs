@@ -5,10 +5,10 @@
 //! bad checksum makes [`decode`] say `None`, so a format change or a
 //! damaged entry is re-lexed, never misread.
 
-use super::directive::{Body, Directive, Flags, Parsed, Spec};
+use super::directive::{Directive, Flags, Parsed, Spec};
 
 /// Bump on any change to the encoding or to what the lexer extracts.
-const MAGIC: &[u8] = b"gg-scan 4\n";
+const MAGIC: &[u8] = b"gg-scan 5\n";
 const CHECK: usize = 4;
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -30,6 +30,28 @@ fn checksum(bytes: &[u8]) -> [u8; CHECK] {
     crc32fast::hash(bytes).to_le_bytes()
 }
 
+/// A stored entry's defines, kept as encoded: a header such as glibc's
+/// `features.h` has a hundred defines, and only a computed include ever
+/// reads them (see `macros.rs`), while decoding each into owned text was
+/// a tenth of a gg-cc process's instructions. Checked whole when read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Defines(Box<[u8]>);
+
+impl Defines {
+    /// Calls `f` with each define's name and object-like body (`None`:
+    /// function-like).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, Option<&str>)) {
+        let mut r = Reader { bytes: &self.0, at: 0 };
+        while r.at < self.0.len() {
+            // Checked when the entry was read: this cannot fail.
+            let Some((name, body)) = r.define() else { return };
+            f(name, body);
+        }
+    }
+}
+
+/// Writes `p`: its flags, then the directives that are not defines, then
+/// the defines, from wherever `p` keeps them, as one section.
 pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     let f = p.flags;
@@ -40,8 +62,9 @@ pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
             | u8::from(f.has_include) << 3
             | u8::from(f.file_macro) << 4,
     );
-    out.extend_from_slice(&(p.directives.len() as u32).to_le_bytes());
-    for d in &p.directives {
+    let others = p.directives.iter().filter(|d| !matches!(d, Directive::Define(..)));
+    out.extend_from_slice(&(others.clone().count() as u32).to_le_bytes());
+    for d in others {
         match d {
             Directive::Include(spec) => {
                 out.push(b'I');
@@ -51,22 +74,25 @@ pub(crate) fn encode(p: &Parsed) -> Vec<u8> {
                 out.push(b'H');
                 put_spec(&mut out, spec);
             }
-            Directive::Define(name, Body::Object(body)) => {
-                out.push(b'D');
-                put_str(&mut out, name);
-                put_str(&mut out, body);
-            }
-            Directive::Define(name, Body::Function) => {
-                out.push(b'F');
-                put_str(&mut out, name);
-            }
             Directive::Embed => out.push(b'E'),
             Directive::IncludeIfDefined(name) => {
                 out.push(b'G');
                 put_str(&mut out, name);
             }
+            Directive::Define(..) => unreachable!("filtered out above"),
         }
     }
+    p.for_each_define(|name, body| match body {
+        Some(text) => {
+            out.push(b'D');
+            put_str(&mut out, name);
+            put_str(&mut out, text);
+        }
+        None => {
+            out.push(b'F');
+            put_str(&mut out, name);
+        }
+    });
     let sum = checksum(&out);
     out.extend_from_slice(&sum);
     out
@@ -77,8 +103,8 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
         self.at += n;
         Some(s)
@@ -92,9 +118,13 @@ impl Reader<'_> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
     }
 
-    fn str(&mut self) -> Option<String> {
+    fn text(&mut self) -> Option<&'a str> {
         let n = self.u32()?;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+
+    fn str(&mut self) -> Option<String> {
+        self.text().map(str::to_string)
     }
 
     fn spec(&mut self) -> Option<Spec> {
@@ -104,6 +134,15 @@ impl Reader<'_> {
             b'c' => Spec::Computed(self.str()?),
             _ => return None,
         })
+    }
+
+    /// One define record: name, and body if object-like.
+    fn define(&mut self) -> Option<(&'a str, Option<&'a str>)> {
+        match self.byte()? {
+            b'D' => Some((self.text()?, Some(self.text()?))),
+            b'F' => Some((self.text()?, None)),
+            _ => None,
+        }
     }
 }
 
@@ -129,19 +168,24 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Parsed> {
         directives.push(match r.byte()? {
             b'I' => Directive::Include(r.spec()?),
             b'H' => Directive::HasInclude(r.spec()?),
-            b'D' => Directive::Define(r.str()?, Body::Object(r.str()?)),
-            b'F' => Directive::Define(r.str()?, Body::Function),
             b'E' => Directive::Embed,
             b'G' => Directive::IncludeIfDefined(r.str()?),
             _ => return None,
         });
     }
-    (r.at == body.len()).then_some(Parsed { flags, directives })
+    // The rest is defines: checked here, read when asked for.
+    let section = r.at;
+    while r.at < body.len() {
+        r.define()?;
+    }
+    let stored_defines = (section < body.len()).then(|| Defines(body[section..].into()));
+    Some(Parsed { flags, directives, stored_defines })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::directive::Body;
 
     fn sample() -> Parsed {
         Parsed {
@@ -154,13 +198,18 @@ mod tests {
                 Directive::Define("F".into(), Body::Function),
                 Directive::Embed,
             ],
+            stored_defines: None,
         }
     }
 
     #[test]
     fn an_entry_decodes_to_what_was_encoded() {
         let p = sample();
-        assert_eq!(decode(&encode(&p)), Some(p));
+        let back = decode(&encode(&p)).unwrap();
+        assert_eq!(back.read_back(), p.read_back());
+        assert_eq!(back.read_back().2, [("M".to_string(), Some("<c.h>".to_string())), ("F".to_string(), None)]);
+        assert!(back.directives.iter().all(|d| !matches!(d, Directive::Define(..))), "defines stay encoded");
+        assert_eq!(decode(&encode(&back)), Some(back), "a decoded entry encodes to itself");
         assert_eq!(decode(&encode(&Parsed::default())), Some(Parsed::default()));
     }
 

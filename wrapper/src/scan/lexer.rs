@@ -61,7 +61,7 @@ fn splice_before(text: &[u8], nl: usize) -> Option<usize> {
 
 /// Lexes a whole file.
 pub(crate) fn lex(text: &[u8]) -> Parsed {
-    Parsed { flags: flags(text), directives: directives(text) }
+    Parsed { flags: flags(text), directives: directives(text), stored_defines: None }
 }
 
 /// The raw-text facts: plain substring searches, as a superset.

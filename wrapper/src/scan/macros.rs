@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::directive::{Body, Directive, Spec};
+use super::directive::{Body, Spec};
 use super::facts::Facts;
 
 /// At most this many macro expansions per operand (chains and alternatives).
@@ -48,11 +48,10 @@ impl Macros {
 
     /// Adds the defines of a scanned file.
     pub(crate) fn add_file(&mut self, facts: &Arc<Facts>) {
-        for d in &facts.parsed.directives {
-            if let Directive::Define(name, body) = d {
-                self.add(name, body.clone());
-            }
-        }
+        facts.parsed.for_each_define(|name, body| {
+            let body = body.map_or(Body::Function, |text| Body::Object(text.to_string()));
+            self.add(name, body);
+        });
     }
 
     /// Whether `name` is defined by any define seen (or on the command line).
