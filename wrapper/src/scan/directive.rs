@@ -54,6 +54,10 @@ pub(crate) struct Flags {
     pub file_macro: bool,
 }
 
+/// What [`Parsed::read_back`] gives: flags, other directives, defines.
+#[cfg(test)]
+pub(crate) type ReadBack = (Flags, Vec<Directive>, Vec<(String, Option<String>)>);
+
 /// Everything the lexer extracts from one file's bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Parsed {
@@ -84,7 +88,7 @@ impl Parsed {
     /// What the scan reads of it, however it is kept: the flags, the
     /// directives other than defines in order, and the defines (tests).
     #[cfg(test)]
-    pub(crate) fn read_back(&self) -> (Flags, Vec<Directive>, Vec<(String, Option<String>)>) {
+    pub(crate) fn read_back(&self) -> ReadBack {
         let others = self.directives.iter().filter(|d| !matches!(d, Directive::Define(..))).cloned().collect();
         let mut defines = Vec::new();
         self.for_each_define(|n, b| defines.push((n.to_string(), b.map(str::to_string))));
