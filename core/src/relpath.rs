@@ -17,31 +17,23 @@ pub fn check(path: &str) -> Result<(), &'static str> {
     if memchr::memchr(0, b).is_some() {
         return Err("NUL byte in path");
     }
-    // Every input of every thunk is checked: a few passes that search for
-    // what a bad component needs (`//`, `/.` or an end), not a walk over
-    // the components. A component that is empty, `.` or `..` either
-    // starts the path, ends it, or follows a `/`.
-    let bad_part = |part: &[u8]| match part {
+    // Every input of every thunk is checked: one plain pass over the
+    // components (substring searchers built per call cost some 1,000
+    // instructions a path, memchr per slash half that on paths this short).
+    match b.split(|&c| c == b'/').find_map(bad_part) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Why a component of a sandbox path is refused, if it is.
+fn bad_part(part: &[u8]) -> Option<&'static str> {
+    match part {
         b"" => Some("empty component (`//` or a trailing `/`)"),
         b"." => Some("`.` component (write the path without it)"),
         b".." => Some("`..` components are not allowed"),
         _ => None,
-    };
-    let first = &b[..memchr::memchr(b'/', b).unwrap_or(b.len())];
-    let last = &b[memchr::memrchr(b'/', b).map_or(0, |i| i + 1)..];
-    if let Some(why) = bad_part(first).or_else(|| bad_part(last)) {
-        return Err(why);
     }
-    if memchr::memmem::find(b, b"//").is_some() {
-        return Err("empty component (`//` or a trailing `/`)");
-    }
-    for i in memchr::memmem::find_iter(b, b"/.") {
-        let part = &b[i + 1..];
-        if let Some(why) = bad_part(&part[..memchr::memchr(b'/', part).unwrap_or(part.len())]) {
-            return Err(why);
-        }
-    }
-    Ok(())
 }
 
 /// Like [`check`], but the empty string (the sandbox root) is allowed; used

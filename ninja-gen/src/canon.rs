@@ -85,8 +85,10 @@ pub fn canonicalize_into(path: &str, out: &mut String) {
 pub fn is_canonical(path: &str) -> bool {
     // Most paths have no `.`, `..` or empty part (but a leading `/`):
     // canonical without building the canonical form to compare.
-    let parts = path.strip_prefix('/').unwrap_or(path);
-    let plain = !parts.is_empty() && parts.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    // Over bytes, not chars: every header of every compile's dependency
+    // list comes here.
+    let parts = path.strip_prefix('/').unwrap_or(path).as_bytes();
+    let plain = !parts.is_empty() && parts.split(|&c| c == b'/').all(|part| !matches!(part, b"" | b"." | b".."));
     plain || !path.is_empty() && canonicalize_path(path) == path
 }
 
