@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 /// Bump when the key's inputs or the manifest's meaning change.
 pub const MANIFEST_VERSION: u32 = 4;
 /// The first bytes of every manifest file.
-const MAGIC: &[u8] = b"gg-manifest 4\n";
+const MAGIC: &[u8] = b"gg-manifest 5\n";
 /// Bytes of blake3 checksum after the body.
 const SUM: usize = 8;
 const MAX_ENTRIES: usize = 16;
@@ -77,7 +77,11 @@ fn load(store: &Store, key: &str) -> Manifest {
 
 /// A manifest file's bytes: magic, postcard body, checksum of the body.
 fn encode(manifest: &Manifest) -> Vec<u8> {
-    let out = MAGIC.to_vec();
+    // Sized for its entries up front: growing it copied the whole body
+    // again at each doubling (a compile's entry names hundreds of files).
+    let files: usize = manifest.entries.iter().map(|e| e.files.len()).sum();
+    let mut out = Vec::with_capacity(MAGIC.len() + files * 168 + 4096);
+    out.extend_from_slice(MAGIC);
     let body = postcard::to_extend(manifest, out).expect("manifests serialise");
     let sum = blake3::hash(&body[MAGIC.len()..]);
     let mut out = body;

@@ -20,7 +20,7 @@ const TOO_NEW_NS: i128 = 2_000_000_000;
 /// and a link retargeted or a folder renamed swaps one for the other under
 /// the same path. The device and inode tell them apart; any difference
 /// means the file is hashed again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
     pub dev: u64,
     pub ino: u64,
@@ -28,6 +28,66 @@ pub struct Stat {
     /// Nanoseconds since the epoch.
     pub mtime: i128,
     pub ctime: i128,
+}
+
+/// The fields by name, for human-readable formats.
+#[derive(Serialize, Deserialize)]
+struct StatFields {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i128,
+    ctime: i128,
+}
+
+/// Bytes of a [`Stat`] in binary formats: the fields little-endian.
+const STAT_BYTES: usize = 3 * 8 + 2 * 16;
+
+/// In binary formats (the direct-mode manifests, which record one per
+/// input, hundreds per compile) one run of fixed-width bytes: postcard's
+/// variable-length integers, two of them 128 bits wide, were the larger
+/// part of encoding a manifest.
+impl Serialize for Stat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let Stat { dev, ino, size, mtime, ctime } = *self;
+            return StatFields { dev, ino, size, mtime, ctime }.serialize(s);
+        }
+        let mut b = [0u8; STAT_BYTES];
+        b[..8].copy_from_slice(&self.dev.to_le_bytes());
+        b[8..16].copy_from_slice(&self.ino.to_le_bytes());
+        b[16..24].copy_from_slice(&self.size.to_le_bytes());
+        b[24..40].copy_from_slice(&self.mtime.to_le_bytes());
+        b[40..].copy_from_slice(&self.ctime.to_le_bytes());
+        s.serialize_bytes(&b)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stat, D::Error> {
+        if d.is_human_readable() {
+            let StatFields { dev, ino, size, mtime, ctime } = StatFields::deserialize(d)?;
+            return Ok(Stat { dev, ino, size, mtime, ctime });
+        }
+        d.deserialize_bytes(RawStat)
+    }
+}
+
+struct RawStat;
+
+impl serde::de::Visitor<'_> for RawStat {
+    type Value = Stat;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a stat's {STAT_BYTES} bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Stat, E> {
+        let b: &[u8; STAT_BYTES] = v.try_into().map_err(|_| E::invalid_length(v.len(), &self))?;
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let t = |i: usize| i128::from_le_bytes(b[i..i + 16].try_into().expect("16 bytes"));
+        Ok(Stat { dev: u(0), ino: u(8), size: u(16), mtime: t(24), ctime: t(40) })
+    }
 }
 
 /// The stat of a file (through links), or None if it cannot be trusted or
@@ -145,5 +205,26 @@ impl FileStamp {
         let changed = i128::from(self.ctime.0) * 1_000_000_000 + i128::from(self.ctime.1);
         let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
         changed + settle.as_nanos() as i128 <= since
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Stat, STAT_BYTES};
+
+    #[test]
+    fn a_stat_round_trips_through_postcard_and_json() {
+        let st = Stat { dev: 0x803, ino: u64::MAX - 5, size: 12345, mtime: -7, ctime: 1_733_000_000_123_456_789 };
+        let raw = postcard::to_allocvec(&st).unwrap();
+        assert_eq!(raw.len(), 1 + STAT_BYTES, "one length byte and the fields");
+        assert_eq!(postcard::from_bytes::<Stat>(&raw).unwrap(), st);
+        // A short run is refused, not read as another stat.
+        let mut short = raw.clone();
+        short[0] -= 1;
+        short.pop();
+        assert!(postcard::from_bytes::<Stat>(&short).is_err());
+        let json = serde_json::to_string(&st).unwrap();
+        assert!(json.contains("\"ino\""), "{json}");
+        assert_eq!(serde_json::from_str::<Stat>(&json).unwrap(), st);
     }
 }

@@ -356,14 +356,16 @@ fn finish_one(cx: &Ctx<'_>, st: &State, forced: Forced, result: Result<Resolved,
             }
             None => None,
         };
-        let read = listed.clone().unwrap_or_else(|| vec![step.source().to_string()]);
+        // Not copied: the list names hundreds of headers.
+        let has_list = listed.is_some();
+        let read = listed.unwrap_or_else(|| vec![step.source().to_string()]);
         let depfile = step.depfile_bytes(cx.store, &read);
         step.finish(
             cx.store,
             key.as_deref(),
             prepared,
             &red,
-            listed.as_deref(),
+            has_list.then_some(read.as_slice()),
             depfile.as_deref(),
             wants_depfile(cx, e),
         )?;
