@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(raw.len(), 1 + STAT_BYTES, "one length byte and the fields");
         assert_eq!(postcard::from_bytes::<Stat>(&raw).unwrap(), st);
         // A short run is refused, not read as another stat.
-        let mut short = raw.clone();
+        let mut short = raw;
         short[0] -= 1;
         short.pop();
         assert!(postcard::from_bytes::<Stat>(&short).is_err());
