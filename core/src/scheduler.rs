@@ -197,8 +197,10 @@ struct Done {
     result: Result<Outcome, ExecError>,
 }
 
-/// A job, or a chain of jobs, sent to an executor as one.
-type Unit = Vec<(NodeId, Name, Arc<Thunk>)>;
+/// A job, or a chain of jobs, sent to an executor as one: each node, its
+/// name, the thunk to run, and the name that thunk is stored under when
+/// it is the one loaded, unchanged (see [`Job::stored`]).
+type Unit = Vec<(NodeId, Name, Arc<Thunk>, Option<Name>)>;
 
 /// What an executor thread tells the scheduler.
 enum Message {
@@ -538,7 +540,9 @@ impl Forcer<'_, '_> {
             }
         }
         self.node(id).state = State::Running;
-        let mut batch = vec![(id, name, thunk)];
+        // Without thunk inputs it is the thunk loaded under its name.
+        let stored = (resolved == name).then_some(name);
+        let mut batch = vec![(id, name, thunk, stored)];
         // As sent: each member's original name -> the name it travels under.
         let mut sent: HashMap<Name, Name> = HashMap::from([(name, resolved)]);
         while chains && batch.len() < MAX_CHAIN {
@@ -548,7 +552,7 @@ impl Forcer<'_, '_> {
             let next_name = self.node(next).name;
             sent.insert(next_name, thunk.name());
             self.node(next).state = State::Running;
-            batch.push((next, next_name, thunk));
+            batch.push((next, next_name, thunk, None));
         }
         Some(batch)
     }
@@ -674,7 +678,8 @@ impl Forcer<'_, '_> {
 
 /// Runs one job or chain and pairs each answer with its node.
 fn run_unit(executor: &dyn Executor, unit: &Unit) -> Vec<Done> {
-    let jobs: Vec<Job<'_>> = unit.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect();
+    let jobs: Vec<Job<'_>> =
+        unit.iter().map(|(_, name, thunk, stored)| Job { name: *name, thunk, stored: *stored }).collect();
     let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &jobs[..] {
         [one] => vec![executor.execute(one)],
         many => executor.execute_chain(many),
@@ -689,8 +694,10 @@ fn run_units(executor: &dyn Executor, batch: &[Unit], done_tx: &mpsc::Sender<Mes
         let _ = done_tx.send(Message::Unit(run_unit(executor, unit)));
         return;
     }
-    let jobs: Vec<Vec<Job<'_>>> =
-        batch.iter().map(|u| u.iter().map(|(_, name, thunk)| Job { name: *name, thunk }).collect()).collect();
+    let jobs: Vec<Vec<Job<'_>>> = batch
+        .iter()
+        .map(|u| u.iter().map(|(_, name, thunk, stored)| Job { name: *name, thunk, stored: *stored }).collect())
+        .collect();
     let units: Vec<&[Job<'_>]> = jobs.iter().map(Vec::as_slice).collect();
     let answered: Vec<AtomicBool> = batch.iter().map(|_| AtomicBool::new(false)).collect();
     // Each unit is reported once: a second answer (or a bad index) from a
@@ -711,7 +718,7 @@ fn run_units(executor: &dyn Executor, batch: &[Unit], done_tx: &mpsc::Sender<Mes
 fn pair(unit: &Unit, results: Vec<Result<Outcome, ExecError>>) -> Vec<Done> {
     let mut results = results.into_iter();
     unit.iter()
-        .map(|(id, _, _)| Done {
+        .map(|(id, ..)| Done {
             id: *id,
             result: results.next().unwrap_or_else(|| Err(ExecError::engine("the engine gave no answer"))),
         })

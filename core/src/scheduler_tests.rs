@@ -17,13 +17,21 @@ use crate::thunk::{Function, ThunkInput};
 struct Scripted<'s> {
     store: &'s Store,
     log: Mutex<Vec<Name>>,
+    /// Jobs that named the thunk's stored encoding.
+    stored: Mutex<Vec<Name>>,
     running: AtomicUsize,
     max_running: AtomicUsize,
 }
 
 impl<'s> Scripted<'s> {
     fn new(store: &'s Store) -> Self {
-        Scripted { store, log: Mutex::new(Vec::new()), running: AtomicUsize::new(0), max_running: AtomicUsize::new(0) }
+        Scripted {
+            store,
+            log: Mutex::new(Vec::new()),
+            stored: Mutex::new(Vec::new()),
+            running: AtomicUsize::new(0),
+            max_running: AtomicUsize::new(0),
+        }
     }
 
     fn ran(&self) -> Vec<Name> {
@@ -38,6 +46,12 @@ impl Executor for Scripted<'_> {
         std::thread::yield_now();
         let t = job.thunk;
         assert!(t.thunks.is_empty(), "the executor only ever sees resolved thunks");
+        // What a job says is stored under a name is exactly that thunk.
+        if let Some(stored) = job.stored {
+            assert_eq!(stored, t.name(), "job {} says its thunk is stored under another name", job.name);
+            assert!(self.store.has(&stored), "job {}'s stored thunk is not in the store", job.name);
+            self.stored.lock().unwrap().push(job.name);
+        }
         for v in &t.values {
             assert!(self.store.has(&v.hash), "input {} of {} is not in the store", v.path, job.name);
         }
@@ -268,6 +282,19 @@ fn consumers_of_an_unchanged_rerun_output_are_answered_by_their_resolved_name() 
     assert!(report.ok());
     assert_eq!(exec.ran(), vec![a]);
     assert_eq!(report.cached, 1);
+}
+
+#[test]
+fn a_job_names_its_stored_encoding_only_when_it_runs_the_thunk_as_loaded() {
+    let (_d, store) = store();
+    let a = mk(&store, "ok", "a", &[], &[]);
+    let b = mk(&store, "ok", "b", &[out(a)], &[]);
+    let exec = Scripted::new(&store);
+    assert!(force(&store, &exec, &[out(b)], Options { jobs: 2, keep_going: false }).ok());
+    assert_eq!(exec.ran(), vec![a, b]);
+    // b ran with a's output in place of its thunk input: another thunk,
+    // whose encoding nobody stored.
+    assert_eq!(*exec.stored.lock().unwrap(), vec![a]);
 }
 
 #[test]

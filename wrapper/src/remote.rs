@@ -46,7 +46,8 @@ pub(crate) fn compile(job: &Job<'_>, engine: &dyn Executor, key: &str) -> Result
     };
     let name = prepared.name;
     let cached_before = engine.answered_from_cache();
-    let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk }) {
+    // Stored under its name as prepared (the engine may send those bytes).
+    let outcome = match engine.execute(&EngineJob { name, thunk: &prepared.thunk, stored: Some(name) }) {
         Ok(o) => o,
         Err(e) if e.kind == FailKind::Exit && chosen.scanned => {
             // Maybe a header the scanner missed: the compiler in place

@@ -56,7 +56,7 @@ impl LocalExecutor {
             }
             let t = std::sync::Arc::new(thunk.resolved_from(&made));
             let objects: Vec<Name> = t.objects().map(|(o, _)| o.hash).collect();
-            let answer = fetch(&objects).and_then(|()| self.execute(&Job { name: t.name(), thunk: &t }));
+            let answer = fetch(&objects).and_then(|()| self.execute(&Job { name: t.name(), thunk: &t, stored: None }));
             if let Ok(o) = &answer {
                 made.insert(thunk.name(), thunk.outputs.iter().cloned().zip(o.outputs.iter().copied()).collect());
             }

@@ -23,6 +23,11 @@ pub struct Job<'a> {
     /// Shared, so that an engine keeping it (to send it, to re-run it)
     /// need not copy it.
     pub thunk: &'a Arc<Thunk>,
+    /// The name `thunk` itself, exactly, is stored under, when the caller
+    /// knows (the scheduler, for a thunk it loaded and sends unchanged):
+    /// an engine that sends thunks may read their encoding back rather
+    /// than encode them again. `None`: nothing is known.
+    pub stored: Option<Name>,
 }
 
 /// What a successful run produced: output names in declared order, and the

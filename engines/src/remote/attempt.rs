@@ -48,14 +48,22 @@ impl Inner {
         let ended = (|| -> Result<(), Attempt> {
             let all: Vec<Arc<Thunk>> = units.iter().flat_map(|u| u.iter().cloned()).collect();
             self.upload(w, &all)?;
+            let mut stored = self.stored_names(&all).into_iter();
             let mut thunks = Vec::with_capacity(all.len());
             for (k, unit) in units.iter().enumerate() {
                 for (j, t) in unit.iter().enumerate() {
                     index.push((k, j));
-                    // Each thunk encoded once: its name, which the answer
-                    // must carry, is the hash of what is sent.
-                    let encoded = t.encode();
-                    sent[k].push(Name::of_bytes(gg_core::Kind::Thunk, &encoded));
+                    // A thunk the store holds as it is (a compile's, made
+                    // and stored this round) is read back: encoding it
+                    // again cost as much as making it. Else it is encoded
+                    // once, and named from what is sent; the answer must
+                    // carry that name.
+                    let known = stored.next().flatten().and_then(|n| Some((n, self.read_stored(&n)?)));
+                    let (name, encoded) = known.unwrap_or_else(|| {
+                        let encoded = t.encode();
+                        (Name::of_bytes(gg_core::Kind::Thunk, &encoded), encoded)
+                    });
+                    sent[k].push(name);
                     thunks.push(encoded);
                 }
             }

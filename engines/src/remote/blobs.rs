@@ -235,7 +235,7 @@ impl Inner {
                 for (o, _) in producer.objects() {
                     self.obtain(&o.hash, depth + 1)?;
                 }
-                let job = Job { name: producer.name(), thunk: &producer };
+                let job = Job { name: producer.name(), thunk: &producer, stored: None };
                 self.local.execute(&job).map_err(Attempt::Failed)?.outputs
             }
         };

@@ -73,6 +73,10 @@ struct Inner {
     pool: pool::Pool,
     /// How attempts reach the workers and the local engine.
     transport: Box<dyn Transport>,
+    /// Thunks of the units being run whose encoding the store holds (by
+    /// the thunk's address; the entry holds the thunk, so the address is
+    /// not another's while it is there): see [`Inner::stored_names`].
+    stored: Mutex<HashMap<usize, (Arc<Thunk>, Name)>>,
 }
 
 /// Runs thunks on gg-workers.
@@ -160,6 +164,7 @@ impl RemoteExecutor {
                 producers: Mutex::default(),
                 pool: pool::Pool::default(),
                 transport,
+                stored: Mutex::default(),
             }),
             // Many short-lived clients (one gg-cc per compile) must not all
             // start with the first worker.
@@ -262,7 +267,60 @@ pub(crate) fn agent_with(
     }
 }
 
+/// Thunks registered with [`Inner::hold_stored`], forgotten when dropped
+/// (an attempt on a straggler that outlives it encodes its thunks).
+struct Held<'a> {
+    inner: &'a Inner,
+    keys: Vec<usize>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut stored = self.inner.stored.lock().expect("stored thunks");
+        for k in &self.keys {
+            stored.remove(k);
+        }
+    }
+}
+
+/// A thunk's address: the key of [`Inner::stored`].
+fn address(thunk: &Arc<Thunk>) -> usize {
+    Arc::as_ptr(thunk) as usize
+}
+
 impl Inner {
+    /// Remembers, while the guard lives, the name each job's thunk is
+    /// stored under, where the scheduler knows it.
+    fn hold_stored(&self, jobs: &[Job<'_>]) -> Held<'_> {
+        let mut stored = self.stored.lock().expect("stored thunks");
+        let keys = jobs
+            .iter()
+            .filter_map(|j| {
+                let name = j.stored?;
+                stored.insert(address(j.thunk), (Arc::clone(j.thunk), name));
+                Some(address(j.thunk))
+            })
+            .collect();
+        Held { inner: self, keys }
+    }
+
+    /// The name each of `thunks` is stored under, where known.
+    fn stored_names(&self, thunks: &[Arc<Thunk>]) -> Vec<Option<Name>> {
+        let stored = self.stored.lock().expect("stored thunks");
+        thunks
+            .iter()
+            .map(|t| stored.get(&address(t)).filter(|(held, _)| Arc::ptr_eq(held, t)).map(|(_, n)| *n))
+            .collect()
+    }
+
+    /// A thunk's encoding read back from the store, if it is there and
+    /// hashes to its name (the name is sent with it and must be the
+    /// answer's: hashing is a fraction of what encoding cost).
+    fn read_stored(&self, name: &Name) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.store.blob_path(name)).ok()?;
+        (Name::of_bytes(name.kind(), &bytes) == *name).then_some(bytes)
+    }
+
     fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
             Some(t) => req.header("Authorization", format!("Bearer {t}")),
@@ -302,6 +360,7 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(
 
 impl Executor for RemoteExecutor {
     fn execute(&self, job: &Job<'_>) -> Result<Outcome, ExecError> {
+        let _held = self.inner.hold_stored(std::slice::from_ref(job));
         let mut answers = self.run(vec![Arc::clone(job.thunk)]);
         answers.pop().unwrap_or_else(|| Err(ExecError::engine("no answer")))
     }
@@ -311,6 +370,7 @@ impl Executor for RemoteExecutor {
     }
 
     fn execute_chain(&self, jobs: &[Job<'_>]) -> Vec<Result<Outcome, ExecError>> {
+        let _held = self.inner.hold_stored(jobs);
         self.run(jobs.iter().map(|j| Arc::clone(j.thunk)).collect())
     }
 
@@ -319,6 +379,7 @@ impl Executor for RemoteExecutor {
     }
 
     fn execute_batch(&self, units: &[&[Job<'_>]], done: &(dyn Fn(usize, Vec<Result<Outcome, ExecError>>) + Sync)) {
+        let _held: Vec<Held<'_>> = units.iter().map(|u| self.inner.hold_stored(u)).collect();
         let chains = units.iter().map(|u| Arc::new(u.iter().map(|j| Arc::clone(j.thunk)).collect())).collect();
         self.run_units(chains, done);
     }

@@ -374,6 +374,32 @@ mod tests {
         Arc::new(vec![Arc::new(t)])
     }
 
+    #[test]
+    fn a_stored_thunk_is_read_back_while_its_job_runs_and_only_if_it_hashes_to_its_name() {
+        use gg_core::engine::Job;
+        let (r, _seen, _dir) = engine(&[Does::Answer], false);
+        let t = Arc::clone(&unit("a")[0]);
+        let encoded = t.encode();
+        let name = r.inner.store.put_bytes(gg_core::Kind::Thunk, &encoded).unwrap();
+        // Equal, but another thunk in memory: nothing says it is stored.
+        let twin = Arc::new(Thunk::clone(&t));
+        let job = Job { name, thunk: &t, stored: Some(name) };
+        {
+            let _held = r.inner.hold_stored(std::slice::from_ref(&job));
+            let both = [Arc::clone(&t), Arc::clone(&twin)];
+            assert_eq!(r.inner.stored_names(&both), vec![Some(name), None]);
+            assert_eq!(r.inner.read_stored(&name), Some(encoded.clone()));
+            // Other bytes of the same size under its name are not sent.
+            let path = r.inner.store.blob_path(&name);
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+            let mut other = encoded.clone();
+            other[encoded.len() - 2] ^= 1;
+            std::fs::write(&path, &other).unwrap();
+            assert_eq!(r.inner.read_stored(&name), None);
+        }
+        assert_eq!(r.inner.stored_names(&[Arc::clone(&t)]), vec![None], "forgotten when its job ends");
+    }
+
     /// One unit's answers, one per thunk.
     type Answers = Vec<Result<Outcome, ExecError>>;
 
