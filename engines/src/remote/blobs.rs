@@ -152,7 +152,8 @@ impl Inner {
         if Name::of_bytes(name.kind(), bytes) != *name {
             return Err(Attempt::Unreachable(format!("the worker sent bytes that do not match `{name}`")));
         }
-        self.store.put_bytes(name.kind(), bytes).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
+        // Named from these bytes just above: not hashed a second time.
+        self.store.put_named(*name, bytes).map_err(|e| Attempt::Failed(ExecError::engine(e.to_string())))?;
         Ok(())
     }
 
