@@ -478,8 +478,29 @@ fn canonical(cx: &Ctx<'_>, e: EdgeId, read: Vec<String>) -> Vec<String> {
     if cx.graph.deps(e) != "gcc" {
         return read;
     }
-    // Most are canonical already: those move, not copied.
-    read.into_iter().map(|p| if gg_ninja::is_canonical(&p) { p } else { gg_ninja::canonicalize_path(&p) }).collect()
+    // Most are canonical already: those move, not copied. The rest (a
+    // library's headers reached through `../`, as the compiler spells
+    // them) are the same few hundred in every compile of a round: each is
+    // worked out once per thread.
+    thread_local! {
+        static CANONICAL: std::cell::RefCell<gg_core::fxhash::FxMap<String, String>> = Default::default();
+    }
+    CANONICAL.with(|known| {
+        let mut known = known.borrow_mut();
+        read.into_iter()
+            .map(|p| {
+                if gg_ninja::is_canonical(&p) {
+                    return p;
+                }
+                if let Some(c) = known.get(&p) {
+                    return c.clone();
+                }
+                let c = gg_ninja::canonicalize_path(&p);
+                known.insert(p, c.clone());
+                c
+            })
+            .collect()
+    })
 }
 
 /// A depfile is written only where Ninja reads it later (`depfile`
