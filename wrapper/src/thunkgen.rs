@@ -282,11 +282,15 @@ pub fn compile_thunk(p: &Parts<'_>) -> Result<Thunk, IrError> {
     }
 }
 
-/// The hash of the driver binary (it is among the toolchain's files,
-/// under its resolved path).
+/// The hash of the driver binary (it is among the toolchain's files, under
+/// the path it is called by and under its resolved path: the same bytes).
+/// Resolved only when the first is missing: it cost five `readlink`s per
+/// compile.
 fn driver_hash(t: &Toolchain) -> Name {
-    let real = std::fs::canonicalize(&t.driver).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    t.files.iter().find(|(p, _)| *p == real || *p == t.driver).map(|(_, n)| *n).expect("discovery hashes the driver")
+    let named = |path: &str| t.files.iter().find(|(p, _)| p == path).map(|(_, n)| *n);
+    named(&t.driver)
+        .or_else(|| named(&std::fs::canonicalize(&t.driver).ok()?.to_string_lossy()))
+        .expect("discovery hashes the driver")
 }
 
 #[cfg(test)]
