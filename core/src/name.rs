@@ -155,7 +155,7 @@ impl Name {
     /// Appends the name's text to `out`; no allocation of its own (thunk
     /// encodings write hundreds of names each, twice per compile sent:
     /// the base64 crate's general engine and `write!` took some 900
-    /// instructions a name, this about a tenth; `FromStr` still decodes
+    /// instructions a name, this about a third; `FromStr` still decodes
     /// with the crate, and a test holds the two spellings equal).
     pub fn push_to(&self, out: &mut String) {
         const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
